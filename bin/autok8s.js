@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The `autok8s` command. Runs the TypeScript sources through tsx so that a fresh
+// `npm install` is all it takes: no build step to forget, no stale dist/.
+require('tsx/cjs');
+require('../client/cli.ts');
