@@ -89,7 +89,7 @@ export async function loadOrCreateSandboxCa(dir: string): Promise<SandboxCa> {
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-          new x509.SubjectAlternativeNameExtension(hosts.map((h) => (/^[\d.]+$/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h }))),
+          new x509.SubjectAlternativeNameExtension(hosts.map((h): x509.JsonGeneralName => (/^[\d.]+$/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h }))),
           await x509.AuthorityKeyIdentifierExtension.create(caCert),
         ],
       });

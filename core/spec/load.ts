@@ -1,7 +1,9 @@
 // Reading a cluster spec from YAML text or a file, with errors that point at the line.
 // Used by the CLI (before anything starts) and by the `loadSpec` activity.
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
+import { resolveSpecPaths } from './paths';
 import { clusterSpecSchema, type ClusterSpec } from './schema';
 
 export interface SpecProblem {
@@ -38,7 +40,7 @@ export function formatProblems(source: string, problems: SpecProblem[]): string 
 /** Parses and validates spec text. Throws SpecError naming every bad field. */
 export function parseSpec(text: string, source = 'cluster.yaml'): ClusterSpec {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new SpecError(
       source,
@@ -80,6 +82,7 @@ export function parseSpec(text: string, source = 'cluster.yaml'): ClusterSpec {
   throw new SpecError(source, problems);
 }
 
+/** Reads, validates and resolves relative paths against the file's directory. */
 export function loadSpecFile(file: string): ClusterSpec {
   let text: string;
   try {
@@ -88,5 +91,5 @@ export function loadSpecFile(file: string): ClusterSpec {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SpecError(file, [{ path: '', message: code === 'ENOENT' ? 'file not found; pass the cluster spec with -f <file>' : `cannot read: ${code}` }]);
   }
-  return parseSpec(text, file);
+  return resolveSpecPaths(parseSpec(text, file), dirname(file));
 }

@@ -191,7 +191,8 @@ export function crossFieldIssues(spec: z.output<typeof clusterObject>): Issue[] 
       message: `${controlPlanes} control planes: etcd needs an odd number (1, 3, 5, ...); drop vms.controlPlane from one server or add one`,
     });
   }
-  const ms = (d: string) => parseDuration(d);
+  // Only compare durations that are well formed; malformed ones already have their own issue.
+  const ms = (d: string) => (DURATION.test(d) ? parseDuration(d) : NaN);
   if (ms(spec.health.unhealthyAfter) < ms(spec.health.interval)) {
     issues.push({ path: ['health', 'unhealthyAfter'], message: `must be at least health.interval (${spec.health.interval}); a node cannot be judged faster than it is probed` });
   }

@@ -1,0 +1,44 @@
+// The `autok8s` command line: one file per command under commands/.
+// Exit codes: 0 ok, 1 the operation failed, 2 bad input (nothing was started).
+import { Command, CommanderError } from 'commander';
+import { SpecError } from '../core/spec/load';
+import { EXIT_BAD_INPUT, EXIT_FAILED, UsageError } from './errors';
+import { failoverCommand } from './commands/failover';
+import { schemaCommand } from './commands/schema';
+import { validateCommand } from './commands/validate';
+import { workerCommand } from './commands/worker';
+import { devCommand } from './commands/dev';
+import { sandboxCommand } from './commands/sandbox';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('autok8s')
+    .description('Durable Temporal workflows for a self-managed Kubernetes platform on OVH dedicated servers')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const command of [validateCommand(), schemaCommand(), failoverCommand(), workerCommand(), devCommand(), sandboxCommand()]) {
+    program.addCommand(command.exitOverride());
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version end with code 0; usage mistakes (unknown option, missing value) are bad input.
+      return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    }
+    if (err instanceof SpecError || err instanceof UsageError) {
+      process.stderr.write(`autok8s: ${err.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    process.stderr.write(`autok8s: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_FAILED;
+  }
+}

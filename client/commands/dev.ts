@@ -1,0 +1,55 @@
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { startSandbox } from '../../sandbox';
+import { createSecretResolver } from '../../activities/secrets';
+import { createWorker } from '../../worker/worker';
+import { startDevServer } from '../dev/dev-server';
+import { outputFor, outputOption } from './common';
+import { parseServerCount, untilSignal } from './sandbox';
+
+export function devCommand(): Command {
+  const command = new Command('dev')
+    .description('Start a Temporal dev server (Web UI, SQLite file), the sandbox and a worker; runs until Ctrl-C')
+    .option('--dir <dir>', 'where the dev server database and the sandbox live', '.autok8s/dev')
+    .option('--port <port>', 'Temporal gRPC port', '7233')
+    .option('--ui-port <port>', 'Temporal Web UI port', '8233')
+    .option('--servers <n>', 'number of simulated OVH servers', '3')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  autok8s dev\n  # in another terminal:\n  autok8s failover -f .autok8s/dev/sandbox/cluster.yaml --ip 203.0.113.10 --wait',
+    );
+  outputOption(command);
+  return command.action(async (options: { dir: string; port: string; uiPort: string; servers: string; output: string }) => {
+    const out = outputFor(options);
+    const servers = parseServerCount(options.servers);
+    const dir = resolve(options.dir);
+    const server = await startDevServer({
+      port: Number(options.port),
+      uiPort: Number(options.uiPort),
+      dbFile: `${dir}/temporal.db`,
+      log: (line) => out.info(out.paint.dim(`temporal cli: ${line}`)),
+    });
+    const box = await startSandbox({ dir: `${dir}/sandbox`, servers });
+    const { worker, connection } = await createWorker({ address: server.address, deps: { secrets: createSecretResolver() } });
+    const running = worker.run();
+    out.result(
+      { temporalAddress: server.address, webUi: server.uiUrl, specFile: box.specFile },
+      (r) =>
+        [
+          out.paint.bold('autok8s dev is up'),
+          `  Temporal:     ${r.temporalAddress}   (export TEMPORAL_ADDRESS=${r.temporalAddress})`,
+          `  Web UI:       ${r.webUi}`,
+          `  cluster spec: ${r.specFile}`,
+          `Try: autok8s failover -f ${r.specFile} --ip ${box.spec.failoverIps[0]} --to ${box.spec.servers[1].name} --wait`,
+          'Ctrl-C stops everything.',
+        ].join('\n'),
+    );
+    await untilSignal(async () => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+      await box.stop();
+      await server.stop();
+    });
+  });
+}

@@ -1,0 +1,76 @@
+import { Command } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
+import { connectClient, runUrl, temporalSettings } from '../connection';
+import { UsageError } from '../errors';
+import { startFailover } from '../start';
+import { renderTimeline } from '../timeline';
+import { formatMs, loadSpec, outputFor, outputOption, specOption } from './common';
+import { followProgress } from './follow';
+
+interface FailoverOptions {
+  file: string;
+  ip: string;
+  to?: string;
+  reason: string;
+  wait?: boolean;
+  output: string;
+}
+
+export function failoverCommand(): Command {
+  const command = new Command('failover')
+    .description('Move an OVH failover IP to a healthy server\'s LB (joins a move already running for that IP)')
+    .requiredOption('--ip <address>', 'failover IP to move (one of the spec\'s failoverIps)')
+    .option('--to <server>', 'server to move it to (default: the first healthy LB in spec order)')
+    .option('--reason <text>', 'why, recorded in the result', 'manual')
+    .option('--wait', 'wait for the move to finish and print its timeline')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  autok8s failover -f cluster.yaml --ip 203.0.113.10 --wait',
+        '  autok8s failover -f cluster.yaml --ip 203.0.113.10 --to srv-b --reason keepalived',
+        '',
+        'Ten triggers at once make one move: they share the workflow ID <cluster>/failover/<ip>.',
+      ].join('\n'),
+    );
+  specOption(command);
+  outputOption(command);
+  return command.action(async (options: FailoverOptions) => {
+    const spec = loadSpec(options.file);
+    if (!spec.failoverIps.includes(options.ip)) {
+      throw new UsageError(`--ip ${options.ip} is not in failoverIps of ${options.file} (${spec.failoverIps.join(', ')}); pass one of those`);
+    }
+    if (options.to !== undefined && !spec.servers.some((s) => s.name === options.to)) {
+      throw new UsageError(`--to ${options.to} is not a server of ${options.file}; use one of ${spec.servers.map((s) => s.name).join(', ')}`);
+    }
+    const out = outputFor(options);
+    const settings = temporalSettings();
+    const client = await connectClient(settings);
+    try {
+      const started = await startFailover(client, settings.taskQueue, spec, { ip: options.ip, to: options.to, reason: options.reason });
+      const url = runUrl(settings, started.workflowId, started.runId);
+      if (!options.wait) {
+        out.result({ workflowId: started.workflowId, runId: started.runId, url }, () => `started ${started.workflowId}\n  ${url}`);
+        return;
+      }
+      out.info(`${out.paint.bold('failover')} ${options.ip} — ${started.workflowId}\n  ${out.paint.dim(url)}`);
+      try {
+        const result = await followProgress(started.handle, out);
+        out.result({ ...result, workflowId: started.workflowId, runId: started.runId, url }, (r) =>
+          [
+            r.moved ? out.paint.green(`moved ${r.ip}: ${r.from ?? 'nowhere'} → ${r.to} in ${formatMs(r.totalMs)}`) : `${r.ip} stays on ${r.to}: ${r.why}`,
+            renderTimeline(r.steps),
+          ].join('\n'),
+        );
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) {
+          throw new Error(`failover of ${options.ip} failed: ${err.cause?.message ?? err.message}\n  ${url}`);
+        }
+        throw err;
+      }
+    } finally {
+      await client.connection.close();
+    }
+  });
+}

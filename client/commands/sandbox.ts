@@ -1,0 +1,53 @@
+import { Command } from 'commander';
+import { startSandbox } from '../../sandbox';
+import { UsageError } from '../errors';
+import { outputFor, outputOption } from './common';
+
+export function parseServerCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 40) throw new UsageError(`--servers ${text}: give a whole number from 1 to 40`);
+  return n;
+}
+
+/** Blocks until SIGINT/SIGTERM, then runs `cleanup` once. */
+export function untilSignal(cleanup: () => Promise<void>): Promise<void> {
+  return new Promise((resolveDone) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      cleanup().finally(resolveDone);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+export function sandboxCommand(): Command {
+  const sandbox = new Command('sandbox').description('The simulators (OVH API, LB hosts, ...) that stand in for real servers on this machine');
+  const up = new Command('up')
+    .description('Start the sandbox alone and write a ready cluster.yaml pointing at it; runs until Ctrl-C')
+    .option('--dir <dir>', 'sandbox directory (CA, secrets, audit log, cluster.yaml)', '.autok8s/sandbox')
+    .option('--servers <n>', 'number of simulated OVH servers', '3')
+    .addHelpText('after', '\nExamples:\n  autok8s sandbox up\n  autok8s sandbox up --servers 5 --dir /tmp/ak8s');
+  outputOption(up);
+  up.action(async (options: { dir: string; servers: string; output: string }) => {
+    const servers = parseServerCount(options.servers);
+    const out = outputFor(options);
+    const box = await startSandbox({ dir: options.dir, servers });
+    out.result(
+      { specFile: box.specFile, ovhEndpoint: box.ovh.endpoint, caFile: box.ca.certFile, auditLog: `${box.dir}/audit.jsonl` },
+      (r) =>
+        [
+          `sandbox up: ${servers} servers`,
+          `  cluster spec: ${r.specFile}`,
+          `  OVH API:      ${r.ovhEndpoint} (CA ${r.caFile})`,
+          `  audit log:    ${r.auditLog}`,
+          'Ctrl-C stops it.',
+        ].join('\n'),
+    );
+    await untilSignal(() => box.stop());
+  });
+  sandbox.addCommand(up.exitOverride());
+  return sandbox;
+}

@@ -1,0 +1,107 @@
+// Test plumbing for workflow tests against the real Temporal dev server started by
+// test/global-setup.ts: a client, an in-process worker on a task queue of its own, and a
+// worker in a child process that a test can SIGKILL.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createSecretResolver } from '../../activities/secrets';
+import { createWorker } from '../../worker/worker';
+
+export const ROOT = resolve(__dirname, '..', '..');
+
+export function temporalAddress(): string {
+  return inject('temporalAddress');
+}
+
+export async function connect(): Promise<Client> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return new Client({ connection });
+}
+
+export function uniqueQueue(prefix: string): string {
+  return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 100): Promise<RunningWorker> {
+  const { worker, connection } = await createWorker({
+    address: temporalAddress(),
+    taskQueue,
+    deps: { secrets: createSecretResolver(), pollIntervalMs },
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+export interface ChildWorker {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves once the worker logged that it polls. */
+  ready: Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** The real worker entry point (worker/main.ts) in its own process. */
+export function startChildWorker(taskQueue: string, env: Record<string, string> = {}): ChildWorker {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker', 'main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), AUTOK8S_TASK_QUEUE: taskQueue, AUTOK8S_POLL_INTERVAL_MS: '100', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = new Promise<void>((resolveReady, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('autok8s worker polling')) resolveReady();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before polling:\n${output}`)));
+  });
+  return {
+    child,
+    output: () => output,
+    ready,
+    kill: (signal = 'SIGKILL') =>
+      new Promise((resolveKill) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolveKill();
+        child.once('exit', () => resolveKill());
+        child.kill(signal);
+      }),
+  };
+}
+
+/**
+ * Saves a finished run's history under test/histories/ when RECORD_HISTORIES=1, so the
+ * replay test keeps checking that workflow changes stay compatible with recorded runs.
+ */
+export async function maybeRecordHistory(client: Client, handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
+  const dir = join(ROOT, 'test', 'histories');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), historyToJSON(history) + '\n');
+}
+
+export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

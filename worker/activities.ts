@@ -1,0 +1,40 @@
+// The activity set the worker registers: one factory per provider, each built once from
+// injected dependencies (samples-typescript "activities-dependency-injection"). Tests build
+// the same set with their own dependencies (a different env, a sandbox CA); nothing here
+// knows whether it talks to the sandbox or to OVH and Proxmox.
+import { ApplicationFailure } from '@temporalio/common';
+import { createOvhActivities } from '../activities/ovh/activities';
+import { probeLbHealth } from '../activities/probe/lb-probe';
+import { createSecretResolver, type SecretResolver } from '../activities/secrets';
+import { loadSpecFile, SpecError } from '../core/spec/load';
+import type { ClusterSpec, ServerSpec } from '../core/spec/schema';
+
+export interface ActivityDeps {
+  secrets: SecretResolver;
+  /** How often task waits poll their provider. */
+  pollIntervalMs?: number;
+}
+
+export function defaultActivityDeps(): ActivityDeps {
+  return { secrets: createSecretResolver() };
+}
+
+export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
+  return {
+    ...createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
+
+    /** Reads and validates a spec file on the worker (for `temporal workflow start` with specFile). */
+    async loadSpec(file: string): Promise<ClusterSpec> {
+      try {
+        return loadSpecFile(file);
+      } catch (err) {
+        if (err instanceof SpecError) throw ApplicationFailure.nonRetryable(err.message, 'BadSpec');
+        throw err;
+      }
+    },
+
+    async probeLb(server: ServerSpec) {
+      return probeLbHealth(server);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// `autok8s worker` and the worker process the tests SIGKILL: runs until SIGINT/SIGTERM.
+// Configuration from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, AUTOK8S_TASK_QUEUE.
+import { TASK_QUEUE } from '../core/workflow-ids';
+import { createSecretResolver } from '../activities/secrets';
+import { createWorker } from './worker';
+
+export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  const taskQueue = env.AUTOK8S_TASK_QUEUE ?? TASK_QUEUE;
+  const { worker, connection } = await createWorker({
+    address,
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue,
+    deps: {
+      secrets: createSecretResolver(env),
+      pollIntervalMs: env.AUTOK8S_POLL_INTERVAL_MS ? Number(env.AUTOK8S_POLL_INTERVAL_MS) : undefined,
+    },
+  });
+  console.log(`autok8s worker polling task queue ${taskQueue} on ${address}`);
+  try {
+    await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorker().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

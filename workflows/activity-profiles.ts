@@ -1,0 +1,30 @@
+// Named timeout/retry profiles, defined once (samples-typescript saga pattern). Errors that
+// retrying cannot fix are thrown as non-retryable ApplicationFailures by the activities
+// themselves (bad credentials, bad input, quorum refusals), so the profiles only shape
+// how transient failures are retried.
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** One call to a provider API (OVH, Proxmox): short, retried with backoff on 5xx/429/resets. */
+export const providerCall: ActivityOptions = {
+  startToCloseTimeout: '45s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 12 },
+};
+
+/** Waiting on a provider task (an OVH IP move takes ~1 min, up to 5): heartbeats every poll. */
+export const providerTaskWait: ActivityOptions = {
+  startToCloseTimeout: '15m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+};
+
+/** A health probe: its failure is an answer, not something to retry for long. */
+export const probe: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '500ms', maximumAttempts: 2 },
+};
+
+/** Local bookkeeping (reading the spec file, the state store). */
+export const local: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', maximumAttempts: 5 },
+};

@@ -1,0 +1,126 @@
+// failoverIp: move one OVH failover IP to a healthy server's LB (design.md §2).
+//
+// Workflow ID `<cluster>/failover/<ip>`; starters use the USE_EXISTING conflict policy, so a
+// storm of triggers (keepalived notify_master on several LBs, the health schedule) joins
+// one run and makes one move. The activities look before they act, so a retried move call
+// whose first attempt was applied adopts the pending OVH task instead of moving twice.
+import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { createActivities } from '../worker/activities';
+import { decideFailoverTarget, type LbProbe } from '../core/policies/failover-target';
+import { CLUSTER, OPERATION } from '../core/search-attributes';
+import type { ClusterSpec } from '../core/spec/schema';
+import * as profiles from './activity-profiles';
+import { progressQuery, StepLog, type StepRecord } from './progress';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const call = proxyActivities<Activities>(profiles.providerCall);
+const wait = proxyActivities<Activities>(profiles.providerTaskWait);
+const probe = proxyActivities<Activities>(profiles.probe);
+const local = proxyActivities<Activities>(profiles.local);
+
+export interface FailoverIpInput {
+  /** The validated spec (it holds secret references only) ... */
+  spec?: ClusterSpec;
+  /** ... or the path of the spec file on the worker, for `temporal workflow start`. */
+  specFile?: string;
+  ip: string;
+  /** Server name to move to; omitted: the first healthy LB in spec order. */
+  to?: string;
+  reason?: string;
+}
+
+export interface FailoverIpResult {
+  cluster: string;
+  ip: string;
+  /** Server (or OVH service, if not in the spec) the IP was routed to before; null when parked. */
+  from: string | null;
+  to: string;
+  moved: boolean;
+  why: string;
+  reason: string;
+  taskId?: number;
+  steps: StepRecord[];
+  totalMs: number;
+}
+
+export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResult> {
+  const log = new StepLog();
+  setHandler(progressQuery, () => log.snapshot());
+  const startedAt = Date.now();
+
+  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => local.loadSpec(input.specFile!)) : undefined);
+  if (!spec) throw ApplicationFailure.nonRetryable('failoverIp needs `spec` or `specFile` in its input', 'BadInput');
+  if (!spec.failoverIps.includes(input.ip)) {
+    throw ApplicationFailure.nonRetryable(`${input.ip} is not one of the cluster's failoverIps (${spec.failoverIps.join(', ')})`, 'BadInput');
+  }
+  if (!workflowInfo().typedSearchAttributes.get(CLUSTER)) {
+    upsertSearchAttributes([
+      { key: CLUSTER, value: spec.metadata.name },
+      { key: OPERATION, value: 'failover' },
+    ]);
+  }
+
+  const nameOf = (service: string | null) => (service === null ? null : (spec.servers.find((s) => s.ovhService === service)?.name ?? service));
+
+  let routing = await log.run('read-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
+  if (routing.pendingMove) {
+    // A move is already under way (an earlier run, or someone in the OVH panel): let it land,
+    // then decide from where the IP really is. Moving again now would be refused (409) anyway.
+    const pending = routing.pendingMove;
+    await log.run('wait-pending-move', () => wait.waitForIpTask(spec.ovh, input.ip, pending.taskId), () => `task ${pending.taskId} to ${nameOf(pending.destination)}`);
+    routing = await log.run('read-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
+  }
+
+  const probes: LbProbe[] = await log.run(
+    'probe-lbs',
+    () => Promise.all(spec.servers.map((server) => probe.probeLb(server))),
+    (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '),
+  );
+  const decision = decideFailoverTarget({ servers: spec.servers, routedToService: routing.routedTo, requested: input.to, probes });
+  const from = nameOf(routing.routedTo);
+  const result = (moved: boolean, to: string, why: string, taskId?: number): FailoverIpResult => ({
+    cluster: spec.metadata.name,
+    ip: input.ip,
+    from,
+    to,
+    moved,
+    why,
+    reason: input.reason ?? 'manual',
+    taskId,
+    steps: log.steps,
+    totalMs: Date.now() - startedAt,
+  });
+
+  if (decision.kind === 'refuse') throw ApplicationFailure.nonRetryable(decision.why, 'FailoverRefused');
+  if (decision.kind === 'noop') {
+    log.skip('move', decision.why);
+    log.phase = 'done';
+    return result(false, decision.to, decision.why);
+  }
+  const to = decision.to;
+  const toService = spec.servers.find((s) => s.name === to)!.ovhService;
+
+  const movable = await log.run('check-movable', () => call.checkIpMovable(spec.ovh, input.ip, toService));
+  if (!movable.movable) {
+    throw ApplicationFailure.nonRetryable(`OVH refuses to move ${input.ip} to ${to} (${toService}): ${movable.reason ?? 'no reason given'}`, 'FailoverRefused');
+  }
+  const started = await log.run(
+    'start-move',
+    () => call.startIpMove(spec.ovh, input.ip, toService),
+    (s) => (s.alreadyRouted ? 'already routed' : s.adoptedPendingTask ? `adopted pending task ${s.taskId}` : `task ${s.taskId}`),
+  );
+  if (started.taskId !== null) {
+    const taskId = started.taskId;
+    await log.run('wait-move-task', () => wait.waitForIpTask(spec.ovh, input.ip, taskId), (w) => `task ${w.taskId} ${w.status}`);
+  }
+  const after = await log.run('verify-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo)}`);
+  if (after.routedTo !== toService) {
+    throw ApplicationFailure.nonRetryable(
+      `the move task finished but ${input.ip} is routed to ${nameOf(after.routedTo) ?? 'nowhere'}, not ${to}; check the OVH control panel`,
+      'FailoverUnverified',
+    );
+  }
+  log.phase = 'done';
+  return result(!started.alreadyRouted, to, decision.why, started.taskId ?? undefined);
+}

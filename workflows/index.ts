@@ -1,0 +1,3 @@
+// Every workflow the worker registers. The bundler starts here, so only workflow-safe
+// modules may be imported below (no Node built-ins, no I/O).
+export { failoverIp } from './failover-ip';

@@ -1,0 +1,53 @@
+// Step bookkeeping shared by the workflows: each step's start, duration and outcome, for
+// the progress query and the final result (the CLI draws its timeline from it). Uses
+// Date.now(), which inside a workflow is the deterministic workflow clock.
+import { defineQuery } from '@temporalio/workflow';
+
+export type StepStatus = 'running' | 'done' | 'skipped' | 'failed';
+
+export interface StepRecord {
+  name: string;
+  status: StepStatus;
+  startedAt: number;
+  durationMs?: number;
+  detail?: string;
+}
+
+export interface Progress {
+  phase: string;
+  steps: StepRecord[];
+}
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+export class StepLog {
+  readonly steps: StepRecord[] = [];
+  phase = 'starting';
+
+  /** Runs `fn` as a named step; records its duration and whether it failed. */
+  async run<T>(name: string, fn: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
+    const step: StepRecord = { name, status: 'running', startedAt: Date.now() };
+    this.steps.push(step);
+    this.phase = name;
+    try {
+      const result = await fn();
+      step.status = 'done';
+      step.detail = describe?.(result);
+      return result;
+    } catch (err) {
+      step.status = 'failed';
+      step.detail = err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      step.durationMs = Date.now() - step.startedAt;
+    }
+  }
+
+  skip(name: string, detail: string): void {
+    this.steps.push({ name, status: 'skipped', startedAt: Date.now(), durationMs: 0, detail });
+  }
+
+  snapshot(): Progress {
+    return { phase: this.phase, steps: this.steps.map((s) => ({ ...s })) };
+  }
+}
