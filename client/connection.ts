@@ -20,7 +20,14 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
-  const connection = await Connection.connect({ address: settings.address, connectTimeout: 5000 });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: settings.address, connectTimeout: 5000 });
+  } catch (err) {
+    throw new Error(
+      `cannot reach Temporal at ${settings.address} (${(err as Error).message}); start one with \`autok8s dev\` or set TEMPORAL_ADDRESS`,
+    );
+  }
   return new Client({ connection, namespace: settings.namespace });
 }
 

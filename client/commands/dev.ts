@@ -1,8 +1,5 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { startSandbox } from '../../sandbox';
-import { createSecretResolver } from '../../activities/secrets';
-import { createWorker } from '../../worker/worker';
 import { startDevServer } from '../dev/dev-server';
 import { outputFor, outputOption } from './common';
 import { parseServerCount, untilSignal } from './sandbox';
@@ -20,6 +17,9 @@ export function devCommand(): Command {
     );
   outputOption(command);
   return command.action(async (options: { dir: string; port: string; uiPort: string; servers: string; output: string }) => {
+    const { startSandbox } = await import('../../sandbox');
+    const { createSecretResolver } = await import('../../activities/secrets');
+    const { createWorker } = await import('../../worker/worker');
     const out = outputFor(options);
     const servers = parseServerCount(options.servers);
     const dir = resolve(options.dir);

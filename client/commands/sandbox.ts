@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { startSandbox } from '../../sandbox';
 import { UsageError } from '../errors';
 import { outputFor, outputOption } from './common';
 
@@ -34,6 +33,7 @@ export function sandboxCommand(): Command {
   up.action(async (options: { dir: string; servers: string; output: string }) => {
     const servers = parseServerCount(options.servers);
     const out = outputFor(options);
+    const { startSandbox } = await import('../../sandbox');
     const box = await startSandbox({ dir: options.dir, servers });
     out.result(
       { specFile: box.specFile, ovhEndpoint: box.ovh.endpoint, caFile: box.ca.certFile, auditLog: `${box.dir}/audit.jsonl` },

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { runWorker } from '../../worker/main';
 
 export function workerCommand(): Command {
   return new Command('worker')
@@ -8,5 +7,9 @@ export function workerCommand(): Command {
       'after',
       '\nEnvironment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), AUTOK8S_TASK_QUEUE (autok8s),\nand the secrets the specs reference (env:NAME).\n\nExample:\n  TEMPORAL_ADDRESS=temporal:7233 autok8s worker',
     )
-    .action(() => runWorker());
+    .action(async () => {
+      // Loaded on use: the worker pulls in the native bridge and the bundler, which other commands never need.
+      const { runWorker } = await import('../../worker/main');
+      await runWorker();
+    });
 }

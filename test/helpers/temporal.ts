@@ -3,15 +3,17 @@
 // worker in a child process that a test can SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createSecretResolver } from '../../activities/secrets';
 import { createWorker } from '../../worker/worker';
+import { ROOT } from './paths';
 
-export const ROOT = resolve(__dirname, '..', '..');
+export { ROOT };
+
 
 export function temporalAddress(): string {
   return inject('temporalAddress');

@@ -1,0 +1,92 @@
+// The autok8s command line as a user runs it: a real process, no TTY, exit codes checked.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/paths';
+
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'cluster.yaml');
+
+function autok8s(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('autok8s CLI', () => {
+  it('--help lists every command and exits 0', async () => {
+    const { code, stdout } = await autok8s(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['validate', 'schema', 'failover', 'worker', 'dev', 'sandbox']) expect(stdout).toContain(command);
+  });
+
+  it('--help of a command shows examples', async () => {
+    const { code, stdout } = await autok8s(['failover', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Examples:\n\s+autok8s failover -f cluster.yaml --ip/);
+  });
+
+  it('--version prints the package version', async () => {
+    const { code, stdout } = await autok8s(['--version']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('an unknown option is bad input: exit 2', async () => {
+    const { code, stderr } = await autok8s(['validate', '-f', FIXTURE, '--frobnicate']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown option '--frobnicate'/);
+  });
+
+  it('validate accepts a good spec, with JSON output for scripts', async () => {
+    const { code, stdout } = await autok8s(['validate', '-f', FIXTURE, '--output', 'json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ valid: true, cluster: 'prod-gra', controlPlanes: 3 });
+  });
+
+  it('validate refuses a bad spec with the file, line, field and fix: exit 2, no colour when not a TTY', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ak8s-cli-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, readFileSync(FIXTURE, 'utf8').replace('ip: 10.10.0.32', 'ip: 10.99.0.32'));
+    const { code, stderr, stdout } = await autok8s(['validate', '-f', bad]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/bad\.yaml:\d+:\d+ servers\[1\]\.vms\.worker\.ip: 10\.99\.0\.32 is not a host address inside network\.cidr/);
+    expect(stdout + stderr).not.toMatch(/\u001b\[/);
+  });
+
+  it('a missing spec file is bad input that says how to pass one', async () => {
+    const { code, stderr } = await autok8s(['validate', '-f', '/nonexistent/cluster.yaml']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/file not found; pass the cluster spec with -f/);
+  });
+
+  it('failover refuses an IP that is not in the spec before contacting Temporal: exit 2', async () => {
+    // Nothing listens on port 1: reaching Temporal would fail with exit 1, not 2.
+    const { code, stderr } = await autok8s(['failover', '-f', FIXTURE, '--ip', '198.51.100.7'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--ip 198\.51\.100\.7 is not in failoverIps .*203\.0\.113\.10/);
+  });
+
+  it('failover refuses an unknown --to server: exit 2', async () => {
+    const { code, stderr } = await autok8s(['failover', '-f', FIXTURE, '--ip', '203.0.113.10', '--to', 'srv-z'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--to srv-z is not a server .* srv-a, srv-b, srv-c/);
+  });
+
+  it('failover exits 1 with a clear message when Temporal is unreachable', async () => {
+    const { code, stderr } = await autok8s(['failover', '-f', FIXTURE, '--ip', '203.0.113.10'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/127\.0\.0\.1:1/);
+  });
+
+  it('schema prints a JSON Schema that editors can use', async () => {
+    const { code, stdout } = await autok8s(['schema']);
+    expect(code).toBe(0);
+    const schema = JSON.parse(stdout);
+    expect(schema.properties.servers.type).toBe('array');
+    expect(schema.required).toEqual(expect.arrayContaining(['apiVersion', 'kind', 'metadata', 'ovh', 'servers']));
+  });
+});
