@@ -1,0 +1,30 @@
+// `npm run bench [-- entry ...]`: runs the benchmarks against a dev server of their own,
+// prints a table per entry and writes bench/results/<entry>.json.
+import { startDevServer } from '../client/dev/dev-server';
+import { installQuietRuntime } from '../worker/worker';
+import { failoverOverhead } from './failover-overhead';
+
+const ENTRIES: Record<string, (temporalAddress: string) => Promise<void>> = {
+  'failover-overhead': (address) => failoverOverhead(address),
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = wanted.filter((w) => !(w in ENTRIES));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(ENTRIES).join(', ')}`);
+    process.exit(2);
+  }
+  installQuietRuntime();
+  const server = await startDevServer({ uiPort: false });
+  try {
+    for (const name of wanted.length > 0 ? wanted : Object.keys(ENTRIES)) await ENTRIES[name](server.address);
+  } finally {
+    await server.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
