@@ -9,6 +9,7 @@ import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
 import { devCommand } from './commands/dev';
 import { sandboxCommand } from './commands/sandbox';
+import { demoCommand } from './commands/demo';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [validateCommand(), schemaCommand(), failoverCommand(), workerCommand(), devCommand(), sandboxCommand()]) {
+  for (const command of [validateCommand(), schemaCommand(), failoverCommand(), workerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

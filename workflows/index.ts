@@ -1,3 +1,5 @@
 // Every workflow the worker registers. The bundler starts here, so only workflow-safe
 // modules may be imported below (no Node built-ins, no I/O).
 export { failoverIp } from './failover-ip';
+export { provisionServer } from './provision-server';
+export { bootstrapCluster } from './bootstrap-cluster';

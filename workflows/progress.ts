@@ -16,6 +16,8 @@ export interface StepRecord {
 export interface Progress {
   phase: string;
   steps: StepRecord[];
+  /** Per-server phase, for workflows that fan out over servers. */
+  servers?: Record<string, string>;
 }
 
 export const progressQuery = defineQuery<Progress>('progress');
