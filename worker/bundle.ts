@@ -1,8 +1,10 @@
 // The workflow bundle, built once per process: webpack over workflows/ takes seconds, and
 // tests and the demo start several workers.
+import { join } from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
-export const WORKFLOWS_PATH = require.resolve('../workflows');
+// An explicit file path: require.resolve would not find index.ts outside tsx (e.g. under vitest).
+export const WORKFLOWS_PATH = join(__dirname, '..', 'workflows', 'index.ts');
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 

@@ -13,7 +13,8 @@ export const providerCall: ActivityOptions = {
 /** Waiting on a provider task (an OVH IP move takes ~1 min, up to 5): heartbeats every poll. */
 export const providerTaskWait: ActivityOptions = {
   startToCloseTimeout: '15m',
-  heartbeatTimeout: '30s',
+  // Polls heartbeat every second or so; a lost worker is noticed within this and the wait resumes elsewhere.
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 };
 

@@ -122,5 +122,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
     );
   }
   log.phase = 'done';
-  return result(!started.alreadyRouted, to, decision.why, started.taskId ?? undefined);
+  // Moved means: this run found the IP elsewhere and leaves it verified on the target (a retried
+  // call may find its own earlier, applied move already done).
+  return result(routing.routedTo !== toService, to, decision.why, started.taskId ?? undefined);
 }

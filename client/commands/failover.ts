@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { connectClient, runUrl, temporalSettings } from '../connection';
+import { rootCauseMessage } from '../failure';
 import { UsageError } from '../errors';
 import { startFailover } from '../start';
 import { renderTimeline } from '../timeline';
@@ -65,7 +66,7 @@ export function failoverCommand(): Command {
         );
       } catch (err) {
         if (err instanceof WorkflowFailedError) {
-          throw new Error(`failover of ${options.ip} failed: ${err.cause?.message ?? err.message}\n  ${url}`);
+          throw new Error(`failover of ${options.ip} failed: ${rootCauseMessage(err)}\n  ${url}`);
         }
         throw err;
       }

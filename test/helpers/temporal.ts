@@ -1,15 +1,15 @@
 // Test plumbing for workflow tests against the real Temporal dev server started by
 // test/global-setup.ts: a client, an in-process worker on a task queue of its own, and a
 // worker in a child process that a test can SIGKILL.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createSecretResolver } from '../../activities/secrets';
 import { createWorker } from '../../worker/worker';
+import { findTemporalCli } from '../../client/dev/find-temporal-cli';
 import { ROOT } from './paths';
 
 export { ROOT };
@@ -92,12 +92,16 @@ export function startChildWorker(taskQueue: string, env: Record<string, string> 
  * Saves a finished run's history under test/histories/ when RECORD_HISTORIES=1, so the
  * replay test keeps checking that workflow changes stay compatible with recorded runs.
  */
-export async function maybeRecordHistory(client: Client, handle: WorkflowHandle, name: string): Promise<void> {
+export async function maybeRecordHistory(handle: Pick<WorkflowHandle, 'workflowId'>, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
+  // The Temporal CLI's JSON is the format replay documents (and historyFromJSON reads).
+  const cli = findTemporalCli({ allowInstall: false }).path;
+  const json = execFileSync(cli, ['workflow', 'show', '--address', temporalAddress(), '-w', handle.workflowId, '--output', 'json'], {
+    encoding: 'utf8',
+  });
   const dir = join(ROOT, 'test', 'histories');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), historyToJSON(history) + '\n');
+  writeFileSync(join(dir, `${name}.json`), json.trim() + '\n');
 }
 
 export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 50): Promise<void> {
