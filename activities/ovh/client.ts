@@ -1,0 +1,135 @@
+// Builds `ovh` npm clients from a cluster spec's `ovh` section. Secrets are resolved here,
+// at call time, and go straight into the client; they never leave this module except
+// inside the client object, and errors are scrubbed of them.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import https from 'node:https';
+import tls from 'node:tls';
+import { ApplicationFailure } from '@temporalio/common';
+import ovh from 'ovh';
+import type { ClusterSpec } from '../../core/spec/schema';
+import { expandHome, type SecretResolver } from '../secrets';
+import { classifyOvhError } from './errors';
+
+export type OvhSpec = ClusterSpec['ovh'];
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** Long enough for a slow OVH answer, short enough that a hung call is noticed well within an activity timeout. */
+export const DEFAULT_OVH_REQUEST_TIMEOUT_MS = 15_000;
+
+/** One signed OVH API: `call` resolves with the JSON answer or throws a classified ApplicationFailure. */
+export interface OvhApi {
+  call<T>(method: HttpMethod, path: string, params?: Record<string, unknown>): Promise<T>;
+}
+
+/** Where the client connects: a preconfigured endpoint name, or host/port/basePath from an https URL. */
+export type OvhConnection = { endpoint: string } | { host: string; port: number; basePath: string };
+
+/** Pure: spec.ovh.endpoint ('ovh-eu' or 'https://localhost:8443/1.0') → the client's connection options. */
+export function ovhConnection(endpoint: string): OvhConnection {
+  if (!endpoint.startsWith('https://')) return { endpoint };
+  const url = new URL(endpoint);
+  const basePath = url.pathname.replace(/\/+$/, '');
+  return { host: url.hostname, port: url.port ? Number(url.port) : 443, basePath: basePath === '' ? '/1.0' : basePath };
+}
+
+// ---- TLS and connections of Node's global agent -------------------------------------------
+//
+// The `ovh` client calls https.request with Node's global agent and no `ca` option, and
+// offers no way to pass either. So a CA the spec names (the sandbox's, or a company proxy's)
+// is added to https.globalAgent.options.ca, next to Node's own roots (tls.rootCertificates,
+// plus NODE_EXTRA_CA_CERTS when set, since an explicit `ca` list replaces the default store).
+// Verification stays on: the list only grows by the CA the configuration names, once per file.
+//
+// The same global agent keeps connections alive (Node ≥ 19), and the client adds a socket
+// 'timeout' listener per request, so on a reused socket they pile up for as long as it lives
+// (MaxListenersExceededWarning, and each holds its finished request). OVH calls are a few
+// per second at most, so they go over fresh connections instead: keep-alive is turned off on
+// the global agent. Nothing else in the worker uses it (Proxmox goes through undici, Temporal
+// through gRPC).
+const trustedCaFiles = new Set<string>();
+let globalAgentPrepared = false;
+
+function prepareGlobalAgent(): void {
+  if (globalAgentPrepared) return;
+  const agent = https.globalAgent as https.Agent & { keepAlive: boolean };
+  agent.keepAlive = false;
+  agent.options.keepAlive = false;
+  globalAgentPrepared = true;
+}
+
+async function defaultRoots(): Promise<string[]> {
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  const roots = [...tls.rootCertificates];
+  if (extra) roots.push(await readFile(extra, 'utf8').catch(() => ''));
+  return roots.filter((r) => r !== '');
+}
+
+/** Readies Node's global agent for the `ovh` client: no keep-alive, and the spec's CA trusted if it names one. */
+export async function prepareOvhTransport(caFile?: string): Promise<void> {
+  prepareGlobalAgent();
+  if (caFile) await trustCaFile(caFile);
+}
+
+/** Adds the CA in `caFile` to the roots the global agent trusts (once per file). */
+export async function trustCaFile(caFile: string): Promise<void> {
+  const path = expandHome(caFile);
+  if (trustedCaFiles.has(path)) return;
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw ApplicationFailure.nonRetryable(`spec.ovh.caFile ${path} cannot be read on the worker (${code}); fix the path or remove caFile`, 'OvhBadConfig');
+  }
+  const current = https.globalAgent.options.ca;
+  const base = current === undefined ? await defaultRoots() : Array.isArray(current) ? current : [current];
+  https.globalAgent.options.ca = [...base, pem];
+  trustedCaFiles.add(path);
+}
+
+// ---- clients --------------------------------------------------------------------------------
+
+export interface OvhClientFactoryDeps {
+  secrets: SecretResolver;
+  /** Per-request socket inactivity timeout (default 15 s). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Returns a function giving the API for a spec's `ovh` section. Clients are cached per
+ * (endpoint, CA, keys), so the /auth/time round trip happens once per credential; a rotated
+ * secret resolves to new keys and so to a new client. The cache key is a hash: no secret
+ * is kept as a map key.
+ */
+export function createOvhClientFactory(deps: OvhClientFactoryDeps): (spec: OvhSpec) => Promise<OvhApi> {
+  const cache = new Map<string, OvhApi>();
+  const timeout = deps.requestTimeoutMs ?? DEFAULT_OVH_REQUEST_TIMEOUT_MS;
+
+  return async (spec) => {
+    const [appKey, appSecret, consumerKey] = await Promise.all([
+      deps.secrets(spec.applicationKey),
+      deps.secrets(spec.applicationSecret),
+      deps.secrets(spec.consumerKey),
+    ]);
+    const key = createHash('sha256').update(JSON.stringify([spec.endpoint, spec.caFile ?? '', appKey, appSecret, consumerKey])).digest('hex');
+    const cached = cache.get(key);
+    if (cached) return cached;
+
+    await prepareOvhTransport(spec.caFile);
+    const client = ovh({ appKey, appSecret, consumerKey, timeout, ...ovhConnection(spec.endpoint) });
+    const secrets = [appKey, appSecret, consumerKey];
+    const api: OvhApi = {
+      async call<T>(method: HttpMethod, path: string, params?: Record<string, unknown>): Promise<T> {
+        try {
+          // The client deletes null params and moves `{name}` params into the path: give it a copy.
+          return (await client.requestPromised(method, path, params ? { ...params } : {})) as T;
+        } catch (err) {
+          throw classifyOvhError(err, { method, path, secrets });
+        }
+      },
+    };
+    cache.set(key, api);
+    return api;
+  };
+}

@@ -1,0 +1,440 @@
+// What the simulated OVH account holds: failover IPs and where they are routed, dedicated
+// servers, vRacks, and the asynchronous tasks that change them. No HTTP here: methods take
+// decoded parameters and either return the API's JSON object or throw the OVH error answer.
+//
+// Tasks move todo → doing → done on timers (half the latency each), and their effect
+// (new routing, vRack membership) applies only when they end, as on the real API.
+import { badRequest, conflict, notFound, UNVERIFIED } from './errors';
+
+export interface OvhLatency {
+  /** Duration of a failover IP move or park task. Real moves take about a minute. */
+  moveMs: number;
+  /** Duration of a vRack task. */
+  vrackTaskMs: number;
+  /** Duration of a hard reboot task. */
+  rebootMs: number;
+}
+
+export const DEFAULT_OVH_LATENCY: OvhLatency = { moveMs: 1500, vrackTaskMs: 500, rebootMs: 1000 };
+
+export type TaskStatus = 'init' | 'todo' | 'doing' | 'done' | 'cancelled' | 'customerError' | 'ovhError';
+const PENDING: readonly TaskStatus[] = ['init', 'todo', 'doing'];
+export const isPending = (status: TaskStatus) => PENDING.includes(status);
+
+export const MOVE_FUNCTION = 'genericMoveFloatingIp';
+export const REBOOT_FUNCTION = 'hardReboot';
+
+/** GET /ip/{ip}/task/{id} */
+export interface IpTask {
+  taskId: number;
+  function: string;
+  status: TaskStatus;
+  startDate: string;
+  doneDate: string | null;
+  lastUpdate: string;
+  comment: string | null;
+  destination: { serviceName: string } | null;
+}
+
+/** GET /dedicated/server/{sn}/task/{id} */
+export interface ServerTask {
+  taskId: number;
+  function: string;
+  status: TaskStatus;
+  startDate: string;
+  doneDate: string | null;
+  lastUpdate: string;
+  comment: string | null;
+}
+
+/** GET /vrack/{sn}/task/{id}: the id field is `id`, and the status enum has no error states. */
+export interface VrackTask {
+  id: number;
+  function: string;
+  status: 'init' | 'todo' | 'doing' | 'done' | 'cancelled';
+  serviceName: string;
+  targetDomain: string;
+  orderId: number | null;
+  todoDate: string;
+  lastUpdate: string;
+}
+
+export interface OvhStateInit {
+  failoverIps: { ip: string; routedTo: string | null }[];
+  dedicatedServers: { serviceName: string; datacenter?: string }[];
+  vracks: { serviceName: string; dedicatedServers?: string[] }[];
+}
+
+/** A task reached a terminal state: the simulator records it in the audit log. */
+export interface TaskEnded {
+  function: string;
+  target: string;
+  ok: boolean;
+  detail: Record<string, unknown>;
+}
+
+/** Options of a call that creates a task: a `taskError` fault makes the task fail. */
+export interface TaskOptions {
+  taskError?: string;
+}
+
+interface FailoverIp {
+  ip: string;
+  routedTo: string | null;
+  tasks: IpTask[];
+}
+
+interface DedicatedServer {
+  serviceName: string;
+  serverId: number;
+  mainIp: string;
+  datacenter: string;
+  state: 'ok' | 'error';
+  powerState: 'poweron' | 'poweroff';
+  tasks: ServerTask[];
+}
+
+interface Vrack {
+  serviceName: string;
+  members: Set<string>;
+  tasks: VrackTask[];
+}
+
+const iso = (ms = Date.now()) => new Date(ms).toISOString();
+
+/** "203.0.113.10", "203.0.113.10/32" → "203.0.113.10"; any other block size is not a failover IP here. */
+export function bareIp(ipOrBlock: string): string {
+  return ipOrBlock.endsWith('/32') ? ipOrBlock.slice(0, -3) : ipOrBlock;
+}
+
+export class OvhState {
+  private readonly ips = new Map<string, FailoverIp>();
+  private readonly servers = new Map<string, DedicatedServer>();
+  private readonly vracks = new Map<string, Vrack>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private nextTaskId = 4_200_001;
+
+  constructor(
+    init: OvhStateInit,
+    private latency: OvhLatency,
+    private readonly onTaskEnded: (event: TaskEnded) => void,
+  ) {
+    init.dedicatedServers.forEach((s, i) =>
+      this.servers.set(s.serviceName, {
+        serviceName: s.serviceName,
+        serverId: 1_000_001 + i,
+        mainIp: `198.51.100.${(i % 250) + 1}`,
+        datacenter: s.datacenter ?? 'gra3',
+        state: 'ok',
+        powerState: 'poweron',
+        tasks: [],
+      }),
+    );
+    for (const f of init.failoverIps) this.ips.set(bareIp(f.ip), { ip: bareIp(f.ip), routedTo: f.routedTo, tasks: [] });
+    for (const v of init.vracks) this.vracks.set(v.serviceName, { serviceName: v.serviceName, members: new Set(v.dedicatedServers ?? []), tasks: [] });
+  }
+
+  setLatency(latency: Partial<OvhLatency>): void {
+    this.latency = { ...this.latency, ...latency };
+  }
+
+  /** Stops every task timer; tasks in flight stay where they are. */
+  dispose(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  // ---- failover IPs ------------------------------------------------------------------
+
+  routing(ip: string): string | null {
+    return this.ip(ip).routedTo;
+  }
+
+  /** GET /ip/{ip} */
+  getIp(ipParam: string) {
+    const f = this.ip(ipParam);
+    return {
+      ip: `${f.ip}/32`,
+      type: 'failover',
+      isAdditionalIp: true,
+      routedTo: f.routedTo === null ? null : { serviceName: f.routedTo },
+      description: null,
+      canBeTerminated: true,
+      country: 'fr',
+      organisationId: null,
+      campus: 'GRA',
+    };
+  }
+
+  /** GET /ip/{ip}/move: where the IP could go (every server but the one it is on). */
+  moveDestinations(ipParam: string) {
+    const f = this.ip(ipParam);
+    return {
+      dedicatedServer: [...this.servers.keys()].filter((s) => s !== f.routedTo).map((service) => ({ service, nexthop: null })),
+      vps: [],
+      cloudProject: [],
+      hostingReseller: [],
+    };
+  }
+
+  /** POST /ip/{ip}/move */
+  moveIp(ipParam: string, body: { to?: unknown; nexthop?: unknown }, options: TaskOptions = {}): IpTask {
+    const f = this.ip(ipParam);
+    if (typeof body.to !== 'string' || body.to === '') throw badRequest(UNVERIFIED.missingParameter('to'));
+    const to = body.to;
+    const pending = f.tasks.find((t) => isPending(t.status));
+    if (pending) throw conflict(UNVERIFIED.movePending(`${f.ip}/32`, pending.taskId));
+    if (!this.servers.has(to)) throw badRequest(UNVERIFIED.moveUnknownDestination(to));
+    if (f.routedTo === to) throw badRequest(UNVERIFIED.moveAlreadyRouted(`${f.ip}/32`, to));
+    return this.startIpTask(f, MOVE_FUNCTION, to, options);
+  }
+
+  /** POST /ip/{ip}/park: detach the IP from any service. */
+  parkIp(ipParam: string, options: TaskOptions = {}): IpTask {
+    const f = this.ip(ipParam);
+    const pending = f.tasks.find((t) => isPending(t.status));
+    if (pending) throw conflict(UNVERIFIED.movePending(`${f.ip}/32`, pending.taskId));
+    if (f.routedTo === null) throw badRequest(UNVERIFIED.parkNotRouted(`${f.ip}/32`));
+    return this.startIpTask(f, UNVERIFIED.parkTaskFunction, null, options);
+  }
+
+  /** GET /ip/{ip}/task?function=&status= */
+  ipTaskIds(ipParam: string, filter: { function?: string; status?: string }): number[] {
+    return this.ip(ipParam)
+      .tasks.filter((t) => (!filter.function || t.function === filter.function) && (!filter.status || t.status === filter.status))
+      .map((t) => t.taskId);
+  }
+
+  /** GET /ip/{ip}/task/{id} */
+  ipTask(ipParam: string, id: string): IpTask {
+    const task = this.ip(ipParam).tasks.find((t) => String(t.taskId) === id);
+    if (!task) throw notFound(UNVERIFIED.unknownTask(id));
+    return { ...task };
+  }
+
+  /** GET /dedicated/server/{sn}/ipCanBeMovedTo?ip= → nothing when allowed. */
+  ipCanBeMovedTo(service: string, ipParam: string | null): void {
+    this.server(service);
+    if (!ipParam) throw badRequest(UNVERIFIED.missingParameter('ip'));
+    const f = this.ips.get(bareIp(ipParam));
+    if (!f) throw badRequest(UNVERIFIED.ipNotYours(ipParam));
+    const pending = f.tasks.find((t) => isPending(t.status));
+    if (pending) throw conflict(UNVERIFIED.movePending(`${f.ip}/32`, pending.taskId));
+    if (f.routedTo === service) throw badRequest(UNVERIFIED.moveAlreadyRouted(`${f.ip}/32`, service));
+  }
+
+  private startIpTask(f: FailoverIp, fn: string, to: string | null, options: TaskOptions): IpTask {
+    const now = iso();
+    const task: IpTask = {
+      taskId: this.nextTaskId++,
+      function: fn,
+      status: 'todo',
+      startDate: now,
+      doneDate: null,
+      lastUpdate: now,
+      comment: null,
+      destination: to === null ? null : { serviceName: to },
+    };
+    f.tasks.push(task);
+    this.runTask(this.latency.moveMs, task, () => {
+      const from = f.routedTo;
+      if (options.taskError !== undefined) {
+        this.finish(task, 'ovhError', options.taskError || UNVERIFIED.taskFailedComment);
+        this.onTaskEnded({ function: fn, target: f.ip, ok: false, detail: { taskId: task.taskId, status: task.status, to, routedTo: from } });
+        return;
+      }
+      f.routedTo = to;
+      this.finish(task, 'done', null);
+      this.onTaskEnded({ function: fn, target: f.ip, ok: true, detail: { taskId: task.taskId, status: task.status, from, to } });
+    });
+    return { ...task };
+  }
+
+  // ---- dedicated servers ---------------------------------------------------------------
+
+  serverNames(): string[] {
+    return [...this.servers.keys()];
+  }
+
+  /** GET /dedicated/server/{sn} */
+  getServer(service: string) {
+    const s = this.server(service);
+    return {
+      name: s.serviceName,
+      serverId: s.serverId,
+      ip: s.mainIp,
+      datacenter: s.datacenter,
+      rack: 'SBX01',
+      region: 'eu-west-gra',
+      state: s.state,
+      powerState: s.powerState,
+      os: 'proxmox8_64',
+      reverse: s.serviceName,
+      monitoring: true,
+      professionalUse: false,
+      supportLevel: 'pro',
+      commercialRange: 'advance',
+      linkSpeed: 1000,
+      bootId: 1,
+      rootDevice: null,
+      rescueMail: null,
+      noIntervention: false,
+    };
+  }
+
+  setServerState(service: string, change: { state?: 'ok' | 'error'; powerState?: 'poweron' | 'poweroff' }): void {
+    const s = this.server(service);
+    if (change.state) s.state = change.state;
+    if (change.powerState) s.powerState = change.powerState;
+  }
+
+  /** POST /dedicated/server/{sn}/reboot (hard reboot). */
+  reboot(service: string, options: TaskOptions = {}): ServerTask {
+    const s = this.server(service);
+    const pending = s.tasks.find((t) => t.function === REBOOT_FUNCTION && isPending(t.status));
+    if (pending) throw conflict(UNVERIFIED.rebootPending(service, pending.taskId));
+    const now = iso();
+    const task: ServerTask = { taskId: this.nextTaskId++, function: REBOOT_FUNCTION, status: 'todo', startDate: now, doneDate: null, lastUpdate: now, comment: null };
+    s.tasks.push(task);
+    this.runTask(this.latency.rebootMs, task, () => {
+      if (options.taskError !== undefined) {
+        this.finish(task, 'ovhError', options.taskError || UNVERIFIED.taskFailedComment);
+      } else {
+        s.powerState = 'poweron';
+        this.finish(task, 'done', null);
+      }
+      this.onTaskEnded({ function: REBOOT_FUNCTION, target: service, ok: task.status === 'done', detail: { taskId: task.taskId, status: task.status } });
+    });
+    return { ...task };
+  }
+
+  /** GET /dedicated/server/{sn}/task?function=&status= */
+  serverTaskIds(service: string, filter: { function?: string; status?: string }): number[] {
+    return this.server(service)
+      .tasks.filter((t) => (!filter.function || t.function === filter.function) && (!filter.status || t.status === filter.status))
+      .map((t) => t.taskId);
+  }
+
+  /** GET /dedicated/server/{sn}/task/{id} */
+  serverTask(service: string, id: string): ServerTask {
+    const task = this.server(service).tasks.find((t) => String(t.taskId) === id);
+    if (!task) throw notFound(UNVERIFIED.unknownTask(id));
+    return { ...task };
+  }
+
+  // ---- vRack -----------------------------------------------------------------------------
+
+  vrackNames(): string[] {
+    return [...this.vracks.keys()];
+  }
+
+  /** GET /vrack/{sn} */
+  getVrack(service: string) {
+    const v = this.vrack(service);
+    return { name: v.serviceName, description: '' };
+  }
+
+  vrackMembers(service: string): string[] {
+    return [...this.vrack(service).members];
+  }
+
+  /** GET /vrack/{sn}/dedicatedServer/{server} */
+  vrackMember(service: string, server: string) {
+    const v = this.vrack(service);
+    if (!v.members.has(server)) throw notFound(UNVERIFIED.unknownService(server));
+    return { vrack: v.serviceName, dedicatedServer: server };
+  }
+
+  /** POST /vrack/{sn}/dedicatedServer */
+  addToVrack(service: string, body: { dedicatedServer?: unknown }, options: TaskOptions = {}): VrackTask {
+    const v = this.vrack(service);
+    if (typeof body.dedicatedServer !== 'string' || body.dedicatedServer === '') throw badRequest(UNVERIFIED.missingParameter('dedicatedServer'));
+    const server = body.dedicatedServer;
+    if (!this.servers.has(server)) throw badRequest(UNVERIFIED.unknownService(server));
+    if (v.members.has(server)) throw badRequest(UNVERIFIED.vrackAlreadyMember(server, v.serviceName));
+    const other = [...this.vracks.values()].find((o) => o !== v && o.members.has(server));
+    if (other) throw badRequest(UNVERIFIED.vrackInOtherVrack(server, other.serviceName));
+    const pending = v.tasks.find((t) => t.targetDomain === server && isPending(t.status));
+    if (pending) throw conflict(UNVERIFIED.vrackPending(server, pending.id));
+    const now = iso();
+    const task: VrackTask = {
+      id: this.nextTaskId++,
+      function: UNVERIFIED.vrackAddFunction,
+      status: 'todo',
+      serviceName: v.serviceName,
+      targetDomain: server,
+      orderId: null,
+      todoDate: now,
+      lastUpdate: now,
+    };
+    v.tasks.push(task);
+    this.runTask(this.latency.vrackTaskMs, task, () => {
+      if (options.taskError !== undefined) {
+        task.status = UNVERIFIED.vrackFailedStatus;
+      } else {
+        v.members.add(server);
+        task.status = 'done';
+      }
+      task.lastUpdate = iso();
+      this.onTaskEnded({ function: task.function, target: v.serviceName, ok: task.status === 'done', detail: { id: task.id, status: task.status, dedicatedServer: server } });
+    });
+    return { ...task };
+  }
+
+  /** GET /vrack/{sn}/task */
+  vrackTaskIds(service: string): number[] {
+    return this.vrack(service).tasks.map((t) => t.id);
+  }
+
+  /** GET /vrack/{sn}/task/{id} */
+  vrackTask(service: string, id: string): VrackTask {
+    const task = this.vrack(service).tasks.find((t) => String(t.id) === id);
+    if (!task) throw notFound(UNVERIFIED.unknownVrackTask(id));
+    return { ...task };
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  private ip(ipParam: string): FailoverIp {
+    const f = this.ips.get(bareIp(ipParam));
+    if (!f) throw notFound(UNVERIFIED.unknownIp(ipParam.includes('/') ? ipParam : `${ipParam}/32`));
+    return f;
+  }
+
+  private server(service: string): DedicatedServer {
+    const s = this.servers.get(service);
+    if (!s) throw notFound(UNVERIFIED.unknownService(service));
+    return s;
+  }
+
+  private vrack(service: string): Vrack {
+    const v = this.vracks.get(service);
+    if (!v) throw notFound(UNVERIFIED.unknownService(service));
+    return v;
+  }
+
+  /** todo now, doing at half the latency, `end` at the full latency. */
+  private runTask(totalMs: number, task: { status: string; lastUpdate: string }, end: () => void): void {
+    this.after(totalMs / 2, () => {
+      task.status = 'doing';
+      task.lastUpdate = iso();
+    });
+    this.after(totalMs, end);
+  }
+
+  private finish(task: IpTask | ServerTask, status: TaskStatus, comment: string | null): void {
+    const now = iso();
+    task.status = status;
+    task.comment = comment;
+    task.doneDate = now;
+    task.lastUpdate = now;
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, Math.max(0, ms));
+    this.timers.add(timer);
+  }
+}
