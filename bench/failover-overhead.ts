@@ -12,9 +12,13 @@ import { createWorker } from '../worker/worker';
 import { ms, report } from './report';
 import { summarize } from './stats';
 
-export async function failoverOverhead(temporalAddress: string, runs = 20): Promise<void> {
-  const moveMs = 2000;
-  const pollIntervalMs = 200;
+interface Sample {
+  walls: number[];
+  overheads: number[];
+}
+
+/** 20 moves back and forth with one worker polling OVH tasks every `pollIntervalMs`. */
+async function measure(temporalAddress: string, runs: number, moveMs: number, pollIntervalMs: number): Promise<Sample> {
   const box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bench-failover-')), latency: { ovh: { moveMs } } });
   const taskQueue = `bench-failover-${process.pid}`;
   const { worker, connection } = await createWorker({ address: temporalAddress, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs } });
@@ -43,18 +47,32 @@ export async function failoverOverhead(temporalAddress: string, runs = 20): Prom
     await client.connection.close();
     await box.stop();
   }
-  const wall = summarize(walls);
-  const overhead = summarize(overheads);
+  return { walls, overheads };
+}
+
+export async function failoverOverhead(temporalAddress: string, runs = 20): Promise<void> {
+  const moveMs = 2000;
+  // 200 ms: the sandbox setting, where polling granularity stays small; 1000 ms: the worker's
+  // default, sized for real OVH moves of about a minute (up to 1 s of the overhead is polling).
+  const polls = [200, 1000];
+  const samples = [];
+  for (const poll of polls) samples.push({ poll, ...(await measure(temporalAddress, runs, moveMs, poll)) });
+  const rows = samples.flatMap(({ poll, walls, overheads }) => {
+    const wall = summarize(walls);
+    const overhead = summarize(overheads);
+    return [
+      [`wall time, poll ${poll} ms`, wall.n, ms(wall.p50), ms(wall.p95), ms(wall.max)],
+      [`overhead (wall − move), poll ${poll} ms`, overhead.n, ms(overhead.p50), ms(overhead.p95), ms(overhead.max)],
+    ];
+  });
+  const primary = summarize(samples[0].overheads);
   report({
     name: 'failover-overhead',
-    goal: 'overhead (wall − simulated move time) under 500 ms at p95',
-    met: overhead.p95 < 500,
-    settings: { runs, simulatedMoveMs: moveMs, pollIntervalMs },
+    goal: `overhead (wall − simulated move time) under 500 ms at p95 (poll ${polls[0]} ms)`,
+    met: primary.p95 < 500,
+    settings: { runs, simulatedMoveMs: moveMs, pollIntervalsMs: polls },
     columns: ['metric', 'n', 'p50', 'p95', 'max'],
-    rows: [
-      ['workflow wall time', wall.n, ms(wall.p50), ms(wall.p95), ms(wall.max)],
-      ['overhead (wall − move)', overhead.n, ms(overhead.p50), ms(overhead.p95), ms(overhead.max)],
-    ],
-    data: { walls, overheads },
+    rows,
+    data: samples,
   });
 }

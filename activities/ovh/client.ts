@@ -84,7 +84,11 @@ export async function trustCaFile(caFile: string): Promise<void> {
   }
   const current = https.globalAgent.options.ca;
   const base = current === undefined ? await defaultRoots() : Array.isArray(current) ? current : [current];
-  https.globalAgent.options.ca = [...base, pem];
+  const ca = [...base, pem];
+  https.globalAgent.options.ca = ca;
+  // Parse the ~150 roots once: without a shared secure context, every fresh connection (there
+  // is no keep-alive, see above) would rebuild it from the PEM list, costing tens of ms per call.
+  (https.globalAgent.options as https.AgentOptions & { secureContext?: tls.SecureContext }).secureContext = tls.createSecureContext({ ca });
   trustedCaFiles.add(path);
 }
 
