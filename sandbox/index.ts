@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { loadSpecFile } from '../core/spec/load';
 import type { ClusterSpec } from '../core/spec/schema';
 import { AuditLog } from './audit';
+import { startControlServer, type ControlServer } from './control';
 import { FaultInjector } from './faults';
 import { LbHealthEndpoint } from './lb-health';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
@@ -35,6 +36,8 @@ export interface Sandbox {
   faults: FaultInjector;
   ovh: OvhSimulator;
   lbHealth: Map<string, LbHealthEndpoint>;
+  /** Loopback control API (faults, audit, hooks); its URL is also in <dir>/control.json. */
+  control: ControlServer;
   stop(): Promise<void>;
 }
 
@@ -115,6 +118,22 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     );
     const spec = loadSpecFile(specFile);
 
+    const lbOf = (args: string[]) => {
+      const endpoint = lbHealth.get(args[0] ?? '');
+      if (!endpoint) throw new Error(`no server ${args[0]}; servers: ${names.join(', ')}`);
+      return endpoint;
+    };
+    const control = await startControlServer({
+      audit,
+      faults,
+      hooks: {
+        'lb-down': async (args) => (await lbOf(args).setHealthy(false), `LB of ${args[0]} is down`),
+        'lb-up': async (args) => (await lbOf(args).setHealthy(true), `LB of ${args[0]} is up`),
+      },
+    });
+    stops.push(() => control.stop());
+    writeFileSync(join(dir, 'control.json'), JSON.stringify({ url: control.url, pid: process.pid }) + '\n');
+
     return {
       dir,
       specFile,
@@ -124,6 +143,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       faults,
       ovh,
       lbHealth,
+      control,
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },

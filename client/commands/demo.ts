@@ -5,7 +5,8 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { TASK_QUEUE } from '../../core/workflow-ids';
 import type { Sandbox } from '../../sandbox';
 import { runUrl, type TemporalSettings } from '../connection';
 import type { Output } from '../output';
@@ -68,12 +69,11 @@ export function demoCommand(): Command {
     const out = outputFor(options);
     const dir = resolve(options.dir);
     rmSync(dir, { recursive: true, force: true }); // a clean story every time
-    const { startDevServer } = await import('../dev/dev-server');
-    const { startSandbox } = await import('../../sandbox');
-    const { createSecretResolver } = await import('../../activities/secrets');
-    const { createWorker } = await import('../../worker/worker');
-    const { Client, Connection } = await import('@temporalio/client');
-    const { TASK_QUEUE } = await import('../../core/workflow-ids');
+    // Loaded on use: these pull in the native bridge, the bundler and the simulators.
+    const { startDevServer } = require('../dev/dev-server') as typeof import('../dev/dev-server');
+    const { startSandbox } = require('../../sandbox') as typeof import('../../sandbox');
+    const { createSecretResolver } = require('../../activities/secrets') as typeof import('../../activities/secrets');
+    const { createWorker } = require('../../worker/worker') as typeof import('../../worker/worker');
 
     out.info(out.paint.bold('autok8s demo'));
     const server = await startDevServer({

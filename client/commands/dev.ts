@@ -17,9 +17,9 @@ export function devCommand(): Command {
     );
   outputOption(command);
   return command.action(async (options: { dir: string; port: string; uiPort: string; servers: string; output: string }) => {
-    const { startSandbox } = await import('../../sandbox');
-    const { createSecretResolver } = await import('../../activities/secrets');
-    const { createWorker } = await import('../../worker/worker');
+    const { startSandbox } = require('../../sandbox') as typeof import('../../sandbox');
+    const { createSecretResolver } = require('../../activities/secrets') as typeof import('../../activities/secrets');
+    const { createWorker } = require('../../worker/worker') as typeof import('../../worker/worker');
     const out = outputFor(options);
     const servers = parseServerCount(options.servers);
     const dir = resolve(options.dir);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { UsageError } from '../errors';
 import { outputFor, outputOption } from './common';
+import { auditCommand, faultCommand, faultsClearCommand, hookCommand } from './sandbox-control';
 
 export function parseServerCount(text: string): number {
   const n = Number(text);
@@ -33,7 +34,7 @@ export function sandboxCommand(): Command {
   up.action(async (options: { dir: string; servers: string; output: string }) => {
     const servers = parseServerCount(options.servers);
     const out = outputFor(options);
-    const { startSandbox } = await import('../../sandbox');
+    const { startSandbox } = require('../../sandbox') as typeof import('../../sandbox');
     const box = await startSandbox({ dir: options.dir, servers });
     out.result(
       { specFile: box.specFile, ovhEndpoint: box.ovh.endpoint, caFile: box.ca.certFile, auditLog: `${box.dir}/audit.jsonl` },
@@ -49,5 +50,6 @@ export function sandboxCommand(): Command {
     await untilSignal(() => box.stop());
   });
   sandbox.addCommand(up.exitOverride());
+  for (const sub of [faultCommand(), faultsClearCommand(), auditCommand(), hookCommand()]) sandbox.addCommand(sub.exitOverride());
   return sandbox;
 }

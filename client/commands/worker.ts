@@ -9,7 +9,7 @@ export function workerCommand(): Command {
     )
     .action(async () => {
       // Loaded on use: the worker pulls in the native bridge and the bundler, which other commands never need.
-      const { runWorker } = await import('../../worker/main');
+      const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
       await runWorker();
     });
 }

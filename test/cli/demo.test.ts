@@ -1,0 +1,30 @@
+// `autok8s demo --until done` as a user runs it: its own dev server, sandbox and worker;
+// the JSON timeline must show the story happened (the failover IP left the dead LB once).
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../client/dev/dev-server';
+import { ROOT } from '../helpers/paths';
+
+describe('autok8s demo', () => {
+  it('runs the story to the end and prints a timeline with Web UI links', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ak8s-demo-')), 'demo');
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [join(ROOT, 'bin', 'autok8s.js'), 'demo', '--until', 'done', '--output', 'json', '--dir', dir, '--port', String(port), '--ui-port', String(uiPort)],
+        { cwd: ROOT, timeout: 240_000, env: { ...process.env, NO_COLOR: '1' } },
+        (err, out, errOut) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: out, stderr: errOut }),
+      );
+    });
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { webUi: string; timeline: { chapter: string; workflowId: string; url: string; outcome: string }[] };
+    expect(result.webUi).toBe(`http://localhost:${uiPort}`);
+    const failover = result.timeline.find((c) => c.workflowId === 'sandbox/failover/203.0.113.10');
+    expect(failover?.outcome).toMatch(/203\.0\.113\.10: srv-a → srv-b/);
+    expect(failover?.url).toContain(`http://localhost:${uiPort}/namespaces/default/workflows/sandbox%2Ffailover%2F203.0.113.10/`);
+  });
+});
