@@ -1,0 +1,378 @@
+// Proxmox activities: the VMs of a cluster on one server's Proxmox node. JSON in, JSON out;
+// each builds a client for the call from the spec (secret resolved here, at call time) and
+// closes it afterwards. Every mutating activity looks before it acts and only ever acts on
+// a VM that carries autok8s's mark (vmPlan.findOwnedVm), so a retried or replayed activity
+// never duplicates a VM and never touches someone else's.
+import { readFile } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterSpec, ServerSpec, VmRole } from '../../core/spec/schema';
+import { parseDuration } from '../../core/spec/duration';
+import { expandHome, type SecretResolver } from '../secrets';
+import { ProxmoxClient, type VmStatusCurrent } from './client';
+import { classifyProxmoxError, runtimeConflict, type ProxmoxTarget } from './errors';
+import { currentActivity, heartbeatProgress, sleep, type OnProgress } from './progress';
+import { waitForTask } from './tasks';
+import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type VmListEntry, type VmOwnership } from './vmPlan';
+
+export interface ProxmoxActivityDeps {
+  secrets: SecretResolver;
+  /** How often task and guest-agent waits poll the node (default 1 s). */
+  pollIntervalMs?: number;
+  /** Per HTTP request (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Longest wait for one Proxmox task (default 10 min). */
+  taskTimeoutMs?: number;
+  /** Progress of long waits; defaults to Temporal heartbeats (a no-op outside an activity). */
+  onProgress?: OnProgress;
+}
+
+export interface EnsureVmResult {
+  vmid: number;
+  name: string;
+  node: string;
+  created: boolean;
+  /** Config keys brought back to the spec. */
+  reconciled: string[];
+  /** Differences autok8s leaves alone (disks), each with what to do. */
+  drift: string[];
+}
+
+export interface VmStatusResult {
+  vmid: number;
+  name: string;
+  node: string;
+  exists: boolean;
+  /** False when a VM that autok8s did not create holds the VMID. */
+  owned: boolean;
+  status?: 'running' | 'stopped';
+  uptimeSeconds?: number;
+  lock?: string;
+}
+
+export interface ClusterVm {
+  vmid: number;
+  name: string;
+  role: VmRole;
+  status: string;
+  server: string;
+  node: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Rounds of look → act before ensureVm gives up (each act changes what the next look sees). */
+const MAX_ROUNDS = 6;
+
+interface NodeCall {
+  client: ProxmoxClient;
+  server: ServerSpec;
+  target: ProxmoxTarget;
+  signal?: AbortSignal;
+}
+
+function serverOf(spec: ClusterSpec, serverName: string): ServerSpec {
+  const server = spec.servers.find((s) => s.name === serverName);
+  if (!server) {
+    throw ApplicationFailure.nonRetryable(`server ${serverName} is not in the spec of cluster ${spec.metadata.name}; choose one of ${spec.servers.map((s) => s.name).join(', ')}`, 'BadInput');
+  }
+  return server;
+}
+
+function desiredOf(spec: ClusterSpec, server: ServerSpec, role: VmRole): DesiredVm {
+  if (!server.vms[role]) {
+    throw ApplicationFailure.nonRetryable(`server ${server.name} has no vms.${role} in the spec; there is no such VM to manage`, 'BadInput');
+  }
+  return desiredVmConfig(spec, server, role);
+}
+
+export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
+  const pollIntervalMs = deps.pollIntervalMs ?? 1000;
+  const taskTimeoutMs = deps.taskTimeoutMs ?? 600_000;
+  const progress: OnProgress = deps.onProgress ?? heartbeatProgress;
+
+  /** Runs `fn` with a client for the server's node; every failure leaves classified. */
+  async function onNode<T>(spec: ClusterSpec, serverName: string, fn: (call: NodeCall) => Promise<T>): Promise<T> {
+    const server = serverOf(spec, serverName);
+    const pve = server.proxmox;
+    const target: ProxmoxTarget = { server: server.name, node: pve.node, url: pve.url, tokenId: pve.tokenId, tokenSecretRef: pve.tokenSecret };
+    const tokenSecret = await deps.secrets(pve.tokenSecret);
+    if (!UUID.test(tokenSecret)) {
+      throw ApplicationFailure.nonRetryable(
+        `the Proxmox token secret in ${pve.tokenSecret} (server ${server.name}) is not a UUID; it must hold only the secret that "pveum user token add" printed for ${pve.tokenId}, not the whole "${pve.tokenId}=..." string`,
+        'ProxmoxAuthError',
+      );
+    }
+    let caPem: string | undefined;
+    if (pve.caFile) {
+      try {
+        caPem = await readFile(expandHome(pve.caFile), 'utf8');
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(
+          `cannot read the proxmox.caFile ${pve.caFile} of server ${server.name} on the worker (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+          'ProxmoxTlsError',
+        );
+      }
+    }
+    const signal = currentActivity()?.cancellationSignal;
+    const client = new ProxmoxClient({ url: pve.url, node: pve.node, tokenId: pve.tokenId, tokenSecret, caPem, fingerprint: pve.fingerprint }, { requestTimeoutMs: deps.requestTimeoutMs, signal });
+    try {
+      return await fn({ client, server, target, signal });
+    } catch (err) {
+      throw classifyProxmoxError(err, target);
+    } finally {
+      await client.close();
+    }
+  }
+
+  const waitTask = (call: NodeCall, upid: string) => waitForTask(call.client, upid, { pollIntervalMs, timeoutMs: taskTimeoutMs, onProgress: progress, signal: call.signal });
+
+  /** Looks at the node: the VM at the spec's VMID (with its description, for the ownership marker) and the rest. */
+  async function look(call: NodeCall, spec: ClusterSpec, role: VmRole): Promise<VmOwnership> {
+    const vmid = call.server.vms[role]!.vmid;
+    const list = await call.client.listVms();
+    const at = list.find((vm) => vm.vmid === vmid);
+    if (at && at.lock !== 'create' && at.lock !== 'clone') {
+      try {
+        at.description = (await call.client.vmConfig(vmid)).description;
+      } catch (err) {
+        if (runtimeConflict(err) !== 'doesNotExist') throw err;
+        return findOwnedVm(list.filter((vm) => vm !== at), spec, call.server, role);
+      }
+    }
+    return findOwnedVm(list, spec, call.server, role);
+  }
+
+  /** Waits while a create or clone holds the VMID (our own earlier attempt, typically). */
+  async function waitWhileBusy(call: NodeCall, vmid: number, lock: string): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const vm = (await call.client.listVms()).find((v) => v.vmid === vmid);
+      if (!vm || (vm.lock !== 'create' && vm.lock !== 'clone')) return;
+      progress({ waitingFor: `lock ${lock} on VM ${vmid}`, waitedMs: Date.now() - started });
+      if (Date.now() - started > taskTimeoutMs) {
+        throw ApplicationFailure.retryable(`VM ${vmid} on node ${call.server.proxmox.node} is still locked (${lock}) after ${Math.round(taskTimeoutMs / 1000)} s; see the node's task log`, 'ProxmoxVmBusy');
+      }
+      await sleep(pollIntervalMs, call.signal);
+    }
+  }
+
+  /** The VM at the spec's VMID if it is ours; refuses otherwise. `missing` is returned for the caller to decide. */
+  async function ourVm(call: NodeCall, spec: ClusterSpec, role: VmRole): Promise<'missing' | VmListEntry> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const own = await look(call, spec, role);
+      if (own.kind === 'conflict') throw ApplicationFailure.nonRetryable(own.why, 'ProxmoxVmConflict', { vmid: own.vm.vmid });
+      if (own.kind === 'missing') return 'missing';
+      if (own.kind === 'ours') return own.vm;
+      await waitWhileBusy(call, own.vm.vmid, own.lock);
+    }
+    throw ApplicationFailure.retryable(`VM ${call.server.vms[role]!.vmid} keeps changing under autok8s; will look again`, 'ProxmoxVmBusy');
+  }
+
+  function missingVm(spec: ClusterSpec, server: ServerSpec, role: VmRole): ApplicationFailure {
+    return ApplicationFailure.nonRetryable(
+      `VM ${server.vms[role]!.vmid} (${vmName(spec, server, role)}) does not exist on node ${server.proxmox.node}; create it first (ensureVm)`,
+      'ProxmoxVmMissing',
+    );
+  }
+
+  async function startIfStopped(call: NodeCall, vmid: number): Promise<boolean> {
+    const status = await call.client.vmStatus(vmid);
+    if (status.status === 'running') return false;
+    try {
+      await waitTask(call, await call.client.startVm(vmid));
+    } catch (err) {
+      if (runtimeConflict(err) === 'alreadyRunning') return false; // someone (or our earlier attempt) started it
+      throw err;
+    }
+    return true;
+  }
+
+  async function stopIfRunning(call: NodeCall, vmid: number, mode: 'stop' | 'shutdown'): Promise<boolean> {
+    const status = await call.client.vmStatus(vmid);
+    if (status.status !== 'running') return false;
+    const upid = mode === 'stop' ? await call.client.stopVm(vmid) : await call.client.shutdownVm(vmid, { timeout: 60, forceStop: true });
+    await waitTask(call, upid);
+    return true;
+  }
+
+  return {
+    /** Creates the VM of `role` on the server's node if missing, and brings its config back to the spec. */
+    async ensureVm(spec: ClusterSpec, serverName: string, role: VmRole): Promise<EnsureVmResult> {
+      return onNode(spec, serverName, async (call) => {
+        const desired = desiredOf(spec, call.server, role);
+        let created = false;
+        for (let round = 0; round < MAX_ROUNDS; round++) {
+          const own = await look(call, spec, role);
+          if (own.kind === 'conflict') throw ApplicationFailure.nonRetryable(own.why, 'ProxmoxVmConflict', { vmid: own.vm.vmid });
+          if (own.kind === 'busy') {
+            await waitWhileBusy(call, desired.vmid, own.lock);
+            continue;
+          }
+          if (own.kind === 'missing') {
+            try {
+              const upid =
+                desired.cloneFrom !== undefined
+                  ? await call.client.cloneVm(desired.cloneFrom, {
+                      newid: desired.vmid,
+                      name: desired.name,
+                      description: desired.params.description,
+                      full: 1,
+                      storage: call.server.proxmox.storage,
+                    })
+                  : await call.client.createVm(desired.params);
+              progress({ vmid: desired.vmid, phase: desired.cloneFrom !== undefined ? 'cloning' : 'creating', upid });
+              await waitTask(call, upid);
+              created = true;
+            } catch (err) {
+              // A create that raced with another (or with our own earlier attempt): look again.
+              if (runtimeConflict(err) !== 'alreadyExists') throw err;
+            }
+            continue;
+          }
+          const actual = await call.client.vmConfig(desired.vmid);
+          const diff = diffVmConfig(actual, desired);
+          const reconciled = Object.keys(diff.set);
+          if (reconciled.length > 0) {
+            progress({ vmid: desired.vmid, phase: 'reconciling', keys: reconciled });
+            await call.client.updateVmConfig(desired.vmid, { ...diff.set, digest: actual.digest });
+          }
+          return { vmid: desired.vmid, name: desired.name, node: desired.node, created, reconciled, drift: diff.drift.map((d) => `${d.key}: ${d.why}`) };
+        }
+        throw ApplicationFailure.retryable(`VM ${desired.vmid} on node ${desired.node} kept changing while autok8s looked at it; will look again`, 'ProxmoxVmBusy');
+      });
+    },
+
+    /** Starts the VM; one that already runs is a success. */
+    async startVm(spec: ClusterSpec, serverName: string, role: VmRole): Promise<{ vmid: number; started: boolean }> {
+      return onNode(spec, serverName, async (call) => {
+        const vm = await ourVm(call, spec, role);
+        if (vm === 'missing') throw missingVm(spec, call.server, role);
+        return { vmid: vm.vmid, started: await startIfStopped(call, vm.vmid) };
+      });
+    },
+
+    /** Stops the VM (`stop` pulls the plug; `shutdown` asks the guest, then forces); a stopped or missing VM is a success. */
+    async stopVm(spec: ClusterSpec, serverName: string, role: VmRole, mode: 'stop' | 'shutdown' = 'stop'): Promise<{ vmid: number; stopped: boolean }> {
+      return onNode(spec, serverName, async (call) => {
+        const vm = await ourVm(call, spec, role);
+        const vmid = call.server.vms[role]!.vmid;
+        if (vm === 'missing') return { vmid, stopped: false };
+        return { vmid, stopped: await stopIfRunning(call, vmid, mode) };
+      });
+    },
+
+    /** Reboots a running VM; starts a stopped one. */
+    async rebootVm(spec: ClusterSpec, serverName: string, role: VmRole): Promise<{ vmid: number; action: 'rebooted' | 'started' }> {
+      return onNode(spec, serverName, async (call) => {
+        const vm = await ourVm(call, spec, role);
+        if (vm === 'missing') throw missingVm(spec, call.server, role);
+        const status = await call.client.vmStatus(vm.vmid);
+        if (status.status === 'running') {
+          try {
+            await waitTask(call, await call.client.rebootVm(vm.vmid));
+            return { vmid: vm.vmid, action: 'rebooted' };
+          } catch (err) {
+            if (runtimeConflict(err) !== 'notRunning') throw err;
+          }
+        }
+        await startIfStopped(call, vm.vmid);
+        return { vmid: vm.vmid, action: 'started' };
+      });
+    },
+
+    /** Stops (if running) and destroys the VM with its disks; a missing VM is a success; refuses a VM that is not ours. */
+    async destroyVm(spec: ClusterSpec, serverName: string, role: VmRole): Promise<{ vmid: number; destroyed: boolean }> {
+      return onNode(spec, serverName, async (call) => {
+        const vmid = call.server.vms[role]!.vmid;
+        for (let round = 0; round < MAX_ROUNDS; round++) {
+          const vm = await ourVm(call, spec, role);
+          if (vm === 'missing') return { vmid, destroyed: false };
+          await stopIfRunning(call, vmid, 'stop');
+          try {
+            await waitTask(call, await call.client.destroyVm(vmid));
+            return { vmid, destroyed: true };
+          } catch (err) {
+            const conflict = runtimeConflict(err);
+            if (conflict === 'doesNotExist') return { vmid, destroyed: false };
+            if (conflict !== 'isRunning') throw err; // started again in between: stop and retry
+          }
+        }
+        throw ApplicationFailure.retryable(`VM ${vmid} kept running while autok8s tried to destroy it; will retry`, 'ProxmoxVmBusy');
+      });
+    },
+
+    /** What the node says about the VM of `role` (read-only). */
+    async vmStatus(spec: ClusterSpec, serverName: string, role: VmRole): Promise<VmStatusResult> {
+      return onNode(spec, serverName, async (call) => {
+        const desired = desiredOf(spec, call.server, role);
+        const base = { vmid: desired.vmid, name: desired.name, node: desired.node };
+        const own = await look(call, spec, role);
+        if (own.kind === 'missing') return { ...base, exists: false, owned: false };
+        let status: VmStatusCurrent;
+        try {
+          status = await call.client.vmStatus(desired.vmid);
+        } catch (err) {
+          if (runtimeConflict(err) === 'doesNotExist') return { ...base, exists: false, owned: false };
+          throw err;
+        }
+        return { ...base, exists: true, owned: own.kind === 'ours', status: status.status, uptimeSeconds: status.uptime, lock: status.lock };
+      });
+    },
+
+    /**
+     * Waits until the guest agent reports the VM's spec address (cloud-init applied, guest
+     * up). Heartbeats on every poll; gives up (retryably) after `timeoutMs` (default: the
+     * spec's health.nodeStartupTimeout).
+     */
+    async waitForVmAgentIp(spec: ClusterSpec, serverName: string, role: VmRole, options: { timeoutMs?: number } = {}): Promise<{ ip: string; waitedMs: number }> {
+      return onNode(spec, serverName, async (call) => {
+        const desired = desiredOf(spec, call.server, role);
+        const vm = await ourVm(call, spec, role);
+        if (vm === 'missing') throw missingVm(spec, call.server, role);
+        const timeoutMs = options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout);
+        const started = Date.now();
+        let last = 'no answer yet';
+        for (let poll = 0; ; poll++) {
+          try {
+            const interfaces = await call.client.agentNetworkInterfaces(desired.vmid);
+            const addresses = interfaces.flatMap((i) => (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']));
+            if (addresses.includes(desired.ip)) return { ip: desired.ip, waitedMs: Date.now() - started };
+            last = `the agent reports ${addresses.filter((a) => a !== '127.0.0.1').join(', ') || 'no IPv4 address'}`;
+          } catch (err) {
+            const conflict = runtimeConflict(err);
+            if (conflict === 'agentVmNotRunning') {
+              throw ApplicationFailure.retryable(`VM ${desired.vmid} (${desired.name}) is not running; start it before waiting for its address`, 'ProxmoxVmNotRunning');
+            }
+            if (conflict === 'agentNotConfigured') {
+              throw ApplicationFailure.nonRetryable(`VM ${desired.vmid} (${desired.name}) has no guest agent configured (agent: 1); run ensureVm to reconcile its config`, 'ProxmoxAgentMissing');
+            }
+            if (conflict !== 'agentNotRunning') throw err;
+            last = 'QEMU guest agent is not running yet';
+          }
+          const waitedMs = Date.now() - started;
+          progress({ vmid: desired.vmid, waitingFor: desired.ip, poll, waitedMs, last });
+          if (waitedMs > timeoutMs) {
+            throw ApplicationFailure.retryable(
+              `VM ${desired.vmid} (${desired.name}) on node ${desired.node} has not reported ${desired.ip} after ${Math.round(waitedMs / 1000)} s (${last}). ` +
+                'Check its console in the Proxmox UI: boot order, the ISO, the cloud-init drive (ipconfig0) and the guest agent.',
+              'VmAgentTimeout',
+            );
+          }
+          await sleep(pollIntervalMs, call.signal);
+        }
+      });
+    },
+
+    /** The cluster's VMs on the server's node, by their tags. */
+    async listClusterVms(spec: ClusterSpec, serverName: string): Promise<ClusterVm[]> {
+      return onNode(spec, serverName, async (call) => {
+        const list = await call.client.listVms();
+        return list.flatMap((vm) => {
+          const role = clusterVmRole(vm, spec);
+          return role ? [{ vmid: vm.vmid, name: vm.name ?? '', role, status: vm.status ?? 'unknown', server: call.server.name, node: call.server.proxmox.node }] : [];
+        });
+      });
+    },
+  };
+}
+
+export type ProxmoxActivities = ReturnType<typeof createProxmoxActivities>;

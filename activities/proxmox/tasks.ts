@@ -1,0 +1,40 @@
+// Waiting for a Proxmox task (UPID) to end: poll GET /nodes/{node}/tasks/{upid}/status,
+// report progress on every poll, and turn an exit status other than OK into an error that
+// carries Proxmox's own message.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ProxmoxClient, TaskStatus } from './client';
+import { ProxmoxTaskError } from './errors';
+import { sleep, type OnProgress } from './progress';
+
+export interface WaitOptions {
+  pollIntervalMs: number;
+  /** Give up (retryably) after this long; default 10 minutes. */
+  timeoutMs?: number;
+  onProgress?: OnProgress;
+  signal?: AbortSignal;
+}
+
+/** Proxmox marks a task that succeeded with warnings as "WARNINGS: <n>". */
+export function taskSucceeded(exitstatus: string | undefined): boolean {
+  return exitstatus === 'OK' || /^WARNINGS: \d+$/.test(exitstatus ?? '');
+}
+
+export async function waitForTask(client: ProxmoxClient, upid: string, o: WaitOptions): Promise<TaskStatus> {
+  const started = Date.now();
+  const timeoutMs = o.timeoutMs ?? 600_000;
+  for (let poll = 0; ; poll++) {
+    const status = await client.taskStatus(upid);
+    o.onProgress?.({ upid, type: status.type, id: status.id, status: status.status, poll, waitedMs: Date.now() - started });
+    if (status.status === 'stopped') {
+      if (taskSucceeded(status.exitstatus)) return status;
+      throw new ProxmoxTaskError(upid, status.type, status.id, status.exitstatus ?? 'unknown exit status');
+    }
+    if (Date.now() - started > timeoutMs) {
+      throw ApplicationFailure.retryable(
+        `Proxmox task ${upid} (${status.type} for VM ${status.id}) on node ${client.node} still runs after ${Math.round(timeoutMs / 1000)} s; it may be stuck on a storage or a lock: see the node's task log`,
+        'ProxmoxTaskTimeout',
+      );
+    }
+    await sleep(o.pollIntervalMs, o.signal);
+  }
+}

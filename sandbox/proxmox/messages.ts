@@ -1,0 +1,73 @@
+// Every wording the simulated Proxmox VE API answers with, in one place (contracts.md §B).
+// Entries marked VERIFIED were read in qemu-server / pve-common sources (PVE/API2/Qemu.pm,
+// PVE/QemuServer.pm, PVE/AbstractConfig.pm, PVE/JSONSchema.pm); everything else is best
+// knowledge and marked UNVERIFIED, so correcting it against a real node is a one-line edit.
+// Proxmox `die`s with a trailing "\n"; the HTTP reason phrase carries the text without it.
+
+export const PVE_MESSAGES = {
+  // --- authentication (UNVERIFIED: wording of both 401s)
+  noTicket: 'No ticket',
+  authenticationFailure: 'authentication failure',
+
+  // --- envelope
+  /** UNVERIFIED: the reason phrase of a 501 for an unknown path or method. */
+  notImplemented: (method: string, path: string) => `Method '${method} ${path}' not implemented`,
+  /** VERIFIED (PVE::Exception raise_param_exc): reason phrase of every 400 with an `errors` map. */
+  parameterVerificationFailed: 'Parameter verification failed.',
+  /** UNVERIFIED: newer versions add `message` to error bodies; whether it keeps the "\n" is unconfirmed. */
+  bodyMessageSuffix: '\n',
+
+  // --- JSON schema parameter errors (VERIFIED: PVE::JSONSchema check_prop/validate)
+  missingProperty: 'property is missing and it is not optional',
+  unknownProperty: 'property is not defined in schema and the schema does not allow additional properties',
+  typeCheck: (type: string, got: string) => `type check ('${type}') failed - got '${got}'`,
+  minimum: (min: number) => `value must have a minimum value of ${min}`,
+  maximum: (max: number) => `value must have a maximum value of ${max}`,
+  /** UNVERIFIED: format errors (dns-name, tags, drives, networks). */
+  invalidFormat: (what: string) => `invalid format - ${what}`,
+
+  // --- runtime failures (500)
+  /** VERIFIED (PVE::QemuConfig->load_config via cfs_config_path). */
+  configDoesNotExist: (node: string, vmid: number) => `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist`,
+  /** VERIFIED shape (API2/Qemu.pm create_vm: "$emsg $@" around create_and_lock_config → check_vmid_unused); marked unverified in contracts.md. */
+  createExists: (vmid: number, node: string) => `unable to create VM ${vmid} - VM ${vmid} already exists on node '${node}'`,
+  /** UNVERIFIED: clone into a VMID that is taken. */
+  cloneTargetExists: (vmid: number, node: string) => `unable to create VM ${vmid} - VM ${vmid} already exists on node '${node}'`,
+  /** VERIFIED (QemuServer::vm_start, inside the qmstart task). */
+  alreadyRunning: (vmid: number) => `VM ${vmid} already running`,
+  /** VERIFIED (API2/Qemu.pm vm_reboot / vm_reset, synchronous). */
+  notRunning: (vmid: number) => `VM ${vmid} not running`,
+  /** VERIFIED (API2/Qemu.pm destroy_vm early checks, synchronous). */
+  destroyRunning: (vmid: number) => `VM ${vmid} is running - destroy failed`,
+  /** VERIFIED (PVE::AbstractConfig check_lock). */
+  locked: (lock: string) => `VM is locked (${lock})`,
+  /** VERIFIED (QemuServer::vm_start). */
+  startTemplate: "you can't start a vm if it's a template",
+  /** UNVERIFIED: storage.cfg has no such storage. */
+  noSuchStorage: (storage: string) => `storage '${storage}' does not exist`,
+  /** UNVERIFIED: the qmstart task fails when net0 names a missing bridge. */
+  noSuchBridge: (bridge: string) => `bridge '${bridge}' does not exist`,
+  /** UNVERIFIED: a node name that is not this node (a single-node "cluster"). */
+  noSuchNode: (node: string) => `no such cluster node '${node}'`,
+  /** VERIFIED shape (API2/Cluster.pm nextid raise_param_exc). */
+  nextIdTaken: (vmid: number) => `VM ${vmid} already exists`,
+  /** VERIFIED (PVE::Tools assert_if_modified): a config update with a stale digest. */
+  digestMismatch: 'detected modified configuration - file changed by other user? Try again.',
+  /** UNVERIFIED: an unknown UPID. */
+  noSuchTask: (upid: string) => `no such task '${upid}'`,
+
+  // --- guest agent (VERIFIED: PVE::QemuServer::Agent assert_agent_available)
+  agentNotConfigured: 'No QEMU guest agent configured',
+  agentVmNotRunning: (vmid: number) => `VM ${vmid} is not running`,
+  agentNotRunning: 'QEMU guest agent is not running',
+
+  // --- faults
+  /** Exit status of a task failed by a `taskError` fault without a message of its own. */
+  defaultTaskError: 'command failed: injected task error',
+} as const;
+
+/**
+ * UNVERIFIED: `GET /cluster/nextid` answers a string in the versions we know of
+ * (`{"data":"100"}`); the schema says integer. Flip this to answer a number.
+ */
+export const NEXTID_AS_STRING = true;

@@ -1,0 +1,243 @@
+// A Proxmox VE API simulator: one per OVH server (one Proxmox node each), speaking HTTPS
+// with a certificate from the sandbox CA, on the real paths under /api2/json, with token
+// authentication, the `{"data": ...}` envelope, asynchronous tasks with real UPIDs, and
+// fault injection (service `proxmox:<node>`, paths relative to /api2/json). Every mutating
+// call and every task completion is written to the audit log.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import type { AuditLog, AuditOutcome } from '../audit';
+import type { FaultInjector } from '../faults';
+import type { SandboxCa } from '../tls';
+import { authenticate, validateTokens, type ProxmoxToken } from './auth';
+import { PveHttpError, paramError, runtimeError, writeData, writeError } from './envelope';
+import { PVE_MESSAGES } from './messages';
+import { parseBody, type Params } from './params';
+import { auditDetail, auditTarget, matchRoute, validateRequest, type RouteMatch } from './routes';
+import { DEFAULT_LATENCY, ProxmoxState, type ProxmoxLatency, type SeedVm, type SimVm, type VmChange } from './state';
+
+export type { ProxmoxLatency, SimVm, VmChange } from './state';
+
+export interface ProxmoxSimulatorOptions {
+  ca: SandboxCa;
+  audit: AuditLog;
+  faults: FaultInjector;
+  /** Proxmox node name, e.g. 'pve-a'. */
+  node: string;
+  /** 0 (default) = a random free port on 127.0.0.1. */
+  port?: number;
+  /** Accepted API tokens; tokenId like 'root@pam!autok8s', secret a lowercase UUID. */
+  tokens: ProxmoxToken[];
+  latency?: Partial<ProxmoxLatency>;
+  /** Storages of the node (default local, local-lvm). */
+  storages?: string[];
+  /** Bridges of the node (default vmbr0, vmbr1). */
+  bridges?: string[];
+  /** VMs that exist before autok8s arrives (templates, someone else's VMs). */
+  vms?: SeedVm[];
+}
+
+const API_PREFIX = '/api2/json';
+const MAX_BODY = 1024 * 1024;
+
+export class ProxmoxSimulator {
+  readonly node: string;
+  readonly service: string;
+  private readonly state: ProxmoxState;
+  private server!: Server;
+  private port = 0;
+  private unreachable = false;
+  private readonly sockets = new Set<Socket>();
+  private cert!: { fingerprint256: string };
+
+  private constructor(private readonly o: ProxmoxSimulatorOptions) {
+    this.node = o.node;
+    this.service = `proxmox:${o.node}`;
+    this.state = new ProxmoxState({
+      node: o.node,
+      service: this.service,
+      audit: o.audit,
+      latency: { ...DEFAULT_LATENCY, ...o.latency },
+      storages: o.storages ?? ['local', 'local-lvm'],
+      bridges: o.bridges ?? ['vmbr0', 'vmbr1'],
+    });
+    for (const vm of o.vms ?? []) this.state.seed(vm);
+  }
+
+  static async start(o: ProxmoxSimulatorOptions): Promise<ProxmoxSimulator> {
+    validateTokens(o.tokens);
+    const sim = new ProxmoxSimulator(o);
+    const cert = await o.ca.issueServerCert(['localhost', '127.0.0.1']);
+    sim.cert = cert;
+    sim.server = createServer({ cert: cert.certPem, key: cert.keyPem, ca: o.ca.certPem }, (req, res) => {
+      sim.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) writeError(res, runtimeError(`internal simulator error: ${(err as Error).message}`));
+      });
+    });
+    sim.server.on('connection', (socket: Socket) => {
+      if (sim.unreachable) {
+        socket.destroy();
+        return;
+      }
+      sim.sockets.add(socket);
+      socket.once('close', () => sim.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      sim.server.once('error', reject);
+      sim.server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    sim.port = (sim.server.address() as { port: number }).port;
+    return sim;
+  }
+
+  /** The spec's servers[].proxmox.url. */
+  get url(): string {
+    return `https://localhost:${this.port}`;
+  }
+
+  /** SHA-256 fingerprint of the node's certificate, for servers[].proxmox.fingerprint. */
+  get fingerprint256(): string {
+    return this.cert.fingerprint256;
+  }
+
+  async stop(): Promise<void> {
+    this.state.close();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  vms(): SimVm[] {
+    return this.state.simVms();
+  }
+
+  vmByIp(ip: string): SimVm | undefined {
+    return this.state.simVms().find((vm) => vm.status === 'running' && vm.bootedAt !== undefined && vm.ip === ip);
+  }
+
+  killVm(vmid: number): void {
+    const killed = this.state.kill(vmid);
+    this.o.audit.record({ service: this.service, action: 'kill', target: String(vmid), outcome: 'fault', detail: { wasRunning: killed } });
+  }
+
+  /** Fault: the node is unreachable; open connections are reset and new ones cut at once. */
+  setUnreachable(on: boolean): void {
+    this.unreachable = on;
+    if (on) for (const s of this.sockets) s.destroy();
+    this.o.audit.record({ service: this.service, action: on ? 'unreachable' : 'reachable', target: this.node, outcome: 'fault' });
+  }
+
+  onVmChange(listener: (vm: SimVm, change: VmChange) => void): () => void {
+    return this.state.onVmChange(listener);
+  }
+
+  // ---------- request handling
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const raw = await readBody(req);
+    if (raw === undefined) {
+      req.socket.destroy();
+      return;
+    }
+    if (!url.pathname.startsWith(API_PREFIX + '/')) {
+      writeError(res, new PveHttpError(501, PVE_MESSAGES.notImplemented(method, url.pathname)));
+      return;
+    }
+    const apiPath = url.pathname.slice(API_PREFIX.length);
+    const match = matchRoute(method, apiPath);
+
+    let user: string;
+    try {
+      user = authenticate(req.headers.authorization, this.o.tokens);
+    } catch (err) {
+      if (match?.route.action) this.audit(match, {}, 'rejected', { error: (err as Error).message });
+      writeError(res, err as PveHttpError);
+      return;
+    }
+
+    const fault = this.o.faults.take(this.service, method, apiPath);
+    if (fault?.kind === 'reset') {
+      if (match?.route.action) this.audit(match, {}, 'fault', { fault: 'reset' });
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'hang') {
+      if (match?.route.action) this.audit(match, {}, 'fault', { fault: 'hang' });
+      return; // never answered; stop() or the client's timeout ends it
+    }
+    if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
+
+    if (!match) {
+      writeError(res, new PveHttpError(501, PVE_MESSAGES.notImplemented(method, url.pathname)));
+      return;
+    }
+    let params: Params = {};
+    try {
+      if (match.path.node !== undefined && match.path.node !== this.node) throw runtimeError(PVE_MESSAGES.noSuchNode(match.path.node));
+      const body = parseBody(req.headers['content-type'], raw);
+      if (body === undefined) throw paramError({ body: 'unable to parse JSON body' });
+      params = validateRequest(match, { ...Object.fromEntries(url.searchParams), ...body });
+    } catch (err) {
+      if (match.route.action) this.audit(match, params, 'rejected', { error: (err as Error).message });
+      writeError(res, toHttpError(err));
+      return;
+    }
+
+    if (fault?.kind === 'status') {
+      if (match.route.action) this.audit(match, params, 'fault', { fault: 'status', status: fault.status, applied: false });
+      writeError(res, new PveHttpError(fault.status, fault.message ?? defaultReason(fault.status)));
+      return;
+    }
+
+    const call = { user, taskError: fault?.kind === 'taskError' ? (fault.message ?? PVE_MESSAGES.defaultTaskError) : undefined };
+    const detail = match.route.action ? auditDetail(this.state, match, params) : {};
+    let data: unknown;
+    try {
+      data = match.route.handle(this.state, { path: match.path, params, call });
+    } catch (err) {
+      if (match.route.action) this.audit(match, params, 'rejected', { ...detail, error: (err as Error).message });
+      writeError(res, toHttpError(err));
+      return;
+    }
+    if (fault?.kind === 'applyThenStatus') {
+      if (match.route.action) this.audit(match, params, 'fault', { ...detail, fault: 'applyThenStatus', status: fault.status, applied: true, upid: data });
+      writeError(res, new PveHttpError(fault.status, fault.message ?? defaultReason(fault.status)));
+      return;
+    }
+    if (match.route.action) this.audit(match, params, fault?.kind === 'taskError' ? 'fault' : 'ok', { ...detail, upid: data ?? undefined, ...(fault ? { fault: fault.kind } : {}) });
+    writeData(res, data);
+  }
+
+  private audit(match: RouteMatch, params: Params, outcome: AuditOutcome, detail: Record<string, unknown>): void {
+    this.o.audit.record({ service: this.service, action: match.route.action!, target: auditTarget(match, params), outcome, detail });
+  }
+}
+
+function toHttpError(err: unknown): PveHttpError {
+  return err instanceof PveHttpError ? err : runtimeError((err as Error).message);
+}
+
+const REASONS: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 429: 'Too Many Requests', 595: 'Connection timed out' };
+
+function defaultReason(status: number): string {
+  return REASONS[status] ?? `HTTP ${status}`;
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        resolve(undefined);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
