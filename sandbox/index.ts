@@ -2,7 +2,7 @@
 // (design.md §5). Started in-process by tests and the demo, or alone by `autok8s sandbox up`.
 // It writes a ready cluster.yaml whose endpoints point at the simulators and whose secret
 // references point at files under its directory; the adapters then work unchanged.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadSpecFile } from '../core/spec/load';
@@ -12,6 +12,7 @@ import { startControlServer, type ControlServer } from './control';
 import { FaultInjector } from './faults';
 import { LbHealthEndpoint } from './lb-health';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
+import { ProxmoxSimulator, type ProxmoxLatency } from './proxmox/simulator';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
 
@@ -22,7 +23,9 @@ export interface SandboxOptions {
   /** Number of OVH servers (default 3). */
   servers?: number;
   failoverIps?: string[];
-  latency?: { ovh?: Partial<OvhLatency> };
+  latency?: { ovh?: Partial<OvhLatency>; proxmox?: Partial<ProxmoxLatency> };
+  /** Pin Proxmox certificates by fingerprint (as on real PVE) instead of trusting the sandbox CA (default true). */
+  pinProxmox?: boolean;
   /** Health section of the written spec. */
   health?: Record<string, unknown>;
 }
@@ -36,6 +39,8 @@ export interface Sandbox {
   faults: FaultInjector;
   ovh: OvhSimulator;
   lbHealth: Map<string, LbHealthEndpoint>;
+  /** One Proxmox VE simulator per server, by server name. */
+  proxmox: Map<string, ProxmoxSimulator>;
   /** Loopback control API (faults, audit, hooks); its URL is also in <dir>/control.json. */
   control: ControlServer;
   stop(): Promise<void>;
@@ -91,15 +96,25 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       stops.push(() => endpoint.stop());
     }
 
-    const endpoints: SandboxServerEndpoints[] = names.map((name, i) => ({
-      name,
-      ovhService: services[i],
-      // Proxmox simulators join in the bootstrap issue; until then the URL names where one will listen.
-      proxmoxUrl: `https://localhost:${18006 + i}`,
-      proxmoxNode: `pve-${name.slice(4)}`,
-      lbHealthUrl: lbHealth.get(name)!.url,
-    }));
-    for (const e of endpoints) writeSecret(secretsDir, `pve-${e.name}.token`, '00000000-0000-4000-8000-000000000000');
+    const proxmox = new Map<string, ProxmoxSimulator>();
+    const endpoints: SandboxServerEndpoints[] = [];
+    for (const [i, name] of names.entries()) {
+      const node = `pve-${name.slice(4)}`;
+      const tokenSecret = randomUUID();
+      const sim = await ProxmoxSimulator.start({ ca, audit, faults, node, tokens: [{ tokenId: 'root@pam!autok8s', secret: tokenSecret }], latency: options.latency?.proxmox });
+      stops.push(() => sim.stop());
+      proxmox.set(name, sim);
+      writeSecret(secretsDir, `pve-${name}.token`, tokenSecret);
+      endpoints.push({
+        name,
+        ovhService: services[i],
+        proxmoxUrl: sim.url,
+        proxmoxNode: node,
+        // Real PVE certificates are self-signed: pinning by fingerprint is how users trust them.
+        proxmoxFingerprint: options.pinProxmox === false ? undefined : sim.fingerprint256,
+        lbHealthUrl: lbHealth.get(name)!.url,
+      });
+    }
     writeSecret(secretsDir, 'ssh-key', 'none yet');
 
     const specFile = join(dir, 'cluster.yaml');
@@ -129,6 +144,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       hooks: {
         'lb-down': async (args) => (await lbOf(args).setHealthy(false), `LB of ${args[0]} is down`),
         'lb-up': async (args) => (await lbOf(args).setHealthy(true), `LB of ${args[0]} is up`),
+        'kill-vm': async ([server, role]) => {
+          const sim = proxmox.get(server ?? '');
+          const vm = sim && spec.servers.find((s) => s.name === server)?.vms[role as 'lb' | 'controlPlane' | 'worker'];
+          if (!sim || !vm) throw new Error(`usage: kill-vm <server> <lb|controlPlane|worker>; servers: ${names.join(', ')}`);
+          sim.killVm(vm.vmid);
+          return `VM ${vm.vmid} (${server}/${role}) killed`;
+        },
       },
     });
     stops.push(() => control.stop());
@@ -143,6 +165,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       faults,
       ovh,
       lbHealth,
+      proxmox,
       control,
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);

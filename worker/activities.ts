@@ -4,6 +4,7 @@
 // knows whether it talks to the sandbox or to OVH and Proxmox.
 import { ApplicationFailure } from '@temporalio/common';
 import { createOvhActivities } from '../activities/ovh/activities';
+import { createProxmoxActivities } from '../activities/proxmox/activities';
 import { probeLbHealth } from '../activities/probe/lb-probe';
 import { createSecretResolver, type SecretResolver } from '../activities/secrets';
 import { loadSpecFile, SpecError } from '../core/spec/load';
@@ -22,6 +23,7 @@ export function defaultActivityDeps(): ActivityDeps {
 export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
   return {
     ...createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
+    ...createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
 
     /** Reads and validates a spec file on the worker (for `temporal workflow start` with specFile). */
     async loadSpec(file: string): Promise<ClusterSpec> {

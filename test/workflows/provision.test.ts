@@ -1,0 +1,52 @@
+// provisionServer on its own: one server joins the vRack and gets its three VMs, once.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../sandbox';
+import type { provisionServer } from '../../workflows';
+import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, type RunningWorker } from '../helpers/temporal';
+
+let box: Sandbox;
+let client: Client;
+let worker: RunningWorker;
+let queue: string;
+
+beforeAll(async () => {
+  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-provision-')) });
+  client = await connect();
+  queue = uniqueQueue('provision');
+  worker = await startInProcessWorker(queue);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await client?.connection.close();
+  await box?.stop();
+});
+
+describe('provisionServer', () => {
+  it('joins the vRack and creates, starts and boots the three VMs; a second run changes nothing', async () => {
+    const run = () =>
+      client.workflow.execute<typeof provisionServer>('provisionServer', {
+        taskQueue: queue,
+        workflowId: `sandbox/provision/srv-a/${Math.random()}`,
+        args: [{ spec: box.spec, server: 'srv-a' }],
+      });
+    const first = await run();
+    expect(first.joinedVrack).toBe(true);
+    expect(first.vms.map((v) => [v.role, v.created, v.ip])).toEqual([
+      ['lb', true, box.spec.servers[0].vms.lb.ip],
+      ['controlPlane', true, box.spec.servers[0].vms.controlPlane!.ip],
+      ['worker', true, box.spec.servers[0].vms.worker.ip],
+    ]);
+    const sim = box.proxmox.get('srv-a')!;
+    expect(sim.vms().filter((vm) => vm.status === 'running')).toHaveLength(3);
+    expect(box.ovh.vrackMembers(box.spec.ovh.vrack)).toContain(box.spec.servers[0].ovhService);
+
+    const second = await run();
+    expect(second.joinedVrack).toBe(false);
+    expect(second.vms.every((v) => !v.created)).toBe(true);
+    expect(box.audit.count({ service: 'proxmox:pve-a', action: 'qmcreate', outcome: 'ok' })).toBe(3);
+  });
+});
