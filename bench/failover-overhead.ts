@@ -21,7 +21,7 @@ interface Sample {
 async function measure(temporalAddress: string, runs: number, moveMs: number, pollIntervalMs: number): Promise<Sample> {
   const box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bench-failover-')), latency: { ovh: { moveMs } } });
   const taskQueue = `bench-failover-${process.pid}`;
-  const { worker, connection } = await createWorker({ address: temporalAddress, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs } });
+  const { worker, close: closeWorker } = await createWorker({ address: temporalAddress, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs } });
   const running = worker.run();
   const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
   const walls: number[] = [];
@@ -43,7 +43,7 @@ async function measure(temporalAddress: string, runs: number, moveMs: number, po
   } finally {
     worker.shutdown();
     await running.catch(() => undefined);
-    await connection.close();
+    await closeWorker();
     await client.connection.close();
     await box.stop();
   }

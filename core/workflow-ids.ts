@@ -9,4 +9,6 @@ export const workflowIds = {
   replace: (cluster: string, server: string, role: string) => `${cluster}/replace/${server}/${role}`,
   health: (cluster: string) => `${cluster}/health`,
   pushLbConfig: (cluster: string) => `${cluster}/push-lb-config`,
+  lock: (cluster: string) => `${cluster}/lock`,
+  watcher: (cluster: string) => `${cluster}/watcher`,
 };

@@ -7,6 +7,8 @@ import { createOvhActivities } from '../activities/ovh/activities';
 import { createProxmoxActivities } from '../activities/proxmox/activities';
 import { probeLbHealth } from '../activities/probe/lb-probe';
 import { createSecretResolver, type SecretResolver } from '../activities/secrets';
+import { createTemporalActivities } from '../activities/temporal/lock';
+import type { Client } from '@temporalio/client';
 import { loadSpecFile, SpecError } from '../core/spec/load';
 import type { ClusterSpec, ServerSpec } from '../core/spec/schema';
 
@@ -14,6 +16,8 @@ export interface ActivityDeps {
   secrets: SecretResolver;
   /** How often task waits poll their provider. */
   pollIntervalMs?: number;
+  /** A Temporal client, for activities that signal other workflows (the cluster lock). */
+  temporal?: () => Client;
 }
 
 export function defaultActivityDeps(): ActivityDeps {
@@ -24,6 +28,12 @@ export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
   return {
     ...createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
     ...createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
+    ...createTemporalActivities({
+      client: () => {
+        if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');
+        return deps.temporal();
+      },
+    }),
 
     /** Reads and validates a spec file on the worker (for `temporal workflow start` with specFile). */
     async loadSpec(file: string): Promise<ClusterSpec> {

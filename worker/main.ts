@@ -7,7 +7,7 @@ import { createWorker } from './worker';
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
   const taskQueue = env.AUTOK8S_TASK_QUEUE ?? TASK_QUEUE;
-  const { worker, connection } = await createWorker({
+  const { worker, close: closeWorker } = await createWorker({
     address,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue,
@@ -20,7 +20,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   try {
     await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
   } finally {
-    await connection.close();
+    await closeWorker();
   }
 }
 

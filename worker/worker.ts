@@ -1,4 +1,5 @@
 // Building a worker: one task queue, the workflow bundle and the activity set.
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from './activities';
@@ -26,19 +27,34 @@ export function installQuietRuntime(): void {
   }
 }
 
-export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export interface CreatedWorker {
+  worker: Worker;
+  /** Closes the worker's connections; call after `worker.run()` has returned. */
+  close(): Promise<void>;
+}
+
+export async function createWorker(options: WorkerOptions): Promise<CreatedWorker> {
   installQuietRuntime();
   const connection = await NativeConnection.connect({ address: options.address });
+  // Activities that signal other workflows (the cluster lock) use a client of their own, made on first use.
+  let client: Client | undefined;
+  const temporal = () => (client ??= new Client({ connection: Connection.lazy({ address: options.address }), namespace: options.namespace ?? 'default' }));
   try {
     const worker = await Worker.create({
       connection,
       namespace: options.namespace ?? 'default',
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowBundle: await workflowBundle(),
-      activities: createActivities(options.deps ?? defaultActivityDeps()),
+      activities: createActivities({ temporal, ...(options.deps ?? defaultActivityDeps()) }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
     });
-    return { worker, connection };
+    return {
+      worker,
+      async close() {
+        await client?.connection.close();
+        await connection.close();
+      },
+    };
   } catch (err) {
     await connection.close();
     throw err;

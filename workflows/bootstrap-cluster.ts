@@ -14,6 +14,7 @@ import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import * as profiles from './activity-profiles';
 import { failoverIp, type FailoverIpResult } from './failover-ip';
+import { withClusterLock, type IfBusy } from './cluster-lock';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { provisionServer, type ProvisionServerResult } from './provision-server';
 
@@ -26,6 +27,8 @@ const local = proxyActivities<Activities>(profiles.local);
 export interface BootstrapClusterInput {
   spec?: ClusterSpec;
   specFile?: string;
+  /** When another destructive operation holds the cluster: queue behind it (default) or fail at once. */
+  ifBusy?: IfBusy;
 }
 
 export interface BootstrapClusterResult {
@@ -57,6 +60,11 @@ export async function bootstrapCluster(input: BootstrapClusterInput): Promise<Bo
       { key: OPERATION, value: 'bootstrap' },
     ]);
   }
+  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () => bootstrapLocked(spec, log, serverPhase, startedAt));
+}
+
+async function bootstrapLocked(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
+  const cluster = spec.metadata.name;
   const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
   const summary: string[] = [];
 

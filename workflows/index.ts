@@ -3,3 +3,4 @@
 export { failoverIp } from './failover-ip';
 export { provisionServer } from './provision-server';
 export { bootstrapCluster } from './bootstrap-cluster';
+export { clusterLock } from './cluster-lock';

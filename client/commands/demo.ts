@@ -86,7 +86,7 @@ export function demoCommand(): Command {
     out.info(`  Temporal dev server ${server.address}, Web UI ${out.paint.bold(server.uiUrl!)}`);
     const box = await startSandbox({ dir: `${dir}/sandbox`, latency: { ovh: { moveMs: 3000 } } });
     out.info(`  sandbox: ${box.spec.servers.length} simulated OVH servers, spec ${box.specFile}`);
-    const { worker, connection } = await createWorker({ address: server.address, deps: { secrets: createSecretResolver(), pollIntervalMs: 250 } });
+    const { worker, close: closeWorker } = await createWorker({ address: server.address, deps: { secrets: createSecretResolver(), pollIntervalMs: 250 } });
     const running = worker.run();
     const client = new Client({ connection: await Connection.connect({ address: server.address }) });
     const ctx: DemoContext = { client, settings, box, out };
@@ -94,7 +94,7 @@ export function demoCommand(): Command {
     const shutdown = async () => {
       worker.shutdown();
       await running.catch(() => undefined);
-      await connection.close();
+      await closeWorker();
       await client.connection.close();
       await box.stop();
       await server.stop();

@@ -30,7 +30,7 @@ export function devCommand(): Command {
       log: (line) => out.info(out.paint.dim(`temporal cli: ${line}`)),
     });
     const box = await startSandbox({ dir: `${dir}/sandbox`, servers });
-    const { worker, connection } = await createWorker({ address: server.address, deps: { secrets: createSecretResolver() } });
+    const { worker, close: closeWorker } = await createWorker({ address: server.address, deps: { secrets: createSecretResolver() } });
     const running = worker.run();
     out.result(
       { temporalAddress: server.address, webUi: server.uiUrl, specFile: box.specFile },
@@ -47,7 +47,7 @@ export function devCommand(): Command {
     await untilSignal(async () => {
       worker.shutdown();
       await running.catch(() => undefined);
-      await connection.close();
+      await closeWorker();
       await box.stop();
       await server.stop();
     });

@@ -34,7 +34,7 @@ export interface RunningWorker {
 }
 
 export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 100): Promise<RunningWorker> {
-  const { worker, connection } = await createWorker({
+  const { worker, close: closeWorker } = await createWorker({
     address: temporalAddress(),
     taskQueue,
     deps: { secrets: createSecretResolver(), pollIntervalMs },
@@ -45,7 +45,7 @@ export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 1
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
-      await connection.close();
+      await closeWorker();
     },
   };
 }
