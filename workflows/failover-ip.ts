@@ -27,6 +27,8 @@ export interface FailoverIpInput {
   ip: string;
   /** Server name to move to; omitted: the first healthy LB in spec order. */
   to?: string;
+  /** Server to move away from even if its LB looks healthy (it is about to be replaced). */
+  avoid?: string;
   reason?: string;
 }
 
@@ -77,7 +79,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
     () => Promise.all(spec.servers.map((server) => probe.probeLb(server))),
     (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '),
   );
-  const decision = decideFailoverTarget({ servers: spec.servers, routedToService: routing.routedTo, requested: input.to, probes });
+  const decision = decideFailoverTarget({ servers: spec.servers, routedToService: routing.routedTo, requested: input.to, probes, avoid: input.avoid });
   const from = nameOf(routing.routedTo);
   const result = (moved: boolean, to: string, why: string, taskId?: number): FailoverIpResult => ({
     cluster: spec.metadata.name,

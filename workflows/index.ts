@@ -4,3 +4,4 @@ export { failoverIp } from './failover-ip';
 export { provisionServer } from './provision-server';
 export { bootstrapCluster } from './bootstrap-cluster';
 export { clusterLock } from './cluster-lock';
+export { replaceNode } from './replace-node';

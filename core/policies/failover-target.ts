@@ -21,12 +21,14 @@ export interface FailoverFacts {
   /** Server the caller asked for, if any. */
   requested?: string;
   probes: readonly LbProbe[];
+  /** A server to move away from whatever its probe says (its LB is about to be replaced). */
+  avoid?: string;
 }
 
 export function decideFailoverTarget(facts: FailoverFacts): FailoverDecision {
   const current = facts.servers.find((s) => s.ovhService === facts.routedToService);
-  const healthy = (name: string) => facts.probes.find((p) => p.server === name)?.healthy === true;
-  const probeDetail = (name: string) => facts.probes.find((p) => p.server === name)?.detail ?? 'not probed';
+  const healthy = (name: string) => name !== facts.avoid && facts.probes.find((p) => p.server === name)?.healthy === true;
+  const probeDetail = (name: string) => (name === facts.avoid ? 'being replaced' : (facts.probes.find((p) => p.server === name)?.detail ?? 'not probed'));
 
   if (facts.requested !== undefined) {
     const target = facts.servers.find((s) => s.name === facts.requested);

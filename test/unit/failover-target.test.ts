@@ -21,6 +21,8 @@ const cases: { name: string; facts: Omit<FailoverFacts, 'servers'>; expected: Re
   { name: 'with no request and every LB down, nothing moves', facts: { routedToService: 'ns1.eu', probes: probes({ 'srv-a': false, 'srv-b': false, 'srv-c': false }) }, expected: { kind: 'refuse' }, why: /no healthy LB to move to/ },
   { name: 'a parked IP goes to the first healthy LB', facts: { routedToService: null, probes: probes({}) }, expected: { kind: 'move', to: 'srv-a' }, why: /nowhere \(parked\)/ },
   { name: 'an IP routed outside the spec comes back to the first healthy LB', facts: { routedToService: 'ns99.eu', probes: probes({}) }, expected: { kind: 'move', to: 'srv-a' }, why: /ns99.eu \(not in the spec\)/ },
+  { name: 'a server being replaced hands its IP over although its LB is healthy', facts: { routedToService: 'ns1.eu', probes: probes({}), avoid: 'srv-a' }, expected: { kind: 'move', to: 'srv-b' } },
+  { name: 'a server being replaced is never chosen as the target', facts: { routedToService: 'ns1.eu', requested: 'srv-b', probes: probes({}), avoid: 'srv-b' }, expected: { kind: 'refuse' }, why: /being replaced/ },
 ];
 
 describe('decideFailoverTarget', () => {

@@ -1,0 +1,153 @@
+// replaceNode: rebuild one VM — a control plane, a worker or an LB (design.md §2).
+// ID `<cluster>/replace/<server>/<role>`; holds the cluster lock, so it never runs beside a
+// bootstrap or another replacement.
+//
+// Control plane: quorum guard first (pure `quorumAfterRemoval`; a refusal is final), then the
+// etcd member leaves (gracefully when the node answers, removed by ID through a healthy
+// control plane when it does not), the VM is destroyed and recreated, its config applied, and
+// the workflow waits until it is an etcd member and Ready. Every step is an idempotent
+// activity and the workflow records each result, so a crash between "member removed" and
+// "VM destroyed" resumes at the destroy: no second removal, no ghost VM.
+import { ApplicationFailure, executeChild, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { createActivities } from '../worker/activities';
+import { quorumAfterRemoval } from '../core/policies/quorum';
+import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
+import type { ClusterSpec, VmRole } from '../core/spec/schema';
+import { workflowIds } from '../core/workflow-ids';
+import * as profiles from './activity-profiles';
+import { withClusterLock, type IfBusy } from './cluster-lock';
+import { failoverIp } from './failover-ip';
+import { progressQuery, StepLog, type StepRecord } from './progress';
+
+type Activities = ReturnType<typeof createActivities>;
+const call = proxyActivities<Activities>(profiles.providerCall);
+const wait = proxyActivities<Activities>(profiles.providerTaskWait);
+const probe = proxyActivities<Activities>(profiles.probe);
+const local = proxyActivities<Activities>(profiles.local);
+
+export interface ReplaceNodeInput {
+  spec?: ClusterSpec;
+  specFile?: string;
+  server: string;
+  role: VmRole;
+  reason?: string;
+  ifBusy?: IfBusy;
+}
+
+export interface ReplaceNodeResult {
+  cluster: string;
+  server: string;
+  role: VmRole;
+  reason: string;
+  etcd?: { removedMember: boolean; how: 'leave' | 'remove-member' | 'already-gone'; membersAfter: number };
+  movedIps: string[];
+  newVmid: number;
+  steps: StepRecord[];
+  totalMs: number;
+}
+
+export async function replaceNode(input: ReplaceNodeInput): Promise<ReplaceNodeResult> {
+  const log = new StepLog();
+  setHandler(progressQuery, () => log.snapshot());
+  const startedAt = Date.now();
+  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => local.loadSpec(input.specFile!)) : undefined);
+  if (!spec) throw ApplicationFailure.nonRetryable('replaceNode needs `spec` or `specFile` in its input', 'BadInput');
+  const server = spec.servers.find((s) => s.name === input.server);
+  if (!server) throw ApplicationFailure.nonRetryable(`server ${input.server} is not in the spec (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
+  if (!server.vms[input.role]) throw ApplicationFailure.nonRetryable(`server ${input.server} has no ${input.role} VM in the spec`, 'BadInput');
+  if (!workflowInfo().typedSearchAttributes.get(CLUSTER)) {
+    upsertSearchAttributes([
+      { key: CLUSTER, value: spec.metadata.name },
+      { key: OPERATION, value: 'replace' },
+      { key: SERVER, value: input.server },
+    ]);
+  }
+  return withClusterLock(spec.metadata.name, `replace ${input.server}/${input.role}`, input.ifBusy ?? 'wait', () => replaceLocked(spec, input, log, startedAt));
+}
+
+async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: StepLog, startedAt: number): Promise<ReplaceNodeResult> {
+  const { server, role } = input;
+  const movedIps: string[] = [];
+  let etcd: ReplaceNodeResult['etcd'];
+
+  if (role === 'controlPlane') etcd = await leaveEtcdSafely(spec, server, log);
+  if (role === 'worker') {
+    // Cordon and drain need the Kubernetes API; autok8s does not drive kubectl yet (README, known gaps).
+    log.skip('drain', 'no Kubernetes API client: the node is not drained before it is destroyed');
+  }
+  if (role === 'lb') {
+    const lbServer = spec.servers.find((s) => s.name === server)!;
+    for (const ip of spec.failoverIps) {
+      const routing = await log.run(`routing ${ip}`, () => call.getIpRouting(spec.ovh, ip));
+      if (routing.routedTo !== lbServer.ovhService) continue;
+      await log.run(`move ${ip} away`, () =>
+        executeChild(failoverIp, {
+          workflowId: `${workflowIds.failover(spec.metadata.name, ip)}/replace-${server}`,
+          args: [{ spec, ip, avoid: server, reason: `replacing the LB of ${server}` }],
+        }),
+      );
+      movedIps.push(ip);
+    }
+  }
+
+  await log.run('destroy-vm', () => call.destroyVm(spec, server, role), (r) => (r.destroyed ? `destroyed VM ${r.vmid}` : `VM ${r.vmid} was already gone`));
+  const vm = await log.run('create-vm', () => call.ensureVm(spec, server, role), (r) => `VM ${r.vmid}${r.created ? ' created' : ' exists'}`);
+  await log.run('start-vm', () => call.startVm(spec, server, role));
+  await log.run('wait-boot', () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`);
+
+  if (role === 'controlPlane' || role === 'worker') {
+    await log.run('apply-config', () => call.applyMachineConfig(spec, server, role));
+    if (role === 'controlPlane') {
+      await log.run('wait-etcd-member', () => wait.waitForEtcdMember(spec, server), (r) => `member ${r.memberId}`);
+      const after = await log.run('etcd-members', () => call.etcdMembers(spec, server), (r) => `${r.members.length} members`);
+      if (etcd) etcd.membersAfter = after.members.length;
+    }
+    await log.run('wait-ready', () => wait.nodeReady(spec, server, role, { waitMs: 10 * 60_000 }), (r) => r.stage);
+  }
+  if (role === 'controlPlane' || role === 'lb') {
+    await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
+  }
+  log.phase = 'done';
+  return {
+    cluster: spec.metadata.name,
+    server,
+    role,
+    reason: input.reason ?? 'manual',
+    etcd,
+    movedIps,
+    newVmid: vm.vmid,
+    steps: log.steps,
+    totalMs: Date.now() - startedAt,
+  };
+}
+
+/** Quorum guard, then the member leaves etcd. Returns how it left. */
+async function leaveEtcdSafely(spec: ClusterSpec, server: string, log: StepLog): Promise<NonNullable<ReplaceNodeResult['etcd']>> {
+  const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
+  const readiness = await log.run(
+    'probe-control-planes',
+    () => Promise.all(controlPlanes.map(async (name) => ({ name, ...(await probe.nodeReady(spec, name, 'controlPlane').catch(() => ({ ready: false, stage: 'unreachable', detail: 'no answer' }))) }))),
+    (all) => all.map((r) => `${r.name}: ${r.ready ? 'ready' : r.stage}`).join('; '),
+  );
+  const via = readiness.find((r) => r.ready && r.name !== server)?.name;
+  if (!via) {
+    throw ApplicationFailure.nonRetryable(`no other healthy control plane answers; replacing ${server} now could lose etcd — restore quorum first`, 'QuorumRefused');
+  }
+  const members = await log.run('etcd-members', () => call.etcdMembers(spec, via), (r) => `${r.members.length} members via ${via}`);
+  const health = members.members
+    .filter((m) => m.server !== undefined)
+    .map((m) => ({ server: m.server!, healthy: readiness.some((r) => r.name === m.server && r.ready) }));
+  const verdict = quorumAfterRemoval(health, server, controlPlanes.length);
+  log.skip('quorum-guard', verdict.why);
+  if (!verdict.allowed) throw ApplicationFailure.nonRetryable(verdict.why, 'QuorumRefused');
+
+  const isMember = members.members.some((m) => m.server === server);
+  if (!isMember) return { removedMember: false, how: 'already-gone', membersAfter: members.members.length };
+  const targetReady = readiness.find((r) => r.name === server)?.ready === true;
+  if (targetReady) {
+    await log.run('etcd-leave', () => call.leaveEtcd(spec, server));
+    return { removedMember: true, how: 'leave', membersAfter: members.members.length - 1 };
+  }
+  await log.run('etcd-remove-member', () => call.removeEtcdMember(spec, server, via), (r) => (r.alreadyGone ? 'already gone' : `removed ${r.memberId}`));
+  return { removedMember: true, how: 'remove-member', membersAfter: members.members.length - 1 };
+}
