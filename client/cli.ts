@@ -10,6 +10,8 @@ import { workerCommand } from './commands/worker';
 import { devCommand } from './commands/dev';
 import { sandboxCommand } from './commands/sandbox';
 import { demoCommand } from './commands/demo';
+import { bootstrapCommand } from './commands/bootstrap';
+import { replaceCommand } from './commands/replace';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -20,7 +22,7 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [validateCommand(), schemaCommand(), failoverCommand(), workerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
+  for (const command of [validateCommand(), schemaCommand(), bootstrapCommand(), failoverCommand(), replaceCommand(), workerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

@@ -6,7 +6,10 @@ import { CLUSTER, OPERATION, type Operation } from '../core/search-attributes';
 import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import type { FailoverIpInput } from '../workflows/failover-ip';
-import type { failoverIp } from '../workflows';
+import type { bootstrapCluster, failoverIp, replaceNode } from '../workflows';
+import type { BootstrapClusterInput } from '../workflows/bootstrap-cluster';
+import type { ReplaceNodeInput } from '../workflows/replace-node';
+import { SERVER } from '../core/search-attributes';
 
 export interface Started<T> {
   handle: T;
@@ -36,5 +39,40 @@ export async function startFailover(
     typedSearchAttributes: searchAttributes(spec, 'failover'),
   });
   // With USE_EXISTING this is the running workflow's run when one was already going.
+  return { handle, workflowId, runId: handle.firstExecutionRunId };
+}
+
+export async function startBootstrap(
+  client: Client,
+  taskQueue: string,
+  spec: ClusterSpec,
+  input: Omit<BootstrapClusterInput, 'spec' | 'specFile'> = {},
+): Promise<Started<WorkflowHandle<typeof bootstrapCluster>>> {
+  const workflowId = workflowIds.bootstrap(spec.metadata.name);
+  const handle = await client.workflow.start<typeof bootstrapCluster>('bootstrapCluster', {
+    taskQueue,
+    workflowId,
+    args: [{ ...input, spec }],
+    // A second `autok8s bootstrap` while one runs follows the running one.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: searchAttributes(spec, 'bootstrap'),
+  });
+  return { handle, workflowId, runId: handle.firstExecutionRunId };
+}
+
+export async function startReplace(
+  client: Client,
+  taskQueue: string,
+  spec: ClusterSpec,
+  input: Omit<ReplaceNodeInput, 'spec' | 'specFile'>,
+): Promise<Started<WorkflowHandle<typeof replaceNode>>> {
+  const workflowId = workflowIds.replace(spec.metadata.name, input.server, input.role);
+  const handle = await client.workflow.start<typeof replaceNode>('replaceNode', {
+    taskQueue,
+    workflowId,
+    args: [{ ...input, spec }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: [...searchAttributes(spec, 'replace'), { key: SERVER, value: input.server }],
+  });
   return { handle, workflowId, runId: handle.firstExecutionRunId };
 }

@@ -1,0 +1,56 @@
+import { Command, Option } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { VmRole } from '../../core/spec/schema';
+import { connectClient, runUrl, temporalSettings } from '../connection';
+import { UsageError } from '../errors';
+import { rootCauseMessage } from '../failure';
+import { startReplace } from '../start';
+import { renderTimeline } from '../timeline';
+import { formatMs, loadSpec, outputFor, outputOption, specOption } from './common';
+import { followProgress } from './follow';
+
+const ROLES: Record<string, VmRole> = { lb: 'lb', 'control-plane': 'controlPlane', controlPlane: 'controlPlane', cp: 'controlPlane', worker: 'worker' };
+
+export function replaceCommand(): Command {
+  const command = new Command('replace')
+    .description('Rebuild one VM (control plane, worker or LB) safely: quorum guard, etcd member removal, recreate, rejoin')
+    .requiredOption('--server <name>', 'server whose VM to rebuild')
+    .requiredOption('--role <role>', 'lb, control-plane or worker')
+    .option('--reason <text>', 'why, recorded in the result', 'manual')
+    .option('--wait', 'follow progress until it finishes')
+    .addOption(new Option('--if-busy <what>', 'when another bootstrap/replace holds the cluster').choices(['wait', 'fail']).default('wait'))
+    .addHelpText('after', '\nExamples:\n  autok8s replace -f cluster.yaml --server srv-b --role worker --wait\n  autok8s replace -f cluster.yaml --server srv-c --role control-plane --if-busy fail');
+  specOption(command);
+  outputOption(command);
+  return command.action(async (options: { file: string; server: string; role: string; reason: string; wait?: boolean; ifBusy: 'wait' | 'fail'; output: string }) => {
+    const spec = loadSpec(options.file);
+    const role = ROLES[options.role];
+    if (!role) throw new UsageError(`--role ${options.role}: use lb, control-plane or worker`);
+    const server = spec.servers.find((s) => s.name === options.server);
+    if (!server) throw new UsageError(`--server ${options.server} is not a server of ${options.file}; use one of ${spec.servers.map((s) => s.name).join(', ')}`);
+    if (!server.vms[role]) throw new UsageError(`--server ${options.server} has no ${options.role} VM in ${options.file}`);
+    const out = outputFor(options);
+    const settings = temporalSettings();
+    const client = await connectClient(settings);
+    try {
+      const started = await startReplace(client, settings.taskQueue, spec, { server: options.server, role, reason: options.reason, ifBusy: options.ifBusy });
+      const url = runUrl(settings, started.workflowId, started.runId);
+      if (!options.wait) {
+        out.result({ workflowId: started.workflowId, runId: started.runId, url }, () => `started ${started.workflowId}\n  ${url}`);
+        return;
+      }
+      out.info(`${out.paint.bold('replace')} ${options.server}/${options.role} — ${started.workflowId}\n  ${out.paint.dim(url)}`);
+      try {
+        const result = await followProgress(started.handle, out);
+        out.result({ ...result, workflowId: started.workflowId, url }, (r) =>
+          [out.paint.green(`${r.server}/${r.role} rebuilt as VM ${r.newVmid} in ${formatMs(r.totalMs)}`), renderTimeline(r.steps)].join('\n'),
+        );
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) throw new Error(`replacing ${options.server}/${options.role} failed: ${rootCauseMessage(err)}\n  ${url}`);
+        throw err;
+      }
+    } finally {
+      await client.connection.close();
+    }
+  });
+}
