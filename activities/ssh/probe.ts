@@ -1,0 +1,66 @@
+// Checking a service after a config reload: an HTTP or TCP probe from the worker (what
+// clients see), or a command on the target. Retried a bounded number of times, because a
+// reloaded HAProxy or Nginx takes a moment to bind. A failed probe is an answer, returned
+// with what was seen, so the push can roll back and say why.
+import { connect } from 'node:net';
+import type { PushProbe } from '../../core/render/lb-files';
+import type { SshSession } from './session';
+
+export interface ProbeOutcome {
+  ok: boolean;
+  attempts: number;
+  detail: string;
+}
+
+export const PROBE_DEFAULTS = { attempts: 10, intervalMs: 500, timeoutMs: 2_000 } as const;
+
+export async function runProbe(probe: PushProbe, session: SshSession): Promise<ProbeOutcome> {
+  const attempts = Math.max(1, probe.attempts ?? PROBE_DEFAULTS.attempts);
+  const intervalMs = probe.intervalMs ?? PROBE_DEFAULTS.intervalMs;
+  const timeoutMs = probe.timeoutMs ?? PROBE_DEFAULTS.timeoutMs;
+  let detail = 'not run';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const result = await probeOnce(probe, session, timeoutMs);
+    detail = result.detail;
+    if (result.ok) return { ok: true, attempts: attempt, detail };
+    if (attempt < attempts) await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return { ok: false, attempts, detail };
+}
+
+async function probeOnce(probe: PushProbe, session: SshSession, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+  switch (probe.kind) {
+    case 'http': {
+      try {
+        const response = await fetch(probe.url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+        await response.arrayBuffer();
+        const ok = probe.expectStatus !== undefined ? response.status === probe.expectStatus : response.ok;
+        return { ok, detail: `${probe.url} answered ${response.status}` };
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+        return { ok: false, detail: `${probe.url} unreachable (${cause})` };
+      }
+    }
+    case 'tcp':
+      return new Promise((resolve) => {
+        const socket = connect({ host: probe.host, port: probe.port });
+        const done = (ok: boolean, detail: string) => {
+          socket.destroy();
+          resolve({ ok, detail });
+        };
+        socket.setTimeout(timeoutMs, () => done(false, `${probe.host}:${probe.port} did not accept a connection within ${timeoutMs} ms`));
+        socket.once('connect', () => done(true, `${probe.host}:${probe.port} accepts connections`));
+        socket.once('error', (err: NodeJS.ErrnoException) => done(false, `${probe.host}:${probe.port} refused (${err.code ?? err.message})`));
+      });
+    case 'command': {
+      let result;
+      try {
+        result = await session.run(probe.argv, { timeoutMs });
+      } catch (err) {
+        return { ok: false, detail: (err as Error).message };
+      }
+      const output = `${result.stdout}${result.stderr}`.trim();
+      return { ok: result.code === 0, detail: `${probe.argv.join(' ')} exited ${result.code ?? result.signal}${output ? `: ${output}` : ''}` };
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// The files autok8s keeps on an LB VM, and how each is checked, activated and probed.
+// Pure data: a workflow builds this list and hands each file to the SSH push activity,
+// which never needs to know what kind of file it carries.
+import { lbHealthUrl } from '../lb-endpoints';
+import type { ClusterSpec } from '../spec/schema';
+import { renderHaproxyCfg, type HaproxyRenderOptions } from './haproxy';
+import { renderKeepalivedConf, type KeepalivedRenderOptions } from './keepalived';
+import { lbServer } from './lb-topology';
+import { renderNginxConf, type NginxRenderOptions } from './nginx';
+
+/** Placeholder in `validate` for the temporary path the new content is uploaded to. */
+export const FILE_PLACEHOLDER = '{file}';
+
+/** How a push checks the service after a reload. Retried until it passes or attempts run out. */
+export type PushProbe = (
+  | { kind: 'http'; url: string; /** default: any 2xx */ expectStatus?: number }
+  | { kind: 'tcp'; host: string; port: number }
+  /** Runs on the target; passes on exit status 0. */
+  | { kind: 'command'; argv: string[] }
+) & { attempts?: number; intervalMs?: number; timeoutMs?: number };
+
+export interface RemoteConfigFile {
+  /** Absolute path on the target. */
+  path: string;
+  content: string;
+  /** Octal mode of the installed file (default 0644). */
+  mode?: string;
+  /** Validation argv run on the target, with {file} for the uploaded temporary file, e.g. ['haproxy', '-c', '-f', '{file}']. */
+  validate: string[];
+  /** Reload argv run on the target after the swap, e.g. ['systemctl', 'reload', 'haproxy']. */
+  reload: string[];
+  probe?: PushProbe;
+}
+
+export type LbProgram = 'haproxy' | 'nginx' | 'keepalived';
+
+export interface LbFilesOptions {
+  haproxy?: HaproxyRenderOptions;
+  nginx?: NginxRenderOptions;
+  keepalived?: KeepalivedRenderOptions;
+}
+
+/** Where Debian's packages read their configuration. */
+export const LB_CONFIG_PATHS: Record<LbProgram, string> = {
+  haproxy: '/etc/haproxy/haproxy.cfg',
+  nginx: '/etc/nginx/nginx.conf',
+  keepalived: '/etc/keepalived/keepalived.conf',
+};
+
+/** The three files of one LB VM, in push order: HAProxy (traffic), Nginx, keepalived (the VIP) last. */
+export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFilesOptions = {}): (RemoteConfigFile & { program: LbProgram })[] {
+  const { server } = lbServer(spec, serverName);
+  const isActive = (unit: string): PushProbe => ({ kind: 'command', argv: ['systemctl', 'is-active', '--quiet', unit] });
+  return [
+    {
+      program: 'haproxy',
+      path: LB_CONFIG_PATHS.haproxy,
+      content: renderHaproxyCfg(spec, serverName, opts.haproxy),
+      validate: ['haproxy', '-c', '-f', FILE_PLACEHOLDER],
+      reload: ['systemctl', 'reload', 'haproxy'],
+      probe: { kind: 'http', url: lbHealthUrl(server) },
+    },
+    {
+      program: 'nginx',
+      path: LB_CONFIG_PATHS.nginx,
+      content: renderNginxConf(spec, serverName, opts.nginx),
+      validate: ['nginx', '-t', '-c', FILE_PLACEHOLDER],
+      reload: ['systemctl', 'reload', 'nginx'],
+      probe: isActive('nginx'),
+    },
+    {
+      program: 'keepalived',
+      path: LB_CONFIG_PATHS.keepalived,
+      content: renderKeepalivedConf(spec, serverName, opts.keepalived),
+      validate: ['keepalived', '-t', '-f', FILE_PLACEHOLDER],
+      reload: ['systemctl', 'reload', 'keepalived'],
+      probe: isActive('keepalived'),
+    },
+  ];
+}

@@ -1,0 +1,246 @@
+// The programs an LB VM offers to the SSH push, played in-process over a per-host root
+// directory: every absolute path the push names lives under `rootDir`. Only the argv forms
+// the push and its probes use are supported; anything else answers like a missing program
+// (exit 127), so a push relying on something new fails here instead of passing silently.
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, readFile, rename, rm, stat, utimes, writeFile, open } from 'node:fs/promises';
+import { posix, resolve, sep } from 'node:path';
+import { LB_CONFIG_PATHS } from '../../core/render/lb-files';
+import { checkHaproxyConfig, checkKeepalivedConfig, checkNginxConfig, type ProgramResult } from './validators';
+
+export interface UnitState {
+  active: boolean;
+  /** sha256 of the config the running service loaded last. */
+  loadedSha256?: string;
+  reloads: number;
+}
+
+export interface HostFilesystem {
+  rootDir: string;
+  /** Config file each unit reads on reload (defaults: Debian paths). */
+  unitConfig: Record<string, string>;
+  units: Map<string, UnitState>;
+}
+
+export interface CommandOutcome extends ProgramResult {
+  /** Set for commands that change something or judge a config: what the audit log records. */
+  audit?: { action: string; target: string };
+}
+
+const ok = (stdout = '', audit?: CommandOutcome['audit']): CommandOutcome => ({ code: 0, stdout, stderr: '', audit });
+const err = (code: number, stderr: string, audit?: CommandOutcome['audit']): CommandOutcome => ({ code, stdout: '', stderr: stderr.endsWith('\n') ? stderr : `${stderr}\n`, audit });
+
+export function defaultUnits(): Map<string, UnitState> {
+  // The LB template VM boots with its three services running on the package defaults.
+  return new Map(Object.keys(LB_CONFIG_PATHS).map((unit) => [unit, { active: true, reloads: 0 }]));
+}
+
+/** Maps a path on the simulated host to the real one under rootDir; refuses escapes. */
+export function hostPath(fs: HostFilesystem, path: string): string {
+  const normalized = posix.resolve('/', path);
+  const real = resolve(fs.rootDir, `.${normalized}`);
+  if (real !== resolve(fs.rootDir) && !real.startsWith(resolve(fs.rootDir) + sep)) throw new Error(`path ${path} escapes the host root`);
+  return real;
+}
+
+/** Drops "--" and the flags a command accepts without changing its meaning here. */
+function operands(args: string[], allowedFlags: string[]): string[] | string {
+  const out: string[] = [];
+  let endOfFlags = false;
+  for (const a of args) {
+    if (!endOfFlags && a === '--') endOfFlags = true;
+    else if (!endOfFlags && a.startsWith('-') && a !== '-') {
+      if (!allowedFlags.includes(a)) return `invalid option -- '${a.replace(/^-+/, '')}'`;
+    } else out.push(a);
+  }
+  return out;
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+const noSuch = (program: string, path: string, verb = "cannot stat") => err(1, `${program}: ${verb} '${path}': No such file or directory`);
+
+export async function runCommand(argv: string[], stdin: Buffer, fs: HostFilesystem): Promise<CommandOutcome> {
+  const [program, ...args] = argv;
+  const at = (p: string) => hostPath(fs, p);
+  switch (program) {
+    case 'env': {
+      // env VAR=value ... program args: the variables do not change what these stand-ins do.
+      const rest = args.filter((a, i) => !(/^[A-Za-z_][A-Za-z0-9_]*=/.test(a) && args.slice(0, i).every((b) => b.includes('='))));
+      return rest.length === 0 ? ok() : runCommand(rest, stdin, fs);
+    }
+    case 'true':
+      return ok();
+    case 'false':
+      return { code: 1, stdout: '', stderr: '' };
+    case 'echo':
+      return ok(`${args.join(' ')}\n`);
+    case 'test': {
+      const [flag, path] = args;
+      if (!['-e', '-f'].includes(flag) || path === undefined) return err(2, `test: unsupported expression: ${args.join(' ')}`);
+      const st = await stat(at(path)).catch(() => undefined);
+      return { code: st && (flag === '-e' || st.isFile()) ? 0 : 1, stdout: '', stderr: '' };
+    }
+    case 'sha256sum': {
+      const files = operands(args, []);
+      if (typeof files === 'string') return err(1, `sha256sum: ${files}`);
+      let stdout = '';
+      let stderr = '';
+      for (const f of files) {
+        const data = await readFile(at(f)).catch(() => undefined);
+        if (data === undefined) stderr += `sha256sum: ${f}: No such file or directory\n`;
+        else stdout += `${createHash('sha256').update(data).digest('hex')}  ${f}\n`;
+      }
+      return { code: stderr ? 1 : 0, stdout, stderr };
+    }
+    case 'cat': {
+      const files = operands(args, []);
+      if (typeof files === 'string') return err(1, `cat: ${files}`);
+      let stdout = '';
+      for (const f of files) {
+        const data = await readFile(at(f), 'utf8').catch(() => undefined);
+        if (data === undefined) return err(1, `cat: ${f}: No such file or directory`);
+        stdout += data;
+      }
+      return ok(stdout);
+    }
+    case 'dd': {
+      const of = args.find((a) => a.startsWith('of='))?.slice(3);
+      if (!of || args.some((a) => !a.startsWith('of=') && a !== 'status=none')) return err(1, `dd: only "dd of=<file> status=none" is supported here`);
+      try {
+        await writeFile(at(of), stdin);
+      } catch {
+        return err(1, `dd: failed to open '${of}': No such file or directory`, { action: 'upload', target: of });
+      }
+      return ok('', { action: 'upload', target: of });
+    }
+    case 'chmod': {
+      const [mode, ...rest] = args;
+      const files = operands(rest, []);
+      if (!/^0?[0-7]{3}$/.test(mode ?? '') || typeof files === 'string' || files.length === 0) return err(1, `chmod: unsupported arguments: ${args.join(' ')}`);
+      for (const f of files) {
+        if (!(await exists(at(f)))) return noSuch('chmod', f, 'cannot access');
+        await chmod(at(f), parseInt(mode, 8));
+      }
+      return ok('', { action: 'chmod', target: files.join(' ') });
+    }
+    case 'cp': {
+      const files = operands(args, ['-p']);
+      if (typeof files === 'string' || files.length !== 2) return err(1, `cp: unsupported arguments: ${args.join(' ')}`);
+      const [from, to] = files;
+      const st = await stat(at(from)).catch(() => undefined);
+      if (!st) return noSuch('cp', from);
+      await copyFile(at(from), at(to));
+      if (args.includes('-p')) {
+        await chmod(at(to), st.mode & 0o7777);
+        await utimes(at(to), st.atime, st.mtime);
+      }
+      return ok('', { action: 'copy', target: `${from} -> ${to}` });
+    }
+    case 'mv': {
+      const files = operands(args, ['-f']);
+      if (typeof files === 'string' || files.length !== 2) return err(1, `mv: unsupported arguments: ${args.join(' ')}`);
+      const [from, to] = files;
+      if (!(await exists(at(from)))) return noSuch('mv', from);
+      await rename(at(from), at(to));
+      return ok('', { action: 'rename', target: `${from} -> ${to}` });
+    }
+    case 'rm': {
+      const files = operands(args, ['-f']);
+      if (typeof files === 'string') return err(1, `rm: ${files}`);
+      for (const f of files) {
+        const present = await exists(at(f));
+        if (!present && !args.includes('-f')) return err(1, `rm: cannot remove '${f}': No such file or directory`);
+        await rm(at(f), { force: true });
+      }
+      return ok('', { action: 'remove', target: files.join(' ') });
+    }
+    case 'touch': {
+      const files = operands(args, []);
+      if (typeof files === 'string') return err(1, `touch: ${files}`);
+      for (const f of files) {
+        try {
+          await (await open(at(f), 'a')).close();
+        } catch {
+          return err(1, `touch: cannot touch '${f}': No such file or directory`);
+        }
+      }
+      return ok('', { action: 'touch', target: files.join(' ') });
+    }
+    case 'haproxy':
+    case 'nginx':
+    case 'keepalived':
+      return validateWith(program, args, fs);
+    case 'systemctl':
+      return systemctl(args, fs);
+    default:
+      return err(127, `sh: 1: ${program}: not found`);
+  }
+}
+
+/** `haproxy -c -f F`, `nginx -t [-q] [-p P] [-e E] -c F`, `keepalived -t [-l] -f F`. */
+async function validateWith(program: 'haproxy' | 'nginx' | 'keepalived', args: string[], fs: HostFilesystem): Promise<CommandOutcome> {
+  const spec = { haproxy: { test: '-c', file: '-f', flags: ['-q'], valued: [] }, nginx: { test: '-t', file: '-c', flags: ['-q'], valued: ['-p', '-e', '-g'] }, keepalived: { test: '-t', file: '-f', flags: ['-l'], valued: [] } }[program] as {
+    test: string;
+    file: string;
+    flags: string[];
+    valued: string[];
+  };
+  let file: string | undefined;
+  let testMode = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === spec.test) testMode = true;
+    else if (a === spec.file) file = args[++i];
+    else if (spec.valued.includes(a)) i++;
+    else if (!spec.flags.includes(a)) return err(1, `${program}: option ${a} is not supported by the in-process LB host`);
+  }
+  if (!testMode || file === undefined) return err(1, `${program}: only the config test (${spec.test} ${spec.file} <file>) runs on the in-process LB host; reload through systemctl`);
+  const audit = { action: `validate:${program}`, target: file };
+  const text = await readFile(hostPath(fs, file), 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    const messages = {
+      haproxy: `[ALERT]    (1) : Cannot open configuration file/directory ${file} : No such file or directory`,
+      nginx: `nginx: [emerg] open() "${file}" failed (2: No such file or directory)\nnginx: configuration file ${file} test failed`,
+      keepalived: `Configuration file '${file}' is not a regular non-executable file`,
+    };
+    return err(program === 'keepalived' ? 3 : 1, messages[program], audit);
+  }
+  const checker = { haproxy: checkHaproxyConfig, nginx: checkNginxConfig, keepalived: checkKeepalivedConfig }[program];
+  return { ...checker(text, file), audit };
+}
+
+/** `systemctl reload|restart|start|stop|is-active [--quiet] <unit>`: reload re-reads and checks the unit's config, as the real services do. */
+async function systemctl(args: string[], fs: HostFilesystem): Promise<CommandOutcome> {
+  const quiet = args.includes('--quiet') || args.includes('-q');
+  const [verb, rawUnit] = args.filter((a) => a !== '--quiet' && a !== '-q');
+  const unitName = (rawUnit ?? '').replace(/\.service$/, '');
+  const unit = fs.units.get(unitName);
+  if (!unit) return err(5, `Failed to ${verb ?? 'run'} ${rawUnit ?? ''}.service: Unit ${rawUnit ?? ''}.service not found.`);
+  const audit = { action: `systemctl ${verb}`, target: unitName };
+  switch (verb) {
+    case 'is-active':
+      return { code: unit.active ? 0 : 3, stdout: quiet ? '' : unit.active ? 'active\n' : 'inactive\n', stderr: '' };
+    case 'stop':
+      unit.active = false;
+      return ok('', audit);
+    case 'reload':
+    case 'restart':
+    case 'start': {
+      if (verb === 'reload' && !unit.active) return err(1, `${unitName}.service is not active, cannot reload.`, audit);
+      const path = fs.unitConfig[unitName];
+      const text = path ? await readFile(hostPath(fs, path), 'utf8').catch(() => undefined) : undefined;
+      const check = text === undefined ? undefined : { haproxy: checkHaproxyConfig, nginx: checkNginxConfig, keepalived: checkKeepalivedConfig }[unitName as 'haproxy']?.(text, path);
+      if (text === undefined || (check && check.code !== 0)) {
+        // A failed reload leaves the running service on its old config; a failed (re)start stops it.
+        if (verb !== 'reload') unit.active = false;
+        return err(1, `Job for ${unitName}.service failed because the control process exited with error code.\nSee "systemctl status ${unitName}.service" and "journalctl -xeu ${unitName}.service" for details.`, audit);
+      }
+      unit.active = true;
+      unit.loadedSha256 = createHash('sha256').update(text).digest('hex');
+      unit.reloads += 1;
+      return ok('', audit);
+    }
+    default:
+      return err(1, `systemctl ${verb ?? ''}: not supported by the in-process LB host`);
+  }
+}

@@ -1,0 +1,108 @@
+// keepalived with the rendered config on N lab hosts: who holds the API VIP, stopping the
+// MASTER, and what notify_master ran. The notify command is a recording script standing
+// in for `autok8s failover` (the lead's end-to-end test swaps in the real CLI through
+// `notifyCommand`).
+import type { ChildProcess } from 'node:child_process';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renderKeepalivedConf, type KeepalivedRenderOptions } from '../../core/render/keepalived';
+import type { ClusterSpec } from '../../core/spec/schema';
+import { startKeepalived } from './daemons';
+import type { LabHost, NetnsLab } from './lab';
+
+export interface VrrpMember {
+  server: string;
+  host: LabHost;
+  configPath: string;
+  process: ChildProcess | undefined;
+}
+
+export class KeepalivedGroup {
+  private constructor(
+    private readonly lab: NetnsLab,
+    readonly vip: string,
+    readonly members: VrrpMember[],
+    /** Where the recording notify script appends one line per call ("<unix time> <args>"). */
+    readonly notifyLog: string,
+  ) {}
+
+  /**
+   * Renders keepalived.conf for every server (its LB host given by `hostsByServer`) and
+   * starts keepalived in each namespace. `notifyCommand` defaults to a script that records its
+   * arguments in `notifyLog`.
+   */
+  static async start(lab: NetnsLab, spec: ClusterSpec, hostsByServer: Record<string, LabHost>, opts: KeepalivedRenderOptions = {}): Promise<KeepalivedGroup> {
+    const binDir = join(lab.dir, 'bin');
+    await mkdir(binDir, { recursive: true, mode: 0o755 });
+    const notifyLog = join(lab.dir, 'notify.log');
+    const recorder = join(binDir, 'autok8s-notify');
+    // keepalived's script security wants a root-owned script that no one else can write, in root-owned directories.
+    await writeFile(recorder, `#!/bin/sh\necho "$(date +%s.%N) $*" >> ${notifyLog}\n`, { mode: 0o755 });
+    await chmod(recorder, 0o755);
+    const members: VrrpMember[] = [];
+    for (const server of spec.servers) {
+      const host = hostsByServer[server.name];
+      if (!host) throw new Error(`no lab host given for the LB of ${server.name}`);
+      const configPath = join(host.dir, 'keepalived.conf');
+      await writeFile(configPath, renderKeepalivedConf(spec, server.name, { notifyCommand: recorder, ...opts }));
+      members.push({ server: server.name, host, configPath, process: undefined });
+    }
+    const group = new KeepalivedGroup(lab, spec.network.apiVip, members, notifyLog);
+    for (const m of members) m.process = startKeepalived(lab, m.host, m.configPath);
+    return group;
+  }
+
+  /** Servers whose LB has the VIP on its interface now. */
+  async holders(): Promise<string[]> {
+    const out: string[] = [];
+    for (const m of this.members) if ((await this.lab.addresses(m.host)).includes(this.vip)) out.push(m.server);
+    return out;
+  }
+
+  /** Waits until exactly one server holds the VIP (and, if given, not one of `notAmong`). */
+  async waitForSingleHolder(timeoutMs: number, notAmong: string[] = []): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last: string[] = [];
+    while (Date.now() <= deadline) {
+      last = await this.holders();
+      if (last.length === 1 && !notAmong.includes(last[0])) return last[0];
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no single VIP holder within ${timeoutMs} ms (holding now: ${last.join(', ') || 'none'}); see keepalived.log in ${this.lab.dir}/<host>/`);
+  }
+
+  /** Stops one server's keepalived (SIGTERM: it releases the VIP and sends a priority-0 advert; SIGKILL: it just vanishes). */
+  async stop(server: string, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+    const member = this.members.find((m) => m.server === server);
+    const child = member?.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+    if ((await Promise.race([exited, timer])) === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  /** Starts a stopped member's keepalived again (same config). */
+  restart(server: string): void {
+    const member = this.members.find((m) => m.server === server);
+    if (!member) throw new Error(`${server} is not a member of this keepalived group`);
+    const running = member.process && member.process.exitCode === null && member.process.signalCode === null;
+    if (!running) member.process = startKeepalived(this.lab, member.host, member.configPath);
+  }
+
+  /** Lines the notify script recorded, oldest first, without their timestamps. */
+  async notifications(): Promise<string[]> {
+    const text = await readFile(this.notifyLog, 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^\S+ /, ''));
+  }
+
+  async stopAll(): Promise<void> {
+    for (const m of this.members) await this.stop(m.server);
+  }
+}

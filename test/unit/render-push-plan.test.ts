@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { FILE_PLACEHOLDER, lbConfigFiles } from '../../core/render/lb-files';
+import { planLbPush } from '../../core/render/push-plan';
+import { loadSpecFile } from '../../core/spec/load';
+
+const spec = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
+
+describe('planLbPush', () => {
+  it('pushes the standby LBs first and the active one last', () => {
+    const plan = planLbPush(spec, 'srv-a');
+    expect(plan.steps).toEqual([
+      { server: 'srv-b', role: 'standby' },
+      { server: 'srv-c', role: 'standby' },
+      { server: 'srv-a', role: 'active' },
+    ]);
+    expect(plan.why).toMatch(/srv-a last/);
+  });
+
+  it('keeps spec order when no LB is known to be active', () => {
+    expect(planLbPush(spec).steps.map((s) => s.server)).toEqual(['srv-a', 'srv-b', 'srv-c']);
+    expect(planLbPush(spec).steps.every((s) => s.role === 'standby')).toBe(true);
+  });
+
+  it('keeps spec order and says why when the named active LB is not in the spec', () => {
+    const plan = planLbPush(spec, 'srv-x');
+    expect(plan.steps.map((s) => s.server)).toEqual(['srv-a', 'srv-b', 'srv-c']);
+    expect(plan.why).toMatch(/srv-x is not a server/);
+  });
+
+  it('visits every server exactly once', () => {
+    for (const active of [undefined, 'srv-a', 'srv-b', 'srv-c']) {
+      const servers = planLbPush(spec, active).steps.map((s) => s.server);
+      expect([...servers].sort()).toEqual(['srv-a', 'srv-b', 'srv-c']);
+    }
+  });
+});
+
+describe('lbConfigFiles', () => {
+  it('validates each file with its own program on the uploaded copy, and reloads its service', () => {
+    const files = lbConfigFiles(spec, 'srv-b');
+    expect(files.map((f) => f.program)).toEqual(['haproxy', 'nginx', 'keepalived']);
+    for (const f of files) {
+      expect(f.validate[0]).toBe(f.program);
+      expect(f.validate).toContain(FILE_PLACEHOLDER);
+      expect(f.reload).toEqual(['systemctl', 'reload', f.program]);
+      expect(f.path.startsWith('/etc/')).toBe(true);
+    }
+  });
+
+  it('probes HAProxy at the LB health URL the failover workflow uses', () => {
+    const haproxy = lbConfigFiles(spec, 'srv-b')[0];
+    expect(haproxy.probe).toEqual({ kind: 'http', url: 'http://10.10.0.12:8404/healthz' });
+  });
+});
