@@ -10,7 +10,8 @@ import type { ClusterSpec } from '../core/spec/schema';
 import { AuditLog } from './audit';
 import { startControlServer, type ControlServer } from './control';
 import { FaultInjector } from './faults';
-import { LbHealthEndpoint } from './lb-health';
+import { utils as sshUtils } from 'ssh2';
+import { InProcessLbHost } from './lbhost/host';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
 import { ProxmoxSimulator, type ProxmoxLatency } from './proxmox/simulator';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
@@ -38,7 +39,8 @@ export interface Sandbox {
   audit: AuditLog;
   faults: FaultInjector;
   ovh: OvhSimulator;
-  lbHealth: Map<string, LbHealthEndpoint>;
+  /** The LB VMs: in-process SSH hosts with a /healthz endpoint, by server name. */
+  lbHosts: Map<string, InProcessLbHost>;
   /** One Proxmox VE simulator per server, by server name. */
   proxmox: Map<string, ProxmoxSimulator>;
   /** Loopback control API (faults, audit, hooks); its URL is also in <dir>/control.json. */
@@ -89,11 +91,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
     stops.push(() => ovh.stop());
 
-    const lbHealth = new Map<string, LbHealthEndpoint>();
+    // One SSH key for autok8s; each LB host authorizes it and pins its own host key in the spec.
+    const sshKey = sshUtils.generateKeyPairSync('ed25519');
+    writeSecret(secretsDir, 'ssh-key', sshKey.private);
+    const lbHosts = new Map<string, InProcessLbHost>();
     for (const name of names) {
-      const endpoint = await LbHealthEndpoint.start(name);
-      lbHealth.set(name, endpoint);
-      stops.push(() => endpoint.stop());
+      const host = await InProcessLbHost.start({ name, authorizedKey: sshKey.public, rootDir: join(dir, 'lb', name), audit, faults });
+      lbHosts.set(name, host);
+      stops.push(() => host.stop());
     }
 
     const proxmox = new Map<string, ProxmoxSimulator>();
@@ -112,10 +117,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         proxmoxNode: node,
         // Real PVE certificates are self-signed: pinning by fingerprint is how users trust them.
         proxmoxFingerprint: options.pinProxmox === false ? undefined : sim.fingerprint256,
-        lbHealthUrl: lbHealth.get(name)!.url,
+        lbHealthUrl: lbHosts.get(name)!.healthUrl,
+        sshAddress: lbHosts.get(name)!.address,
+        sshHostKey: lbHosts.get(name)!.hostKeyLine,
       });
     }
-    writeSecret(secretsDir, 'ssh-key', 'none yet');
 
     const specFile = join(dir, 'cluster.yaml');
     writeFileSync(
@@ -134,7 +140,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const spec = loadSpecFile(specFile);
 
     const lbOf = (args: string[]) => {
-      const endpoint = lbHealth.get(args[0] ?? '');
+      const endpoint = lbHosts.get(args[0] ?? '');
       if (!endpoint) throw new Error(`no server ${args[0]}; servers: ${names.join(', ')}`);
       return endpoint;
     };
@@ -164,7 +170,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       audit,
       faults,
       ovh,
-      lbHealth,
+      lbHosts,
       proxmox,
       control,
       async stop() {

@@ -44,7 +44,7 @@ const CHAPTERS: Chapter[] = [
       const ip = box.spec.failoverIps[0];
       const active = box.spec.servers.find((s) => s.ovhService === box.ovh.routing(ip))!;
       out.info(`  stopping the LB of ${active.name}, which holds ${ip}`);
-      await box.lbHealth.get(active.name)!.setHealthy(false);
+      await box.lbHosts.get(active.name)!.setHealthy(false);
       const started = await startFailover(client, settings.taskQueue, box.spec, { ip, reason: `LB of ${active.name} down (demo)` });
       const result = await followProgress(started.handle, out);
       return {

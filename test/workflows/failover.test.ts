@@ -76,7 +76,7 @@ describe('failoverIp', () => {
 
   it('picks the first healthy LB when no target is named and the current LB is down', async () => {
     await routeTo('srv-a');
-    await box.lbHealth.get('srv-a')!.setHealthy(false);
+    await box.lbHosts.get('srv-a')!.setHealthy(false);
     try {
       const { handle } = await startFailover(client, queue, box.spec, { ip: IP, reason: 'health' });
       const result = await handle.result();
@@ -84,13 +84,13 @@ describe('failoverIp', () => {
       expect(result.why).toMatch(/srv-b is the first healthy LB/);
       await maybeRecordHistory(handle, 'failoverIp-auto-target');
     } finally {
-      await box.lbHealth.get('srv-a')!.setHealthy(true);
+      await box.lbHosts.get('srv-a')!.setHealthy(true);
     }
   });
 
   it('refuses to move to an unhealthy LB, without calling the move API', async () => {
     await routeTo('srv-a');
-    await box.lbHealth.get('srv-c')!.setHealthy(false);
+    await box.lbHosts.get('srv-c')!.setHealthy(false);
     const before = moves().length;
     try {
       const { handle } = await startFailover(client, queue, box.spec, { ip: IP, to: 'srv-c' });
@@ -99,7 +99,7 @@ describe('failoverIp', () => {
       expect(rootCauseMessage(err)).toMatch(/LB of srv-c is not healthy/);
       expect(moves().length).toBe(before);
     } finally {
-      await box.lbHealth.get('srv-c')!.setHealthy(true);
+      await box.lbHosts.get('srv-c')!.setHealthy(true);
     }
   });
 
