@@ -8,7 +8,7 @@ import { createProxmoxActivities } from '../activities/proxmox/activities';
 import { createSshActivities } from '../activities/ssh/activities';
 import { probeLbHealth } from '../activities/probe/lb-probe';
 import { createSecretResolver, type SecretResolver } from '../activities/secrets';
-import { createTemporalActivities } from '../activities/temporal/lock';
+import { createTemporalActivities } from '../activities/temporal/activities';
 import type { Client } from '@temporalio/client';
 import { loadSpecFile, SpecError } from '../core/spec/load';
 import type { ClusterSpec, ServerSpec } from '../core/spec/schema';

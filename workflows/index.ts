@@ -5,3 +5,5 @@ export { provisionServer } from './provision-server';
 export { bootstrapCluster } from './bootstrap-cluster';
 export { clusterLock } from './cluster-lock';
 export { replaceNode } from './replace-node';
+export { healthCheck } from './health-check';
+export { clusterWatcher } from './cluster-watcher';

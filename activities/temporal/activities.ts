@@ -1,8 +1,12 @@
-// Activities that talk to Temporal itself: reaching the per-cluster lock workflow with
-// signal-with-start (workflows cannot start a workflow they do not parent), and checking
-// whether a lock holder still runs.
+// Activities that talk to Temporal itself. Workflows cannot signal-with-start or
+// update-with-start a workflow they do not parent, so these do it for them: reaching the
+// per-cluster lock, handing a health pass's observations to the cluster's watcher, and
+// checking whether a lock holder still runs.
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { ClusterSpec } from '../../core/spec/schema';
+import type { RemediationAction } from '../../core/policies/remediation';
+import type { HealthObservation } from '../../workflows/health-check';
 import { workflowIds } from '../../core/workflow-ids';
 import type { LockRequest } from '../../workflows/cluster-lock';
 
@@ -25,6 +29,20 @@ export function createTemporalActivities(deps: { client: () => Client }) {
         // No lock workflow running means nothing is held: releasing is already done.
         if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
       }
+    },
+
+    /** Gives the watcher this pass's observations (starting it if needed) and returns what it decided. */
+    async submitHealthObservation(spec: ClusterSpec, observation: HealthObservation): Promise<RemediationAction[]> {
+      const startWorkflowOperation = new WithStartWorkflowOperation('clusterWatcher', {
+        workflowId: workflowIds.watcher(spec.metadata.name),
+        taskQueue: Context.current().info.taskQueue,
+        args: [{ spec }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      return deps.client().workflow.executeUpdateWithStart<any, RemediationAction[], [HealthObservation]>('observe', {
+        args: [{ ...observation, spec }],
+        startWorkflowOperation,
+      });
     },
 
     async isWorkflowRunning(workflowId: string): Promise<boolean> {

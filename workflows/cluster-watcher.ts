@@ -1,0 +1,159 @@
+// clusterWatcher: the memory of the health checks (`<cluster>/watcher`).
+//
+// Why a second workflow: the Temporal Schedule `<cluster>/health` starts one short
+// `healthCheck` pass per interval, so passes can be paused, resumed and inspected one by one
+// in the Web UI, but a pass cannot remember how long a node has been unhealthy or which
+// repairs are running. Each pass hands its observations to this long-lived workflow through
+// an Update-with-Start; the watcher keeps that history, applies the pure remediation policy
+// and answers with what it decided, so the pass's own result shows the decision. It runs the
+// remediations (Proxmox reboots, `replaceNode` and `failoverIp` children), never more than
+// `maxUnhealthy` at once, and continues as new when its history grows, carrying its state.
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { createActivities } from '../worker/activities';
+import { decideRemediations, nodeKey, observe, type NodeHistory, type RemediationAction } from '../core/policies/remediation';
+import { parseDuration } from '../core/spec/duration';
+import type { ClusterSpec } from '../core/spec/schema';
+import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
+import { workflowIds } from '../core/workflow-ids';
+import * as profiles from './activity-profiles';
+import { failoverIp } from './failover-ip';
+import type { HealthObservation } from './health-check';
+import { replaceNode } from './replace-node';
+
+type Activities = ReturnType<typeof createActivities>;
+const call = proxyActivities<Activities>(profiles.providerCall);
+
+export interface WatcherState {
+  history: Record<string, NodeHistory>;
+  inFlight: string[];
+  recent: { at: number; action: RemediationAction; outcome?: string }[];
+  lastObservation?: HealthObservation;
+  lastActions: RemediationAction[];
+}
+
+export interface ClusterWatcherInput {
+  spec: ClusterSpec;
+  state?: WatcherState;
+}
+
+export const observeUpdate = defineUpdate<RemediationAction[], [HealthObservation]>('observe');
+export const watcherStatusQuery = defineQuery<WatcherState>('status');
+
+const RECENT_LIMIT = 50;
+const UPDATES_BEFORE_CONTINUE = 500;
+
+export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> {
+  let spec = input.spec;
+  const state: WatcherState = input.state ?? { history: {}, inFlight: [], recent: [], lastActions: [] };
+  const inFlight = new Set(state.inFlight);
+  let updates = 0;
+
+  const remember = (action: RemediationAction, outcome?: string) => {
+    state.recent.push({ at: Date.now(), action, outcome });
+    if (state.recent.length > RECENT_LIMIT) state.recent.splice(0, state.recent.length - RECENT_LIMIT);
+  };
+
+  const launch = (action: RemediationAction): void => {
+    if (action.kind === 'failover') {
+      // Same ID keepalived's trigger uses: if that run is going, ours simply is not needed.
+      startChild(failoverIp, {
+        workflowId: workflowIds.failover(spec.metadata.name, action.ip),
+        args: [{ spec, ip: action.ip, reason: `health check: ${action.why}` }],
+        typedSearchAttributes: [
+          { key: CLUSTER, value: spec.metadata.name },
+          { key: OPERATION, value: 'failover' },
+        ],
+      }).then(
+        (child) => child.result().then((r) => remember(action, r.moved ? `moved to ${r.to}` : r.why)),
+        (err) => remember(action, err instanceof WorkflowExecutionAlreadyStartedError ? 'joined the failover already running' : String(err)),
+      ).catch((err) => remember(action, `failed: ${String(err)}`));
+      return;
+    }
+    if (action.kind !== 'reboot' && action.kind !== 'replace') return;
+    const key = nodeKey(action.server, action.role);
+    const h = (state.history[key] ??= {});
+    inFlight.add(key);
+    const done = (outcome: string) => {
+      inFlight.delete(key);
+      remember(action, outcome);
+    };
+    if (action.kind === 'reboot') {
+      h.rebootedAt = Date.now();
+      call.rebootVm(spec, action.server, action.role).then((r) => done(`VM ${r.vmid} ${r.action}`), (err) => done(`reboot failed: ${String(err)}`));
+      return;
+    }
+    h.replacedAt = Date.now();
+    h.startedAt = Date.now();
+    h.healthySinceStart = false;
+    startChild(replaceNode, {
+      workflowId: workflowIds.replace(spec.metadata.name, action.server, action.role),
+      args: [{ spec, server: action.server, role: action.role, reason: `health check: ${action.why}`, ifBusy: 'wait' }],
+      typedSearchAttributes: [
+        { key: CLUSTER, value: spec.metadata.name },
+        { key: OPERATION, value: 'replace' },
+        { key: SERVER, value: action.server },
+      ],
+    })
+      .then((child) => child.result())
+      .then((r) => done(`replaced with VM ${r.newVmid}`), (err) => done(`replace failed: ${String(err)}`));
+  };
+
+  setHandler(
+    observeUpdate,
+    (observation) => {
+      updates += 1;
+      spec = observation.spec ?? spec;
+      const now = Date.now();
+      for (const node of observation.nodes) {
+        const key = nodeKey(node.server, node.role);
+        state.history[key] = observe(state.history[key], node.healthy, now);
+      }
+      const actions = decideRemediations({
+        now,
+        nodes: observation.nodes,
+        history: state.history,
+        inFlight: [...inFlight],
+        policy: {
+          unhealthyAfterMs: parseDuration(spec.health.unhealthyAfter),
+          nodeStartupTimeoutMs: parseDuration(spec.health.nodeStartupTimeout),
+          maxUnhealthy: spec.health.maxUnhealthy,
+          autoRemediate: spec.health.autoRemediate,
+        },
+        etcd: observation.etcd,
+        desiredControlPlanes: spec.servers.filter((s) => s.vms.controlPlane).length,
+        failover: observation.failover,
+      });
+      for (const action of actions) {
+        if (action.kind === 'failover' || action.kind === 'reboot' || action.kind === 'replace') {
+          remember(action);
+          launch(action);
+        }
+      }
+      state.lastObservation = { ...observation, spec: undefined };
+      state.lastActions = actions;
+      return actions;
+    },
+    { validator: (observation) => void (observation.cluster === spec.metadata.name || failValidation(observation.cluster, spec.metadata.name)) },
+  );
+  setHandler(watcherStatusQuery, () => ({ ...state, inFlight: [...inFlight] }));
+
+  await condition(() => updates >= UPDATES_BEFORE_CONTINUE || workflowInfo().continueAsNewSuggested);
+  // Let running repairs finish first: children would not follow this run into the next.
+  await condition(() => inFlight.size === 0 && allHandlersFinished());
+  await continueAsNew<typeof clusterWatcher>({ spec, state: { ...state, inFlight: [] } });
+}
+
+function failValidation(got: string, want: string): never {
+  throw new Error(`observation for cluster ${got} sent to the watcher of ${want}`);
+}

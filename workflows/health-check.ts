@@ -1,0 +1,113 @@
+// healthCheck: one pass of probes over the whole cluster, started by the Temporal Schedule
+// `<cluster>/health` (overlap SKIP). Named checks in the manner of Talos's cluster checks:
+// every LB's health endpoint, every Talos node's VM and readiness, etcd membership, and
+// where each failover IP is routed. The pass hands what it saw to the cluster's watcher,
+// which remembers across passes and decides (see cluster-watcher.ts); the pass's result
+// carries both, so each run in the Web UI shows what was seen and what was done.
+import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { createActivities } from '../worker/activities';
+import type { EtcdMemberHealth } from '../core/policies/quorum';
+import type { FailoverObservation, NodeObservation, RemediationAction } from '../core/policies/remediation';
+import { CLUSTER, OPERATION } from '../core/search-attributes';
+import type { ClusterSpec, ServerSpec, VmRole } from '../core/spec/schema';
+import * as profiles from './activity-profiles';
+import { progressQuery, StepLog, type StepRecord } from './progress';
+
+type Activities = ReturnType<typeof createActivities>;
+const probe = proxyActivities<Activities>(profiles.probe);
+const local = proxyActivities<Activities>(profiles.local);
+
+export interface HealthCheckInput {
+  spec?: ClusterSpec;
+  specFile?: string;
+}
+
+export interface HealthObservation {
+  cluster: string;
+  at: number;
+  /** The spec the pass ran with, so the watcher follows spec changes; omitted in stored status. */
+  spec?: ClusterSpec;
+  nodes: NodeObservation[];
+  etcd: EtcdMemberHealth[];
+  failover: FailoverObservation[];
+}
+
+export interface HealthCheckResult extends HealthObservation {
+  healthy: boolean;
+  summary: string;
+  actions: RemediationAction[];
+  steps: StepRecord[];
+}
+
+export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckResult> {
+  const log = new StepLog();
+  setHandler(progressQuery, () => log.snapshot());
+  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => local.loadSpec(input.specFile!)) : undefined);
+  if (!spec) throw ApplicationFailure.nonRetryable('healthCheck needs `spec` or `specFile` in its input', 'BadInput');
+  if (!workflowInfo().typedSearchAttributes.get(CLUSTER)) {
+    upsertSearchAttributes([
+      { key: CLUSTER, value: spec.metadata.name },
+      { key: OPERATION, value: 'health' },
+    ]);
+  }
+
+  const [lbs, talosNodes] = await Promise.all([
+    log.run('lb-health', () => Promise.all(spec.servers.map((s) => checkLb(s))), summarize),
+    log.run('talos-nodes', () => Promise.all(spec.servers.flatMap((s) => (['controlPlane', 'worker'] as const).filter((r) => s.vms[r]).map((r) => checkNode(spec, s, r)))), summarize),
+  ]);
+  const nodes = [...lbs, ...talosNodes];
+  const etcd = await log.run('etcd-members', () => checkEtcd(spec, nodes), (e) => `${e.filter((m) => m.healthy).length}/${e.length} healthy members`);
+  const failover = await log.run('failover-routing', () =>
+    Promise.all(
+      spec.failoverIps.map(async (ip) => {
+        const routing = await probe.getIpRouting(spec.ovh, ip);
+        return { ip, routedTo: spec.servers.find((s) => s.ovhService === routing.routedTo)?.name ?? null };
+      }),
+    ),
+  );
+  const observation: HealthObservation = { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover };
+  const actions = await log.run('decide', () => local.submitHealthObservation(spec, observation), (a) =>
+    a.filter((x) => x.kind !== 'wait').map((x) => `${x.kind} ${'server' in x ? `${x.server}/${x.role}` : x.ip}`).join(', ') || 'nothing to do',
+  );
+  const unhealthy = nodes.filter((n) => !n.healthy);
+  log.phase = 'done';
+  return {
+    ...observation,
+    healthy: unhealthy.length === 0,
+    summary: unhealthy.length === 0 ? 'all healthy' : `unhealthy: ${unhealthy.map((n) => `${n.server}/${n.role} (${n.detail})`).join(', ')}`,
+    actions,
+    steps: log.steps,
+  };
+}
+
+function summarize(list: NodeObservation[]): string {
+  const bad = list.filter((n) => !n.healthy);
+  return bad.length === 0 ? `${list.length} healthy` : `${bad.length}/${list.length} unhealthy: ${bad.map((n) => `${n.server}/${n.role}`).join(', ')}`;
+}
+
+async function checkLb(server: ServerSpec): Promise<NodeObservation> {
+  const result = await probe.probeLb(server);
+  return { server: server.name, role: 'lb', healthy: result.healthy, detail: result.detail };
+}
+
+/** A Talos node is healthy when its VM runs and Talos reports it ready. */
+async function checkNode(spec: ClusterSpec, server: ServerSpec, role: Exclude<VmRole, 'lb'>): Promise<NodeObservation> {
+  const unhealthy = (detail: string): NodeObservation => ({ server: server.name, role, healthy: false, detail });
+  try {
+    const vm = await probe.vmStatus(spec, server.name, role);
+    if (!vm.exists) return unhealthy('VM missing');
+    if (vm.status !== 'running') return unhealthy(`VM ${vm.status}`);
+    const ready = await probe.nodeReady(spec, server.name, role);
+    return ready.ready ? { server: server.name, role, healthy: true, detail: ready.stage } : unhealthy(`${ready.stage}: ${ready.detail}`);
+  } catch (err) {
+    return unhealthy(err instanceof Error ? err.message.split('\n')[0] : String(err));
+  }
+}
+
+async function checkEtcd(spec: ClusterSpec, nodes: NodeObservation[]): Promise<EtcdMemberHealth[]> {
+  const readyCps = nodes.filter((n) => n.role === 'controlPlane' && n.healthy).map((n) => n.server);
+  const cps = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
+  if (readyCps.length === 0) return cps.map((server) => ({ server, healthy: false }));
+  const { members } = await probe.etcdMembers(spec, readyCps[0]);
+  return cps.map((server) => ({ server, healthy: readyCps.includes(server) && members.some((m) => m.server === server) }));
+}
