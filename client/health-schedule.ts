@@ -1,0 +1,53 @@
+// The health schedule `<cluster>/health`: a Temporal Schedule that starts one healthCheck
+// pass per interval, skipping a pass while the previous one still runs.
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import { CLUSTER, OPERATION } from '../core/search-attributes';
+import { parseDuration } from '../core/spec/duration';
+import type { ClusterSpec } from '../core/spec/schema';
+import { workflowIds } from '../core/workflow-ids';
+import type { HealthCheckInput } from '../workflows/health-check';
+
+export interface ScheduleResult {
+  scheduleId: string;
+  created: boolean;
+  every: string;
+}
+
+/** Creates the schedule, or updates its interval and spec when it exists. Idempotent. */
+export async function upsertHealthSchedule(client: Client, taskQueue: string, spec: ClusterSpec, every: string): Promise<ScheduleResult> {
+  const scheduleId = workflowIds.health(spec.metadata.name);
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'healthCheck',
+    args: [{ spec } satisfies HealthCheckInput],
+    taskQueue,
+    workflowId: `${scheduleId}/pass`,
+    typedSearchAttributes: [
+      { key: CLUSTER, value: spec.metadata.name },
+      { key: OPERATION, value: 'health' as const },
+    ],
+  };
+  try {
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: { intervals: [{ every: parseDuration(every) }] }, action }));
+    return { scheduleId, created: false, every };
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  await client.schedule.create({
+    scheduleId,
+    spec: { intervals: [{ every: parseDuration(every) }] },
+    action,
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    state: { note: `autok8s health checks of ${spec.metadata.name}` },
+  });
+  return { scheduleId, created: true, every };
+}
+
+export async function describeHealthSchedule(client: Client, cluster: string): Promise<ScheduleDescription | undefined> {
+  try {
+    return await client.schedule.getHandle(workflowIds.health(cluster)).describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
