@@ -14,6 +14,7 @@ import { utils as sshUtils } from 'ssh2';
 import { InProcessLbHost } from './lbhost/host';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
 import { ProxmoxSimulator, type ProxmoxLatency } from './proxmox/simulator';
+import { TalosSimulator } from './talos/simulator';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
 
@@ -43,6 +44,8 @@ export interface Sandbox {
   lbHosts: Map<string, InProcessLbHost>;
   /** One Proxmox VE simulator per server, by server name. */
   proxmox: Map<string, ProxmoxSimulator>;
+  /** Talos nodes of the running VMs, played for the talosctl stand-in (spec.talos.talosctl). */
+  talos: TalosSimulator;
   /** Loopback control API (faults, audit, hooks); its URL is also in <dir>/control.json. */
   control: ControlServer;
   stop(): Promise<void>;
@@ -123,6 +126,22 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       });
     }
 
+    // Talos answers only for VMs a Proxmox simulator runs; a recreated VM is a new machine.
+    const talos = new TalosSimulator({
+      audit,
+      faults,
+      lookupNode: (ip) => {
+        for (const sim of proxmox.values()) {
+          const vm = sim.vmByIp(ip);
+          if (vm) return { running: vm.status === 'running', machineKey: `${sim.node}/${vm.vmid}/${vm.generation}` };
+        }
+        return undefined;
+      },
+    });
+    await talos.start();
+    stops.push(() => talos.stop());
+    const talosctl = talos.writeStandIn(join(dir, 'bin'));
+
     const specFile = join(dir, 'cluster.yaml');
     writeFileSync(
       specFile,
@@ -132,6 +151,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         caFile: ca.certFile,
         secretsDir,
         stateDir: join(dir, 'state'),
+        talosctl,
         failoverIps,
         servers: endpoints,
         health: options.health,
@@ -150,6 +170,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       hooks: {
         'lb-down': async (args) => (await lbOf(args).setHealthy(false), `LB of ${args[0]} is down`),
         'lb-up': async (args) => (await lbOf(args).setHealthy(true), `LB of ${args[0]} is up`),
+        'node-not-ready': async ([server, role, on]) => {
+          const vm = spec.servers.find((s) => s.name === server)?.vms[role as 'controlPlane' | 'worker'];
+          if (!vm) throw new Error(`usage: node-not-ready <server> <controlPlane|worker> [on|off]; servers: ${names.join(', ')}`);
+          talos.setNotReady(vm.ip, on !== 'off');
+          return `${server}/${role} (${vm.ip}) ${on !== 'off' ? 'NotReady' : 'Ready again'}`;
+        },
         'kill-vm': async ([server, role]) => {
           const sim = proxmox.get(server ?? '');
           const vm = sim && spec.servers.find((s) => s.name === server)?.vms[role as 'lb' | 'controlPlane' | 'worker'];
@@ -172,6 +198,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ovh,
       lbHosts,
       proxmox,
+      talos,
       control,
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createOvhActivities } from '../activities/ovh/activities';
 import { createProxmoxActivities } from '../activities/proxmox/activities';
 import { createSshActivities } from '../activities/ssh/activities';
+import { createTalosActivities } from '../activities/talos/activities';
 import { probeLbHealth } from '../activities/probe/lb-probe';
 import { createSecretResolver, type SecretResolver } from '../activities/secrets';
 import { createTemporalActivities } from '../activities/temporal/activities';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
     ...createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
     ...createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
     ...createSshActivities({ secrets: deps.secrets }),
+    ...createTalosActivities(),
     ...createTemporalActivities({
       client: () => {
         if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');

@@ -4,9 +4,14 @@
 // how transient failures are retried.
 import type { ActivityOptions } from '@temporalio/workflow';
 
-/** One call to a provider API (OVH, Proxmox): short, retried with backoff on 5xx/429/resets. */
+/**
+ * One call to a provider (OVH, Proxmox, talosctl, an SSH push): retried with backoff on 5xx,
+ * 429, resets. The activities heartbeat while they wait on a task, so a worker that dies
+ * mid-call is noticed after the heartbeat timeout, not after the whole start-to-close.
+ */
 export const providerCall: ActivityOptions = {
-  startToCloseTimeout: '45s',
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 12 },
 };
 

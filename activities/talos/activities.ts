@@ -1,0 +1,562 @@
+// Talos activities: JSON in, JSON out, each idempotent (look before acting, "already done"
+// is success). They drive the talosctl binary; secrets, machine configs, talosconfig and
+// kubeconfig stay in the state store and only refs and paths leave these functions.
+//
+// Errors are classified from talosctl's stderr (core/talos/failure.ts): an unreachable node
+// or a busy etcd is retryable; a node that does not trust this cluster, a refused etcd
+// change or a missing state file is not, and the message says what to do next.
+import { readFile, rm } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { parseEtcdMembers, memberPeerIp, type EtcdMemberRow } from '../../core/talos/etcd-members';
+import { classifyTalosctlFailure, nodeErrorWarning, type TalosFailure, type TalosFailureKind } from '../../core/talos/failure';
+import { clusterEndpoint, controlPlaneNodes, talosNode, talosNodes, workerNodes, type TalosNode, type TalosRole } from '../../core/talos/nodes';
+import { renderNodePatch } from '../../core/talos/patch';
+import { parseGetMembers, parseMachineStatus, type TalosMember } from '../../core/talos/resources';
+import { parseVersionShort } from '../../core/talos/version';
+import { parseDuration } from '../../core/spec/duration';
+import type { ClusterSpec } from '../../core/spec/schema';
+import { cancellationSignal, heartbeat, pause } from './activity-context';
+import { StateStore, STATE_FILES } from './state-store';
+import {
+  applyConfigArgs,
+  bootstrapArgs,
+  etcdLeaveArgs,
+  etcdMembersArgs,
+  etcdRemoveMemberArgs,
+  genConfigArgs,
+  genSecretsArgs,
+  getMachineStatusArgs,
+  getMembersArgs,
+  healthArgs,
+  kubeconfigArgs,
+  resolveTalosctlPath,
+  runTalosctl,
+  TalosctlSpawnError,
+  versionArgs,
+  type AuthTarget,
+  type TalosctlResult,
+} from './talosctl';
+
+export interface TalosActivityDeps {
+  /** Used when the spec names no talosctl (before $TALOSCTL and PATH). */
+  talosctlPath?: string;
+  /** Environment of talosctl runs and of the state-store default ($AUTOK8S_HOME). */
+  env?: NodeJS.ProcessEnv;
+  /** How often waits poll (default 1 s). */
+  pollIntervalMs?: number;
+  /** Timeout of one talosctl call (default 30 s). */
+  callTimeoutMs?: number;
+  /** How long bootstrapEtcd waits for a freshly configured node's API (default 20 s; the activity retry covers longer). */
+  apiWaitMs?: number;
+  /** Bound of waitForEtcdMember and nodeReady waits (default 10 min). */
+  memberWaitMs?: number;
+  /** Default `--wait-timeout` of clusterHealth (default 10m). */
+  healthWaitTimeout?: string;
+}
+
+export interface RenderedConfig {
+  server: string;
+  role: TalosRole;
+  hostname: string;
+  ip: string;
+  ref: string;
+  path: string;
+}
+
+export interface EtcdMemberInfo extends EtcdMemberRow {
+  /** The spec server whose control plane this member is, when it matches one. */
+  server?: string;
+  ip?: string;
+}
+
+const FAILURE_TEXT: Record<TalosFailureKind, { what: string; next?: string }> = {
+  unreachable: { what: 'node not reachable', next: 'it may still be booting or rebooting; the call is retried' },
+  timeout: { what: 'no answer in time', next: 'the call is retried' },
+  alreadyExists: { what: 'already exists' },
+  notInMaintenance: { what: 'the node is not in maintenance mode (it already has a config)' },
+  untrusted: {
+    what: "the node does not trust this cluster's talosconfig",
+    next: 'it is still in maintenance mode (apply its config first) or belongs to another cluster (reset it or recreate its VM)',
+  },
+  etcdUnavailable: { what: 'etcd is not available on that node right now', next: 'the call is retried' },
+  quorumRefused: { what: 'etcd refused the change because it would lose quorum', next: 'repair the unhealthy members first' },
+  notFound: { what: 'not found' },
+  notReady: { what: 'the node is not ready for this yet', next: 'the call is retried' },
+  badRequest: { what: 'talosctl or the node rejected the request', next: 'check the talosctl version against spec.talos.version and report this' },
+  unknown: { what: 'talosctl failed' },
+};
+
+const FAILURE_TYPE: Record<TalosFailureKind, string> = {
+  unreachable: 'TalosNodeUnreachable',
+  timeout: 'TalosTimeout',
+  alreadyExists: 'TalosAlreadyExists',
+  notInMaintenance: 'TalosNotInMaintenance',
+  untrusted: 'TalosUntrusted',
+  etcdUnavailable: 'TalosEtcdUnavailable',
+  quorumRefused: 'TalosQuorumRefused',
+  notFound: 'TalosNotFound',
+  notReady: 'TalosNotReady',
+  badRequest: 'TalosBadRequest',
+  unknown: 'TalosctlFailed',
+};
+
+function toFailure(f: TalosFailure, doing: string, target: string): ApplicationFailure {
+  const text = FAILURE_TEXT[f.kind];
+  const message = `${doing} on ${target}: ${text.what}${f.summary ? ` (${f.summary})` : ''}${text.next ? `; ${text.next}` : ''}`;
+  return f.retryable ? ApplicationFailure.retryable(message, FAILURE_TYPE[f.kind]) : ApplicationFailure.nonRetryable(message, FAILURE_TYPE[f.kind]);
+}
+
+function badInput(err: unknown): ApplicationFailure {
+  return ApplicationFailure.nonRetryable((err as Error).message, 'BadInput');
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+export function createTalosActivities(deps: TalosActivityDeps = {}) {
+  const env = deps.env ?? process.env;
+  const pollMs = deps.pollIntervalMs ?? 1000;
+  const callTimeoutMs = deps.callTimeoutMs ?? 30_000;
+  const apiWaitMs = deps.apiWaitMs ?? 20_000;
+  const memberWaitMs = deps.memberWaitMs ?? 10 * 60_000;
+  const defaultHealthWait = deps.healthWaitTimeout ?? '10m';
+
+  const storeOf = (spec: ClusterSpec) => StateStore.forCluster(spec, env);
+
+  function nodeOf(spec: ClusterSpec, server: string, role: TalosRole): TalosNode {
+    try {
+      return talosNode(spec, server, role);
+    } catch (err) {
+      throw badInput(err);
+    }
+  }
+
+  async function talosctl(spec: ClusterSpec, args: string[], timeoutMs = callTimeoutMs): Promise<TalosctlResult> {
+    try {
+      return await runTalosctl(resolveTalosctlPath(spec, { talosctlPath: deps.talosctlPath, env }), args, { timeoutMs, env, signal: cancellationSignal() });
+    } catch (err) {
+      if (err instanceof TalosctlSpawnError) throw ApplicationFailure.nonRetryable(err.message, 'TalosctlMissing');
+      throw err;
+    }
+  }
+
+  const classify = (r: TalosctlResult) => classifyTalosctlFailure({ exitCode: r.exitCode, stderr: r.stderr, timedOut: r.timedOut });
+  /** Success means exit 0 AND no per-node error folded into a warning (etcd members, version). */
+  const succeeded = (r: TalosctlResult) => r.exitCode === 0 && nodeErrorWarning(r.stderr) === undefined;
+
+  async function requireState(spec: ClusterSpec, name: string, producer: string): Promise<string> {
+    const store = storeOf(spec);
+    if (!(await store.exists(name))) {
+      throw ApplicationFailure.nonRetryable(`${name} is missing from the state store ${store.dir}; run ${producer} first`, 'TalosStateMissing');
+    }
+    return store.path(name);
+  }
+
+  async function authTo(spec: ClusterSpec, node: TalosNode): Promise<AuthTarget> {
+    return { node: node.ip, endpoint: node.ip, talosconfig: await requireState(spec, STATE_FILES.talosconfig, 'renderMachineConfigs') };
+  }
+
+  const configName = (node: TalosNode) => `${STATE_FILES.configsDir}/${node.hostname}.yaml`;
+  const patchName = (node: TalosNode) => `${STATE_FILES.patchesDir}/${node.hostname}.yaml`;
+
+  function serverOfMember(spec: ClusterSpec, m: EtcdMemberRow): EtcdMemberInfo {
+    const ip = memberPeerIp(m);
+    const cp = controlPlaneNodes(spec).find((n) => n.hostname === m.hostname || n.ip === ip);
+    return { ...m, ...(ip ? { ip } : {}), ...(cp ? { server: cp.server } : {}) };
+  }
+
+  /** One `etcd members` call; a failure comes back classified instead of thrown. */
+  async function listMembers(spec: ClusterSpec, via: TalosNode): Promise<{ members: EtcdMemberInfo[] } | { failure: TalosFailure }> {
+    const r = await talosctl(spec, etcdMembersArgs(await authTo(spec, via)));
+    if (!succeeded(r)) return { failure: classify(r) };
+    return { members: parseEtcdMembers(r.stdout).map((m) => serverOfMember(spec, m)) };
+  }
+
+  /**
+   * Polls `check` until it returns a value, heartbeating every round. Retryable failures
+   * keep the wait going; the last one is reported when `boundMs` runs out.
+   */
+  async function waitFor<T>(what: string, boundMs: number, check: () => Promise<{ done: T } | { notYet: string }>): Promise<T> {
+    const deadline = Date.now() + boundMs;
+    let round = 0;
+    for (;;) {
+      round += 1;
+      const outcome = await check();
+      if ('done' in outcome) return outcome.done;
+      heartbeat({ waiting: what, round, last: outcome.notYet });
+      if (Date.now() + pollMs > deadline) {
+        throw ApplicationFailure.retryable(`${what}: still not done after ${Math.round(boundMs / 1000)} s (last: ${outcome.notYet}); the activity is retried`, 'TalosWaitTimeout');
+      }
+      await pause(pollMs);
+    }
+  }
+
+  /** Waits until `node` answers authenticated calls (after apply-config it installs and reboots). */
+  async function waitForApi(spec: ClusterSpec, node: TalosNode, boundMs: number): Promise<void> {
+    const target = await authTo(spec, node);
+    await waitFor(`Talos API of ${node.hostname} (${node.ip})`, boundMs, async () => {
+      const r = await talosctl(spec, versionArgs(target));
+      if (succeeded(r)) return { done: undefined };
+      const f = classify(r);
+      if (!f.retryable) throw toFailure(f, 'talosctl version', node.ip);
+      return { notYet: f.summary };
+    });
+  }
+
+  return {
+    /** Generates the cluster's Talos secrets once. Never regenerates: new secrets would orphan every node. */
+    async ensureTalosSecrets(spec: ClusterSpec): Promise<{ created: boolean; ref: string }> {
+      const store = storeOf(spec);
+      await store.ensureDir();
+      const ref = store.ref(STATE_FILES.secrets);
+      if (await store.exists(STATE_FILES.secrets)) {
+        await store.secure(STATE_FILES.secrets);
+        return { created: false, ref };
+      }
+      // talosctl writes a temporary file; a hard link then installs it only if no other
+      // attempt got there first, so two racing attempts still leave one bundle.
+      const temp = store.tempPath(STATE_FILES.secrets);
+      const r = await talosctl(spec, genSecretsArgs(temp), 60_000);
+      if (r.exitCode !== 0) {
+        await rm(temp, { force: true });
+        throw toFailure(classify(r), 'talosctl gen secrets', 'the worker');
+      }
+      const created = await store.installIfAbsent(temp, STATE_FILES.secrets);
+      return { created, ref };
+    },
+
+    /**
+     * Renders one machine config per Talos node (gen config with that node's patch) and the
+     * talosconfig. Same inputs, same files: a config is replaced only when its content changes;
+     * the talosconfig is generated once (its client certificate is new at every generation).
+     */
+    async renderMachineConfigs(spec: ClusterSpec): Promise<{ configs: RenderedConfig[]; talosconfig: { ref: string; path: string }; changed: string[] }> {
+      const store = storeOf(spec);
+      const secretsFile = await requireState(spec, STATE_FILES.secrets, 'ensureTalosSecrets');
+      await store.ensureDir(STATE_FILES.configsDir);
+      await store.ensureDir(STATE_FILES.patchesDir);
+      const changed: string[] = [];
+
+      const configs = await mapLimit(talosNodes(spec), 4, async (node) => {
+        const patch = renderNodePatch(spec, node.server, node.role);
+        if ((await store.read(patchName(node))) !== patch) await store.writeAtomic(patchName(node), patch);
+        const temp = store.tempPath(configName(node));
+        const r = await talosctl(
+          spec,
+          genConfigArgs({
+            clusterName: spec.metadata.name,
+            endpoint: clusterEndpoint(spec),
+            secretsFile,
+            patches: [store.path(patchName(node))],
+            installDisk: spec.talos.installDisk,
+            kubernetesVersion: spec.talos.kubernetesVersion,
+            talosVersion: spec.talos.version,
+            outputTypes: [node.machineType],
+            output: temp,
+          }),
+          60_000,
+        );
+        if (r.exitCode !== 0) {
+          await rm(temp, { force: true });
+          throw toFailure(classify(r), 'talosctl gen config', node.hostname);
+        }
+        const fresh = await readFile(temp, 'utf8');
+        if ((await store.read(configName(node))) === fresh) {
+          await rm(temp, { force: true });
+          await store.secure(configName(node));
+        } else {
+          await store.install(temp, configName(node));
+          changed.push(node.hostname);
+        }
+        heartbeat({ rendered: node.hostname });
+        return { server: node.server, role: node.role, hostname: node.hostname, ip: node.ip, ref: store.ref(configName(node)), path: store.path(configName(node)) };
+      });
+
+      if (!(await store.exists(STATE_FILES.talosconfig))) {
+        const temp = store.tempPath(STATE_FILES.talosconfig);
+        const r = await talosctl(
+          spec,
+          genConfigArgs({
+            clusterName: spec.metadata.name,
+            endpoint: clusterEndpoint(spec),
+            secretsFile,
+            installDisk: spec.talos.installDisk,
+            kubernetesVersion: spec.talos.kubernetesVersion,
+            talosVersion: spec.talos.version,
+            outputTypes: ['talosconfig'],
+            output: temp,
+          }),
+          60_000,
+        );
+        if (r.exitCode !== 0) {
+          await rm(temp, { force: true });
+          throw toFailure(classify(r), 'talosctl gen config (talosconfig)', 'the worker');
+        }
+        if (await store.installIfAbsent(temp, STATE_FILES.talosconfig)) changed.push(STATE_FILES.talosconfig);
+      }
+      return { configs, talosconfig: { ref: store.ref(STATE_FILES.talosconfig), path: store.path(STATE_FILES.talosconfig) }, changed };
+    },
+
+    /**
+     * Gives a node its machine config. A node in maintenance mode gets it over the insecure
+     * maintenance API; a node that already has a config is asked (dry run, with this
+     * cluster's credentials) whether it runs exactly this one, and only re-applied if not.
+     */
+    async applyMachineConfig(
+      spec: ClusterSpec,
+      serverName: string,
+      role: TalosRole,
+    ): Promise<{ applied: boolean; alreadyConfigured: boolean; via: 'maintenance' | 'authenticated' | 'none' }> {
+      const node = nodeOf(spec, serverName, role);
+      const file = await requireState(spec, configName(node), 'renderMachineConfigs');
+
+      // Look: a dry run over the maintenance API answers only while the node has no config.
+      const look = await talosctl(spec, applyConfigArgs({ insecure: true, node: node.ip, file, dryRun: true }));
+      if (look.exitCode === 0) {
+        const act = await talosctl(spec, applyConfigArgs({ insecure: true, node: node.ip, file }));
+        if (act.exitCode === 0) return { applied: true, alreadyConfigured: false, via: 'maintenance' };
+        const f = classify(act);
+        // Configured between our look and our act (a concurrent attempt): check it below.
+        if (f.kind !== 'notInMaintenance') throw toFailure(f, 'talosctl apply-config --insecure', node.ip);
+      } else {
+        const f = classify(look);
+        if (f.kind !== 'notInMaintenance') throw toFailure(f, 'talosctl apply-config --insecure --dry-run', node.ip);
+      }
+
+      // The node has a config. Does it run this one? (also proves it trusts this cluster)
+      const target = await authTo(spec, node);
+      const diff = await talosctl(spec, applyConfigArgs({ ...target, file, dryRun: true }));
+      if (diff.exitCode !== 0) {
+        const f = classify(diff);
+        if (f.kind === 'untrusted') {
+          throw ApplicationFailure.nonRetryable(
+            `${node.hostname} (${node.ip}) already has a machine config, but not from cluster ${spec.metadata.name}: it does not trust this cluster's talosconfig (${f.summary}); reset it (talosctl reset) or recreate its VM`,
+            FAILURE_TYPE.untrusted,
+          );
+        }
+        throw toFailure(f, 'talosctl apply-config --dry-run', node.ip);
+      }
+      if (/No changes\./.test(diff.stdout + diff.stderr)) return { applied: false, alreadyConfigured: true, via: 'none' };
+      const act = await talosctl(spec, applyConfigArgs({ ...target, file, mode: 'auto' }));
+      if (act.exitCode !== 0) throw toFailure(classify(act), 'talosctl apply-config', node.ip);
+      return { applied: true, alreadyConfigured: false, via: 'authenticated' };
+    },
+
+    /**
+     * Bootstraps etcd on one control plane, at most once per cluster. Looks first: if this
+     * node or any other control plane already lists etcd members, nothing is done (a
+     * bootstrap on a node with an empty etcd would start a second, separate cluster).
+     * A retry after an applied-but-lost call sees the members and returns alreadyBootstrapped.
+     */
+    async bootstrapEtcd(spec: ClusterSpec, serverName: string): Promise<{ bootstrapped: boolean; alreadyBootstrapped: boolean; unverified: string[] }> {
+      const node = nodeOf(spec, serverName, 'controlPlane');
+      await waitForApi(spec, node, apiWaitMs);
+
+      const here = await listMembers(spec, node);
+      if ('members' in here && here.members.length > 0) return { bootstrapped: false, alreadyBootstrapped: true, unverified: [] };
+      if ('failure' in here && !['etcdUnavailable', 'timeout'].includes(here.failure.kind)) throw toFailure(here.failure, 'talosctl etcd members', node.ip);
+
+      const unverified: string[] = [];
+      for (const other of controlPlaneNodes(spec).filter((n) => n.server !== node.server)) {
+        const there = await listMembers(spec, other);
+        if ('members' in there && there.members.length > 0) return { bootstrapped: false, alreadyBootstrapped: true, unverified };
+        // A control plane that cannot answer cannot hold the cluster this workflow would have bootstrapped
+        // (that node is `node`); it is noted, not waited for.
+        if ('failure' in there && there.failure.kind !== 'etcdUnavailable' && there.failure.kind !== 'timeout') unverified.push(other.server);
+      }
+
+      const r = await talosctl(spec, bootstrapArgs(await authTo(spec, node)));
+      if (r.exitCode === 0) return { bootstrapped: true, alreadyBootstrapped: false, unverified };
+      const f = classify(r);
+      if (f.kind === 'alreadyExists') return { bootstrapped: false, alreadyBootstrapped: true, unverified };
+      throw toFailure(f, 'talosctl bootstrap', node.ip);
+    },
+
+    /** Waits (bounded, heartbeating) until the control plane of `serverName` is a voting etcd member. */
+    async waitForEtcdMember(spec: ClusterSpec, serverName: string): Promise<{ memberId: string; hostname: string; waitedMs: number }> {
+      const node = nodeOf(spec, serverName, 'controlPlane');
+      const started = Date.now();
+      const others = controlPlaneNodes(spec).filter((n) => n.server !== node.server);
+      let round = 0;
+      return waitFor<{ memberId: string; hostname: string; waitedMs: number }>(`etcd membership of ${node.hostname}`, memberWaitMs, async () => {
+        // Alternate between the node itself and the other control planes in turn: until its
+        // own etcd runs, only the others can say it has joined.
+        const r = round++;
+        const via = r % 2 === 0 || others.length === 0 ? node : others[Math.floor(r / 2) % others.length];
+        const answer = await listMembers(spec, via);
+        if ('failure' in answer) {
+          if (!answer.failure.retryable) throw toFailure(answer.failure, 'talosctl etcd members', via.ip);
+          return { notYet: `${via.hostname}: ${answer.failure.summary}` };
+        }
+        const me = answer.members.find((m) => m.hostname === node.hostname || m.ip === node.ip);
+        if (!me) return { notYet: `${node.hostname} is not in the member list of ${via.hostname} yet` };
+        if (me.learner) return { notYet: `${node.hostname} is still a learner` };
+        return { done: { memberId: me.id, hostname: me.hostname, waitedMs: Date.now() - started } };
+      });
+    },
+
+    /** The etcd member list as one control plane sees it, each member matched to its spec server. */
+    async etcdMembers(spec: ClusterSpec, viaServer: string): Promise<{ via: string; members: EtcdMemberInfo[] }> {
+      const via = nodeOf(spec, viaServer, 'controlPlane');
+      const answer = await listMembers(spec, via);
+      if ('failure' in answer) throw toFailure(answer.failure, 'talosctl etcd members', via.ip);
+      return { via: viaServer, members: answer.members };
+    },
+
+    /**
+     * Removes the etcd member of `memberServer`'s control plane (by its hex ID, found through
+     * `viaServer`). Already gone is success. The quorum guard is the caller's; etcd also
+     * refuses a removal that would lose quorum, which comes back as non-retryable.
+     */
+    async removeEtcdMember(
+      spec: ClusterSpec,
+      memberServer: string,
+      viaServer: string,
+      memberId?: string,
+    ): Promise<{ removed: boolean; alreadyGone: boolean; memberId?: string }> {
+      const target = nodeOf(spec, memberServer, 'controlPlane');
+      const via = nodeOf(spec, viaServer, 'controlPlane');
+      if (memberId !== undefined && !/^[0-9a-f]{16}$/.test(memberId)) throw badInput(new Error(`etcd member ID ${JSON.stringify(memberId)} is not 16 lowercase hex digits`));
+      const answer = await listMembers(spec, via);
+      if ('failure' in answer) throw toFailure(answer.failure, 'talosctl etcd members', via.ip);
+      const member = memberId !== undefined ? answer.members.find((m) => m.id === memberId) : answer.members.find((m) => m.hostname === target.hostname || m.ip === target.ip);
+      if (!member) return { removed: false, alreadyGone: true, ...(memberId ? { memberId } : {}) };
+
+      const r = await talosctl(spec, etcdRemoveMemberArgs(member.id, await authTo(spec, via)));
+      if (r.exitCode === 0) return { removed: true, alreadyGone: false, memberId: member.id };
+      const f = classify(r);
+      if (f.kind === 'notFound') return { removed: false, alreadyGone: true, memberId: member.id };
+      throw toFailure(f, `talosctl etcd remove-member ${member.id}`, via.ip);
+    },
+
+    /** Makes a healthy control plane leave etcd gracefully. Not a member any more is success. */
+    async leaveEtcd(spec: ClusterSpec, serverName: string): Promise<{ left: boolean; alreadyLeft: boolean }> {
+      const node = nodeOf(spec, serverName, 'controlPlane');
+      const answer = await listMembers(spec, node);
+      if ('failure' in answer) throw toFailure(answer.failure, 'talosctl etcd members', node.ip);
+      if (!answer.members.some((m) => m.hostname === node.hostname || m.ip === node.ip)) return { left: false, alreadyLeft: true };
+      const r = await talosctl(spec, etcdLeaveArgs(await authTo(spec, node)));
+      if (r.exitCode !== 0) throw toFailure(classify(r), 'talosctl etcd leave', node.ip);
+      return { left: true, alreadyLeft: false };
+    },
+
+    /**
+     * `talosctl health` over every control plane and worker of the spec, through the first
+     * control plane that answers. talosctl itself waits up to `waitTimeout`; the activity
+     * heartbeats meanwhile.
+     */
+    async clusterHealth(spec: ClusterSpec, opts: { waitTimeout?: string } = {}): Promise<{ healthy: true; via: string; checks: string[] }> {
+      const waitTimeout = opts.waitTimeout ?? defaultHealthWait;
+      let waitMs: number;
+      try {
+        waitMs = parseDuration(waitTimeout);
+      } catch (err) {
+        throw badInput(err);
+      }
+      const cps = controlPlaneNodes(spec);
+      let lastFailure: ApplicationFailure | undefined;
+      for (const via of cps) {
+        const beat = setInterval(() => heartbeat({ waiting: 'talosctl health', via: via.hostname }), Math.max(1000, Math.min(5000, pollMs * 5)));
+        let r: TalosctlResult;
+        try {
+          r = await talosctl(
+            spec,
+            healthArgs({ ...(await authTo(spec, via)), controlPlaneNodes: cps.map((n) => n.ip), workerNodes: workerNodes(spec).map((n) => n.ip), waitTimeout }),
+            waitMs + 60_000,
+          );
+        } finally {
+          clearInterval(beat);
+        }
+        if (r.exitCode === 0) {
+          const checks = r.stderr.split('\n').filter((l) => l.startsWith('waiting for '));
+          return { healthy: true, via: via.server, checks };
+        }
+        const f = classify(r);
+        lastFailure = toFailure(f, 'talosctl health', via.ip);
+        // Only an unreachable endpoint is a reason to ask through another control plane.
+        if (f.kind !== 'unreachable') break;
+      }
+      throw lastFailure ?? ApplicationFailure.nonRetryable('the spec has no control plane to check health through', 'BadInput');
+    },
+
+    /** Writes the cluster's admin kubeconfig into the state store (0600) and returns its path. */
+    async writeKubeconfig(spec: ClusterSpec): Promise<{ path: string; ref: string; via: string }> {
+      const store = storeOf(spec);
+      await store.ensureDir();
+      let lastFailure: ApplicationFailure | undefined;
+      for (const via of controlPlaneNodes(spec)) {
+        const temp = store.tempPath(STATE_FILES.kubeconfig);
+        const r = await talosctl(spec, kubeconfigArgs(temp, await authTo(spec, via)));
+        if (r.exitCode === 0) {
+          await store.install(temp, STATE_FILES.kubeconfig);
+          return { path: store.path(STATE_FILES.kubeconfig), ref: store.ref(STATE_FILES.kubeconfig), via: via.server };
+        }
+        await rm(temp, { force: true });
+        const f = classify(r);
+        lastFailure = toFailure(f, 'talosctl kubeconfig', via.ip);
+        if (f.kind !== 'unreachable') break;
+      }
+      throw lastFailure ?? ApplicationFailure.nonRetryable('the spec has no control plane to fetch a kubeconfig from', 'BadInput');
+    },
+
+    /**
+     * Is the node up, configured and ready (Talos MachineStatus)? One look by default; with
+     * `waitMs`, polls until ready and fails retryably when the bound runs out.
+     */
+    async nodeReady(
+      spec: ClusterSpec,
+      serverName: string,
+      role: TalosRole,
+      opts: { waitMs?: number } = {},
+    ): Promise<{ ready: boolean; stage: string; detail: string }> {
+      const node = nodeOf(spec, serverName, role);
+      const target = await authTo(spec, node);
+      const look = async () => {
+        const r = await talosctl(spec, getMachineStatusArgs(target));
+        if (r.exitCode !== 0) {
+          const f = classify(r);
+          if (!f.retryable) throw toFailure(f, 'talosctl get machinestatus', node.ip);
+          return { ready: false, stage: 'unreachable', detail: f.summary };
+        }
+        const status = parseMachineStatus(r.stdout)[0];
+        if (!status) return { ready: false, stage: 'unknown', detail: 'no MachineStatus resource returned' };
+        const unmet = status.unmetConditions.map((c) => `${c.name}: ${c.reason}`).join('; ');
+        return { ready: status.ready && status.stage === 'running', stage: status.stage, detail: unmet || status.stage };
+      };
+      if (opts.waitMs === undefined) return look();
+      return waitFor<{ ready: boolean; stage: string; detail: string }>(`readiness of ${node.hostname}`, Math.min(opts.waitMs, memberWaitMs), async () => {
+        const s = await look();
+        return s.ready ? { done: s } : { notYet: `${s.stage}: ${s.detail}` };
+      });
+    },
+
+    /** Cluster members as Talos discovery sees them, through one control plane. */
+    async clusterMembers(spec: ClusterSpec, viaServer: string): Promise<{ via: string; members: TalosMember[] }> {
+      const via = nodeOf(spec, viaServer, 'controlPlane');
+      const r = await talosctl(spec, getMembersArgs(await authTo(spec, via)));
+      if (r.exitCode !== 0) throw toFailure(classify(r), 'talosctl get members', via.ip);
+      return { via: viaServer, members: parseGetMembers(r.stdout) };
+    },
+
+    /** The talosctl client version the worker runs (a preflight for spec.talos.version). */
+    async talosctlVersion(spec: ClusterSpec): Promise<{ client: string; path: string }> {
+      const r = await talosctl(spec, versionArgs({ clientOnly: true }));
+      if (r.exitCode !== 0) throw toFailure(classify(r), 'talosctl version --client', 'the worker');
+      const client = parseVersionShort(r.stdout).client;
+      if (!client) throw ApplicationFailure.nonRetryable(`talosctl version --client printed no version: ${JSON.stringify(r.stdout.slice(0, 120))}`, 'TalosBadRequest');
+      return { client, path: resolveTalosctlPath(spec, { talosctlPath: deps.talosctlPath, env }) };
+    },
+  };
+}
+
+export type TalosActivities = ReturnType<typeof createTalosActivities>;

@@ -1,0 +1,214 @@
+// Running talosctl: the binary found by path, argument arrays (never a shell), a timeout,
+// stdout and stderr captured. One pure argument builder per command, spelled as in
+// contracts.md §C, so the exact command lines are unit-tested without any binary.
+import { execFile } from 'node:child_process';
+import type { ClusterSpec } from '../../core/spec/schema';
+
+/** spec.talos.talosctl, else the worker's override, else $TALOSCTL, else `talosctl` on PATH. */
+export function resolveTalosctlPath(spec: Pick<ClusterSpec, 'talos'>, deps: { talosctlPath?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const env = deps.env ?? process.env;
+  return spec.talos.talosctl ?? deps.talosctlPath ?? (env.TALOSCTL || undefined) ?? 'talosctl';
+}
+
+export interface TalosctlResult {
+  args: string[];
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** Our timeout killed the process. */
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface RunOptions {
+  timeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Aborts the run (an activity's cancellation signal). */
+  signal?: AbortSignal;
+}
+
+/** The binary itself could not be started (missing, not executable). */
+export class TalosctlSpawnError extends Error {
+  constructor(
+    readonly path: string,
+    readonly code: string,
+  ) {
+    super(
+      code === 'ENOENT'
+        ? `talosctl not found at ${JSON.stringify(path)}; set talos.talosctl in the spec or $TALOSCTL on the worker, or put talosctl on its PATH`
+        : `cannot run talosctl at ${JSON.stringify(path)} (${code}); check that it is an executable file`,
+    );
+    this.name = 'TalosctlSpawnError';
+  }
+}
+
+/**
+ * Runs talosctl once. Resolves for every exit code (callers classify failures); rejects
+ * only when the binary cannot be started or the run was aborted.
+ */
+export function runTalosctl(path: string, args: string[], options: RunOptions): Promise<TalosctlResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    execFile(
+      path,
+      args,
+      {
+        timeout: options.timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 32 * 1024 * 1024,
+        env: options.env,
+        cwd: options.cwd,
+        signal: options.signal,
+        encoding: 'utf8',
+        windowsHide: true,
+      },
+      (error, stdout, stderr) => {
+        const durationMs = Date.now() - started;
+        if (!error) return resolve({ args, exitCode: 0, stdout, stderr, timedOut: false, durationMs });
+        const err = error as NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string };
+        if (err.name === 'AbortError') return reject(err);
+        if (typeof err.code === 'string' && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'ENOTDIR')) {
+          return reject(new TalosctlSpawnError(path, err.code));
+        }
+        const timedOut = err.killed === true && err.signal === 'SIGKILL' && durationMs >= options.timeoutMs - 50;
+        resolve({ args, exitCode: typeof err.code === 'number' ? err.code : null, stdout, stderr, timedOut, durationMs });
+      },
+    );
+  });
+}
+
+// ---- Argument builders (contracts.md §C). Global flags follow the command words. ----
+
+/** Who to talk to for an authenticated call: `-n` target, `-e` endpoint, the talosconfig. */
+export interface AuthTarget {
+  node: string;
+  /** Defaults to the node itself: the worker reaches each node directly over the vRack. */
+  endpoint?: string;
+  talosconfig: string;
+}
+
+function authFlags(t: AuthTarget): string[] {
+  return ['-n', t.node, '-e', t.endpoint ?? t.node, '--talosconfig', t.talosconfig];
+}
+
+export function genSecretsArgs(outputFile: string): string[] {
+  return ['gen', 'secrets', '-o', outputFile];
+}
+
+export type GenOutputType = 'controlplane' | 'worker' | 'talosconfig';
+
+export interface GenConfigInput {
+  clusterName: string;
+  /** https://<api-vip>:6443 */
+  endpoint: string;
+  secretsFile: string;
+  /** Patch files applied to every type, to control planes, to workers (each passed as @file). */
+  patches?: string[];
+  controlPlanePatches?: string[];
+  workerPatches?: string[];
+  installDisk: string;
+  kubernetesVersion: string;
+  talosVersion: string;
+  outputTypes: GenOutputType[];
+  /** A directory for several types; a file path for one. */
+  output: string;
+}
+
+export function genConfigArgs(input: GenConfigInput): string[] {
+  const at = (file: string) => `@${file}`;
+  return [
+    'gen',
+    'config',
+    input.clusterName,
+    input.endpoint,
+    '--with-secrets',
+    input.secretsFile,
+    ...(input.patches ?? []).flatMap((p) => ['--config-patch', at(p)]),
+    ...(input.controlPlanePatches ?? []).flatMap((p) => ['--config-patch-control-plane', at(p)]),
+    ...(input.workerPatches ?? []).flatMap((p) => ['--config-patch-worker', at(p)]),
+    '--install-disk',
+    input.installDisk,
+    '--kubernetes-version',
+    input.kubernetesVersion,
+    '--talos-version',
+    input.talosVersion,
+    '-t',
+    input.outputTypes.join(','),
+    '-o',
+    input.output,
+  ];
+}
+
+export type ApplyMode = 'auto' | 'no-reboot' | 'reboot' | 'staged' | 'try';
+
+export type ApplyConfigInput =
+  /** Maintenance mode: no talosconfig, the node itself is the endpoint. */
+  | { insecure: true; node: string; file: string; mode?: ApplyMode; dryRun?: boolean }
+  | ({ insecure?: false; file: string; mode?: ApplyMode; dryRun?: boolean } & AuthTarget);
+
+export function applyConfigArgs(input: ApplyConfigInput): string[] {
+  const target = input.insecure ? ['--insecure', '-n', input.node] : authFlags(input);
+  return ['apply-config', ...target, '-f', input.file, ...(input.mode ? ['--mode', input.mode] : []), ...(input.dryRun ? ['--dry-run'] : [])];
+}
+
+export function bootstrapArgs(t: AuthTarget): string[] {
+  return ['bootstrap', ...authFlags(t)];
+}
+
+export interface HealthInput extends AuthTarget {
+  controlPlaneNodes: string[];
+  workerNodes: string[];
+  /** Go duration, e.g. 10m. */
+  waitTimeout: string;
+}
+
+export function healthArgs(input: HealthInput): string[] {
+  return [
+    'health',
+    ...authFlags(input),
+    '--control-plane-nodes',
+    input.controlPlaneNodes.join(','),
+    ...(input.workerNodes.length > 0 ? ['--worker-nodes', input.workerNodes.join(',')] : []),
+    '--wait-timeout',
+    input.waitTimeout,
+  ];
+}
+
+export function etcdMembersArgs(t: AuthTarget): string[] {
+  return ['etcd', 'members', ...authFlags(t)];
+}
+
+export function etcdRemoveMemberArgs(memberId: string, t: AuthTarget): string[] {
+  if (!/^[0-9a-f]{16}$/.test(memberId)) throw new Error(`etcd member ID ${JSON.stringify(memberId)} is not 16 lowercase hex digits`);
+  return ['etcd', 'remove-member', memberId, ...authFlags(t)];
+}
+
+export function etcdLeaveArgs(t: AuthTarget): string[] {
+  return ['etcd', 'leave', ...authFlags(t)];
+}
+
+export function etcdSnapshotArgs(path: string, t: AuthTarget): string[] {
+  return ['etcd', 'snapshot', path, ...authFlags(t)];
+}
+
+export function kubeconfigArgs(path: string, t: AuthTarget): string[] {
+  return ['kubeconfig', path, ...authFlags(t), '--force', '--merge=false'];
+}
+
+export function resetArgs(t: AuthTarget, opts: { graceful?: boolean; reboot?: boolean; wait?: boolean } = {}): string[] {
+  const { graceful = true, reboot = true, wait = true } = opts;
+  return ['reset', ...authFlags(t), `--graceful=${graceful}`, ...(reboot ? ['--reboot'] : []), ...(wait ? ['--wait'] : [])];
+}
+
+export function versionArgs(opts: { clientOnly: true } | ({ clientOnly?: false } & AuthTarget)): string[] {
+  return opts.clientOnly ? ['version', '--short', '--client'] : ['version', '--short', ...authFlags(opts)];
+}
+
+export function getMembersArgs(t: AuthTarget): string[] {
+  return ['get', 'members', '-o', 'json', ...authFlags(t)];
+}
+
+export function getMachineStatusArgs(t: AuthTarget): string[] {
+  return ['get', 'machinestatus', '-o', 'json', ...authFlags(t)];
+}

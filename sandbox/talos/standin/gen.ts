@@ -1,0 +1,264 @@
+// `talosctl gen secrets` and `talosctl gen config`, locally as talosctl does them: a
+// secrets bundle, v1alpha1 machine configs built from it with strategic-merge patches,
+// and a talosconfig. Shapes follow Talos 1.8 (pkg/machinery/config/generate); certificate
+// bodies are random placeholders: nothing in the sandbox parses them, and a cluster's
+// identity is the SHA-256 of its OS CA, as a real node's TLS trust would make it.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import * as say from '../wording';
+import { CommandError } from './client';
+import type { ParsedCommand } from './flags';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+const b64 = (bytes: number) => randomBytes(bytes).toString('base64');
+const pem = (label: string, bytes: number) => {
+  const body = randomBytes(bytes).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  return Buffer.from(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`).toString('base64');
+};
+const token = () => {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const pick = (n: number) => Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
+  return `${pick(6)}.${pick(16)}`;
+};
+
+export interface SecretsBundle {
+  cluster: { id: string; secret: string };
+  secrets: { bootstraptoken: string; secretboxencryptionsecret: string };
+  trustdinfo: { token: string };
+  certs: {
+    etcd: { crt: string; key: string };
+    k8s: { crt: string; key: string };
+    k8saggregator: { crt: string; key: string };
+    k8sserviceaccount: { key: string };
+    os: { crt: string; key: string };
+  };
+}
+
+export function newSecretsBundle(): SecretsBundle {
+  return {
+    cluster: { id: b64(32), secret: b64(32) },
+    secrets: { bootstraptoken: token(), secretboxencryptionsecret: b64(32) },
+    trustdinfo: { token: token() },
+    certs: {
+      etcd: { crt: pem('CERTIFICATE', 380), key: pem('EC PRIVATE KEY', 121) },
+      k8s: { crt: pem('CERTIFICATE', 380), key: pem('EC PRIVATE KEY', 121) },
+      k8saggregator: { crt: pem('CERTIFICATE', 360), key: pem('EC PRIVATE KEY', 121) },
+      k8sserviceaccount: { key: pem('EC PRIVATE KEY', 121) },
+      os: { crt: pem('CERTIFICATE', 330), key: pem('ED25519 PRIVATE KEY', 48) },
+    },
+  };
+}
+
+/** Go's yaml.v3 indents by four spaces, and Talos files look like that. */
+const toYaml = (value: unknown) => stringify(value, { indent: 4, lineWidth: 0 });
+
+function refuseOverwrite(path: string, force: boolean): void {
+  if (!force && existsSync(path)) throw new CommandError(say.fileExists(path));
+}
+
+export function genSecrets(parsed: ParsedCommand): void {
+  const output = resolve(parsed.flags['output-file'] as string);
+  refuseOverwrite(output, parsed.flags.force as boolean);
+  writeFileSync(output, toYaml(newSecretsBundle()), { mode: 0o600 });
+}
+
+function loadSecrets(path: string): SecretsBundle {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CommandError(`failed to load secrets bundle: ${(err as Error).message}`);
+  }
+  const certs = isObject(doc) && isObject(doc.certs) ? doc.certs : undefined;
+  if (!isObject(doc) || !certs || !isObject(certs.os) || typeof certs.os.crt !== 'string' || !isObject(doc.cluster) || !isObject(doc.trustdinfo)) {
+    throw new CommandError(`failed to load secrets bundle: ${path} is not a secrets bundle (talosctl gen secrets)`);
+  }
+  return doc as unknown as SecretsBundle;
+}
+
+/** Talos's strategic merge: mappings merge, lists append, interfaces merge by name, podSubnets/serviceSubnets replace. */
+export function strategicMerge(base: unknown, patch: unknown, path: string[] = []): unknown {
+  if (isObject(base) && isObject(patch)) {
+    const out: Json = { ...base };
+    for (const [key, value] of Object.entries(patch)) out[key] = key in base ? strategicMerge(base[key], value, [...path, key]) : value;
+    return out;
+  }
+  if (Array.isArray(base) && Array.isArray(patch)) {
+    const leaf = path[path.length - 1];
+    if (leaf === 'podSubnets' || leaf === 'serviceSubnets') return patch;
+    if (leaf === 'interfaces') {
+      const out = [...base];
+      for (const item of patch) {
+        const name = isObject(item) ? item.interface : undefined;
+        const at = name === undefined ? -1 : out.findIndex((b) => isObject(b) && b.interface === name);
+        if (at >= 0) out[at] = strategicMerge(out[at], item, [...path, String(at)]);
+        else out.push(item);
+      }
+      return out;
+    }
+    return [...base, ...patch];
+  }
+  return patch;
+}
+
+function loadPatch(spec: string): Json {
+  let text = spec;
+  if (spec.startsWith('@')) {
+    try {
+      text = readFileSync(spec.slice(1), 'utf8');
+    } catch (err) {
+      throw new CommandError(`error parsing config JSON patch: open ${spec.slice(1)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    }
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new CommandError(`error parsing config JSON patch: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (Array.isArray(doc)) throw new CommandError('error parsing config JSON patch: JSON6902 patches are not supported by the sandbox stand-in; use a strategic merge patch');
+  if (!isObject(doc)) throw new CommandError('error parsing config JSON patch: the patch is not a YAML mapping');
+  return doc;
+}
+
+interface GenInput {
+  clusterName: string;
+  endpoint: string;
+  secrets: SecretsBundle;
+  kubernetesVersion: string;
+  installDisk: string;
+  installImage: string;
+  additionalSans: string[];
+  dnsDomain: string;
+}
+
+function baseConfig(type: 'controlplane' | 'worker', input: GenInput): Json {
+  const k8s = input.kubernetesVersion.replace(/^v/, '');
+  const { secrets } = input;
+  const host = new URL(input.endpoint).hostname;
+  const machine: Json = {
+    type,
+    token: secrets.trustdinfo.token,
+    ca: { crt: secrets.certs.os.crt, key: type === 'worker' ? '' : secrets.certs.os.key },
+    certSANs: [],
+    kubelet: { image: `ghcr.io/siderolabs/kubelet:v${k8s}`, defaultRuntimeSeccompProfileEnabled: true, disableManifestsDirectory: true },
+    network: {},
+    install: { disk: input.installDisk, image: input.installImage, wipe: false },
+    features: {
+      rbac: true,
+      stableHostname: true,
+      apidCheckExtKeyUsage: true,
+      diskQuotaSupport: true,
+      kubePrism: { enabled: true, port: 7445 },
+      hostDNS: { enabled: true, forwardKubeDNSToHost: true },
+    },
+    ...(type === 'controlplane' ? { nodeLabels: { 'node.kubernetes.io/exclude-from-external-load-balancers': '' } } : {}),
+  };
+  const common: Json = {
+    id: secrets.cluster.id,
+    secret: secrets.cluster.secret,
+    controlPlane: { endpoint: input.endpoint },
+    clusterName: input.clusterName,
+    network: { dnsDomain: input.dnsDomain, podSubnets: ['10.244.0.0/16'], serviceSubnets: ['10.96.0.0/12'] },
+    token: secrets.secrets.bootstraptoken,
+  };
+  const cluster: Json =
+    type === 'worker'
+      ? { ...common, ca: { crt: secrets.certs.k8s.crt, key: '' }, discovery: { enabled: true, registries: { kubernetes: { disabled: true }, service: {} } } }
+      : {
+          ...common,
+          secretboxEncryptionSecret: secrets.secrets.secretboxencryptionsecret,
+          ca: secrets.certs.k8s,
+          aggregatorCA: secrets.certs.k8saggregator,
+          serviceAccount: secrets.certs.k8sserviceaccount,
+          apiServer: { image: `registry.k8s.io/kube-apiserver:v${k8s}`, certSANs: [...new Set([host, ...input.additionalSans])], disablePodSecurityPolicy: true },
+          controllerManager: { image: `registry.k8s.io/kube-controller-manager:v${k8s}` },
+          proxy: { image: `registry.k8s.io/kube-proxy:v${k8s}` },
+          scheduler: { image: `registry.k8s.io/kube-scheduler:v${k8s}` },
+          discovery: { enabled: true, registries: { kubernetes: { disabled: true }, service: {} } },
+          etcd: { ca: secrets.certs.etcd },
+          extraManifests: [],
+          inlineManifests: [],
+        };
+  return { version: 'v1alpha1', debug: false, persist: true, machine, cluster };
+}
+
+function talosconfig(clusterName: string, secrets: SecretsBundle): Json {
+  // A fresh admin client certificate every time, as talosctl signs a new one per run.
+  return { context: clusterName, contexts: { [clusterName]: { endpoints: [], ca: secrets.certs.os.crt, crt: pem('CERTIFICATE', 300), key: pem('ED25519 PRIVATE KEY', 48) } } };
+}
+
+const OUTPUT_TYPES = ['controlplane', 'worker', 'talosconfig'] as const;
+
+export function genConfig(parsed: ParsedCommand, talosctlVersion: string): void {
+  const [clusterName, endpoint] = parsed.args;
+  const f = parsed.flags;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new CommandError(`no scheme specified for the cluster endpoint URL\ntry: "https://${endpoint}"`);
+  }
+  if (url.protocol !== 'https:') throw new CommandError(`the control plane endpoint URL should have scheme https://\ntry: "https://${url.host}"`);
+  const talosVersion = f['talos-version'] as string;
+  if (talosVersion && !/^v?\d+\.\d+(\.\d+)?$/.test(talosVersion)) throw new CommandError(`invalid talos-version: error parsing version ${JSON.stringify(talosVersion)}`);
+
+  const types = f['output-types'] as string[];
+  if (types.length === 0) throw new CommandError('at least one output type must be specified');
+  const invalid = types.filter((t) => !(OUTPUT_TYPES as readonly string[]).includes(t));
+  if (invalid.length > 0) throw new CommandError(invalid.map((t) => `invalid output type: ${JSON.stringify(t)}`).join('\n'));
+  const output = (f.output as string) || (f['output-dir'] as string);
+  if (types.length > 1 && output === '-') throw new CommandError("can't use multiple output types with stdout");
+
+  let secrets: SecretsBundle;
+  if (f['with-secrets']) secrets = loadSecrets(f['with-secrets'] as string);
+  else {
+    process.stderr.write('generating PKI and tokens\n');
+    secrets = newSecretsBundle();
+  }
+  const input: GenInput = {
+    clusterName,
+    endpoint: url.toString().replace(/\/$/, ''),
+    secrets,
+    kubernetesVersion: f['kubernetes-version'] as string,
+    installDisk: f['install-disk'] as string,
+    installImage: (f['install-image'] as string) || `ghcr.io/siderolabs/installer:${talosctlVersion}`,
+    additionalSans: f['additional-sans'] as string[],
+    dnsDomain: f['dns-domain'] as string,
+  };
+  const all = (f['config-patch'] as string[]).map(loadPatch);
+  const perType = { controlplane: (f['config-patch-control-plane'] as string[]).map(loadPatch), worker: (f['config-patch-worker'] as string[]).map(loadPatch) };
+
+  // Where each type goes: one type and -o: that file; several: files in the -o directory.
+  const single = types.length === 1 && !f['output-dir'];
+  const destination = (type: string) => {
+    if (output === '-') return '-';
+    if (output && single) return resolve(output);
+    const dir = resolve(output || '.');
+    return join(dir, type === 'talosconfig' ? 'talosconfig' : `${type}.yaml`);
+  };
+  const writes = types.map((type) => {
+    let data: string;
+    if (type === 'talosconfig') data = toYaml(talosconfig(clusterName, secrets));
+    else {
+      const t = type as 'controlplane' | 'worker';
+      const merged = [...all, ...perType[t]].reduce<unknown>((cfg, patch) => strategicMerge(cfg, patch), baseConfig(t, input));
+      data = toYaml(merged);
+    }
+    return { path: destination(type), data };
+  });
+  for (const w of writes) if (w.path !== '-') refuseOverwrite(w.path, f.force as boolean);
+  for (const w of writes) {
+    if (w.path === '-') {
+      process.stdout.write(w.data);
+      continue;
+    }
+    mkdirSync(dirname(w.path), { recursive: true });
+    writeFileSync(w.path, w.data, { mode: 0o644 });
+    process.stderr.write(`Created ${w.path}\n`);
+  }
+}

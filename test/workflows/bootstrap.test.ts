@@ -1,0 +1,109 @@
+// bootstrapCluster end to end on a 3-server sandbox: OVH (vRack, failover IP), Proxmox
+// (9 VMs), talosctl (the sandbox stand-in: secrets, configs, etcd), SSH pushes to the LB
+// hosts. Assertions read the simulators' state and their audit log.
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rootCauseMessage } from '../../client/failure';
+import { startBootstrap } from '../../client/start';
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, type RunningWorker } from '../helpers/temporal';
+import { collectHistories, secretsOf } from '../helpers/secrets';
+
+let box: Sandbox;
+let client: Client;
+let worker: RunningWorker;
+let queue: string;
+
+beforeAll(async () => {
+  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bootstrap-')) });
+  client = await connect();
+  queue = uniqueQueue('bootstrap');
+  worker = await startInProcessWorker(queue);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await client?.connection.close();
+  await box?.stop();
+});
+
+const creates = () => box.audit.entries({ action: 'qmcreate', outcome: 'ok' }).filter((e) => e.service.startsWith('proxmox:'));
+const bootstraps = () => box.audit.entries({ service: 'talos', action: 'bootstrap', outcome: 'ok' });
+
+describe('bootstrapCluster', () => {
+  it('builds the whole cluster: 9 VMs, 3 etcd members, workers joined, LB configs, failover IP, kubeconfig', async () => {
+    const { handle, workflowId } = await startBootstrap(client, queue, box.spec);
+    expect(workflowId).toBe('sandbox/bootstrap');
+    const result = await handle.result();
+
+    expect(result.changed).toBe(true);
+    const running = [...box.proxmox.values()].flatMap((sim) => sim.vms().filter((vm) => vm.status === 'running'));
+    expect(running).toHaveLength(9);
+    expect(creates()).toHaveLength(9);
+    expect(new Set(creates().map((e) => `${e.service}/${e.target}`)).size).toBe(9);
+    expect(bootstraps()).toHaveLength(1);
+
+    const members = box.talos!.etcdMembers();
+    expect(members.map((m) => m.ip).sort()).toEqual(box.spec.servers.map((s) => s.vms.controlPlane!.ip).sort());
+    const workers = box.talos!.nodes().filter((n) => n.machineType === 'worker' && n.ready);
+    expect(workers.map((n) => n.ip).sort()).toEqual(box.spec.servers.map((s) => s.vms.worker.ip).sort());
+
+    expect(statSync(result.kubeconfig).mode & 0o777).toBe(0o600);
+    expect(readFileSync(result.kubeconfig, 'utf8')).toContain(`https://${box.spec.network.apiVip}:6443`);
+    expect(box.ovh.routing('203.0.113.10')).toBe(box.spec.servers[0].ovhService);
+    expect(box.ovh.vrackMembers(box.spec.ovh.vrack).sort()).toEqual(box.spec.servers.map((s) => s.ovhService).sort());
+    // Every LB host received its three config files.
+    for (const [name, host] of box.lbHosts) {
+      expect(readFileSync(join(host.rootDir, 'etc/haproxy/haproxy.cfg'), 'utf8'), name).toContain('frontend');
+    }
+    const steps = result.steps.map((s) => s.name);
+    expect(steps.indexOf('etcd-bootstrap')).toBeGreaterThan(steps.indexOf('configure-control-planes'));
+    expect(steps.indexOf('configure-workers')).toBeGreaterThan(steps.indexOf('etcd-members'));
+    await maybeRecordHistory(handle, 'bootstrapCluster-fresh');
+  });
+
+  it('changes nothing on a bootstrapped cluster, and says so', async () => {
+    const { handle } = await startBootstrap(client, queue, box.spec);
+    const result = await handle.result();
+    expect(result.changed).toBe(false);
+    expect(result.summary).toEqual(['already bootstrapped: nothing to change']);
+    expect(result.etcdAlreadyBootstrapped).toBe(true);
+    expect(creates()).toHaveLength(9);
+    expect(bootstraps()).toHaveLength(1);
+    await maybeRecordHistory(handle, 'bootstrapCluster-rerun');
+  });
+
+  it('fails fast with a clear message naming the server on a wrong Proxmox token', async () => {
+    const other = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-badtoken-')), clusterName: 'badtoken' });
+    try {
+      const bad = structuredClone(other.spec);
+      bad.servers[1].proxmox.tokenSecret = `file:${join(other.dir, 'secrets', 'pve-srv-a.token')}`; // srv-a's secret on srv-b
+      const started = Date.now();
+      const { handle } = await startBootstrap(client, queue, bad);
+      const err = await handle.result().catch((e: Error) => e);
+      const message = rootCauseMessage(err);
+      expect(message).toMatch(/srv-b|pve-b/);
+      expect(message).toMatch(/401|authentication|token/i);
+      expect(message).not.toContain(readFileSync(join(other.dir, 'secrets', 'pve-srv-a.token'), 'utf8').trim());
+      // Non-retryable: no retry loop, well under the retry policy's backoff.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(other.audit.entries({ service: 'proxmox:pve-b', action: 'qmcreate' })).toHaveLength(0);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('keeps every secret out of every history it wrote', async () => {
+    const secrets = secretsOf(box);
+    expect(secrets.length).toBeGreaterThan(5);
+    const histories = await collectHistories(client, 'sandbox');
+    expect(histories.length).toBeGreaterThan(3);
+    for (const { workflowId, json } of histories) {
+      for (const secret of secrets) expect(json.includes(secret.value), `${secret.name} found in the history of ${workflowId}`).toBe(false);
+    }
+  });
+});
