@@ -1,0 +1,134 @@
+// The Temporal Web UI as an operator uses it: failover runs started the autok8s way
+// (client/start.ts) are found by filtering on the AutoK8sCluster search attribute, and a
+// run of another cluster is not. Real dev server with its UI, real worker, the sandbox
+// simulators, and Debian's Chromium driven by playwright-core. Leaves a screenshot in
+// test/output/web-ui.png.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSecretResolver } from '../../activities/secrets';
+import { freePort, startDevServer, type DevServer } from '../../client/dev/dev-server';
+import { startFailover } from '../../client/start';
+import type { ClusterSpec } from '../../core/spec/schema';
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { createWorker } from '../../worker/worker';
+import { ROOT } from '../helpers/paths';
+import { uniqueQueue, waitUntil } from '../helpers/temporal';
+
+const CHROMIUM = '/usr/bin/chromium';
+const IP = '203.0.113.10';
+const OTHER_CLUSTER = 'other-gra';
+const SCREENSHOT = join(ROOT, 'test', 'output', 'web-ui.png');
+/** Bounds every wait on the page: the UI answers in well under a second once the runs are indexed. */
+const PAGE_TIMEOUT_MS = 30_000;
+
+let server: DevServer;
+let box: Sandbox;
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+let closeWorkerConnection: () => Promise<void>;
+let browser: BrowserContext;
+let profileDir: string;
+const ids: { sandbox?: string; other?: string } = {};
+
+/** The Workflows page of the default namespace with a visibility query, as the UI puts it in its own URL. */
+function workflowsUrl(query: string): string {
+  return `${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
+}
+
+async function openFiltered(page: Page, query: string, expectedId: string): Promise<string> {
+  await page.goto(workflowsUrl(query), { waitUntil: 'domcontentloaded', timeout: PAGE_TIMEOUT_MS });
+  await page.getByText(expectedId, { exact: true }).first().waitFor({ state: 'visible', timeout: PAGE_TIMEOUT_MS });
+  return page.locator('body').innerText({ timeout: PAGE_TIMEOUT_MS });
+}
+
+describe.skipIf(!existsSync(CHROMIUM))(`Temporal Web UI (needs ${CHROMIUM}: apt-get install chromium)`, () => {
+  beforeAll(async () => {
+    server = await startDevServer({ uiPort: await freePort() });
+    box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-webui-')), latency: { ovh: { moveMs: 200 } } });
+    const taskQueue = uniqueQueue('web-ui');
+    const built = await createWorker({ address: server.address, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs: 100 } });
+    worker = built.worker;
+    closeWorkerConnection = () => built.close();
+    running = worker.run();
+    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+
+    // One move on the sandbox cluster, and one on a cluster of another name. Only the name
+    // differs, so the second run drives the same simulators (it moves the IP on to srv-c).
+    const first = await startFailover(client, taskQueue, box.spec, { ip: IP, to: 'srv-b', reason: 'web ui test' });
+    expect((await first.handle.result()).moved).toBe(true);
+    const other: ClusterSpec = { ...box.spec, metadata: { name: OTHER_CLUSTER } };
+    const second = await startFailover(client, taskQueue, other, { ip: IP, to: 'srv-c', reason: 'web ui test, other cluster' });
+    expect((await second.handle.result()).moved).toBe(true);
+    ids.sandbox = first.workflowId;
+    ids.other = second.workflowId;
+
+    // Visibility is eventually consistent: wait until the server's own list has both runs.
+    const listed = async (query: string) => {
+      const found: string[] = [];
+      for await (const w of client.workflow.list({ query })) found.push(w.workflowId);
+      return found;
+    };
+    await waitUntil('both runs are listed by visibility', async () => (await listed('AutoK8sOperation="failover"')).length >= 2, 20_000, 200);
+
+    profileDir = mkdtempSync(join(tmpdir(), 'ak8s-chromium-'));
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1400, height: 900 },
+      timeout: PAGE_TIMEOUT_MS,
+    });
+  });
+
+  afterAll(async () => {
+    // Each step on its own, so that one failing never leaves the dev server or Chromium running.
+    const steps: (() => unknown)[] = [
+      () => browser?.close(),
+      () => profileDir && rmSync(profileDir, { recursive: true, force: true }),
+      () => worker?.getState() === 'RUNNING' && worker.shutdown(),
+      () => running,
+      () => closeWorkerConnection?.(),
+      () => client?.connection.close(),
+      () => box?.stop(),
+      () => server?.stop(),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch {
+        // keep cleaning up
+      }
+    }
+  });
+
+  it('lists the sandbox cluster\'s failover run when filtered on AutoK8sCluster, and not another cluster\'s', async () => {
+    expect(ids.sandbox).toBe(`sandbox/failover/${IP}`);
+    const page = await browser.newPage();
+    const text = await openFiltered(page, 'AutoK8sCluster="sandbox"', ids.sandbox!);
+    mkdirSync(join(ROOT, 'test', 'output'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    expect(text).toContain(ids.sandbox);
+    // The UI took the query from the URL and shows it as its filter.
+    expect(text).toMatch(/AutoK8sCluster\s*=\s*"sandbox"/);
+    expect(text).toContain('failoverIp');
+    expect(text).toMatch(/Completed/i);
+    expect(text).not.toContain(ids.other);
+    await page.close();
+  });
+
+  it('lists the other cluster\'s run under its own filter, so the absence above is the filter at work', async () => {
+    expect(ids.other).toBe(`${OTHER_CLUSTER}/failover/${IP}`);
+    const page = await browser.newPage();
+    const text = await openFiltered(page, `AutoK8sCluster="${OTHER_CLUSTER}"`, ids.other!);
+    expect(text).toContain(ids.other);
+    expect(text).not.toContain(ids.sandbox);
+    await page.close();
+  });
+});
