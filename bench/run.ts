@@ -6,6 +6,7 @@ import { failoverOverhead } from './failover-overhead';
 
 const ENTRIES: Record<string, (temporalAddress: string) => Promise<void>> = {
   'failover-overhead': (address) => failoverOverhead(address),
+  'failover-detection': async (address) => (await import('./failover-detection')).failoverDetection(address),
 };
 
 async function main(): Promise<void> {

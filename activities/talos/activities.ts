@@ -7,7 +7,7 @@
 // change or a missing state file is not, and the message says what to do next.
 import { readFile, rm } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import { parseEtcdMembers, memberPeerIp, type EtcdMemberRow } from '../../core/talos/etcd-members';
+import { memberPeerIp, parseEtcdMembers, TalosOutputError, type EtcdMemberRow } from '../../core/talos/etcd-members';
 import { classifyTalosctlFailure, nodeErrorWarning, type TalosFailure, type TalosFailureKind } from '../../core/talos/failure';
 import { clusterEndpoint, controlPlaneNodes, talosNode, talosNodes, workerNodes, type TalosNode, type TalosRole } from '../../core/talos/nodes';
 import { renderNodePatch } from '../../core/talos/patch';
@@ -68,6 +68,9 @@ export interface EtcdMemberInfo extends EtcdMemberRow {
   server?: string;
   ip?: string;
 }
+
+/** Well inside the shortest heartbeat timeout the workflows use (10 s). */
+const HEARTBEAT_EVERY_MS = 4000;
 
 const FAILURE_TEXT: Record<TalosFailureKind, { what: string; next?: string }> = {
   unreachable: { what: 'node not reachable', next: 'it may still be booting or rebooting; the call is retried' },
@@ -141,12 +144,17 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
     }
   }
 
+  /** Runs talosctl; a long run (health waits up to its --wait-timeout) heartbeats meanwhile. */
   async function talosctl(spec: ClusterSpec, args: string[], timeoutMs = callTimeoutMs): Promise<TalosctlResult> {
+    const command = args.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+    const beat = setInterval(() => heartbeat({ running: `talosctl ${command}` }), HEARTBEAT_EVERY_MS);
     try {
       return await runTalosctl(resolveTalosctlPath(spec, { talosctlPath: deps.talosctlPath, env }), args, { timeoutMs, env, signal: cancellationSignal() });
     } catch (err) {
       if (err instanceof TalosctlSpawnError) throw ApplicationFailure.nonRetryable(err.message, 'TalosctlMissing');
       throw err;
+    } finally {
+      clearInterval(beat);
     }
   }
 
@@ -179,7 +187,12 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
   async function listMembers(spec: ClusterSpec, via: TalosNode): Promise<{ members: EtcdMemberInfo[] } | { failure: TalosFailure }> {
     const r = await talosctl(spec, etcdMembersArgs(await authTo(spec, via)));
     if (!succeeded(r)) return { failure: classify(r) };
-    return { members: parseEtcdMembers(r.stdout).map((m) => serverOfMember(spec, m)) };
+    try {
+      return { members: parseEtcdMembers(r.stdout).map((m) => serverOfMember(spec, m)) };
+    } catch (err) {
+      if (!(err instanceof TalosOutputError)) throw err;
+      throw ApplicationFailure.nonRetryable(`${err.message}; is the talosctl at ${resolveTalosctlPath(spec, { talosctlPath: deps.talosctlPath, env })} a 1.x release matching spec.talos.version?`, 'TalosOutputUnreadable');
+    }
   }
 
   /**
@@ -382,24 +395,23 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
       throw toFailure(f, 'talosctl bootstrap', node.ip);
     },
 
-    /** Waits (bounded, heartbeating) until the control plane of `serverName` is a voting etcd member. */
+    /**
+     * Waits (bounded, heartbeating) until the control plane of `serverName` is a voting etcd
+     * member. Only the node itself can say so: another control plane may still list a stale
+     * member of an earlier machine at the same address, and a node's own `etcd members`
+     * answers only once its etcd runs, i.e. once this machine has joined.
+     */
     async waitForEtcdMember(spec: ClusterSpec, serverName: string): Promise<{ memberId: string; hostname: string; waitedMs: number }> {
       const node = nodeOf(spec, serverName, 'controlPlane');
       const started = Date.now();
-      const others = controlPlaneNodes(spec).filter((n) => n.server !== node.server);
-      let round = 0;
       return waitFor<{ memberId: string; hostname: string; waitedMs: number }>(`etcd membership of ${node.hostname}`, memberWaitMs, async () => {
-        // Alternate between the node itself and the other control planes in turn: until its
-        // own etcd runs, only the others can say it has joined.
-        const r = round++;
-        const via = r % 2 === 0 || others.length === 0 ? node : others[Math.floor(r / 2) % others.length];
-        const answer = await listMembers(spec, via);
+        const answer = await listMembers(spec, node);
         if ('failure' in answer) {
-          if (!answer.failure.retryable) throw toFailure(answer.failure, 'talosctl etcd members', via.ip);
-          return { notYet: `${via.hostname}: ${answer.failure.summary}` };
+          if (!answer.failure.retryable) throw toFailure(answer.failure, 'talosctl etcd members', node.ip);
+          return { notYet: answer.failure.summary };
         }
         const me = answer.members.find((m) => m.hostname === node.hostname || m.ip === node.ip);
-        if (!me) return { notYet: `${node.hostname} is not in the member list of ${via.hostname} yet` };
+        if (!me) return { notYet: `${node.hostname} is not in its own member list yet` };
         if (me.learner) return { notYet: `${node.hostname} is still a learner` };
         return { done: { memberId: me.id, hostname: me.hostname, waitedMs: Date.now() - started } };
       });
@@ -414,9 +426,13 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
     },
 
     /**
-     * Removes the etcd member of `memberServer`'s control plane (by its hex ID, found through
-     * `viaServer`). Already gone is success. The quorum guard is the caller's; etcd also
-     * refuses a removal that would lose quorum, which comes back as non-retryable.
+     * Removes an etcd member through the healthy control plane `viaServer`, by its hex ID.
+     * Pass `memberId` (from etcdMembers, recorded in the workflow) for exactly-once removal:
+     * a retry then finds the ID gone and reports alreadyGone. Without it, the member is the
+     * one named after `memberServer`'s control plane, and it is removed only if that node
+     * does not answer for it itself, so a retry never removes a machine that has rejoined.
+     * The quorum guard is the caller's; etcd also refuses a removal that would lose quorum,
+     * which comes back non-retryable.
      */
     async removeEtcdMember(
       spec: ClusterSpec,
@@ -432,6 +448,15 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
       const member = memberId !== undefined ? answer.members.find((m) => m.id === memberId) : answer.members.find((m) => m.hostname === target.hostname || m.ip === target.ip);
       if (!member) return { removed: false, alreadyGone: true, ...(memberId ? { memberId } : {}) };
 
+      if (memberId === undefined) {
+        const own = await listMembers(spec, target);
+        if ('members' in own && own.members.some((m) => m.id === member.id)) {
+          throw ApplicationFailure.nonRetryable(
+            `etcd member ${member.id} of ${target.hostname} is alive and answers for itself; make it leave (leaveEtcd), or pass its member ID to remove it anyway`,
+            'TalosMemberAlive',
+          );
+        }
+      }
       const r = await talosctl(spec, etcdRemoveMemberArgs(member.id, await authTo(spec, via)));
       if (r.exitCode === 0) return { removed: true, alreadyGone: false, memberId: member.id };
       const f = classify(r);
@@ -439,12 +464,31 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
       throw toFailure(f, `talosctl etcd remove-member ${member.id}`, via.ip);
     },
 
-    /** Makes a healthy control plane leave etcd gracefully. Not a member any more is success. */
+    /**
+     * Makes a control plane leave etcd gracefully (its own `etcd leave`). Not a member any
+     * more is success. A member whose etcd no longer runs cannot leave by itself: that is
+     * refused with the member ID to remove instead.
+     */
     async leaveEtcd(spec: ClusterSpec, serverName: string): Promise<{ left: boolean; alreadyLeft: boolean }> {
       const node = nodeOf(spec, serverName, 'controlPlane');
-      const answer = await listMembers(spec, node);
-      if ('failure' in answer) throw toFailure(answer.failure, 'talosctl etcd members', node.ip);
-      if (!answer.members.some((m) => m.hostname === node.hostname || m.ip === node.ip)) return { left: false, alreadyLeft: true };
+      const mine = (m: EtcdMemberInfo) => m.hostname === node.hostname || m.ip === node.ip;
+      const here = await listMembers(spec, node);
+      if ('failure' in here) {
+        if (here.failure.kind !== 'etcdUnavailable' && here.failure.kind !== 'timeout') throw toFailure(here.failure, 'talosctl etcd members', node.ip);
+        // Its etcd does not answer: it has left already, or it is a member that cannot leave.
+        for (const other of controlPlaneNodes(spec).filter((n) => n.server !== node.server)) {
+          const there = await listMembers(spec, other);
+          if (!('members' in there)) continue;
+          const member = there.members.find(mine);
+          if (!member) return { left: false, alreadyLeft: true };
+          throw ApplicationFailure.nonRetryable(
+            `etcd does not run on ${node.hostname}, so it cannot leave by itself; remove its member ${member.id} through another control plane (removeEtcdMember)`,
+            'TalosMemberDown',
+          );
+        }
+        throw toFailure(here.failure, 'talosctl etcd members', node.ip);
+      }
+      if (!here.members.some(mine)) return { left: false, alreadyLeft: true };
       const r = await talosctl(spec, etcdLeaveArgs(await authTo(spec, node)));
       if (r.exitCode !== 0) throw toFailure(classify(r), 'talosctl etcd leave', node.ip);
       return { left: true, alreadyLeft: false };
@@ -453,7 +497,7 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
     /**
      * `talosctl health` over every control plane and worker of the spec, through the first
      * control plane that answers. talosctl itself waits up to `waitTimeout`; the activity
-     * heartbeats meanwhile.
+     * heartbeats meanwhile (every talosctl run does).
      */
     async clusterHealth(spec: ClusterSpec, opts: { waitTimeout?: string } = {}): Promise<{ healthy: true; via: string; checks: string[] }> {
       const waitTimeout = opts.waitTimeout ?? defaultHealthWait;
@@ -466,23 +510,20 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
       const cps = controlPlaneNodes(spec);
       let lastFailure: ApplicationFailure | undefined;
       for (const via of cps) {
-        const beat = setInterval(() => heartbeat({ waiting: 'talosctl health', via: via.hostname }), Math.max(1000, Math.min(5000, pollMs * 5)));
-        let r: TalosctlResult;
-        try {
-          r = await talosctl(
-            spec,
-            healthArgs({ ...(await authTo(spec, via)), controlPlaneNodes: cps.map((n) => n.ip), workerNodes: workerNodes(spec).map((n) => n.ip), waitTimeout }),
-            waitMs + 60_000,
-          );
-        } finally {
-          clearInterval(beat);
-        }
+        const r = await talosctl(
+          spec,
+          healthArgs({ ...(await authTo(spec, via)), controlPlaneNodes: cps.map((n) => n.ip), workerNodes: workerNodes(spec).map((n) => n.ip), waitTimeout }),
+          waitMs + 60_000,
+        );
         if (r.exitCode === 0) {
           const checks = r.stderr.split('\n').filter((l) => l.startsWith('waiting for '));
           return { healthy: true, via: via.server, checks };
         }
         const f = classify(r);
-        lastFailure = toFailure(f, 'talosctl health', via.ip);
+        lastFailure =
+          f.kind === 'timeout' || f.kind === 'unknown'
+            ? ApplicationFailure.retryable(`cluster ${spec.metadata.name} not healthy within ${waitTimeout} (talosctl health through ${via.ip}: ${f.summary}); the check is retried`, 'ClusterUnhealthy')
+            : toFailure(f, 'talosctl health', via.ip);
         // Only an unreachable endpoint is a reason to ask through another control plane.
         if (f.kind !== 'unreachable') break;
       }

@@ -37,8 +37,11 @@ export class KeepalivedGroup {
     const notifyLog = join(lab.dir, 'notify.log');
     const recorder = join(binDir, 'autok8s-notify');
     // keepalived's script security wants a root-owned script that no one else can write, in root-owned directories.
-    await writeFile(recorder, `#!/bin/sh\necho "$(date +%s.%N) $*" >> ${notifyLog}\n`, { mode: 0o755 });
-    await chmod(recorder, 0o755);
+    // Written only when used, so it never overwrites a notify command of the caller's in the same directory.
+    if (opts.notifyCommand === undefined) {
+      await writeFile(recorder, `#!/bin/sh\necho "$(date +%s.%N) $*" >> ${notifyLog}\n`, { mode: 0o755 });
+      await chmod(recorder, 0o755);
+    }
     const members: VrrpMember[] = [];
     for (const server of spec.servers) {
       const host = hostsByServer[server.name];

@@ -241,6 +241,8 @@ export class TalosApi {
 
   /** Advances phases and etcd joins to now. Called before every answer and every view. */
   tick(): void {
+    // A VM recreated at a known address is a new machine, whoever looks first.
+    for (const ip of [...this.nodeState.keys()]) this.current(ip);
     const now = this.now();
     for (const node of this.nodeState.values()) {
       if (node.phase === 'installing' && now - node.phaseSince >= this.timing.installMs) {
@@ -264,7 +266,7 @@ export class TalosApi {
       const joinAt = Math.max(node.runningSince ?? now, cluster.bootstrappedAt) + this.timing.etcdJoinMs;
       // etcd refuses a second member with the same peer URL: a stale member blocks the rejoin.
       if (now < joinAt || !this.hasLeader(cluster) || cluster.members.some((m) => m.ip === node.ip)) continue;
-      cluster.members.push({ id: newMemberId(), hostname: this.hostnameOf(node), ip: node.ip, machineKey: node.machineKey, learner: true, addedAt: joinAt });
+      cluster.members.push({ id: newMemberId(), hostname: this.hostnameOf(node), ip: node.ip, machineKey: node.machineKey, learner: true, addedAt: now });
       node.etcd = 'member';
     }
     for (const m of cluster.members) {
