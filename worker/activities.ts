@@ -31,7 +31,7 @@ export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
     ...createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
     ...createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
     ...createSshActivities({ secrets: deps.secrets }),
-    ...createTalosActivities(),
+    ...createTalosActivities({ pollIntervalMs: deps.pollIntervalMs }),
     ...createTemporalActivities({
       client: () => {
         if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');

@@ -119,8 +119,9 @@ export async function clusterLock(state: ClusterLockState = { queue: [] }): Prom
 export async function withClusterLock<T>(cluster: string, operation: string, ifBusy: IfBusy, fn: () => Promise<T>): Promise<T> {
   const self = workflowInfo().workflowId;
   let answer: { granted: boolean; holder: LockHolder } | undefined;
+  // The lock signals only the workflow it answers, so any answer that arrives is ours.
   setHandler(grantedSignal, (holder) => {
-    if (holder.workflowId === self) answer = { granted: true, holder };
+    answer = { granted: true, holder };
   });
   setHandler(refusedSignal, (holder) => {
     answer ??= { granted: false, holder };

@@ -107,7 +107,15 @@ async function checkNode(spec: ClusterSpec, server: ServerSpec, role: Exclude<Vm
 async function checkEtcd(spec: ClusterSpec, nodes: NodeObservation[]): Promise<EtcdMemberHealth[]> {
   const readyCps = nodes.filter((n) => n.role === 'controlPlane' && n.healthy).map((n) => n.server);
   const cps = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
-  if (readyCps.length === 0) return cps.map((server) => ({ server, healthy: false }));
-  const { members } = await probe.etcdMembers(spec, readyCps[0]);
-  return cps.map((server) => ({ server, healthy: readyCps.includes(server) && members.some((m) => m.server === server) }));
+  // Ask each ready control plane in turn; when none can list the members (etcd without
+  // quorum answers nothing), every member counts as unhealthy, which the quorum guard reads.
+  for (const via of readyCps) {
+    try {
+      const { members } = await probe.etcdMembers(spec, via);
+      return cps.map((server) => ({ server, healthy: readyCps.includes(server) && members.some((m) => m.server === server) }));
+    } catch {
+      continue;
+    }
+  }
+  return cps.map((server) => ({ server, healthy: false }));
 }

@@ -141,13 +141,16 @@ async function leaveEtcdSafely(spec: ClusterSpec, server: string, log: StepLog):
   log.skip('quorum-guard', verdict.why);
   if (!verdict.allowed) throw ApplicationFailure.nonRetryable(verdict.why, 'QuorumRefused');
 
-  const isMember = members.members.some((m) => m.server === server);
-  if (!isMember) return { removedMember: false, how: 'already-gone', membersAfter: members.members.length };
-  const targetReady = readiness.find((r) => r.name === server)?.ready === true;
-  if (targetReady) {
+  const member = members.members.find((m) => m.server === server);
+  if (!member) return { removedMember: false, how: 'already-gone', membersAfter: members.members.length };
+  // A node that still answers leaves by itself (it may be unready for other reasons, such as a
+  // failing kubelet); one that does not is removed by its member ID through a healthy peer. The
+  // ID is recorded here, so a retried removal finds it gone and never removes a rejoined machine.
+  const answers = readiness.find((r) => r.name === server)?.stage !== 'unreachable';
+  if (answers) {
     await log.run('etcd-leave', () => call.leaveEtcd(spec, server));
     return { removedMember: true, how: 'leave', membersAfter: members.members.length - 1 };
   }
-  await log.run('etcd-remove-member', () => call.removeEtcdMember(spec, server, via), (r) => (r.alreadyGone ? 'already gone' : `removed ${r.memberId}`));
+  await log.run('etcd-remove-member', () => call.removeEtcdMember(spec, server, via, member.id), (r) => (r.alreadyGone ? 'already gone' : `removed ${r.memberId}`));
   return { removedMember: true, how: 'remove-member', membersAfter: members.members.length - 1 };
 }

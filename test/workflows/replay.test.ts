@@ -16,7 +16,7 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 describe('recorded histories replay against the current workflow code', () => {
   it('has recorded histories for every workflow type', () => {
     const types = new Set(files.map((f) => f.split('-')[0]));
-    expect([...types]).toEqual(expect.arrayContaining(['failoverIp']));
+    expect([...types]).toEqual(expect.arrayContaining(['failoverIp', 'bootstrapCluster', 'replaceNode', 'healthCheck']));
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {

@@ -1,0 +1,159 @@
+// The health schedule on a bootstrapped 3-server sandbox: a real Temporal Schedule runs a
+// healthCheck pass every second; the watcher remembers and remediates. Each scenario breaks
+// something through the sandbox's demo hooks and checks, from the simulators' audit log and
+// the watcher's status, that the repair happened — and only the repair that is safe.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertHealthSchedule } from '../../client/health-schedule';
+import { startBootstrap } from '../../client/start';
+import { workflowIds } from '../../core/workflow-ids';
+import { startSandbox, type Sandbox } from '../../sandbox';
+import type { WatcherState } from '../../workflows/cluster-watcher';
+import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
+
+let box: Sandbox;
+let client: Client;
+let worker: RunningWorker;
+let queue: string;
+const IP = '203.0.113.10';
+const HEALTH = { interval: '1s', unhealthyAfter: '4s', nodeStartupTimeout: '30s', maxUnhealthy: 1, autoRemediate: true };
+
+const watcher = () => client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name));
+const status = () => watcher().query<WatcherState>('status');
+const server = (name: string) => box.spec.servers.find((s) => s.name === name)!;
+const hook = async (name: string, ...args: string[]) => {
+  const response = await fetch(`${box.control.url}/hooks/${name}`, { method: 'POST', body: JSON.stringify({ args }) });
+  if (!response.ok) throw new Error(await response.text());
+};
+const allHealthy = async () => {
+  const s = await status().catch(() => undefined);
+  return s?.lastObservation !== undefined && s.lastObservation.at > Date.now() - 5000 && s.lastObservation.nodes.every((n) => n.healthy) && s.inFlight.length === 0;
+};
+const vmActions = (srv: string, role: 'controlPlane' | 'worker' | 'lb', action: string) =>
+  box.audit.entries({ service: `proxmox:${server(srv).proxmox.node}`, action, target: String(server(srv).vms[role]!.vmid), outcome: 'ok' });
+
+beforeAll(async () => {
+  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-health-')), clusterName: 'health', health: HEALTH });
+  client = await connect();
+  queue = uniqueQueue('health');
+  worker = await startInProcessWorker(queue, 100);
+  await (await startBootstrap(client, queue, box.spec)).handle.result();
+  await upsertHealthSchedule(client, queue, box.spec, '1s');
+  await waitUntil('the first passes find the cluster healthy', allHealthy, 60_000, 250);
+}, 180_000);
+
+afterAll(async () => {
+  await client?.schedule.getHandle(workflowIds.health('health')).delete().catch(() => undefined);
+  await watcher().terminate('test over').catch(() => undefined);
+  await worker?.stop();
+  await client?.connection.close();
+  await box?.stop();
+});
+
+describe('scheduled health checks with safe auto-remediation', () => {
+  it('moves the failover IP once when the active LB stops answering', async () => {
+    const applied = () => box.audit.entries({ service: 'ovh', action: 'task:genericMoveFloatingIp', outcome: 'ok' }).length;
+    const before = applied();
+    expect(box.ovh.routing(IP)).toBe(server('srv-a').ovhService);
+    await hook('lb-down', 'srv-a');
+    try {
+      await waitUntil('the IP left srv-a', () => box.ovh.routing(IP) !== server('srv-a').ovhService, 30_000, 100);
+      await waitUntil('the move is applied', () => applied() > before, 10_000, 100);
+    } finally {
+      // Back before unhealthyAfter, so the LB VM itself is not remediated.
+      await hook('lb-up', 'srv-a');
+    }
+    await new Promise((r) => setTimeout(r, 3000)); // further passes must not move it again
+    expect(applied() - before).toBe(1);
+    expect(box.ovh.routing(IP)).toBe(server('srv-b').ovhService);
+    await waitUntil('healthy again', allHealthy, 30_000, 250);
+    for await (const pass of client.workflow.list({ query: `WorkflowType = "healthCheck" AND AutoK8sCluster = "health" AND ExecutionStatus = "Completed"` })) {
+      await maybeRecordHistory(client.workflow.getHandle(pass.workflowId, pass.runId), 'healthCheck-pass');
+      break;
+    }
+  });
+
+  it('reboots a killed worker VM after unhealthyAfter, and the cluster is healthy again', async () => {
+    const starts = vmActions('srv-b', 'worker', 'qmstart').length;
+    const killedAt = Date.now();
+    await hook('kill-vm', 'srv-b', 'worker');
+    await waitUntil('the watcher rebooted it', () => vmActions('srv-b', 'worker', 'qmstart').length > starts, 30_000, 100);
+    const rebootedAt = vmActions('srv-b', 'worker', 'qmstart').at(-1)!.at;
+    expect(rebootedAt - killedAt).toBeGreaterThanOrEqual(4000); // not before unhealthyAfter
+    await waitUntil('healthy again', allHealthy, 30_000, 250);
+    expect(vmActions('srv-b', 'worker', 'qmdestroy')).toHaveLength(0); // a reboot was enough: no replacement
+  });
+
+  it('with every worker down and maxUnhealthy 1, repairs them one at a time', async () => {
+    const starts = () => ['srv-a', 'srv-b', 'srv-c'].map((s) => vmActions(s, 'worker', 'qmstart').length);
+    const before = starts();
+    for (const s of ['srv-a', 'srv-b', 'srv-c']) await hook('kill-vm', s, 'worker');
+    let maxInFlight = 0;
+    await waitUntil(
+      'all three workers were rebooted',
+      async () => {
+        const st = await status();
+        maxInFlight = Math.max(maxInFlight, st.inFlight.length);
+        return starts().every((n, i) => n > before[i]);
+      },
+      90_000,
+      50,
+    );
+    expect(maxInFlight).toBe(1);
+    const times = ['srv-a', 'srv-b', 'srv-c'].map((s) => vmActions(s, 'worker', 'qmstart').at(-1)!.at).sort((a, b) => a - b);
+    expect(times[1] - times[0]).toBeGreaterThan(0);
+    await waitUntil('healthy again', allHealthy, 60_000, 250);
+  });
+
+  it('replaces a worker that a reboot does not fix', async () => {
+    const ip = server('srv-c').vms.worker.ip;
+    const destroys = vmActions('srv-c', 'worker', 'qmdestroy').length;
+    box.talos.setNotReady(ip, true); // survives reboots; a new machine starts Ready
+    await waitUntil('rebooted, then replaced', () => vmActions('srv-c', 'worker', 'qmdestroy').length > destroys, 90_000, 200);
+    await waitUntil('healthy again', allHealthy, 90_000, 250);
+    expect(vmActions('srv-c', 'worker', 'qmdestroy').length - destroys).toBe(1);
+    const recent = (await status()).recent.map((r) => `${r.action.kind} ${'server' in r.action ? `${r.action.server}/${r.action.role}` : ''}`);
+    expect(recent).toEqual(expect.arrayContaining(['reboot srv-c/worker', 'replace srv-c/worker']));
+  });
+
+  it('replaces a broken control plane and etcd has three members again', async () => {
+    const ip = server('srv-b').vms.controlPlane!.ip;
+    const removals = box.audit.entries({ service: 'talos', action: 'etcd remove-member', outcome: 'ok' }).length;
+    box.talos.setNotReady(ip, true);
+    await waitUntil('the control plane was replaced', () => vmActions('srv-b', 'controlPlane', 'qmdestroy').length > 0, 60_000, 200).catch(async (e) => {
+      const st = await status();
+      console.log('watcher status at timeout:', JSON.stringify({ recent: st.recent.slice(-6), lastActions: st.lastActions, inFlight: st.inFlight, nodes: st.lastObservation?.nodes.filter((n) => !n.healthy), etcd: st.lastObservation?.etcd }, null, 1));
+      const p = await client.workflow.getHandle(workflowIds.replace('health', 'srv-b', 'controlPlane')).query('progress').catch((x) => String(x));
+      console.log('replaceNode progress at timeout:', JSON.stringify(p, null, 1));
+      throw e;
+    });
+    await waitUntil('healthy again', allHealthy, 120_000, 250);
+    expect(box.talos.etcdMembers('health')).toHaveLength(3);
+    expect(vmActions('srv-b', 'controlPlane', 'qmdestroy')).toHaveLength(1);
+    expect(box.audit.entries({ service: 'talos', action: 'etcd remove-member', outcome: 'ok' }).length - removals).toBeLessThanOrEqual(1);
+    const replace = client.workflow.getHandle(workflowIds.replace('health', 'srv-b', 'controlPlane'));
+    await maybeRecordHistory(replace, 'replaceNode-control-plane');
+  });
+
+  it('with two control planes of three down, starts no control-plane remediation and says why', async () => {
+    const touched = () => ['srv-a', 'srv-c'].flatMap((s) => [...vmActions(s, 'controlPlane', 'qmstart'), ...vmActions(s, 'controlPlane', 'qmdestroy')]).length;
+    const before = touched();
+    await hook('kill-vm', 'srv-a', 'controlPlane');
+    await hook('kill-vm', 'srv-c', 'controlPlane');
+    await waitUntil(
+      'the watcher reports the quorum refusal',
+      async () => (await status()).lastActions.some((a) => a.kind === 'report' && /quorum/.test(a.why)),
+      60_000,
+      250,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(touched()).toBe(before);
+    // Without quorum even srv-b's Talos reports not ready; every control plane is reported, none touched.
+    const reports = (await status()).lastActions.filter((a) => a.kind === 'report' && a.role === 'controlPlane');
+    expect(reports.map((a) => ('server' in a ? a.server : ''))).toEqual(expect.arrayContaining(['srv-a', 'srv-c']));
+    for (const name of ['srv-a', 'srv-c']) expect(reports.find((a) => 'server' in a && a.server === name)!.why).toMatch(/quorum/);
+  });
+});
