@@ -4,6 +4,7 @@
 // `--until done`, which tests and CI use).
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { loadSource } from '../project';
 import { Command, Option } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { TASK_QUEUE } from '../../core/workflow-ids';
@@ -71,9 +72,9 @@ export function demoCommand(): Command {
     rmSync(dir, { recursive: true, force: true }); // a clean story every time
     // Loaded on use: these pull in the native bridge, the bundler and the simulators.
     const { startDevServer } = require('../dev/dev-server') as typeof import('../dev/dev-server');
-    const { startSandbox } = require('../../sandbox') as typeof import('../../sandbox');
-    const { createSecretResolver } = require('../../activities/secrets') as typeof import('../../activities/secrets');
-    const { createWorker } = require('../../worker/worker') as typeof import('../../worker/worker');
+    const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
+    const { createSecretResolver } = loadSource<typeof import('../../activities/secrets')>('activities/secrets');
+    const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
 
     out.info(out.paint.bold('autok8s demo'));
     const server = await startDevServer({

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { loadSource } from '../project';
 import { Command } from 'commander';
 import { startDevServer } from '../dev/dev-server';
 import { outputFor, outputOption } from './common';
@@ -17,9 +18,9 @@ export function devCommand(): Command {
     );
   outputOption(command);
   return command.action(async (options: { dir: string; port: string; uiPort: string; servers: string; output: string }) => {
-    const { startSandbox } = require('../../sandbox') as typeof import('../../sandbox');
-    const { createSecretResolver } = require('../../activities/secrets') as typeof import('../../activities/secrets');
-    const { createWorker } = require('../../worker/worker') as typeof import('../../worker/worker');
+    const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
+    const { createSecretResolver } = loadSource<typeof import('../../activities/secrets')>('activities/secrets');
+    const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
     const out = outputFor(options);
     const servers = parseServerCount(options.servers);
     const dir = resolve(options.dir);

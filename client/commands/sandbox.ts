@@ -1,3 +1,4 @@
+import { loadSource } from '../project';
 import { Command } from 'commander';
 import { UsageError } from '../errors';
 import { outputFor, outputOption } from './common';
@@ -34,7 +35,7 @@ export function sandboxCommand(): Command {
   up.action(async (options: { dir: string; servers: string; output: string }) => {
     const servers = parseServerCount(options.servers);
     const out = outputFor(options);
-    const { startSandbox } = require('../../sandbox') as typeof import('../../sandbox');
+    const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
     const box = await startSandbox({ dir: options.dir, servers });
     out.result(
       { specFile: box.specFile, ovhEndpoint: box.ovh.endpoint, caFile: box.ca.certFile, auditLog: `${box.dir}/audit.jsonl` },

@@ -1,3 +1,4 @@
+import { loadSource } from '../project';
 import { Command } from 'commander';
 
 export function workerCommand(): Command {
@@ -9,7 +10,7 @@ export function workerCommand(): Command {
     )
     .action(async () => {
       // Loaded on use: the worker pulls in the native bridge and the bundler, which other commands never need.
-      const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
+      const { runWorker } = loadSource<typeof import('../../worker/main')>('worker/main');
       await runWorker();
     });
 }

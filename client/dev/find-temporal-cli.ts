@@ -4,9 +4,9 @@
 // in one line so a user can see why the next place was tried.
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
+import { PROJECT_ROOT } from '../project';
 
-export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 export const TOOLS_DIR = join(PROJECT_ROOT, '.tools');
 
 export interface FoundCli {
