@@ -11,7 +11,10 @@ import { TASK_QUEUE } from '../../core/workflow-ids';
 import type { Sandbox } from '../../sandbox';
 import { runUrl, type TemporalSettings } from '../connection';
 import type { Output } from '../output';
-import { startFailover } from '../start';
+import { startBootstrap } from '../start';
+import { upsertHealthSchedule } from '../health-schedule';
+import { workflowIds } from '../../core/workflow-ids';
+import type { WatcherState } from '../../workflows/cluster-watcher';
 import { formatMs, outputFor, outputOption } from './common';
 import { followProgress } from './follow';
 import { untilSignal } from './sandbox';
@@ -38,21 +41,76 @@ interface Chapter {
   run(ctx: DemoContext): Promise<Omit<ChapterResult, 'chapter' | 'url' | 'startedAt' | 'durationMs'>>;
 }
 
+const DEMO_HEALTH = { interval: '2s', unhealthyAfter: '6s', nodeStartupTimeout: '60s', maxUnhealthy: 1, autoRemediate: true };
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`demo: gave up after ${timeoutMs / 1000} s waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 const CHAPTERS: Chapter[] = [
   {
-    title: 'The active LB dies: the failover IP moves to a healthy one',
+    title: 'Bootstrap a 3-server cluster: vRack, 9 VMs, Talos, etcd, LB configs, failover IP',
     async run({ client, settings, box, out }) {
+      const started = await startBootstrap(client, settings.taskQueue, box.spec);
+      const children = box.spec.servers.map((s) => ({ label: s.name, handle: client.workflow.getHandle(workflowIds.provisionServer(box.spec.metadata.name, s.name)) }));
+      const result = await followProgress(started.handle, out, { children });
+      return { workflowId: started.workflowId, runId: started.runId, outcome: `${result.summary.join('; ')} (${formatMs(result.totalMs)})` };
+    },
+  },
+  {
+    title: 'Health checks every 2 s: a Temporal Schedule, with a watcher that remembers',
+    async run({ client, settings, box, out }) {
+      const schedule = await upsertHealthSchedule(client, settings.taskQueue, box.spec, DEMO_HEALTH.interval);
+      const watcher = client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name));
+      await until('the first health pass', async () => (await watcher.query<WatcherState>('status').catch(() => undefined))?.lastObservation !== undefined, 60_000);
+      const description = await watcher.describe();
+      out.info(`  schedule ${schedule.scheduleId} runs healthCheck every ${schedule.every}; watcher ${watcher.workflowId}`);
+      return { workflowId: watcher.workflowId, runId: description.runId, outcome: 'first pass: all healthy' };
+    },
+  },
+  {
+    title: 'The active LB dies: the health check moves the failover IP to a healthy LB',
+    async run({ client, box, out }) {
       const ip = box.spec.failoverIps[0];
       const active = box.spec.servers.find((s) => s.ovhService === box.ovh.routing(ip))!;
       out.info(`  stopping the LB of ${active.name}, which holds ${ip}`);
       await box.lbHosts.get(active.name)!.setHealthy(false);
-      const started = await startFailover(client, settings.taskQueue, box.spec, { ip, reason: `LB of ${active.name} down (demo)` });
-      const result = await followProgress(started.handle, out);
-      return {
-        workflowId: started.workflowId,
-        runId: started.runId,
-        outcome: result.moved ? `${ip}: ${result.from} → ${result.to} (${formatMs(result.totalMs)})` : `${ip} stayed on ${result.to}`,
-      };
+      await until(`${ip} leaves ${active.name}`, () => box.ovh.routing(ip) !== active.ovhService, 120_000);
+      const handle = client.workflow.getHandle(workflowIds.failover(box.spec.metadata.name, ip));
+      const result = await handle.result();
+      await box.lbHosts.get(active.name)!.setHealthy(true); // back before unhealthyAfter: the LB VM itself is left alone
+      const description = await handle.describe();
+      out.info(`  ${ip} moved ${result.from} → ${result.to}`);
+      return { workflowId: handle.workflowId, runId: description.runId, outcome: `${ip}: ${result.from} → ${result.to} (${formatMs(result.totalMs)})` };
+    },
+  },
+  {
+    title: 'A worker VM is killed: after unhealthyAfter the health check reboots it through Proxmox',
+    async run({ client, box, out }) {
+      const victim = box.spec.servers[1];
+      const vmid = victim.vms.worker.vmid;
+      const sim = box.proxmox.get(victim.name)!;
+      const starts = () => box.audit.entries({ service: sim.service, action: 'qmstart', target: String(vmid), outcome: 'ok' }).length;
+      const before = starts();
+      out.info(`  killing VM ${vmid} (${victim.name}/worker)`);
+      sim.killVm(vmid);
+      const watcher = client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name));
+      await until('the watcher reboots it', () => starts() > before, 120_000);
+      out.info('  rebooted; waiting until every node is healthy again');
+      await until(
+        'the cluster is healthy again',
+        async () => {
+          const status = await watcher.query<WatcherState>('status');
+          return status.inFlight.length === 0 && status.lastObservation!.at > Date.now() - 5000 && status.lastObservation!.nodes.every((n) => n.healthy);
+        },
+        120_000,
+      );
+      const description = await watcher.describe();
+      return { workflowId: watcher.workflowId, runId: description.runId, outcome: `${victim.name}/worker rebooted and Ready again` };
     },
   },
 ];
@@ -85,7 +143,7 @@ export function demoCommand(): Command {
     });
     const settings: TemporalSettings = { address: server.address, namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: server.uiUrl! };
     out.info(`  Temporal dev server ${server.address}, Web UI ${out.paint.bold(server.uiUrl!)}`);
-    const box = await startSandbox({ dir: `${dir}/sandbox`, latency: { ovh: { moveMs: 3000 } } });
+    const box = await startSandbox({ dir: `${dir}/sandbox`, latency: { ovh: { moveMs: 3000 } }, health: DEMO_HEALTH });
     out.info(`  sandbox: ${box.spec.servers.length} simulated OVH servers, spec ${box.specFile}`);
     const { worker, close: closeWorker } = await createWorker({ address: server.address, deps: { secrets: createSecretResolver(), pollIntervalMs: 250 } });
     const running = worker.run();
@@ -93,6 +151,8 @@ export function demoCommand(): Command {
     const ctx: DemoContext = { client, settings, box, out };
 
     const shutdown = async () => {
+      await client.schedule.getHandle(workflowIds.health(box.spec.metadata.name)).delete().catch(() => undefined);
+      await client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name)).terminate('demo stopped').catch(() => undefined);
       worker.shutdown();
       await running.catch(() => undefined);
       await closeWorker();

@@ -1,7 +1,8 @@
 // `autok8s demo --until done` as a user runs it: its own dev server, sandbox and worker;
-// the JSON timeline must show the story happened (the failover IP left the dead LB once).
+// the JSON timeline must show the story happened: cluster bootstrapped, the failover IP
+// moved once when the active LB died, the killed worker repaired by the health schedule.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,8 +24,13 @@ describe('autok8s demo', () => {
     expect(code, stderr).toBe(0);
     const result = JSON.parse(stdout) as { webUi: string; timeline: { chapter: string; workflowId: string; url: string; outcome: string }[] };
     expect(result.webUi).toBe(`http://localhost:${uiPort}`);
-    const failover = result.timeline.find((c) => c.workflowId === 'sandbox/failover/203.0.113.10');
-    expect(failover?.outcome).toMatch(/203\.0\.113\.10: srv-a → srv-b/);
+    expect(result.timeline.map((c) => c.workflowId)).toEqual(['sandbox/bootstrap', 'sandbox/watcher', 'sandbox/failover/203.0.113.10', 'sandbox/watcher']);
+    expect(result.timeline[0].outcome).toMatch(/created 9 VMs.*bootstrapped etcd/);
+    const failover = result.timeline[2];
+    expect(failover.outcome).toMatch(/203\.0\.113\.10: srv-a → srv-b/);
+    expect(result.timeline[3].outcome).toBe('srv-b/worker rebooted and Ready again');
+    const audit = readFileSync(join(dir, 'sandbox', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { service: string; action: string; outcome: string });
+    expect(audit.filter((e) => e.service === 'ovh' && e.action === 'task:genericMoveFloatingIp' && e.outcome === 'ok')).toHaveLength(1);
     expect(failover?.url).toContain(`http://localhost:${uiPort}/namespaces/default/workflows/sandbox%2Ffailover%2F203.0.113.10/`);
   });
 });
