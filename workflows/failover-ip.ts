@@ -4,7 +4,7 @@
 // storm of triggers (keepalived notify_master on several LBs, the health schedule) joins
 // one run and makes one move. The activities look before they act, so a retried move call
 // whose first attempt was applied adopts the pending OVH task instead of moving twice.
-import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../worker/activities';
 import { decideFailoverTarget, type LbProbe } from '../core/policies/failover-target';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
@@ -65,20 +65,38 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
 
   const nameOf = (service: string | null) => (service === null ? null : (spec.servers.find((s) => s.ovhService === service)?.name ?? service));
 
-  let routing = await log.run('read-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
-  if (routing.pendingMove) {
+  const readRouting = () => log.run('read-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
+  const probeLbs = () =>
+    log.run(
+      'probe-lbs',
+      () => Promise.all(spec.servers.map((server) => probe.probeLb(server))),
+      (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '),
+    );
+  const waitPendingMove = async (pending: NonNullable<typeof routing.pendingMove>) => {
     // A move is already under way (an earlier run, or someone in the OVH panel): let it land,
     // then decide from where the IP really is. Moving again now would be refused (409) anyway.
-    const pending = routing.pendingMove;
     await log.run('wait-pending-move', () => wait.waitForIpTask(spec.ovh, input.ip, pending.taskId), () => `task ${pending.taskId} to ${nameOf(pending.destination)}`);
-    routing = await log.run('read-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
-  }
+  };
 
-  const probes: LbProbe[] = await log.run(
-    'probe-lbs',
-    () => Promise.all(spec.servers.map((server) => probe.probeLb(server))),
-    (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '),
-  );
+  let routing: Awaited<ReturnType<typeof readRouting>>;
+  let probes: LbProbe[];
+  if (patched('failover-probe-while-reading-routing')) {
+    // Reading the routing and probing the LBs are independent: do both at once. This shortens
+    // the path from a keepalived takeover to the OVH move call (bench: failover-detection).
+    [routing, probes] = await Promise.all([readRouting(), probeLbs()]);
+    if (routing.pendingMove) {
+      await waitPendingMove(routing.pendingMove);
+      [routing, probes] = await Promise.all([readRouting(), probeLbs()]); // the wait can be long: look again
+    }
+  } else {
+    // The order recorded in histories from before the patch.
+    routing = await readRouting();
+    if (routing.pendingMove) {
+      await waitPendingMove(routing.pendingMove);
+      routing = await readRouting();
+    }
+    probes = await probeLbs();
+  }
   const decision = decideFailoverTarget({ servers: spec.servers, routedToService: routing.routedTo, requested: input.to, probes, avoid: input.avoid });
   const from = nameOf(routing.routedTo);
   const result = (moved: boolean, to: string, why: string, taskId?: number): FailoverIpResult => ({
