@@ -13,6 +13,8 @@ import { demoCommand } from './commands/demo';
 import { bootstrapCommand } from './commands/bootstrap';
 import { replaceCommand } from './commands/replace';
 import { healthCommand } from './commands/health';
+import { statusCommand } from './commands/status';
+import { planCommand } from './commands/plan';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -23,7 +25,7 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [validateCommand(), schemaCommand(), bootstrapCommand(), failoverCommand(), replaceCommand(), healthCommand(), workerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
+  for (const command of [validateCommand(), schemaCommand(), bootstrapCommand(), planCommand(), statusCommand(), failoverCommand(), replaceCommand(), healthCommand(), workerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

@@ -262,6 +262,11 @@ export function createOvhActivities(deps: OvhActivityDeps) {
       });
     },
 
+    /** Dedicated servers in the spec's vRack (read-only; for status and plan). */
+    async listVrackMembers(ovh: OvhSpec): Promise<string[]> {
+      return (await apiFor(ovh)).call<string[]>('GET', `${vrackPath(ovh.vrack)}/dedicatedServer`);
+    },
+
     async getDedicatedServer(ovh: OvhSpec, service: string): Promise<DedicatedServerInfo> {
       const api = await apiFor(ovh);
       const s = await api.call<DedicatedServerInfo>('GET', serverPath(service));

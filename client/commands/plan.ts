@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { planBootstrap } from '../../core/plan/bootstrap-plan';
+import { loadSource } from '../project';
+import { loadSpec, outputFor, outputOption, specOption } from './common';
+
+export function planCommand(): Command {
+  const command = new Command('plan')
+    .description('Dry run of bootstrap: what would be created or changed, without changing anything')
+    .addHelpText('after', '\nExamples:\n  autok8s plan -f cluster.yaml\n  autok8s plan -f cluster.yaml --output json');
+  specOption(command);
+  outputOption(command);
+  return command.action(async (o: { file: string; output: string }) => {
+    const spec = loadSpec(o.file);
+    const { observeCluster } = loadSource<typeof import('../observe-cluster')>('client/observe-cluster');
+    const plan = planBootstrap(spec, await observeCluster(spec));
+    const out = outputFor(o);
+    out.result(plan, (p: typeof plan) =>
+      [
+        p.changes.length === 0 ? out.paint.green('no changes: the cluster matches the spec') : out.paint.bold(`${p.changes.length} change(s) a bootstrap would make:`),
+        ...p.changes.map((c) => `  + ${c.target.padEnd(22)} ${c.change}`),
+        ...p.conflicts.map((c) => out.paint.red(`  ! ${c}`)),
+        ...p.unknown.map((u) => out.paint.yellow(`  ? ${u}`)),
+      ].join('\n'),
+    );
+    if (plan.conflicts.length > 0) process.exitCode = 1;
+  });
+}

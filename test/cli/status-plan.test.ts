@@ -1,0 +1,66 @@
+// `autok8s plan` and `autok8s status` as a user runs them against a sandbox: before a
+// bootstrap the plan lists every change; after it, none. Neither command changes anything.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBootstrap } from '../../client/start';
+import type { BootstrapPlan, ObservedCluster } from '../../core/plan/bootstrap-plan';
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { ROOT } from '../helpers/paths';
+import { connect, startInProcessWorker, uniqueQueue, type RunningWorker } from '../helpers/temporal';
+
+let box: Sandbox;
+let client: Client;
+let worker: RunningWorker;
+let queue: string;
+
+function autok8s<T>(args: string[]): Promise<{ code: number; json: T; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args, '--output', 'json'], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, json: (stdout ? JSON.parse(stdout) : undefined) as T, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-plan-')), clusterName: 'plan' });
+  client = await connect();
+  queue = uniqueQueue('plan');
+  worker = await startInProcessWorker(queue);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await client?.connection.close();
+  await box?.stop();
+});
+
+const mutations = () => box.audit.entries().filter((e) => !e.action.startsWith('auth') && e.service !== 'ssh:auth').length;
+
+describe('autok8s plan and status', () => {
+  it('on an empty cluster: plans every change, and changes nothing', async () => {
+    const before = mutations();
+    const { code, json: plan, stderr } = await autok8s<BootstrapPlan>(['plan', '-f', box.specFile]);
+    expect(code, stderr).toBe(0);
+    expect(plan.conflicts).toEqual([]);
+    expect(plan.changes.filter((c) => c.change.startsWith('create VM'))).toHaveLength(9);
+    expect(plan.changes.filter((c) => c.change.startsWith('join vRack'))).toHaveLength(3);
+    expect(plan.changes.filter((c) => c.change.startsWith('bootstrap etcd'))).toHaveLength(1);
+    expect(plan.changes.filter((c) => c.change.startsWith('push '))).toHaveLength(9);
+    const { json: status } = await autok8s<ObservedCluster>(['status', '-f', box.specFile]);
+    expect(status.vms.every((vm) => !vm.exists)).toBe(true);
+    expect(mutations()).toBe(before);
+  });
+
+  it('after a bootstrap: status shows it all and the plan is empty', async () => {
+    await (await startBootstrap(client, queue, box.spec)).handle.result();
+    const { json: status } = await autok8s<ObservedCluster>(['status', '-f', box.specFile]);
+    expect(status.vms.every((vm) => vm.exists && vm.owned && vm.status === 'running')).toBe(true);
+    expect(status.talos.etcdMembers).toEqual(['srv-a', 'srv-b', 'srv-c']);
+    expect(status.lbFiles.every((f) => f.state === 'same')).toBe(true);
+    const { json: plan } = await autok8s<BootstrapPlan>(['plan', '-f', box.specFile]);
+    expect(plan).toEqual({ changes: [], conflicts: [], unknown: [] });
+  });
+});
