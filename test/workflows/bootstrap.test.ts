@@ -97,6 +97,24 @@ describe('bootstrapCluster', () => {
     }
   });
 
+  it('retries a Proxmox task that fails once, and the run completes with each VM created once', async () => {
+    const other = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-taskfail-')), clusterName: 'taskfail' });
+    try {
+      // The create task of srv-b's first VM ends in error (nothing created); the retry creates it.
+      other.faults.add({ service: 'proxmox:pve-b', method: 'POST', path: '^/nodes/pve-b/qemu$', effect: { kind: 'taskError', message: 'storage busy' }, times: 1 });
+      const { handle } = await startBootstrap(client, queue, other.spec);
+      const result = await handle.result();
+      expect(result.changed).toBe(true);
+      expect(other.audit.entries({ service: 'proxmox:pve-b', action: 'task', outcome: 'fault' }).length).toBeGreaterThan(0);
+      const created = other.audit.entries({ action: 'qmcreate' }).filter((e) => e.service.startsWith('proxmox:'));
+      expect(created.filter((e) => e.outcome === 'fault')).toHaveLength(1); // the create whose task failed
+      expect(created.filter((e) => e.outcome === 'ok')).toHaveLength(9); // then each VM created once
+      expect([...other.proxmox.values()].flatMap((sim) => sim.vms())).toHaveLength(9);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('keeps every secret out of every history it wrote', async () => {
     const secrets = secretsOf(box);
     expect(secrets.length).toBeGreaterThan(5);
