@@ -26,6 +26,7 @@ import {
   genConfigArgs,
   genSecretsArgs,
   getMachineStatusArgs,
+  getMachineStatusManyArgs,
   getMembersArgs,
   healthArgs,
   kubeconfigArgs,
@@ -579,6 +580,44 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
         const s = await look();
         return s.ready ? { done: s } : { notYet: `${s.stage}: ${s.detail}` };
       });
+    },
+
+    /**
+     * Readiness of many nodes with one talosctl run (a health pass checks every node; one
+     * process per node was the pass's main cost). Asks through the first control-plane
+     * endpoint that answers; a node missing from the answer is reported unreachable with
+     * talosctl's own words about it.
+     */
+    async nodesReady(
+      spec: ClusterSpec,
+      nodes: { server: string; role: TalosRole }[],
+    ): Promise<{ server: string; role: TalosRole; ready: boolean; stage: string; detail: string }[]> {
+      if (nodes.length === 0) return [];
+      const talosconfig = await requireState(spec, STATE_FILES.talosconfig, 'renderMachineConfigs');
+      const targets = nodes.map((n) => ({ ...n, ip: nodeOf(spec, n.server, n.role).ip }));
+      const endpoints = [...new Set([...targets.filter((t) => t.role === 'controlPlane').map((t) => t.ip), ...controlPlaneNodes(spec).map((n) => n.ip)])];
+      let lastFailure = 'no control-plane endpoint to ask';
+      for (const endpoint of endpoints) {
+        const r = await talosctl(spec, getMachineStatusManyArgs(targets.map((t) => t.ip), endpoint, talosconfig));
+        const statuses = r.stdout.trim() === '' ? [] : parseMachineStatus(r.stdout);
+        if (statuses.length === 0 && r.exitCode !== 0) {
+          const f = classify(r);
+          if (!f.retryable) throw toFailure(f, 'talosctl get machinestatus', endpoint);
+          lastFailure = f.summary;
+          continue; // this endpoint does not answer: try the next control plane
+        }
+        const errorLines = r.stderr.split('\n');
+        return targets.map((t) => {
+          const status = statuses.find((st) => st.node === t.ip);
+          if (!status) {
+            const said = errorLines.find((line) => line.includes(t.ip))?.trim();
+            return { server: t.server, role: t.role, ready: false, stage: 'unreachable', detail: said || 'no answer through the endpoint' };
+          }
+          const unmet = status.unmetConditions.map((c) => `${c.name}: ${c.reason}`).join('; ');
+          return { server: t.server, role: t.role, ready: status.ready && status.stage === 'running', stage: status.stage, detail: unmet || status.stage };
+        });
+      }
+      return targets.map((t) => ({ server: t.server, role: t.role, ready: false, stage: 'unreachable', detail: lastFailure }));
     },
 
     /** Cluster members as Talos discovery sees them, through one control plane. */

@@ -212,3 +212,8 @@ export function getMembersArgs(t: AuthTarget): string[] {
 export function getMachineStatusArgs(t: AuthTarget): string[] {
   return ['get', 'machinestatus', '-o', 'json', ...authFlags(t)];
 }
+
+/** One call for many nodes: apid on the endpoint proxies to each node (`-n a,b,c`). */
+export function getMachineStatusManyArgs(nodes: string[], endpoint: string, talosconfig: string): string[] {
+  return ['get', 'machinestatus', '-o', 'json', '-n', nodes.join(','), '-e', endpoint, '--talosconfig', talosconfig];
+}
