@@ -7,6 +7,9 @@ import { failoverOverhead } from './failover-overhead';
 const ENTRIES: Record<string, (temporalAddress: string) => Promise<void>> = {
   'failover-overhead': (address) => failoverOverhead(address),
   'failover-detection': async (address) => (await import('./failover-detection')).failoverDetection(address),
+  'bootstrap-scaling': async (address) => (await import('./bootstrap-scaling')).bootstrapScaling(address),
+  'health-capacity': async (address) => (await import('./health-capacity')).healthCapacity(address),
+  'remediation-timing': async (address) => (await import('./remediation-timing')).remediationTiming(address),
 };
 
 async function main(): Promise<void> {

@@ -15,6 +15,7 @@ import { InProcessLbHost } from './lbhost/host';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
 import { ProxmoxSimulator, type ProxmoxLatency } from './proxmox/simulator';
 import { TalosSimulator } from './talos/simulator';
+import type { TalosTiming } from './talos/talos-api';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
 
@@ -25,7 +26,8 @@ export interface SandboxOptions {
   /** Number of OVH servers (default 3). */
   servers?: number;
   failoverIps?: string[];
-  latency?: { ovh?: Partial<OvhLatency>; proxmox?: Partial<ProxmoxLatency> };
+  /** Simulated provider latencies; `talos` is the Talos nodes' install/reboot/etcd-join/kubelet timing. */
+  latency?: { ovh?: Partial<OvhLatency>; proxmox?: Partial<ProxmoxLatency>; talos?: Partial<TalosTiming> };
   /** Pin Proxmox certificates by fingerprint (as on real PVE) instead of trusting the sandbox CA (default true). */
   pinProxmox?: boolean;
   /** Health section of the written spec. */
@@ -137,6 +139,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         }
         return undefined;
       },
+      timing: options.latency?.talos,
     });
     await talos.start();
     stops.push(() => talos.stop());

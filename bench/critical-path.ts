@@ -1,0 +1,99 @@
+// The critical path of bootstrapCluster: the shortest wall time the simulated provider
+// latencies allow, whatever autok8s does around them. Pure, derived from the workflow's
+// structure (workflows/bootstrap-cluster.ts and provision-server.ts), phase by phase with
+// the workflow's own step names, so a benchmark can set measured step times beside it.
+//
+//   provision-servers   every server in parallel (a child workflow each): vRack join, THEN
+//                       its VMs in parallel, each create → start → guest agent up. The join
+//                       and the VMs are sequential in provisionServer today.
+//   talos-secrets, talos-configs, configure-control-planes
+//                       local files and apply-config calls: no simulated latency (the node
+//                       starts installing when its config is applied).
+//   etcd-bootstrap      waits for the first control plane's Talos API: its install.
+//   etcd-members        every other control plane joins as a learner one etcd-join after the
+//                       bootstrap and is promoted one etcd-join later (sandbox/talos/talos-api.ts).
+//   configure-workers   apply-config calls: no simulated latency.
+//   cluster-health      the workers install, then their kubelets report ready.
+//   push-lb-configs     SSH pushes: no simulated latency.
+//   route <ip>          an OVH move only when the IP is not already on a healthy LB of the cluster.
+//   kubeconfig          a local talosctl call.
+//
+// What it leaves out on purpose (it is the overhead a benchmark measures against this):
+// Temporal scheduling, HTTP/TLS calls, talosctl process runs, polling granularity.
+
+export interface SimulatedLatencies {
+  /** OVH: a vRack membership task, a failover IP move task. */
+  vrackTaskMs: number;
+  moveMs: number;
+  /** Proxmox: qmcreate and qmstart tasks, then start → guest agent answering. */
+  createMs: number;
+  startMs: number;
+  bootMs: number;
+  /** Talos: config applied in maintenance → running; running → etcd learner (and learner → voter); running → kubelet ready. */
+  installMs: number;
+  etcdJoinMs: number;
+  kubeletReadyMs: number;
+}
+
+export interface BootstrapShape {
+  servers: number;
+  controlPlanes: number;
+  workers: number;
+  /** Servers not yet in the vRack (each joins in parallel; any one makes the join part of the path). */
+  vrackJoins: number;
+  /** Failover IPs that have to move (each is its own sequential `route <ip>` step). */
+  failoverMoves: number;
+  /** Failover IPs in the spec (a `route <ip>` step each, moved or not). */
+  failoverIps: number;
+  /**
+   * A variant, not today's workflow: the vRack join running beside the VM creation instead of
+   * before it (provisionServer awaits the join first). Default false.
+   */
+  vrackBesideVms?: boolean;
+}
+
+export interface PhaseBound {
+  /** The bootstrapCluster step name (StepLog), e.g. "etcd-members" or "route 203.0.113.10". */
+  phase: string;
+  ms: number;
+  why: string;
+}
+
+/** The critical path phase by phase, in the workflow's order. */
+export function criticalPathPhases(l: SimulatedLatencies, shape: BootstrapShape, failoverIpNames?: readonly string[]): PhaseBound[] {
+  if (shape.servers < 1) throw new Error('a cluster has at least one server');
+  if (shape.controlPlanes < 1 || shape.controlPlanes > shape.servers) throw new Error(`controlPlanes must be between 1 and servers (${shape.servers})`);
+  const vrack = shape.vrackJoins > 0 ? l.vrackTaskMs : 0;
+  const vm = l.createMs + l.startMs + l.bootMs;
+  const ips = failoverIpNames ?? Array.from({ length: shape.failoverIps }, (_, i) => `ip${i + 1}`);
+  // Moves are sequential steps; which IPs move does not change the total, so the first ones carry them.
+  const routes: PhaseBound[] = ips.map((ip, i) => ({
+    phase: `route ${ip}`,
+    ms: i < shape.failoverMoves ? l.moveMs : 0,
+    why: i < shape.failoverMoves ? 'OVH move task' : 'already on a healthy LB: no move',
+  }));
+  return [
+    shape.vrackBesideVms
+      ? { phase: 'provision-servers', ms: Math.max(vrack, vm), why: 'vRack task beside VM create + start + boot (servers and VMs in parallel)' }
+      : { phase: 'provision-servers', ms: vrack + vm, why: `${vrack > 0 ? 'vRack task, then ' : ''}VM create + start + boot (servers and VMs in parallel)` },
+    { phase: 'talos-secrets', ms: 0, why: 'local' },
+    { phase: 'talos-configs', ms: 0, why: 'local' },
+    { phase: 'configure-control-planes', ms: 0, why: 'apply-config returns at once; the install runs on' },
+    { phase: 'etcd-bootstrap', ms: l.installMs, why: 'first control plane installs and reboots' },
+    {
+      phase: 'etcd-members',
+      ms: shape.controlPlanes > 1 ? 2 * l.etcdJoinMs : 0,
+      why: shape.controlPlanes > 1 ? 'other control planes join as learners, then are promoted' : 'the bootstrap node is the only member',
+    },
+    { phase: 'configure-workers', ms: 0, why: 'apply-config returns at once; the install runs on' },
+    { phase: 'cluster-health', ms: shape.workers > 0 ? l.installMs + l.kubeletReadyMs : 0, why: shape.workers > 0 ? 'workers install, then kubelets ready' : 'no workers' },
+    { phase: 'push-lb-configs', ms: 0, why: 'SSH pushes' },
+    ...routes,
+    { phase: 'kubeconfig', ms: 0, why: 'local' },
+  ];
+}
+
+/** The bootstrap's critical path in ms: the sum of its sequential phases. */
+export function criticalPathMs(l: SimulatedLatencies, shape: BootstrapShape): number {
+  return criticalPathPhases(l, shape).reduce((sum, p) => sum + p.ms, 0);
+}
