@@ -7,6 +7,15 @@ import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import type { HealthCheckInput } from '../workflows/health-check';
 
+/**
+ * Every interval, with up to half an interval of jitter: all clusters' schedules would
+ * otherwise fire at the same instant and their passes arrive at the workers as one burst.
+ */
+function scheduleSpec(every: string) {
+  const ms = parseDuration(every);
+  return { intervals: [{ every: ms }], jitter: Math.floor(ms / 2) };
+}
+
 export interface ScheduleResult {
   scheduleId: string;
   created: boolean;
@@ -28,14 +37,14 @@ export async function upsertHealthSchedule(client: Client, taskQueue: string, sp
     ],
   };
   try {
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: { intervals: [{ every: parseDuration(every) }] }, action }));
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: scheduleSpec(every), action }));
     return { scheduleId, created: false, every };
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
   await client.schedule.create({
     scheduleId,
-    spec: { intervals: [{ every: parseDuration(every) }] },
+    spec: scheduleSpec(every),
     action,
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     state: { note: `autok8s health checks of ${spec.metadata.name}` },

@@ -10,8 +10,8 @@ import type { ClusterSpec } from '../core/spec/schema';
 import { AuditLog } from './audit';
 import { startControlServer, type ControlServer } from './control';
 import { FaultInjector } from './faults';
-import { utils as sshUtils } from 'ssh2';
 import { InProcessLbHost } from './lbhost/host';
+import { generateEd25519KeyPair } from './ssh-keys';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
 import { ProxmoxSimulator, type ProxmoxLatency } from './proxmox/simulator';
 import { TalosSimulator } from './talos/simulator';
@@ -97,7 +97,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     stops.push(() => ovh.stop());
 
     // One SSH key for autok8s; each LB host authorizes it and pins its own host key in the spec.
-    const sshKey = sshUtils.generateKeyPairSync('ed25519');
+    const sshKey = generateEd25519KeyPair();
     writeSecret(secretsDir, 'ssh-key', sshKey.private);
     const lbHosts = new Map<string, InProcessLbHost>();
     for (const name of names) {

@@ -11,6 +11,7 @@ import { LB_CONFIG_PATHS } from '../../core/render/lb-files';
 import type { AuditLog, AuditOutcome } from '../audit';
 import type { FaultInjector } from '../faults';
 import { LbHealthEndpoint } from '../lb-health';
+import { generateEd25519KeyPair } from '../ssh-keys';
 import { defaultUnits, hostPath, runCommand, type CommandOutcome, type HostFilesystem, type UnitState } from './commands';
 import { parseShellWords, UnsupportedShellSyntax } from './shell-words';
 
@@ -65,7 +66,7 @@ export class InProcessLbHost {
     const name = opts.name ?? 'lb';
     const service = `ssh:${name}`;
     const user = opts.user ?? 'root';
-    const hostKeyText = opts.hostKey ?? utils.generateKeyPairSync('ed25519').private;
+    const hostKeyText = opts.hostKey ?? generateEd25519KeyPair().private;
     const hostKey = parseOne(hostKeyText, 'hostKey');
     const authorized = parseOne(opts.authorizedKey, 'authorizedKey');
     const authorizedBlob = authorized.getPublicSSH();
