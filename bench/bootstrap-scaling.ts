@@ -202,22 +202,9 @@ async function withBound<T>(what: string, boundMs: number, work: Promise<T>, onT
   }
 }
 
-/**
- * startSandbox, again on ssh2's known key-generation flaw: about 1 in 256 ed25519 keys that
- * ssh2's generateKeyPairSync makes cannot be parsed back (mscdex/ssh2#1390), and a sandbox
- * makes one key per LB host, so a 24-server sandbox fails to start about one time in ten.
- */
+/** A sandbox in a fresh temporary directory (the name is kept for the other entries that use it). */
 export async function startSandboxRetrying(prefix: string, options: Omit<SandboxOptions, 'dir'>): Promise<Sandbox> {
-  for (let attempt = 1; ; attempt++) {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    try {
-      return await startSandbox({ ...options, dir });
-    } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
-      if (attempt >= 5 || !/Malformed OpenSSH/.test((err as Error).message)) throw err;
-      console.log(`sandbox start hit ssh2's malformed ed25519 key (mscdex/ssh2#1390); starting it again (attempt ${attempt + 1})`);
-    }
-  }
+  return startSandbox({ ...options, dir: mkdtempSync(join(tmpdir(), prefix)) });
 }
 
 async function bootstrapOnce(temporalAddress: string, servers: number): Promise<SizeResult> {

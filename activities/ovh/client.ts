@@ -72,7 +72,7 @@ export async function prepareOvhTransport(caFile?: string): Promise<void> {
 }
 
 /** Adds the CA in `caFile` to the roots the global agent trusts (once per file). */
-export async function trustCaFile(caFile: string): Promise<void> {
+async function addCaFile(caFile: string): Promise<void> {
   const path = expandHome(caFile);
   if (trustedCaFiles.has(path)) return;
   let pem: string;
@@ -90,6 +90,19 @@ export async function trustCaFile(caFile: string): Promise<void> {
   // is no keep-alive, see above) would rebuild it from the PEM list, costing tens of ms per call.
   (https.globalAgent.options as https.AgentOptions & { secureContext?: tls.SecureContext }).secureContext = tls.createSecureContext({ ca });
   trustedCaFiles.add(path);
+}
+
+let trusting: Promise<void> = Promise.resolve();
+
+/**
+ * Adds the CA in `caFile` to the roots the global agent trusts (once per file). Calls run one
+ * after another: each reads the current list and writes it back, so two first calls for
+ * different files at once would otherwise keep only one of the CAs.
+ */
+export function trustCaFile(caFile: string): Promise<void> {
+  const next = trusting.then(() => addCaFile(caFile));
+  trusting = next.catch(() => undefined);
+  return next;
 }
 
 // ---- clients --------------------------------------------------------------------------------
