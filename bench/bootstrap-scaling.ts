@@ -229,7 +229,8 @@ async function bootstrapOnce(temporalAddress: string, servers: number): Promise<
   try {
     const counter = countingTalosctl(box.spec.talos.talosctl!, box.dir);
     const spec: ClusterSpec = { ...box.spec, talos: { ...box.spec.talos, talosctl: counter.path } };
-    const shape = shapeOf(spec, (ip) => box.ovh.routing(ip));
+    // provisionServer joins the vRack beside creating the VMs (patch provision-vrack-beside-vms).
+    const shape = { ...shapeOf(spec, (ip) => box.ovh.routing(ip)), vrackBesideVms: true };
     const phases = criticalPathPhases(LATENCY, shape, spec.failoverIps);
     // Warm-up outside the timing: tsx's compile cache for the stand-in.
     await promisify(execFile)(box.spec.talos.talosctl!, ['version', '--client']);

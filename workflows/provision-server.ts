@@ -2,7 +2,7 @@
 // VMs created (once), started and answering on their vRack address. A child of
 // bootstrapCluster, one per server, all in parallel. Every step is an idempotent activity,
 // so re-running it on a provisioned server changes nothing.
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createActivities } from '../worker/activities';
 import type { ClusterSpec, VmRole } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
@@ -31,25 +31,40 @@ export async function provisionServer({ spec, server }: ProvisionServerInput): P
   const serverSpec = spec.servers.find((s) => s.name === server);
   if (!serverSpec) throw new Error(`server ${server} is not in the spec`);
 
-  const membership = await log.run('vrack-join', () => call.ensureVrackMembership(spec.ovh, serverSpec.ovhService), (m) =>
-    m.alreadyMember ? 'already in the vRack' : `task ${m.taskId}`,
-  );
-  if (membership.taskId !== undefined) {
-    const taskId = membership.taskId;
-    await log.run('vrack-wait', () => wait.waitForVrackTask(spec.ovh, taskId));
-  }
+  const joinVrack = async () => {
+    const membership = await log.run('vrack-join', () => call.ensureVrackMembership(spec.ovh, serverSpec.ovhService), (m) =>
+      m.alreadyMember ? 'already in the vRack' : `task ${m.taskId}`,
+    );
+    if (membership.taskId !== undefined) {
+      const taskId = membership.taskId;
+      await log.run('vrack-wait', () => wait.waitForVrackTask(spec.ovh, taskId));
+    }
+    return membership;
+  };
 
   const roles: VmRole[] = (['lb', 'controlPlane', 'worker'] as const).filter((role) => serverSpec.vms[role] !== undefined);
-  const vms = await Promise.all(
-    roles.map(async (role) => {
-      const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role), (r) =>
-        r.created ? `created VM ${r.vmid}` : r.reconciled.length > 0 ? `reconciled ${r.reconciled.join(', ')}` : `VM ${r.vmid} exists`,
-      );
-      await log.run(`${role}: start-vm`, () => call.startVm(spec, server, role));
-      const booted = await log.run(`${role}: wait-boot`, () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`);
-      return { role, vmid: vm.vmid, ip: booted.ip, created: vm.created, reconciled: vm.reconciled };
-    }),
-  );
+  const ensureVms = () =>
+    Promise.all(
+      roles.map(async (role) => {
+        const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role), (r) =>
+          r.created ? `created VM ${r.vmid}` : r.reconciled.length > 0 ? `reconciled ${r.reconciled.join(', ')}` : `VM ${r.vmid} exists`,
+        );
+        await log.run(`${role}: start-vm`, () => call.startVm(spec, server, role));
+        const booted = await log.run(`${role}: wait-boot`, () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`);
+        return { role, vmid: vm.vmid, ip: booted.ip, created: vm.created, reconciled: vm.reconciled };
+      }),
+    );
+
+  let membership: Awaited<ReturnType<typeof joinVrack>>;
+  let vms: Awaited<ReturnType<typeof ensureVms>>;
+  if (patched('provision-vrack-beside-vms')) {
+    // The vRack task (minutes on real OVH) and the VMs do not depend on each other: nothing
+    // talks over the vRack until Talos configs are applied, after provisioning.
+    [membership, vms] = await Promise.all([joinVrack(), ensureVms()]);
+  } else {
+    membership = await joinVrack();
+    vms = await ensureVms();
+  }
   log.phase = 'done';
   return { server, joinedVrack: !membership.alreadyMember, vms, steps: log.steps };
 }

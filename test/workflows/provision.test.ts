@@ -27,13 +27,15 @@ afterAll(async () => {
 
 describe('provisionServer', () => {
   it('joins the vRack and creates, starts and boots the three VMs; a second run changes nothing', async () => {
+    const workflowId = `sandbox/provision/srv-a/${Math.random()}`;
     const run = () =>
       client.workflow.execute<typeof provisionServer>('provisionServer', {
         taskQueue: queue,
-        workflowId: `sandbox/provision/srv-a/${Math.random()}`,
+        workflowId,
         args: [{ spec: box.spec, server: 'srv-a' }],
       });
     const first = await run();
+    await maybeRecordHistory({ workflowId }, 'provisionServer-fresh-vrack-beside-vms');
     expect(first.joinedVrack).toBe(true);
     expect(first.vms.map((v) => [v.role, v.created, v.ip])).toEqual([
       ['lb', true, box.spec.servers[0].vms.lb.ip],
