@@ -38,12 +38,14 @@ WORKDIR /app
 
 # Dependencies first, so a source change does not reinstall them. `npm ci` is the README's
 # `npm install` pinned to package-lock.json; dev dependencies (vitest, typescript) are not
-# needed to run.
+# needed to run. Lifecycle scripts wait for the sources (the `prepare` bundle below needs them).
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-fund --no-audit && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-fund --no-audit && npm cache clean --force
 
 # Sources stay owned by root: the worker can read its code, not change it.
 COPY . .
+# What `npm install` runs as `prepare`: the CLI bundle (fast start for notify_master).
+RUN node scripts/build-cli.js
 
 # The state store (Talos secrets, machine configs, kubeconfigs): a volume in
 # docker-compose.yml. Created here so a fresh named volume inherits owner and mode.

@@ -235,8 +235,14 @@ describe('Dockerfile', () => {
     const installAt = dockerfile.findIndex((i) => i.keyword === 'RUN' && i.args === install);
     expect(copyLock).toBeGreaterThanOrEqual(0);
     expect(copyLock).toBeLessThan(installAt);
-    // No build step, because there is none: the CLI runs TypeScript through tsx (a runtime dependency).
+    // No compile step: the CLI runs TypeScript through tsx (a runtime dependency). The one
+    // generated file is the CLI bundle that `npm install` makes through `prepare`; the image
+    // makes it the same way, after the sources are in.
     expect(pkg.scripts.build).toBeUndefined();
+    const prepareAt = dockerfile.findIndex((i) => i.keyword === 'RUN' && i.args === pkg.scripts.prepare);
+    const sourcesAt = dockerfile.findIndex((i) => i.keyword === 'COPY' && /^\.\s+\./.test(i.args));
+    expect(prepareAt, `a RUN of the prepare script (${pkg.scripts.prepare})`).toBeGreaterThan(sourcesAt);
+    expect(sourcesAt).toBeGreaterThan(installAt);
     expect(runs.some((r) => /\b(tsc|npm run build)\b/.test(r))).toBe(false);
     expect(readFileSync(join(ROOT, pkg.bin.autok8s), 'utf8')).toContain("require('tsx/cjs')");
     const deps = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
