@@ -159,8 +159,9 @@ describe('ensureVm', () => {
     sim = await ProxmoxSimulator.start({ ca, audit, faults, node: NODE, tokens: [TOKEN], latency: LATENCY, vms: [{ vmid: 102, name: 'customer-db', status: 'running', config: { tags: 'prod', memory: '4096' } }] });
     const act = activities();
     const spec = specFor();
-    for (const attempt of [act.ensureVm(spec, 'srv-a', 'controlPlane'), act.startVm(spec, 'srv-a', 'controlPlane'), act.destroyVm(spec, 'srv-a', 'controlPlane')]) {
-      const err = await failure(attempt);
+    // Thunks, called one at a time: a promise created early could reject before it is awaited.
+    for (const attempt of [() => act.ensureVm(spec, 'srv-a', 'controlPlane'), () => act.startVm(spec, 'srv-a', 'controlPlane'), () => act.destroyVm(spec, 'srv-a', 'controlPlane')]) {
+      const err = await failure(attempt());
       expect(err).toMatchObject({ type: 'ProxmoxVmConflict', nonRetryable: true });
       expect(err.message).toMatch(/VM 102 on node pve-a is "customer-db" with tags prod, which autok8s did not create/);
     }
