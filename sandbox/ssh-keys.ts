@@ -4,9 +4,9 @@
 // once ssh2 has parsed both halves.
 import { utils } from 'ssh2';
 
-export function generateEd25519KeyPair(maxTries = 20): { private: string; public: string } {
+export function generateEd25519KeyPair(comment?: string, maxTries = 20): { private: string; public: string } {
   for (let i = 0; i < maxTries; i++) {
-    const pair = utils.generateKeyPairSync('ed25519');
+    const pair = utils.generateKeyPairSync('ed25519', comment === undefined ? undefined : { comment });
     if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
   }
   throw new Error(`ssh2 produced ${maxTries} unparseable ed25519 keys in a row`);

@@ -1,11 +1,11 @@
 // Shared by the LB tests: SSH key pairs, a secret resolver holding a test key (a fake
 // dependency: the push under test resolves the key through it exactly as through env:/file:),
 // and a cluster spec whose addresses live in a lab's subnet.
-import { utils } from 'ssh2';
 import { stringify } from 'yaml';
 import type { SecretResolver } from '../../activities/secrets';
 import { parseSpec } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
+import { generateEd25519KeyPair } from '../../sandbox/ssh-keys';
 
 export interface KeyPair {
   privateKey: string;
@@ -14,7 +14,7 @@ export interface KeyPair {
 }
 
 export function ed25519KeyPair(comment = 'autok8s-test'): KeyPair {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateEd25519KeyPair(comment); // only keys ssh2 can parse back (mscdex/ssh2#1390)
   return { privateKey: pair.private, publicKey: pair.public };
 }
 
