@@ -200,16 +200,12 @@ export class OvhState {
 
   /** GET /ip/{ip}/task?function=&status= */
   ipTaskIds(ipParam: string, filter: { function?: string; status?: string }): number[] {
-    return this.ip(ipParam)
-      .tasks.filter((t) => (!filter.function || t.function === filter.function) && (!filter.status || t.status === filter.status))
-      .map((t) => t.taskId);
+    return taskIds(this.ip(ipParam).tasks, filter);
   }
 
   /** GET /ip/{ip}/task/{id} */
   ipTask(ipParam: string, id: string): IpTask {
-    const task = this.ip(ipParam).tasks.find((t) => String(t.taskId) === id);
-    if (!task) throw notFound(UNVERIFIED.unknownTask(id));
-    return { ...task };
+    return taskById(this.ip(ipParam).tasks, id);
   }
 
   /** GET /dedicated/server/{sn}/ipCanBeMovedTo?ip= → nothing when allowed. */
@@ -310,16 +306,12 @@ export class OvhState {
 
   /** GET /dedicated/server/{sn}/task?function=&status= */
   serverTaskIds(service: string, filter: { function?: string; status?: string }): number[] {
-    return this.server(service)
-      .tasks.filter((t) => (!filter.function || t.function === filter.function) && (!filter.status || t.status === filter.status))
-      .map((t) => t.taskId);
+    return taskIds(this.server(service).tasks, filter);
   }
 
   /** GET /dedicated/server/{sn}/task/{id} */
   serverTask(service: string, id: string): ServerTask {
-    const task = this.server(service).tasks.find((t) => String(t.taskId) === id);
-    if (!task) throw notFound(UNVERIFIED.unknownTask(id));
-    return { ...task };
+    return taskById(this.server(service).tasks, id);
   }
 
   // ---- vRack -----------------------------------------------------------------------------
@@ -437,4 +429,16 @@ export class OvhState {
     }, Math.max(0, ms));
     this.timers.add(timer);
   }
+}
+
+/** The task listing routes of IPs and servers filter the same way (`?function=&status=`). */
+function taskIds(tasks: readonly { taskId: number; function: string; status: string }[], filter: { function?: string; status?: string }): number[] {
+  return tasks.filter((t) => (!filter.function || t.function === filter.function) && (!filter.status || t.status === filter.status)).map((t) => t.taskId);
+}
+
+/** One task by the id in the path, as a copy; OVH's 404 when unknown. */
+function taskById<T extends { taskId: number }>(tasks: readonly T[], id: string): T {
+  const task = tasks.find((t) => String(t.taskId) === id);
+  if (!task) throw notFound(UNVERIFIED.unknownTask(id));
+  return { ...task };
 }
