@@ -2,13 +2,14 @@
 // ID `<cluster>/replace/<server>/<role>`; holds the cluster lock, so it never runs beside a
 // bootstrap or another replacement.
 //
+// Worker: drained first where it answers (a graceful Talos reset cordons and drains it).
 // Control plane: quorum guard first (pure `quorumAfterRemoval`; a refusal is final), then the
 // etcd member leaves (gracefully when the node answers, removed by ID through a healthy
 // control plane when it does not), the VM is destroyed and recreated, its config applied, and
 // the workflow waits until it is an etcd member and Ready. Every step is an idempotent
 // activity and the workflow records each result, so a crash between "member removed" and
 // "VM destroyed" resumes at the destroy: no second removal, no ghost VM.
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../worker/activities';
 import { quorumAfterRemoval } from '../core/policies/quorum';
 import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
@@ -72,8 +73,14 @@ async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: St
 
   if (role === 'controlPlane') etcd = await leaveEtcdSafely(spec, server, log);
   if (role === 'worker') {
-    // Cordon and drain need the Kubernetes API; autok8s does not drive kubectl yet (README, known gaps).
-    log.skip('drain', 'no Kubernetes API client: the node is not drained before it is destroyed');
+    if (patched('replace-worker-drain')) {
+      // A graceful Talos reset cordons and drains the node through Talos itself (no kubectl
+      // needed); a node that does not answer is skipped with the reason and replaced anyway.
+      const drain = await log.run('drain', () => wait.drainNode(spec, server, 'worker'), (r) => r.why);
+      if (!drain.drained) log.steps[log.steps.length - 1].status = 'skipped';
+    } else {
+      log.skip('drain', 'no Kubernetes API client: the node is not drained before it is destroyed');
+    }
   }
   if (role === 'lb') {
     const lbServer = spec.servers.find((s) => s.name === server)!;

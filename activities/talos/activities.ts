@@ -30,6 +30,7 @@ import {
   getMembersArgs,
   healthArgs,
   kubeconfigArgs,
+  resetArgs,
   resolveTalosctlPath,
   runTalosctl,
   TalosctlSpawnError,
@@ -493,6 +494,25 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
       const r = await talosctl(spec, etcdLeaveArgs(await authTo(spec, node)));
       if (r.exitCode !== 0) throw toFailure(classify(r), 'talosctl etcd leave', node.ip);
       return { left: true, alreadyLeft: false };
+    },
+
+    /**
+     * Cordons and drains a node before its VM is destroyed: a graceful `talosctl reset`
+     * (Talos cordons and drains the Kubernetes node, a control plane also leaves etcd, then
+     * the disk is wiped), waited for so the drain is over when this returns; no reboot, the
+     * VM goes away next. A node that does not answer cannot be drained (Cluster API skips the
+     * drain of an unreachable node too), and one that no longer trusts this cluster's
+     * talosconfig has been reset already (a retry, or a new machine): both come back as
+     * `drained: false` with the reason, never as a failure, so the replacement goes on.
+     */
+    async drainNode(spec: ClusterSpec, serverName: string, role: TalosRole, opts: { waitMs?: number } = {}): Promise<{ drained: boolean; why: string }> {
+      const node = nodeOf(spec, serverName, role);
+      const r = await talosctl(spec, resetArgs(await authTo(spec, node), { graceful: true, reboot: false, wait: true }), opts.waitMs ?? memberWaitMs);
+      if (r.exitCode === 0) return { drained: true, why: `${node.hostname} cordoned, drained and reset` };
+      const f = classify(r);
+      if (f.kind === 'unreachable') return { drained: false, why: `${node.hostname} (${node.ip}) does not answer, so it cannot be drained: ${f.summary}` };
+      if (f.kind === 'untrusted') return { drained: false, why: `${node.hostname} (${node.ip}) no longer has this cluster's config (reset already): ${f.summary}` };
+      throw toFailure(f, 'talosctl reset --graceful', node.ip);
     },
 
     /**

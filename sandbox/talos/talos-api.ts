@@ -451,8 +451,11 @@ export class TalosApi {
         this.dropMember(cluster, member, 'left');
       }
     }
+    // A graceful reset of a configured node cordons and drains it first (Talos runs
+    // CordonAndDrainNode before it leaves etcd and wipes the disk); a forced one does not.
+    const drained = graceful && node.phase === 'running' && node.config !== undefined;
     Object.assign(node, { phase: 'resetting', phaseSince: this.now() });
-    this.options.audit({ action: 'reset', target: node.ip, outcome: 'ok', detail: { graceful } });
+    this.options.audit({ action: 'reset', target: node.ip, outcome: 'ok', detail: { graceful, cordonedAndDrained: drained, machineType: node.config?.machineType ?? 'none' } });
     return { readyInMs: this.timing.rebootMs };
   }
 
