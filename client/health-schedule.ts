@@ -2,18 +2,19 @@
 // pass per interval, skipping a pass while the previous one still runs.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
+import { schedulePhaseMs } from '../core/schedule/phase';
 import { parseDuration } from '../core/spec/duration';
 import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import type { HealthCheckInput } from '../workflows/health-check';
 
 /**
- * Every interval, with up to half an interval of jitter: all clusters' schedules would
- * otherwise fire at the same instant and their passes arrive at the workers as one burst.
+ * Every interval, at the cluster's own phase (core/schedule/phase.ts): schedules of many
+ * clusters spread over the interval instead of firing together.
  */
-function scheduleSpec(every: string) {
+function scheduleSpec(cluster: string, every: string) {
   const ms = parseDuration(every);
-  return { intervals: [{ every: ms }], jitter: Math.floor(ms / 2) };
+  return { intervals: [{ every: ms, offset: schedulePhaseMs(cluster, ms) }] };
 }
 
 export interface ScheduleResult {
@@ -37,14 +38,14 @@ export async function upsertHealthSchedule(client: Client, taskQueue: string, sp
     ],
   };
   try {
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: scheduleSpec(every), action }));
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: scheduleSpec(spec.metadata.name, every), action }));
     return { scheduleId, created: false, every };
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
   }
   await client.schedule.create({
     scheduleId,
-    spec: scheduleSpec(every),
+    spec: scheduleSpec(spec.metadata.name, every),
     action,
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     state: { note: `autok8s health checks of ${spec.metadata.name}` },

@@ -3,6 +3,7 @@
 // the same set with their own dependencies (a different env, a sandbox CA); nothing here
 // knows whether it talks to the sandbox or to OVH and Proxmox.
 import { ApplicationFailure } from '@temporalio/common';
+import { createHealthActivities } from '../activities/health/observe-cluster';
 import { createOvhActivities } from '../activities/ovh/activities';
 import { createProxmoxActivities } from '../activities/proxmox/activities';
 import { createSshActivities } from '../activities/ssh/activities';
@@ -27,11 +28,22 @@ export function defaultActivityDeps(): ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
+  const ovh = createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs });
+  const proxmox = createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs });
+  const talos = createTalosActivities({ pollIntervalMs: deps.pollIntervalMs });
   return {
-    ...createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
-    ...createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs }),
+    ...ovh,
+    ...proxmox,
     ...createSshActivities({ secrets: deps.secrets }),
-    ...createTalosActivities({ pollIntervalMs: deps.pollIntervalMs }),
+    ...talos,
+    // A health pass's checks in one activity, over the provider activities above.
+    ...createHealthActivities({
+      probeLb: (server) => probeLbHealth(server),
+      vmStatuses: proxmox.vmStatuses,
+      nodesReady: talos.nodesReady,
+      etcdMembers: talos.etcdMembers,
+      getIpRouting: ovh.getIpRouting,
+    }),
     ...createTemporalActivities({
       client: () => {
         if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');

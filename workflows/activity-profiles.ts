@@ -29,6 +29,15 @@ export const probe: ActivityOptions = {
   retry: { initialInterval: '500ms', maximumAttempts: 2 },
 };
 
+/**
+ * A health pass's observation (observeCluster): each check inside has its own 10 s bound and
+ * turns a failure into an answer, so the activity itself fails only when the worker does.
+ */
+export const observe: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumAttempts: 2 },
+};
+
 /** Local bookkeeping (reading the spec file, the state store). */
 export const local: ActivityOptions = {
   startToCloseTimeout: '30s',

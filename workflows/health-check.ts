@@ -16,6 +16,7 @@ import { progressQuery, StepLog, type StepRecord } from './progress';
 type Activities = ReturnType<typeof createActivities>;
 const probe = proxyActivities<Activities>(profiles.probe);
 const local = proxyActivities<Activities>(profiles.local);
+const observe = proxyActivities<Activities>(profiles.observe);
 
 export interface HealthCheckInput {
   spec?: ClusterSpec;
@@ -51,6 +52,35 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
     ]);
   }
 
+  let observation: HealthObservation;
+  if (patched('health-observe-cluster')) {
+    // Every check in one activity (they still run concurrently, each named and timed): a
+    // pass is two activities instead of about twelve, the difference between tens and
+    // hundreds of clusters per worker (bench/health-capacity.ts).
+    const seen = await log.run('observe', () => observe.observeCluster(spec), (o) => summarize(o.nodes));
+    const observeStep = log.steps[log.steps.length - 1];
+    for (const check of seen.checks ?? []) log.steps.push({ name: `observe: ${check.name}`, status: 'done', startedAt: observeStep.startedAt, durationMs: check.ms, detail: check.summary });
+    observation = { cluster: spec.metadata.name, at: Date.now(), nodes: seen.nodes, etcd: seen.etcd, failover: seen.failover };
+  } else {
+    observation = await observeWithActivityPerCheck(spec, log);
+  }
+  const nodes = observation.nodes;
+  const actions = await log.run('decide', () => local.submitHealthObservation(spec, observation), (a) =>
+    a.filter((x) => x.kind !== 'wait').map((x) => `${x.kind} ${'server' in x ? `${x.server}/${x.role}` : x.ip}`).join(', ') || 'nothing to do',
+  );
+  const unhealthy = nodes.filter((n) => !n.healthy);
+  log.phase = 'done';
+  return {
+    ...observation,
+    healthy: unhealthy.length === 0,
+    summary: unhealthy.length === 0 ? 'all healthy' : `unhealthy: ${unhealthy.map((n) => `${n.server}/${n.role} (${n.detail})`).join(', ')}`,
+    actions,
+    steps: log.steps,
+  };
+}
+
+/** The passes before observeCluster: one activity per check (kept for runs started before the patch). */
+async function observeWithActivityPerCheck(spec: ClusterSpec, log: StepLog): Promise<HealthObservation> {
   const [lbs, talosNodes] = await Promise.all([
     log.run('lb-health', () => Promise.all(spec.servers.map((s) => checkLb(s))), summarize),
     log.run(
@@ -73,19 +103,7 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
       }),
     ),
   );
-  const observation: HealthObservation = { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover };
-  const actions = await log.run('decide', () => local.submitHealthObservation(spec, observation), (a) =>
-    a.filter((x) => x.kind !== 'wait').map((x) => `${x.kind} ${'server' in x ? `${x.server}/${x.role}` : x.ip}`).join(', ') || 'nothing to do',
-  );
-  const unhealthy = nodes.filter((n) => !n.healthy);
-  log.phase = 'done';
-  return {
-    ...observation,
-    healthy: unhealthy.length === 0,
-    summary: unhealthy.length === 0 ? 'all healthy' : `unhealthy: ${unhealthy.map((n) => `${n.server}/${n.role} (${n.detail})`).join(', ')}`,
-    actions,
-    steps: log.steps,
-  };
+  return { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover };
 }
 
 function summarize(list: NodeObservation[]): string {

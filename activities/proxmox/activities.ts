@@ -319,6 +319,23 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
     },
 
     /**
+     * The state of every VM the spec puts on this server, from one `GET /nodes/{node}/qemu`
+     * (a health pass looks at all of them; one list per server instead of three calls per
+     * VM). A VM is taken by its VMID alone: ownership is vmStatus's question, not a probe's.
+     */
+    async vmStatuses(spec: ClusterSpec, serverName: string): Promise<{ role: VmRole; vmid: number; exists: boolean; status?: string; lock?: string }[]> {
+      return onNode(spec, serverName, async (call) => {
+        const list = await call.client.listVms();
+        return (['lb', 'controlPlane', 'worker'] as const).flatMap((role) => {
+          const vmid = call.server.vms[role]?.vmid;
+          if (vmid === undefined) return [];
+          const at = list.find((vm) => vm.vmid === vmid);
+          return [at ? { role, vmid, exists: true, ...(at.status ? { status: at.status } : {}), ...(at.lock ? { lock: at.lock } : {}) } : { role, vmid, exists: false }];
+        });
+      });
+    },
+
+    /**
      * Waits until the guest agent reports the VM's spec address (cloud-init applied, guest
      * up). Heartbeats on every poll; gives up (retryably) after `timeoutMs` (default: the
      * spec's health.nodeStartupTimeout).

@@ -71,7 +71,7 @@ describe('scheduled health checks with safe auto-remediation', () => {
     expect(box.ovh.routing(IP)).toBe(server('srv-b').ovhService);
     await waitUntil('healthy again', allHealthy, 30_000, 250);
     for await (const pass of client.workflow.list({ query: `WorkflowType = "healthCheck" AND AutoK8sCluster = "health" AND ExecutionStatus = "Completed"` })) {
-      await maybeRecordHistory(client.workflow.getHandle(pass.workflowId, pass.runId), 'healthCheck-pass-batched-readiness');
+      await maybeRecordHistory(client.workflow.getHandle(pass.workflowId, pass.runId), 'healthCheck-pass-observe-cluster');
       break;
     }
   });
