@@ -3,6 +3,22 @@
 // structure (workflows/bootstrap-cluster.ts and provision-server.ts), phase by phase with
 // the workflow's own step names, so a benchmark can set measured step times beside it.
 //
+// Today's workflow (`overlapped`, patch 'bootstrap-overlapped-phases'):
+//
+//   provision-servers   max(vRack task, VM create + start + boot); the Talos secrets and
+//                       configs are made meanwhile (local: no latency).
+//   then two branches, the longer one counts:
+//   talos               configure-nodes (every control plane and worker at once: apply-config
+//                       returns at once, the installs run on), etcd-bootstrap (the first
+//                       control plane's install), etcd-members (2 × etcd join), cluster-health
+//                       (the workers installed beside the control planes and are ready one
+//                       kubelet-ready after the bootstrap: only what outlasts the members
+//                       counts), kubeconfig (local).
+//   traffic             push-lb-configs (SSH, no latency), route <ip> (an OVH move each, when
+//                       the IP is not on a healthy LB yet).
+//
+// The sequential structure below is the one before that patch (kept for comparison):
+//
 //   provision-servers   every server in parallel (a child workflow each): vRack join, THEN
 //                       its VMs in parallel, each create → start → guest agent up. The join
 //                       and the VMs are sequential in provisionServer today.
@@ -50,6 +66,8 @@ export interface BootstrapShape {
    * before it (provisionServer awaits the join first). Default false.
    */
   vrackBesideVms?: boolean;
+  /** Today's workflow: configs beside provisioning, workers beside control planes, LB branch beside Talos (implies vrackBesideVms). */
+  overlapped?: boolean;
 }
 
 export interface PhaseBound {
@@ -57,6 +75,8 @@ export interface PhaseBound {
   phase: string;
   ms: number;
   why: string;
+  /** Overlapped shape: which branch after provisioning the phase belongs to. */
+  branch?: 'talos' | 'traffic';
 }
 
 /** The critical path phase by phase, in the workflow's order. */
@@ -72,6 +92,23 @@ export function criticalPathPhases(l: SimulatedLatencies, shape: BootstrapShape,
     ms: i < shape.failoverMoves ? l.moveMs : 0,
     why: i < shape.failoverMoves ? 'OVH move task' : 'already on a healthy LB: no move',
   }));
+  if (shape.overlapped) {
+    const members = shape.controlPlanes > 1 ? 2 * l.etcdJoinMs : 0;
+    // Workers are ready one kubelet-ready after the bootstrap (they installed meanwhile).
+    const workersAfterMembers = shape.workers > 0 ? Math.max(0, l.kubeletReadyMs - members) : 0;
+    return [
+      { phase: 'provision-servers', ms: Math.max(vrack, vm), why: 'vRack task beside VM create + start + boot (servers and VMs in parallel)' },
+      { phase: 'talos-secrets', ms: 0, why: 'local, beside provisioning' },
+      { phase: 'talos-configs', ms: 0, why: 'local, beside provisioning' },
+      { phase: 'configure-nodes', ms: 0, why: 'apply-config returns at once; every node installs meanwhile', branch: 'talos' },
+      { phase: 'etcd-bootstrap', ms: l.installMs, why: 'first control plane installs and reboots', branch: 'talos' },
+      { phase: 'etcd-members', ms: members, why: shape.controlPlanes > 1 ? 'other control planes join as learners, then are promoted' : 'the bootstrap node is the only member', branch: 'talos' },
+      { phase: 'cluster-health', ms: workersAfterMembers, why: shape.workers > 0 ? 'workers installed beside the control planes: ready one kubelet-ready after the bootstrap' : 'no workers', branch: 'talos' },
+      { phase: 'kubeconfig', ms: 0, why: 'local', branch: 'talos' },
+      { phase: 'push-lb-configs', ms: 0, why: 'SSH pushes, beside the Talos branch', branch: 'traffic' },
+      ...routes.map((r) => ({ ...r, branch: 'traffic' as const })),
+    ];
+  }
   return [
     shape.vrackBesideVms
       ? { phase: 'provision-servers', ms: Math.max(vrack, vm), why: 'vRack task beside VM create + start + boot (servers and VMs in parallel)' }
@@ -93,7 +130,9 @@ export function criticalPathPhases(l: SimulatedLatencies, shape: BootstrapShape,
   ];
 }
 
-/** The bootstrap's critical path in ms: the sum of its sequential phases. */
+/** The bootstrap's critical path in ms: its sequential phases, and of parallel branches the longer. */
 export function criticalPathMs(l: SimulatedLatencies, shape: BootstrapShape): number {
-  return criticalPathPhases(l, shape).reduce((sum, p) => sum + p.ms, 0);
+  const phases = criticalPathPhases(l, shape);
+  const sum = (list: PhaseBound[]) => list.reduce((total, p) => total + p.ms, 0);
+  return sum(phases.filter((p) => !p.branch)) + Math.max(sum(phases.filter((p) => p.branch === 'talos')), sum(phases.filter((p) => p.branch === 'traffic')));
 }

@@ -7,7 +7,7 @@
 // Exactly-once etcd bootstrap has two guards: this workflow calls `bootstrapEtcd` once
 // (a replay re-uses the recorded result), and the activity itself looks at etcd before it
 // acts, so a retry after a lost answer does not bootstrap a second time.
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../worker/activities';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
 import type { ClusterSpec } from '../core/spec/schema';
@@ -60,10 +60,125 @@ export async function bootstrapCluster(input: BootstrapClusterInput): Promise<Bo
       { key: OPERATION, value: 'bootstrap' },
     ]);
   }
-  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () => bootstrapLocked(spec, log, serverPhase, startedAt));
+  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () =>
+    patched('bootstrap-overlapped-phases') ? bootstrapOverlapped(spec, log, serverPhase, startedAt) : bootstrapSequential(spec, log, serverPhase, startedAt),
+  );
 }
 
-async function bootstrapLocked(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
+/** Every server in parallel, a provisionServer child each: vRack, three VMs, booted. */
+function provisionAll(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>): Promise<ProvisionServerResult[]> {
+  const cluster = spec.metadata.name;
+  return log.run('provision-servers', () =>
+    Promise.all(
+      spec.servers.map(async (server) => {
+        serverPhase.set(server.name, 'provisioning');
+        const result = await executeChild(provisionServer, {
+          workflowId: workflowIds.provisionServer(cluster, server.name),
+          args: [{ spec, server: server.name }],
+          typedSearchAttributes: [
+            { key: CLUSTER, value: cluster },
+            { key: OPERATION, value: 'provision-server' },
+          ],
+        });
+        serverPhase.set(server.name, 'provisioned');
+        return result;
+      }),
+    ),
+  );
+}
+
+/** Each failover IP routed to a healthy LB of the cluster (a failoverIp child each, one after the other). */
+async function routeFailoverIps(spec: ClusterSpec, log: StepLog): Promise<FailoverIpResult[]> {
+  const failover: FailoverIpResult[] = [];
+  for (const ip of spec.failoverIps) {
+    failover.push(
+      await log.run(`route ${ip}`, () =>
+        executeChild(failoverIp, {
+          workflowId: `${workflowIds.failover(spec.metadata.name, ip)}/bootstrap`,
+          args: [{ spec, ip, reason: 'bootstrap' }],
+          typedSearchAttributes: [
+            { key: CLUSTER, value: spec.metadata.name },
+            { key: OPERATION, value: 'failover' },
+          ],
+        }),
+      ),
+    );
+  }
+  return failover;
+}
+
+/**
+ * The bootstrap with every step that does not wait on another overlapped with the ones that
+ * do, as the Talos guide does it (apply every node's config, then bootstrap etcd once):
+ *
+ *   provision-servers  ∥  talos-secrets → talos-configs          (configs need only the spec)
+ *   then  configure-nodes (control planes AND workers) → etcd-bootstrap → etcd-members
+ *           → cluster-health → kubeconfig                          (workers install meanwhile)
+ *     ∥   push-lb-configs → route <ip>                             (the LBs need only their VMs)
+ *
+ * Same invariants as before: one bootstrapEtcd call, every step an idempotent activity. The
+ * LBs take traffic before the control planes answer, which for a new cluster is no traffic;
+ * HAProxy's checks keep unready backends out.
+ */
+async function bootstrapOverlapped(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
+  const cluster = spec.metadata.name;
+  const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
+  const workers = spec.servers.filter((s) => s.vms.worker).map((s) => s.name);
+  const etcdNode = controlPlanes[0];
+
+  const [servers, secrets] = await Promise.all([
+    provisionAll(spec, log, serverPhase),
+    (async () => {
+      const made = await log.run('talos-secrets', () => local.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
+      await log.run('talos-configs', () => local.renderMachineConfigs(spec));
+      return made;
+    })(),
+  ]);
+
+  const talos = async () => {
+    const applied = await log.run('configure-nodes', () =>
+      Promise.all([
+        ...controlPlanes.map((server) => call.applyMachineConfig(spec, server, 'controlPlane')),
+        ...workers.map((server) => call.applyMachineConfig(spec, server, 'worker')),
+      ]),
+    );
+    const etcd = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(spec, etcdNode), (r) => (r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`));
+    await log.run('etcd-members', () => Promise.all(controlPlanes.map((server) => wait.waitForEtcdMember(spec, server))));
+    await log.run('cluster-health', () => wait.clusterHealth(spec));
+    const kubeconfig = await log.run('kubeconfig', () => local.writeKubeconfig(spec), (k) => k.path);
+    return { applied: applied.filter((a) => a.applied).length, etcd, kubeconfig };
+  };
+  const traffic = async () => {
+    const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
+    return { pushes, failover: await routeFailoverIps(spec, log) };
+  };
+  const [t, r] = await Promise.all([talos(), traffic()]);
+
+  const summary: string[] = [];
+  const createdVms = servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
+  if (createdVms.length > 0) summary.push(`created ${createdVms.length} VMs`);
+  if (secrets.created) summary.push('generated Talos secrets');
+  if (t.etcd.bootstrapped) summary.push(`bootstrapped etcd on ${etcdNode}`);
+  if (t.applied > 0) summary.push(`applied ${t.applied} machine configs`);
+  if (r.pushes.changed.length > 0) summary.push(`pushed ${r.pushes.changed.length} LB config files`);
+  for (const routed of r.failover) if (routed.moved) summary.push(`routed ${routed.ip} to ${routed.to}`);
+  log.phase = 'done';
+  return {
+    cluster,
+    changed: summary.length > 0,
+    summary: summary.length > 0 ? summary : ['already bootstrapped: nothing to change'],
+    servers,
+    etcdBootstrappedOn: etcdNode,
+    etcdAlreadyBootstrapped: t.etcd.alreadyBootstrapped,
+    failover: r.failover,
+    kubeconfig: t.kubeconfig.path,
+    steps: log.steps,
+    totalMs: Date.now() - startedAt,
+  };
+}
+
+/** The bootstrap before 'bootstrap-overlapped-phases': one phase after the other (kept for runs started before it). */
+async function bootstrapSequential(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
   const cluster = spec.metadata.name;
   const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
   const summary: string[] = [];

@@ -53,6 +53,23 @@ describe('criticalPathMs', () => {
     expect(phases.find((p) => p.phase === 'etcd-members')!.ms).toBe(200_000);
   });
 
+  it.each([
+    // max(vRack, VMs) + install + 2 × etcd join + what the workers' kubelet-ready outlasts the members by
+    { name: 'overlapped: fresh 3-server cluster', s: shape({ overlapped: true }), want: 10 + 100 + 1_000 + 10_000 + 2 * 100_000 + (1_000_000 - 2 * 100_000) },
+    { name: 'overlapped: kubelet-ready shorter than the etcd joins adds nothing', s: shape({ overlapped: true }), l: { ...L, kubeletReadyMs: 5 }, want: 10 + 100 + 1_000 + 10_000 + 2 * 100_000 },
+    { name: 'overlapped: an IP move longer than the Talos branch is the path', s: shape({ overlapped: true, failoverMoves: 1 }), want: 10 + 100 + 1_000 + 10_000_000 },
+    { name: 'overlapped: no workers', s: shape({ overlapped: true, workers: 0 }), want: 10 + 100 + 1_000 + 10_000 + 2 * 100_000 },
+  ])('$name', ({ s, l, want }) => {
+    expect(criticalPathMs(l ?? L, s)).toBe(want);
+  });
+
+  it('overlapped: phases carry their branch, and the two branches follow provisioning', () => {
+    const phases = criticalPathPhases(L, shape({ overlapped: true }), ['203.0.113.10']);
+    expect(phases.filter((p) => p.branch === 'talos').map((p) => p.phase)).toEqual(['configure-nodes', 'etcd-bootstrap', 'etcd-members', 'cluster-health', 'kubeconfig']);
+    expect(phases.filter((p) => p.branch === 'traffic').map((p) => p.phase)).toEqual(['push-lb-configs', 'route 203.0.113.10']);
+    expect(phases.filter((p) => !p.branch).map((p) => p.phase)).toEqual(['provision-servers', 'talos-secrets', 'talos-configs']);
+  });
+
   it('refuses shapes a cluster cannot have', () => {
     expect(() => criticalPathMs(L, shape({ servers: 0 }))).toThrow(/at least one server/);
     expect(() => criticalPathMs(L, shape({ controlPlanes: 4, servers: 3 }))).toThrow(/controlPlanes/);

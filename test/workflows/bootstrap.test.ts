@@ -61,9 +61,22 @@ describe('bootstrapCluster', () => {
       expect(readFileSync(join(host.rootDir, 'etc/haproxy/haproxy.cfg'), 'utf8'), name).toContain('frontend');
     }
     const steps = result.steps.map((s) => s.name);
-    expect(steps.indexOf('etcd-bootstrap')).toBeGreaterThan(steps.indexOf('configure-control-planes'));
-    expect(steps.indexOf('configure-workers')).toBeGreaterThan(steps.indexOf('etcd-members'));
-    await maybeRecordHistory(handle, 'bootstrapCluster-fresh');
+    // The Talos chain in order (every node configured, then one etcd bootstrap, members, health,
+    // kubeconfig); the LB branch beside it; configs rendered beside the provisioning.
+    const talosChain = ['talos-configs', 'configure-nodes', 'etcd-bootstrap', 'etcd-members', 'cluster-health', 'kubeconfig'].map((n) => steps.indexOf(n));
+    expect(talosChain.every((i) => i >= 0)).toBe(true);
+    expect([...talosChain].sort((a, b) => a - b)).toEqual(talosChain);
+    expect(steps.indexOf('route 203.0.113.10')).toBeGreaterThan(steps.indexOf('push-lb-configs'));
+    const started = (n: string) => result.steps.find((s) => s.name === n)!.startedAt;
+    const provision = result.steps.find((s) => s.name === 'provision-servers')!;
+    expect(started('talos-secrets'), 'secrets made while the servers are provisioned').toBeLessThan(provision.startedAt + provision.durationMs!);
+    // Workers were configured before etcd was bootstrapped (they install meanwhile).
+    const applies = box.audit.entries({ service: 'talos', action: 'apply-config', outcome: 'ok' });
+    const bootstrap = box.audit.entries({ service: 'talos', action: 'bootstrap', outcome: 'ok' });
+    const workerIps = box.spec.servers.map((s) => s.vms.worker.ip);
+    expect(bootstrap).toHaveLength(1);
+    expect(applies.filter((a) => workerIps.includes(a.target)).every((a) => a.seq < bootstrap[0].seq)).toBe(true);
+    await maybeRecordHistory(handle, 'bootstrapCluster-fresh-overlapped');
   });
 
   it('changes nothing on a bootstrapped cluster, and says so', async () => {
@@ -74,7 +87,7 @@ describe('bootstrapCluster', () => {
     expect(result.etcdAlreadyBootstrapped).toBe(true);
     expect(creates()).toHaveLength(9);
     expect(bootstraps()).toHaveLength(1);
-    await maybeRecordHistory(handle, 'bootstrapCluster-rerun');
+    await maybeRecordHistory(handle, 'bootstrapCluster-rerun-overlapped');
   });
 
   it('fails fast with a clear message naming the server on a wrong Proxmox token', async () => {
