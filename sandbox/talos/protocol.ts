@@ -1,5 +1,5 @@
-// The loopback protocol between the talosctl stand-in (a short-lived process per command)
-// and the TalosSimulator (node state, held by the sandbox). It mirrors the Talos API: one
+// The loopback protocol between the talosctl stand-in (a process per command, or run inside
+// the sandbox process for the Go forwarder) and the TalosSimulator (node state, held by the sandbox). It mirrors the Talos API: one
 // call per gRPC method, addressed like talosctl addresses it (an endpoint, target nodes,
 // credentials), answered with a result or with the error text the Talos API would give.
 // Types only, so the stand-in loads nothing heavy.

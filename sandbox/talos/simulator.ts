@@ -3,19 +3,29 @@
 // the stand-in exactly as it would run talosctl; the stand-in does the local file work
 // (secrets, configs, kubeconfig) and asks this simulator for everything a node would answer.
 //
+// Two routes under an unguessable path: `/call`, one Talos API call (what a node answers,
+// with fault injection), and `/exec`, a whole talosctl command line run by the stand-in
+// inside this process (standin/main.ts, captured io) for the `talosctl` executable, a tiny
+// Go forwarder (forwarder/main.go, built into .build/ by `npm install`). A Node start-up per
+// talosctl call (~60 ms CPU) dominated the health benchmark; the forwarder costs a few ms.
+// The in-process stand-in still reaches nodes through `/call` over loopback, so faults
+// apply exactly as for the node-bundle fallback (used when Go was missing at install, or
+// with AUTOK8S_TALOSCTL_TRANSPORT=node).
+//
 //   const talos = new TalosSimulator({ audit, lookupNode: (ip) => proxmox.vmByIp(ip) });
 //   await talos.start();
 //   spec.talos.talosctl = talos.writeStandIn(join(sandboxDir, 'bin'));
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { AuditLog } from '../audit';
 import type { FaultInjector } from '../faults';
 import type { TalosAnswer, TalosCall } from './protocol';
 import { TALOS_SIM_ENV } from './protocol';
+import { runStandIn } from './standin/main';
 import { actionOf, isMutating, TalosApi, type NodeLookup, type TalosMemberView, type TalosNodeView, type TalosTiming } from './talos-api';
 
 export interface TalosSimulatorOptions {
@@ -29,12 +39,44 @@ export interface TalosSimulatorOptions {
   timing?: Partial<TalosTiming>;
 }
 
-const STANDIN_ENTRY = resolve(__dirname, 'standin', 'main.ts');
+const STANDIN_ENTRY = resolve(__dirname, 'standin', 'cli.ts');
+/** Built by scripts/build-talosctl-forwarder.js (`npm install`) when Go is on PATH. */
+export const FORWARDER_BINARY = resolve(__dirname, '..', '..', '.build', 'talosctl-forwarder');
+const FORWARDER_SOURCE = resolve(__dirname, 'forwarder', 'main.go');
+/** Set to "node" to make writeStandIn use the node bundle even when the forwarder is built. */
+export const TRANSPORT_ENV = 'AUTOK8S_TALOSCTL_TRANSPORT';
+
+/** How the `talosctl` writeStandIn writes runs the stand-in. */
+export type StandInTransport = 'go-forwarder' | 'node-bundle';
+
+/** What one `/exec` call carries: a talosctl command line and the caller's context. */
+export interface TalosExecRequest {
+  argv: string[];
+  /** The caller's working directory (absolute). */
+  cwd: string;
+  env: { TALOSCONFIG?: string; HOME?: string };
+}
+
+export interface TalosExecAnswer {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The forwarder when built and not older than its source (never a stale build), else the bundle. */
+function chooseTransport(): StandInTransport {
+  if (process.env[TRANSPORT_ENV] === 'node') return 'node-bundle';
+  try {
+    return statSync(FORWARDER_BINARY).mtimeMs >= statSync(FORWARDER_SOURCE).mtimeMs ? 'go-forwarder' : 'node-bundle';
+  } catch {
+    return 'node-bundle'; // not built
+  }
+}
 
 /**
- * The stand-in as one plain JS file: every talosctl call starts a process, and loading the
- * TypeScript sources through tsx cost ~0.25 s of CPU per call, the main cost of a sandbox
- * bootstrap or health pass on a small machine. esbuild (tsx's own) bundles it in ~0.1 s.
+ * The stand-in as one plain JS file, for the node-bundle transport (no Go forwarder): every
+ * talosctl call starts a process, and loading the TypeScript sources through tsx cost
+ * ~0.25 s of CPU per call; the bundle brings it to ~60 ms. esbuild (tsx's own) bundles it in ~0.1 s.
  */
 function bundleStandIn(dir: string): string {
   const outfile = join(resolve(dir), 'talosctl-standin.js');
@@ -51,6 +93,7 @@ export class TalosSimulator {
   private readonly token = randomBytes(12).toString('hex');
   /** Requests a "hang" fault holds open; answered (with a reset) on stop. */
   private readonly held = new Set<ServerResponse>();
+  private transport?: StandInTransport;
 
   constructor(private readonly options: TalosSimulatorOptions) {
     this.api = new TalosApi({
@@ -94,12 +137,23 @@ export class TalosSimulator {
   }
 
   /**
+   * How the `talosctl` of writeStandIn runs (the last one written, else what it would
+   * choose): the Go forwarder to `/exec`, or a Node process per call.
+   */
+  get standInTransport(): StandInTransport {
+    return this.transport ?? chooseTransport();
+  }
+
+  /**
    * Writes an executable `talosctl` into `dir` that runs the stand-in against this
    * simulator (control URL baked in), and returns its path for spec.talos.talosctl.
+   * It execs the Go forwarder when built (the stand-in then runs in this process), else
+   * a node bundle of the stand-in; see standInTransport.
    */
   writeStandIn(dir: string): string {
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const bundle = bundleStandIn(dir);
+    const transport = chooseTransport();
+    const command = transport === 'go-forwarder' ? quote(FORWARDER_BINARY) : `${quote(process.execPath)} ${quote(bundleStandIn(dir))}`;
     const script = [
       '#!/bin/sh',
       '# talosctl stand-in of the autok8s sandbox: answers like talosctl, for the nodes of the',
@@ -107,13 +161,14 @@ export class TalosSimulator {
       `${TALOS_SIM_ENV}=${quote(this.controlUrl)}`,
       `AUTOK8S_TALOSCTL_VERSION=${quote(this.api.talosVersion)}`,
       `export ${TALOS_SIM_ENV} AUTOK8S_TALOSCTL_VERSION`,
-      `exec ${quote(process.execPath)} ${quote(bundle)} "$@"`,
+      `exec ${command} "$@"`,
       '',
     ].join('\n');
     mkdirSync(dir, { recursive: true });
     const path = join(resolve(dir), 'talosctl');
     writeFileSync(path, script, { mode: 0o755 });
     chmodSync(path, 0o755);
+    this.transport = transport;
     return path;
   }
 
@@ -139,7 +194,8 @@ export class TalosSimulator {
   // ---- HTTP ----
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST' || req.url !== `/${this.token}/call`) {
+    const route = req.method !== 'POST' ? undefined : req.url === `/${this.token}/call` ? 'call' : req.url === `/${this.token}/exec` ? 'exec' : undefined;
+    if (!route) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
@@ -153,10 +209,53 @@ export class TalosSimulator {
       }
       chunks.push(chunk as Buffer);
     }
-    const call = JSON.parse(Buffer.concat(chunks).toString('utf8')) as TalosCall;
-    const answer = await this.answer(call, req, res);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    const answer = route === 'call' ? await this.answer(body as TalosCall, req, res) : await this.exec(body, res);
     if (answer === undefined) return;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    const text = JSON.stringify(answer);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  }
+
+  /**
+   * Runs one talosctl command line for the forwarder, in this process, with its output
+   * captured. Undefined (nothing to answer) when the caller went away meanwhile: the run is
+   * then aborted at its next node call or pause, as the killed process would have stopped.
+   */
+  private async exec(body: unknown, res: ServerResponse): Promise<TalosExecAnswer | undefined> {
+    const request = (body ?? {}) as Partial<TalosExecRequest>;
+    const env = (request.env ?? {}) as Record<string, unknown>;
+    const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
+    const valid =
+      Array.isArray(request.argv) &&
+      request.argv.every((a) => typeof a === 'string') &&
+      typeof request.cwd === 'string' &&
+      isAbsolute(request.cwd) &&
+      optionalString(env.TALOSCONFIG) &&
+      optionalString(env.HOME);
+    if (!valid) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('exec wants {argv: string[], cwd: absolute path, env: {TALOSCONFIG?, HOME?}}');
+      return undefined;
+    }
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableEnded) gone.abort();
+    });
+    let stdout = '';
+    let stderr = '';
+    const exitCode = await runStandIn(request.argv!, {
+      env: {
+        TALOSCONFIG: env.TALOSCONFIG as string | undefined,
+        HOME: env.HOME as string | undefined,
+        [TALOS_SIM_ENV]: this.controlUrl,
+        AUTOK8S_TALOSCTL_VERSION: this.api.talosVersion,
+      },
+      cwd: request.cwd!,
+      out: (text) => void (stdout += text),
+      err: (text) => void (stderr += text),
+      signal: gone.signal,
+    });
+    if (gone.signal.aborted) return undefined;
+    return { exitCode, stdout, stderr };
   }
 
   /** Applies faults, then the call. Undefined when the fault already took care of the response. */

@@ -1,20 +1,25 @@
 // How the stand-in reaches nodes: talosconfig and flags decide the endpoint, the target
 // nodes and the credentials (as talosctl's WithClient / WithClientMaintenance do), and each
-// call goes to the TalosSimulator's control endpoint.
+// call goes to the TalosSimulator's control endpoint (`/call`, over loopback HTTP even when
+// the stand-in runs inside the sandbox process, so the simulator's faults apply unchanged).
+// Environment and relative paths come from the invocation's io, not from `process`.
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { caFingerprint } from '../machine-config';
 import { TALOS_SIM_ENV, type TalosAnswer, type TalosAuth, type TalosCall, type TalosFailureAnswer } from '../protocol';
 import * as say from '../wording';
-import { UsageError, type ParsedCommand } from './flags';
+import { UsageError } from './flags';
+import { homeOf, inCwd, type Invocation, type StandInIo } from './io';
 
 /** A failure talosctl prints and exits 1 on. */
 export class CommandError extends Error {}
 
+const INTERRUPTED = 'talosctl (sandbox stand-in): interrupted (the caller is gone)';
+
 export interface Addressing {
+  io: StandInIo;
   endpoint: string;
   /** Target nodes; empty when none was named (the endpoint answers for itself). */
   nodes: string[];
@@ -29,22 +34,22 @@ interface TalosContext {
 }
 
 /** talosctl's lookup: --talosconfig, $TALOSCONFIG, ~/.talos/config. */
-function talosconfigPath(parsed: ParsedCommand): string {
-  return (parsed.flags.talosconfig as string) || process.env.TALOSCONFIG || join(homedir(), '.talos', 'config');
+function talosconfigPath(parsed: Invocation): string {
+  return (parsed.flags.talosconfig as string) || parsed.io.env.TALOSCONFIG || join(homeOf(parsed.io), '.talos', 'config');
 }
 
-export function addressing(parsed: ParsedCommand, insecure: boolean): Addressing {
+export function addressing(parsed: Invocation, insecure: boolean): Addressing {
   const flagNodes = parsed.flags.nodes as string[];
   const flagEndpoints = parsed.flags.endpoints as string[];
   if (insecure) {
     // Maintenance mode: the nodes themselves are the endpoints, no credentials.
     if (flagNodes.length === 0) throw new CommandError(`error constructing client: ${say.NO_ENDPOINTS}`);
-    return { endpoint: flagNodes[0], nodes: flagNodes, auth: { insecure: true }, insecure: true };
+    return { io: parsed.io, endpoint: flagNodes[0], nodes: flagNodes, auth: { insecure: true }, insecure: true };
   }
   const path = talosconfigPath(parsed);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = inCwd(parsed.io, path, (file) => readFileSync(file, 'utf8'));
   } catch (err) {
     throw new CommandError(`failed to open config file ${JSON.stringify(path)}: open ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
   }
@@ -56,7 +61,7 @@ export function addressing(parsed: ParsedCommand, insecure: boolean): Addressing
   if (endpoints.length === 0) throw new CommandError(`error constructing client: ${say.NO_ENDPOINTS}`);
   if (!context.ca) throw new CommandError(`context ${JSON.stringify(name)} has no CA certificate`);
   const nodes = flagNodes.length > 0 ? flagNodes : (context.nodes ?? []);
-  return { endpoint: endpoints[0], nodes, auth: { insecure: false, caFingerprint: caFingerprint(context.ca) }, insecure: false };
+  return { io: parsed.io, endpoint: endpoints[0], nodes, auth: { insecure: false, caFingerprint: caFingerprint(context.ca) }, insecure: false };
 }
 
 export function requireSingleNode(a: Addressing, command: string): void {
@@ -73,14 +78,17 @@ type CallBody = TalosCall extends infer C ? (C extends TalosCall ? Omit<C, 'endp
 
 /** One call to the simulator for `node` through the addressing's endpoint. */
 export function callNode(a: Addressing, node: string, body: CallBody): Promise<TalosAnswer> {
-  const url = process.env[TALOS_SIM_ENV];
+  const { env, signal } = a.io;
+  const url = env[TALOS_SIM_ENV];
   if (!url) {
     throw new UsageError(`talosctl (sandbox stand-in): ${TALOS_SIM_ENV} is not set; run the talosctl that TalosSimulator.writeStandIn wrote`);
   }
   const endpoint = a.insecure ? node : a.endpoint;
+  // The caller is gone (its talosctl killed): stop here, as the killed process would have.
+  if (signal?.aborted) return Promise.reject(new CommandError(INTERRUPTED));
   const payload = JSON.stringify({ ...body, endpoint, node, auth: a.auth });
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/call`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+    const req = request(`${url}/call`, { method: 'POST', signal, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -91,7 +99,9 @@ export function callNode(a: Addressing, node: string, body: CallBody): Promise<T
       res.on('error', reject);
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ECONNREFUSED') {
+      if (signal?.aborted) {
+        reject(new CommandError(INTERRUPTED));
+      } else if (err.code === 'ECONNREFUSED') {
         reject(new CommandError(`talosctl (sandbox stand-in): the Talos simulator at ${url} is not running`));
       } else {
         // A cut connection looks to talosctl like the node dropping the stream.

@@ -3,13 +3,15 @@
 // and a talosconfig. Shapes follow Talos 1.8 (pkg/machinery/config/generate); certificate
 // bodies are random placeholders: nothing in the sandbox parses them, and a cluster's
 // identity is the SHA-256 of its OS CA, as a real node's TLS trust would make it.
+// Paths resolve against the invocation's working directory and output goes to its io
+// (the stand-in may run inside the sandbox process for a caller elsewhere).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import * as say from '../wording';
 import { CommandError } from './client';
-import type { ParsedCommand } from './flags';
+import { inCwd, pathIn, type Invocation, type StandInIo } from './io';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -60,16 +62,16 @@ function refuseOverwrite(path: string, force: boolean): void {
   if (!force && existsSync(path)) throw new CommandError(say.fileExists(path));
 }
 
-export function genSecrets(parsed: ParsedCommand): void {
-  const output = resolve(parsed.flags['output-file'] as string);
+export function genSecrets(parsed: Invocation): void {
+  const output = pathIn(parsed.io, parsed.flags['output-file'] as string);
   refuseOverwrite(output, parsed.flags.force as boolean);
   writeFileSync(output, toYaml(newSecretsBundle()), { mode: 0o600 });
 }
 
-function loadSecrets(path: string): SecretsBundle {
+function loadSecrets(io: StandInIo, path: string): SecretsBundle {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(path, 'utf8'));
+    doc = parse(inCwd(io, path, (file) => readFileSync(file, 'utf8')));
   } catch (err) {
     throw new CommandError(`failed to load secrets bundle: ${(err as Error).message}`);
   }
@@ -105,11 +107,11 @@ export function strategicMerge(base: unknown, patch: unknown, path: string[] = [
   return patch;
 }
 
-function loadPatch(spec: string): Json {
+function loadPatch(io: StandInIo, spec: string): Json {
   let text = spec;
   if (spec.startsWith('@')) {
     try {
-      text = readFileSync(spec.slice(1), 'utf8');
+      text = inCwd(io, spec.slice(1), (file) => readFileSync(file, 'utf8'));
     } catch (err) {
       throw new CommandError(`error parsing config JSON patch: open ${spec.slice(1)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
     }
@@ -194,9 +196,10 @@ function talosconfig(clusterName: string, secrets: SecretsBundle): Json {
 
 const OUTPUT_TYPES = ['controlplane', 'worker', 'talosconfig'] as const;
 
-export function genConfig(parsed: ParsedCommand, talosctlVersion: string): void {
+export function genConfig(parsed: Invocation, talosctlVersion: string): void {
   const [clusterName, endpoint] = parsed.args;
   const f = parsed.flags;
+  const { io } = parsed;
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -215,9 +218,9 @@ export function genConfig(parsed: ParsedCommand, talosctlVersion: string): void 
   if (types.length > 1 && output === '-') throw new CommandError("can't use multiple output types with stdout");
 
   let secrets: SecretsBundle;
-  if (f['with-secrets']) secrets = loadSecrets(f['with-secrets'] as string);
+  if (f['with-secrets']) secrets = loadSecrets(io, f['with-secrets'] as string);
   else {
-    process.stderr.write('generating PKI and tokens\n');
+    io.err('generating PKI and tokens\n');
     secrets = newSecretsBundle();
   }
   const input: GenInput = {
@@ -230,15 +233,16 @@ export function genConfig(parsed: ParsedCommand, talosctlVersion: string): void 
     additionalSans: f['additional-sans'] as string[],
     dnsDomain: f['dns-domain'] as string,
   };
-  const all = (f['config-patch'] as string[]).map(loadPatch);
-  const perType = { controlplane: (f['config-patch-control-plane'] as string[]).map(loadPatch), worker: (f['config-patch-worker'] as string[]).map(loadPatch) };
+  const loadPatches = (flag: string) => (f[flag] as string[]).map((spec) => loadPatch(io, spec));
+  const all = loadPatches('config-patch');
+  const perType = { controlplane: loadPatches('config-patch-control-plane'), worker: loadPatches('config-patch-worker') };
 
   // Where each type goes: one type and -o: that file; several: files in the -o directory.
   const single = types.length === 1 && !f['output-dir'];
   const destination = (type: string) => {
     if (output === '-') return '-';
-    if (output && single) return resolve(output);
-    const dir = resolve(output || '.');
+    if (output && single) return pathIn(io, output);
+    const dir = pathIn(io, output || '.');
     return join(dir, type === 'talosconfig' ? 'talosconfig' : `${type}.yaml`);
   };
   const writes = types.map((type) => {
@@ -254,11 +258,11 @@ export function genConfig(parsed: ParsedCommand, talosctlVersion: string): void 
   for (const w of writes) if (w.path !== '-') refuseOverwrite(w.path, f.force as boolean);
   for (const w of writes) {
     if (w.path === '-') {
-      process.stdout.write(w.data);
+      io.out(w.data);
       continue;
     }
     mkdirSync(dirname(w.path), { recursive: true });
     writeFileSync(w.path, w.data, { mode: 0o644 });
-    process.stderr.write(`Created ${w.path}\n`);
+    io.err(`Created ${w.path}\n`);
   }
 }

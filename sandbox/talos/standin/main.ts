@@ -1,17 +1,22 @@
-// The sandbox's talosctl stand-in: a short-lived process per command, like talosctl.
+// The sandbox's talosctl stand-in: one talosctl command line, run against a StandInIo
+// (environment, working directory, stdout/stderr) and answered with talosctl's exit code.
 // Local effects (secrets, configs, kubeconfig, snapshots) happen here; everything a node
-// would answer comes from the TalosSimulator named by $AUTOK8S_TALOS_SIM. Started through
-// the wrapper TalosSimulator.writeStandIn writes, or sandbox/bin/talosctl.
+// would answer comes from the TalosSimulator named by $AUTOK8S_TALOS_SIM in io.env.
+// It runs in two places: inside the sandbox process, where TalosSimulator serves the Go
+// forwarder's `/exec` calls (the `talosctl` TalosSimulator.writeStandIn writes, when Go was
+// there at `npm install`), and as a process of its own through cli.ts (the node-bundle
+// fallback, and sandbox/bin/talosctl).
 import { CommandError } from './client';
 import { parseCommandLine, UsageError, type CommandSpec, type FlagSpec } from './flags';
 import { genConfig, genSecrets } from './gen';
+import type { Invocation, StandInIo } from './io';
 import * as node from './node-commands';
 
-const CLIENT_VERSION = process.env.AUTOK8S_TALOSCTL_VERSION || 'v1.8.3';
+const clientVersion = (p: Invocation) => p.io.env.AUTOK8S_TALOSCTL_VERSION || 'v1.8.3';
 
 const GEN_FORCE: FlagSpec = { long: 'force', short: 'f', kind: 'bool' };
 
-const COMMANDS: (CommandSpec & { run: (p: ReturnType<typeof parseCommandLine>) => void | Promise<void> })[] = [
+const COMMANDS: (CommandSpec & { run: (p: Invocation) => void | Promise<void> })[] = [
   {
     path: ['gen', 'secrets'],
     args: { min: 0, max: 0 },
@@ -54,7 +59,7 @@ const COMMANDS: (CommandSpec & { run: (p: ReturnType<typeof parseCommandLine>) =
       { long: 'with-cluster-discovery', kind: 'bool', default: true },
       { long: 'with-kubespan', kind: 'bool' },
     ],
-    run: (p) => genConfig(p, CLIENT_VERSION),
+    run: (p) => genConfig(p, clientVersion(p)),
   },
   {
     path: ['apply-config'],
@@ -143,27 +148,24 @@ const COMMANDS: (CommandSpec & { run: (p: ReturnType<typeof parseCommandLine>) =
       { long: 'insecure', short: 'i', kind: 'bool' },
       { long: 'json', kind: 'bool' },
     ],
-    run: (p) => node.version(p, CLIENT_VERSION),
+    run: (p) => node.version(p, clientVersion(p)),
   },
 ];
 
-async function main(argv: string[]): Promise<number> {
+/** Runs one talosctl command line; resolves to its exit code (never rejects). */
+export async function runStandIn(argv: string[], io: StandInIo): Promise<number> {
   try {
     const parsed = parseCommandLine(argv, COMMANDS);
     const command = COMMANDS.find((c) => c === parsed.command)!;
-    await command.run(parsed);
+    await command.run({ ...parsed, io });
     return 0;
   } catch (err) {
     if (err instanceof CommandError || err instanceof UsageError) {
       // talosctl prints the error chain on stderr and exits 1 (cmd/talosctl/cmd/root.go).
-      process.stderr.write(err.message + '\n');
+      io.err(err.message + '\n');
       return 1;
     }
-    process.stderr.write(`talosctl (sandbox stand-in) crashed: ${(err as Error).stack ?? String(err)}\n`);
+    io.err(`talosctl (sandbox stand-in) crashed: ${(err as Error).stack ?? String(err)}\n`);
     return 2;
   }
 }
-
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});

@@ -1,7 +1,8 @@
 // The talosctl commands that talk to nodes, printing what talosctl 1.8 prints: results on
 // stdout, progress and mode details on stderr, errors as Go error chains (exit 1), and the
 // one quirk callers must know: `etcd members` and `version` report a node's error as a
-// WARNING and still exit 0.
+// WARNING and still exit 0. Output goes to the invocation's io, files resolve against its
+// working directory (the stand-in may run inside the sandbox process for a caller elsewhere).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { stringify } from 'yaml';
 import type { EtcdMemberView, ResourceView, TalosFailureAnswer, TalosResults } from '../protocol';
 import * as say from '../wording';
 import { addressing, callNode, CommandError, describeFailure, foldErrors, requireSingleNode, targets, type Addressing } from './client';
-import { parseGoDuration, type ParsedCommand } from './flags';
+import { parseGoDuration } from './flags';
+import { inCwd, pathIn, sleep, type Invocation } from './io';
 
 type Call = Parameters<typeof callNode>[2];
 
@@ -40,7 +42,7 @@ export function tabwrite(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] + 3))).join('')).join('\n') + '\n';
 }
 
-export async function applyConfig(parsed: ParsedCommand): Promise<void> {
+export async function applyConfig(parsed: Invocation): Promise<void> {
   const f = parsed.flags;
   if ((f['config-patch'] as string[]).length > 0) throw new CommandError('talosctl (sandbox stand-in): apply-config --config-patch is not supported; patch the file first');
   const file = f.file as string;
@@ -49,7 +51,7 @@ export async function applyConfig(parsed: ParsedCommand): Promise<void> {
   if (!['auto', 'no-reboot', 'reboot', 'staged', 'try'].includes(mode)) throw new CommandError(`invalid argument ${JSON.stringify(mode)} for "-m, --mode" flag: possible options are: auto, no-reboot, reboot, staged, try`);
   let configText: string;
   try {
-    configText = readFileSync(file, 'utf8');
+    configText = inCwd(parsed.io, file, (path) => readFileSync(path, 'utf8'));
   } catch (err) {
     throw new CommandError(`failed to read configuration from ${JSON.stringify(file)}: open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
   }
@@ -57,53 +59,53 @@ export async function applyConfig(parsed: ParsedCommand): Promise<void> {
   const a = addressing(parsed, f.insecure as boolean);
   for (const node of targets(a)) {
     const result = await callOrFail(a, node, { op: 'applyConfiguration', configText, mode, dryRun: f['dry-run'] as boolean }, 'error applying new configuration');
-    if (result.modeDetails) process.stderr.write(result.modeDetails + '\n');
+    if (result.modeDetails) parsed.io.err(result.modeDetails + '\n');
   }
 }
 
-export async function bootstrap(parsed: ParsedCommand): Promise<void> {
+export async function bootstrap(parsed: Invocation): Promise<void> {
   const a = addressing(parsed, false);
   if (a.nodes.length > 1) throw new CommandError('command "bootstrap" is not supported with multiple nodes');
   if (parsed.flags['recover-from']) throw new CommandError('talosctl (sandbox stand-in): bootstrap --recover-from is not supported');
   await callOrFail(a, targets(a)[0], { op: 'bootstrap' }, 'error executing bootstrap');
 }
 
-export async function etcdMembers(parsed: ParsedCommand): Promise<void> {
+export async function etcdMembers(parsed: Invocation): Promise<void> {
   const a = addressing(parsed, false);
   const { results, failures } = await callEach(a, { op: 'etcdMemberList' }, 'error getting members');
   const rows: string[][] = [];
   for (const { node, result } of results) {
     result.members.forEach((m: EtcdMemberView) => rows.push([node, m.id, m.hostname, m.peerUrls.join(','), m.clientUrls.join(','), String(m.learner)]));
   }
-  if (rows.length > 0) process.stdout.write(tabwrite([['NODE', 'ID', 'HOSTNAME', 'PEER URLS', 'CLIENT URLS', 'LEARNER'], ...rows]));
-  if (failures.length > 0) process.stderr.write(`WARNING: ${foldErrors(failures)}`);
+  if (rows.length > 0) parsed.io.out(tabwrite([['NODE', 'ID', 'HOSTNAME', 'PEER URLS', 'CLIENT URLS', 'LEARNER'], ...rows]));
+  if (failures.length > 0) parsed.io.err(`WARNING: ${foldErrors(failures)}`);
 }
 
-export async function etcdRemoveMember(parsed: ParsedCommand): Promise<void> {
+export async function etcdRemoveMember(parsed: Invocation): Promise<void> {
   const id = parsed.args[0];
   if (!/^[0-9a-fA-F]{1,16}$/.test(id)) throw new CommandError(`error parsing member ID: error parsing etcd member id: strconv.ParseUint: parsing ${JSON.stringify(id)}: invalid syntax`);
   const a = addressing(parsed, false);
   for (const node of targets(a)) await callOrFail(a, node, { op: 'etcdRemoveMemberById', memberId: id.toLowerCase().padStart(16, '0') });
 }
 
-export async function etcdLeave(parsed: ParsedCommand): Promise<void> {
+export async function etcdLeave(parsed: Invocation): Promise<void> {
   const a = addressing(parsed, false);
   for (const node of targets(a)) await callOrFail(a, node, { op: 'etcdLeaveCluster' });
 }
 
-export async function etcdSnapshot(parsed: ParsedCommand): Promise<void> {
+export async function etcdSnapshot(parsed: Invocation): Promise<void> {
   const a = addressing(parsed, false);
   requireSingleNode(a, 'etcd snapshot');
   const { size } = await callOrFail(a, targets(a)[0], { op: 'etcdSnapshot' }, 'error reading file');
   const path = parsed.args[0];
-  writeFileSync(path, randomBytes(size), { mode: 0o600 });
-  process.stdout.write(`etcd snapshot saved to ${JSON.stringify(path)} (${size} bytes)\n`);
-  process.stdout.write(`snapshot info: hash ${randomBytes(4).toString('hex')}, revision ${size % 9973}, total keys ${Math.floor(size / 512)}, total size ${size}\n`);
+  inCwd(parsed.io, path, (file) => writeFileSync(file, randomBytes(size), { mode: 0o600 }));
+  parsed.io.out(`etcd snapshot saved to ${JSON.stringify(path)} (${size} bytes)\n`);
+  parsed.io.out(`snapshot info: hash ${randomBytes(4).toString('hex')}, revision ${size % 9973}, total keys ${Math.floor(size / 512)}, total size ${size}\n`);
 }
 
-export async function version(parsed: ParsedCommand, clientVersion: string): Promise<void> {
+export async function version(parsed: Invocation, clientVersion: string): Promise<void> {
   const f = parsed.flags;
-  const out = process.stdout;
+  const out = { write: parsed.io.out };
   out.write('Client:\n');
   if (f.short) out.write(`Talos ${clientVersion}\n`);
   else out.write(`\tTag:         ${clientVersion}\n\tSHA:         sandbox\n\tBuilt:       \n\tGo version:  go1.22.9\n\tOS/Arch:     ${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}\n`);
@@ -114,17 +116,18 @@ export async function version(parsed: ParsedCommand, clientVersion: string): Pro
   for (const { node, result } of results) {
     out.write(`\tNODE:        ${node}\n\tTag:         ${result.tag}\n\tSHA:         ${result.sha}\n\tBuilt:       \n\tGo version:  go1.22.9\n\tOS/Arch:     linux/amd64\n\tEnabled:     RBAC\n`);
   }
-  if (failures.length > 0) process.stderr.write(`WARNING: ${foldErrors(failures)}`);
+  if (failures.length > 0) parsed.io.err(`WARNING: ${foldErrors(failures)}`);
 }
 
-export async function kubeconfig(parsed: ParsedCommand): Promise<void> {
+export async function kubeconfig(parsed: Invocation): Promise<void> {
   const f = parsed.flags;
   const a = addressing(parsed, false);
   requireSingleNode(a, 'kubeconfig');
   let path = parsed.args[0];
   if (!path) throw new CommandError('talosctl (sandbox stand-in): give the kubeconfig path; merging into ~/.kube/config is not supported');
-  if (existsSync(path) && statSync(path).isDirectory()) path = join(path, 'kubeconfig');
-  if (existsSync(path)) {
+  const { io } = parsed;
+  if (existsSync(pathIn(io, path)) && statSync(pathIn(io, path)).isDirectory()) path = join(path, 'kubeconfig');
+  if (existsSync(pathIn(io, path))) {
     if (f.merge) throw new CommandError('talosctl (sandbox stand-in): kubeconfig merging is not supported; pass --merge=false');
     if (!f.force) throw new CommandError(say.kubeconfigExists(path));
   }
@@ -139,10 +142,10 @@ export async function kubeconfig(parsed: ParsedCommand): Promise<void> {
     contexts: [{ context: { cluster: k.clusterName, namespace: 'default', user }, name: user }],
     'current-context': user,
   };
-  writeFileSync(path, stringify(doc, { lineWidth: 0 }), { mode: 0o600 });
+  inCwd(io, path, (file) => writeFileSync(file, stringify(doc, { lineWidth: 0 }), { mode: 0o600 }));
 }
 
-export async function reset(parsed: ParsedCommand): Promise<void> {
+export async function reset(parsed: Invocation): Promise<void> {
   const f = parsed.flags;
   const a = addressing(parsed, false);
   let waitMs = 0;
@@ -151,10 +154,10 @@ export async function reset(parsed: ParsedCommand): Promise<void> {
     waitMs = Math.max(waitMs, r.readyInMs);
   }
   // --wait follows the node until it is back (here: in maintenance mode again).
-  if (f.wait) await new Promise((r) => setTimeout(r, waitMs + 20));
+  if (f.wait) await sleep(parsed.io, waitMs + 20);
 }
 
-export async function health(parsed: ParsedCommand): Promise<void> {
+export async function health(parsed: Invocation): Promise<void> {
   const f = parsed.flags;
   const a = addressing(parsed, false);
   if (a.nodes.length > 1) throw new CommandError('command "health" is not supported with multiple nodes');
@@ -168,7 +171,7 @@ export async function health(parsed: ParsedCommand): Promise<void> {
   const say1 = (name: string, text: string) => {
     if (printed.get(name) === text) return;
     printed.set(name, text);
-    process.stderr.write(`waiting for ${name}: ${text}\n`);
+    parsed.io.err(`waiting for ${name}: ${text}\n`);
   };
   for (;;) {
     const { checks } = await callOrFail(a, node, { op: 'health', controlPlaneNodes, workerNodes });
@@ -178,7 +181,7 @@ export async function health(parsed: ParsedCommand): Promise<void> {
     const c = checks[failing];
     say1(c.name, c.detail);
     if (Date.now() >= deadline) throw new CommandError(`healthcheck error: waiting for ${c.name}: ${c.detail}: ${say.ETCD_NOT_RUNNING}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(parsed.io, 200);
   }
 }
 
@@ -190,7 +193,7 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-export async function get(parsed: ParsedCommand): Promise<void> {
+export async function get(parsed: Invocation): Promise<void> {
   const f = parsed.flags;
   const a = addressing(parsed, f.insecure as boolean);
   const format = f.output as string;
@@ -205,11 +208,11 @@ export async function get(parsed: ParsedCommand): Promise<void> {
   }
   if (format === 'json') {
     // encoding/json on a map: keys sorted, four-space indent, one object per resource.
-    for (const item of items) process.stdout.write(JSON.stringify(sortKeys({ ...item, node: item.node }), null, 4) + '\n');
+    for (const item of items) parsed.io.out(JSON.stringify(sortKeys({ ...item, node: item.node }), null, 4) + '\n');
   } else if (format === 'yaml') {
-    for (const item of items) process.stdout.write('---\n' + stringify({ node: item.node, metadata: item.metadata, spec: item.spec }, { indent: 4 }));
+    for (const item of items) parsed.io.out('---\n' + stringify({ node: item.node, metadata: item.metadata, spec: item.spec }, { indent: 4 }));
   } else if (items.length > 0) {
-    process.stdout.write(
+    parsed.io.out(
       tabwrite([['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION'], ...items.map((i) => [i.node, String(i.metadata.namespace), String(i.metadata.type).split('.')[0], String(i.metadata.id), String(i.metadata.version)])]),
     );
   }
