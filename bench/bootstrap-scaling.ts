@@ -172,6 +172,7 @@ interface SizeResult {
   /** Slowest server's provisionServer sub-steps (vrack-join, vrack-wait, <role>: ensure-vm, ...). */
   provisionSlowest: Record<string, number>;
   talosctlCalls: number;
+  standInTransport: string;
   talosctlByCommand: Record<string, number>;
   cpu: CpuUse;
   loadavgAfter: number[];
@@ -268,6 +269,7 @@ async function bootstrapOnce(temporalAddress: string, servers: number): Promise<
       steps: (result?.steps ?? []).map((s) => ({ name: s.name, durationMs: s.durationMs })),
       provisionSlowest,
       talosctlCalls: calls.length,
+      standInTransport: box.talos.standInTransport,
       talosctlByCommand: byCommand,
       cpu,
       loadavgAfter: loadavg().map((l) => Math.round(l * 100) / 100),
@@ -348,7 +350,7 @@ export async function bootstrapScaling(temporalAddress: string, sizes: readonly 
     name: NAME,
     goal: `wall within 10% of the critical path at ${largest.servers} servers (${(largest.wallMs / largest.criticalMs).toFixed(2)}×: ${within10 ? 'met' : 'NOT met'}), and wall(${largest.servers})/wall(${sizes[0]}) ≤ 1.25 (${base ? (largest.wallMs / base.wallMs).toFixed(2) : '—'}: ${flat ? 'met' : 'NOT met'})`,
     met: within10 && flat && results.every((r) => r.ok),
-    settings: { sizes, latencyMs: LATENCY, pollIntervalMs: POLL_INTERVAL_MS, maxConcurrentActivityTaskExecutions: MAX_ACTIVITIES, boundPerBootstrapMs: BOOTSTRAP_BOUND_MS, cores: CORES, criticalPathBeforeOverlapMs: largest.criticalIfSequentialMs },
+    settings: { sizes, latencyMs: LATENCY, pollIntervalMs: POLL_INTERVAL_MS, maxConcurrentActivityTaskExecutions: MAX_ACTIVITIES, boundPerBootstrapMs: BOOTSTRAP_BOUND_MS, cores: CORES, talosctlStandIn: results[0]?.standInTransport, criticalPathBeforeOverlapMs: largest.criticalIfSequentialMs },
     columns: ['servers', 'CPs', 'critical path', 'wall', 'wall/critical', 'wall/wall(3)', 'talosctl runs', 'talosctl CPU', 'CPU per run', 'worker+sims CPU', 'temporal CPU', 'CPU ours / machine busy'],
     rows,
     data: { results, phaseTable: phases },

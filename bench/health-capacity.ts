@@ -5,33 +5,37 @@
 // - One sandbox, one bootstrapped 3-server cluster. N clusters are N copies of its spec with
 //   another metadata.name (cap-001 ...) and the same state.dir, so they share its simulators,
 //   VMs and talosconfig. A health pass only reads, and each copy's pass makes exactly the
-//   calls a pass over its own cluster makes: 3 LB probes, 6 Proxmox VM looks, 6 `talosctl get
-//   machinestatus` runs, 1 `talosctl etcd members`, 1 OVH routing read and one Update-with-Start
-//   to its own watcher (`<name>/watcher`). The only difference is that Proxmox sees VMs tagged
-//   for another cluster name (vmStatus then answers owned: false, which the pass does not
-//   read). A first pass of one copy is checked healthy before anything is measured.
-//   autoRemediate is off, so nothing but probes runs.
-// - Each cluster gets its real schedule (upsertHealthSchedule, `every 30s`, overlap SKIP).
-//   Interval schedules fire on multiples of the interval since the epoch, so all N passes are
-//   due at the same instant: the load is a burst of N passes every 30 s, exactly what N
-//   clusters on one worker get. Compressing time (say 3 s and N/10 clusters) would keep the
-//   average rate but shrink each burst tenfold, and the lag comes from the burst: it is not
-//   equivalent, so real 30 s intervals are used, two of them per N.
-// - Lag is measured from each schedule's recentActions[].scheduledAt to the pass's own
-//   history: when the server started the run (WorkflowExecutionStarted, the "start lag" the
-//   schedule reports), when the worker first picked it up (first WorkflowTaskStarted), when its
-//   first probe started (first ActivityTaskStarted), and when it completed. The server starts
-//   a run on time whatever the worker does, so start lag alone says nothing about the worker:
-//   N "meets the goal" only when the worker picks passes up within 1 s at p95, every due pass
-//   ran (none skipped for overlap) and every pass completed within its interval.
+//   calls a pass over its own cluster makes: one observeCluster activity (3 LB probes, one
+//   Proxmox VM list per server, one batched `talosctl get machinestatus`, one `talosctl etcd
+//   members`, one OVH routing read) and one Update-with-Start to its own watcher
+//   (`<name>/watcher`). A first pass of one copy is checked healthy before anything is
+//   measured. autoRemediate is off, so nothing but probes runs.
+// - Each cluster gets its real schedule (upsertHealthSchedule, `every 30s`, overlap SKIP), so
+//   each gets the phase the product gives it (core/schedule/phase.ts: a hash of the cluster
+//   name places its passes in the interval). The load is what N clusters on one worker get:
+//   N passes per 30 s, spread by their phases. Compressing time (3 s intervals, N/10
+//   clusters) would not be equivalent (each pass costs the same, the phases would crowd),
+//   so real 30 s intervals are used, two of them per N: the window is the 60 s after the
+//   schedules exist, in which every schedule is due exactly twice.
+// - Lag is measured from each schedule's recentActions[].scheduledAt (the phase included) to
+//   the pass's own history: when the server started the run (WorkflowExecutionStarted, the
+//   "start lag" the schedule reports), when the worker first picked it up (first
+//   WorkflowTaskStarted), when its first probe started (first ActivityTaskStarted), and when
+//   it completed. The server starts a run on time whatever the worker does, so start lag
+//   alone says nothing about the worker: N "meets the goal" only when the worker picks
+//   passes up within 1 s at p95, every due pass ran (none skipped for overlap) and every
+//   pass completed within its interval.
+// - The talosctl stand-in is a short-lived process per call like talosctl (the Go forwarder
+//   when Go was there at `npm install`, else the Node bundle: see the table's settings), so
+//   process start-up is in the cost, as it is with the real talosctl.
 // - N rises 10, 25, 50, 100, 200. Up to 50 every step runs (it shows what happens past
 //   capacity: late passes, probe timeouts, skips); past 50 the ladder stops at the first N
 //   that misses, since a larger N only adds load to a shared machine. Rows not run say so,
 //   with the cores they would need, estimated from the measured cost of one pass.
 //
-// Budget: bootstrap ~30 s, then per N about 1.5–2.5 min (wait for a 30 s boundary, two
-// intervals, drain ≤ 60 s, read histories); no new N starts past 9 minutes, so the whole
-// entry stays under about 12 minutes.
+// Budget: bootstrap ~30 s, then per N about 1.5–2.5 min (create the schedules, two
+// intervals, drain ≤ 60 s, read histories); no new N starts past 10 minutes, so the whole
+// entry stays under about 13 minutes.
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Client, Connection, type ScheduleDescription } from '@temporalio/client';
@@ -53,12 +57,11 @@ const LADDER = [10, 25, 50, 100, 200];
 const INTERVALS_PER_N = 2;
 const GOAL_LAG_MS = 1000;
 const DRAIN_BOUND_MS = 60_000;
-const RUN_BOUND_MS = 9 * 60_000;
+const RUN_BOUND_MS = 10 * 60_000;
 /** Every N up to this one is measured even after a miss. */
 const ALWAYS_MEASURED_UP_TO = 50;
 
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, Math.max(0, msec)));
-const nextBoundary = (t: number) => Math.ceil(t / INTERVAL_MS) * INTERVAL_MS;
 const tsMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : NaN);
 
 interface PassTiming {
@@ -153,6 +156,7 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
   const running = worker.run();
   const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
   const counter = countingTalosctl(box.spec.talos.talosctl!, box.dir);
+  const standInTransport = box.talos.standInTransport;
   const base: ClusterSpec = { ...box.spec, talos: { ...box.spec.talos, talosctl: counter.path } };
   const clusterName = (i: number) => `cap-${String(i).padStart(3, '0')}`;
   const specOf = (name: string): ClusterSpec => ({ ...base, metadata: { ...base.metadata, name } });
@@ -188,24 +192,24 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
         break;
       }
       const names = Array.from({ length: n }, (_, i) => clusterName(i + 1));
-      // Create right after a boundary, so no schedule fires mid-creation; measure the next two boundaries.
-      await sleep(nextBoundary(Date.now()) - Date.now() + 300);
       await mapLimit(names, 8, async (name) => {
         await upsertHealthSchedule(client, taskQueue, specOf(name), INTERVAL);
         scheduled.add(name);
       });
-      const first = nextBoundary(Date.now() + 500);
-      const last = first + (INTERVALS_PER_N - 1) * INTERVAL_MS;
-      console.log(`${NAME}: N=${n}: ${n} schedules; measuring passes due at ${new Date(first).toISOString()} and ${INTERVALS_PER_N - 1} more`);
-      await sleep(first - Date.now() - 200);
+      // Every schedule exists now: in [first, end) each is due exactly INTERVALS_PER_N times, at its phase.
+      const first = Date.now() + 500;
+      const end = first + INTERVALS_PER_N * INTERVAL_MS;
+      console.log(`${NAME}: N=${n}: ${n} schedules; measuring the passes due from ${new Date(first).toISOString()} for ${INTERVALS_PER_N} intervals`);
+      await sleep(first - Date.now());
       const cpuStart = cpuSnapshot();
       const runsStart = counter.calls().length;
-      // Describe while the passes due at `last` have been taken, before the next boundary.
-      await sleep(last + INTERVAL_MS - 3000 - Date.now());
-      const descriptions = await mapLimit(names, 16, async (name) => ({ name, d: await client.schedule.getHandle(workflowIds.health(name)).describe() }));
-      await deleteSchedules();
+      await sleep(end - Date.now());
       const cpu = cpuBetween(cpuStart, cpuSnapshot());
       const talosctlRuns = counter.calls().length - runsStart;
+      // A pass due just before `end` has been taken a moment later; then stop the schedules.
+      await sleep(1500);
+      const descriptions = await mapLimit(names, 16, async (name) => ({ name, d: await client.schedule.getHandle(workflowIds.health(name)).describe() }));
+      await deleteSchedules();
 
       // Let the passes already started finish (bounded), then read their histories.
       const runningQuery = `WorkflowType = "healthCheck" AND TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`;
@@ -220,7 +224,7 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
       const due = n * INTERVALS_PER_N;
       const taken = descriptions.flatMap(({ name, d }) =>
         (d as ScheduleDescription).info.recentActions
-          .filter((a) => a.scheduledAt.getTime() >= first - 1000 && a.scheduledAt.getTime() <= last + 1000)
+          .filter((a) => a.scheduledAt.getTime() >= first && a.scheduledAt.getTime() < end)
           .map((a) => ({ name, scheduledAt: a.scheduledAt.getTime(), workflowId: a.action.workflow.workflowId, runId: a.action.workflow.firstExecutionRunId })),
       );
       const passes = await mapLimit(taken, 8, (a) => passTiming(client, a.name, a.scheduledAt, a.workflowId, a.runId));
@@ -312,6 +316,7 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
       intervalsPerN: INTERVALS_PER_N,
       ladder,
       worker: 'one in-process worker, createWorker defaults (100 concurrent activities)',
+      talosctlStandIn: standInTransport,
       onePassAlone: perPass,
       largestNWithStartLagP95Under1s: bestStartLag ?? null,
       stopReason,
