@@ -15,8 +15,9 @@
 //   name places its passes in the interval). The load is what N clusters on one worker get:
 //   N passes per 30 s, spread by their phases. Compressing time (3 s intervals, N/10
 //   clusters) would not be equivalent (each pass costs the same, the phases would crowd),
-//   so real 30 s intervals are used, two of them per N: the window is the 60 s after the
-//   schedules exist, in which every schedule is due exactly twice.
+//   so real 30 s intervals are used, two of them per N: the window is 60 s, opening 10 s
+//   after the schedules exist (a new schedule's first few seconds fire nothing), in which
+//   every schedule is due exactly twice.
 // - Lag is measured from each schedule's recentActions[].scheduledAt (the phase included) to
 //   the pass's own history: when the server started the run (WorkflowExecutionStarted, the
 //   "start lag" the schedule reports), when the worker first picked it up (first
@@ -57,6 +58,8 @@ const LADDER = [10, 25, 50, 100, 200];
 const INTERVALS_PER_N = 2;
 const GOAL_LAG_MS = 1000;
 const DRAIN_BOUND_MS = 60_000;
+/** From the last schedule created to the start of the measured window. */
+const SETTLE_MS = 10_000;
 const RUN_BOUND_MS = 10 * 60_000;
 /** Every N up to this one is measured even after a miss. */
 const ALWAYS_MEASURED_UP_TO = 50;
@@ -196,8 +199,10 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
         await upsertHealthSchedule(client, taskQueue, specOf(name), INTERVAL);
         scheduled.add(name);
       });
-      // Every schedule exists now: in [first, end) each is due exactly INTERVALS_PER_N times, at its phase.
-      const first = Date.now() + 500;
+      // Every schedule exists now: in [first, end) each is due exactly INTERVALS_PER_N times, at
+      // its phase. A new schedule takes a few seconds before its first action (measured: nothing
+      // due in the first ~5 s after creation ran), so the window opens after SETTLE_MS.
+      const first = Date.now() + SETTLE_MS;
       const end = first + INTERVALS_PER_N * INTERVAL_MS;
       console.log(`${NAME}: N=${n}: ${n} schedules; measuring the passes due from ${new Date(first).toISOString()} for ${INTERVALS_PER_N} intervals`);
       await sleep(first - Date.now());

@@ -15,8 +15,12 @@ export function fnv1a32(text: string): number {
   return hash >>> 0;
 }
 
-/** The offset in [0, everyMs) of `cluster`'s passes, in whole milliseconds. */
+/**
+ * The offset in [0, everyMs) of `cluster`'s passes, in whole seconds: Temporal computes
+ * schedule times to the second (a finer offset is truncated), so seconds are what spreads.
+ */
 export function schedulePhaseMs(cluster: string, everyMs: number): number {
   if (!Number.isInteger(everyMs) || everyMs <= 0) throw new RangeError(`interval must be a positive whole number of milliseconds, got ${everyMs}`);
-  return fnv1a32(cluster) % everyMs;
+  const slots = Math.floor(everyMs / 1000);
+  return slots <= 1 ? 0 : (fnv1a32(cluster) % slots) * 1000;
 }

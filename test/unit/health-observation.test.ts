@@ -175,9 +175,15 @@ describe('schedulePhaseMs', () => {
       const phase = schedulePhaseMs(`cap-${String(i).padStart(3, '0')}`, 30_000);
       expect(phase).toBeGreaterThanOrEqual(0);
       expect(phase).toBeLessThan(30_000);
+      expect(phase % 1000, 'whole seconds: Temporal truncates finer offsets').toBe(0);
       perSecond[Math.floor(phase / 1000)]++;
     }
     expect(Math.max(...perSecond)).toBeLessThanOrEqual(Math.ceil((3 * 200) / 30));
+  });
+
+  it('an interval of a second or less leaves nothing to spread', () => {
+    expect(schedulePhaseMs('prod-gra', 1000)).toBe(0);
+    expect(schedulePhaseMs('prod-gra', 500)).toBe(0);
   });
 
   it('refuses an interval that is not a positive whole number of milliseconds', () => {
