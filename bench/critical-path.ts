@@ -8,8 +8,10 @@
 //   provision-servers   max(vRack task, VM create + start + boot); the Talos secrets and
 //                       configs are made meanwhile (local: no latency).
 //   then two branches, the longer one counts:
-//   talos               configure-nodes (every control plane and worker at once: apply-config
-//                       returns at once, the installs run on), etcd-bootstrap (the first
+//   talos               configure-control-planes, then configure-workers beside the etcd
+//                       steps (apply-config returns at once, the installs run on; a worker
+//                       applied while the first control plane installs is running when etcd
+//                       is bootstrapped), etcd-bootstrap (the first
 //                       control plane's install), etcd-members (2 × etcd join), cluster-health
 //                       (the workers installed beside the control planes and are ready one
 //                       kubelet-ready after the bootstrap: only what outlasts the members
@@ -100,8 +102,9 @@ export function criticalPathPhases(l: SimulatedLatencies, shape: BootstrapShape,
       { phase: 'provision-servers', ms: Math.max(vrack, vm), why: 'vRack task beside VM create + start + boot (servers and VMs in parallel)' },
       { phase: 'talos-secrets', ms: 0, why: 'local, beside provisioning' },
       { phase: 'talos-configs', ms: 0, why: 'local, beside provisioning' },
-      { phase: 'configure-nodes', ms: 0, why: 'apply-config returns at once; every node installs meanwhile', branch: 'talos' },
+      { phase: 'configure-control-planes', ms: 0, why: 'apply-config returns at once; the installs run on', branch: 'talos' },
       { phase: 'etcd-bootstrap', ms: l.installMs, why: 'first control plane installs and reboots', branch: 'talos' },
+      { phase: 'configure-workers', ms: 0, why: 'beside the etcd bootstrap: apply-config returns at once, the workers install meanwhile', branch: 'talos' },
       { phase: 'etcd-members', ms: members, why: shape.controlPlanes > 1 ? 'other control planes join as learners, then are promoted' : 'the bootstrap node is the only member', branch: 'talos' },
       { phase: 'cluster-health', ms: workersAfterMembers, why: shape.workers > 0 ? 'workers installed beside the control planes: ready one kubelet-ready after the bootstrap' : 'no workers', branch: 'talos' },
       { phase: 'kubeconfig', ms: 0, why: 'local', branch: 'talos' },

@@ -112,8 +112,8 @@ async function routeFailoverIps(spec: ClusterSpec, log: StepLog): Promise<Failov
  * do, as the Talos guide does it (apply every node's config, then bootstrap etcd once):
  *
  *   provision-servers  ∥  talos-secrets → talos-configs          (configs need only the spec)
- *   then  configure-nodes (control planes AND workers) → etcd-bootstrap → etcd-members
- *           → cluster-health → kubeconfig                          (workers install meanwhile)
+ *   then  configure-control-planes → etcd-bootstrap → etcd-members → cluster-health → kubeconfig
+ *                                  ∥ configure-workers              (workers install meanwhile)
  *     ∥   push-lb-configs → route <ip>                             (the LBs need only their VMs)
  *
  * Same invariants as before: one bootstrapEtcd call, every step an idempotent activity. The
@@ -136,17 +136,19 @@ async function bootstrapOverlapped(spec: ClusterSpec, log: StepLog, serverPhase:
   ]);
 
   const talos = async () => {
-    const applied = await log.run('configure-nodes', () =>
-      Promise.all([
-        ...controlPlanes.map((server) => call.applyMachineConfig(spec, server, 'controlPlane')),
-        ...workers.map((server) => call.applyMachineConfig(spec, server, 'worker')),
-      ]),
-    );
-    const etcd = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(spec, etcdNode), (r) => (r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`));
-    await log.run('etcd-members', () => Promise.all(controlPlanes.map((server) => wait.waitForEtcdMember(spec, server))));
+    const cpApplied = await log.run('configure-control-planes', () => Promise.all(controlPlanes.map((server) => call.applyMachineConfig(spec, server, 'controlPlane'))));
+    // The workers are configured while etcd comes up: they install meanwhile and join once it answers.
+    const [etcd, workerApplied] = await Promise.all([
+      (async () => {
+        const bootstrapped = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(spec, etcdNode), (r) => (r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`));
+        await log.run('etcd-members', () => Promise.all(controlPlanes.map((server) => wait.waitForEtcdMember(spec, server))));
+        return bootstrapped;
+      })(),
+      log.run('configure-workers', () => Promise.all(workers.map((server) => call.applyMachineConfig(spec, server, 'worker')))),
+    ]);
     await log.run('cluster-health', () => wait.clusterHealth(spec));
     const kubeconfig = await log.run('kubeconfig', () => local.writeKubeconfig(spec), (k) => k.path);
-    return { applied: applied.filter((a) => a.applied).length, etcd, kubeconfig };
+    return { applied: [...cpApplied, ...workerApplied].filter((a) => a.applied).length, etcd, kubeconfig };
   };
   const traffic = async () => {
     const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);

@@ -48,6 +48,13 @@ export function ovhConnection(endpoint: string): OvhConnection {
 // the global agent. Nothing else in the worker uses it (Proxmox goes through undici, Temporal
 // through gRPC).
 const trustedCaFiles = new Set<string>();
+/** The roots the global agent's secure context was built from (undefined: Node's defaults). */
+let trustedCa: string[] | undefined;
+
+/** The CA list the OVH client trusts, when a spec added to Node's roots. */
+export function trustedCaList(): readonly string[] | undefined {
+  return trustedCa;
+}
 let globalAgentPrepared = false;
 
 function prepareGlobalAgent(): void {
@@ -82,12 +89,12 @@ async function addCaFile(caFile: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw ApplicationFailure.nonRetryable(`spec.ovh.caFile ${path} cannot be read on the worker (${code}); fix the path or remove caFile`, 'OvhBadConfig');
   }
-  const current = https.globalAgent.options.ca;
-  const base = current === undefined ? await defaultRoots() : Array.isArray(current) ? current : [current];
-  const ca = [...base, pem];
-  https.globalAgent.options.ca = ca;
+  const ca = [...(trustedCa ?? (await defaultRoots())), pem];
+  trustedCa = ca;
   // Parse the ~150 roots once: without a shared secure context, every fresh connection (there
   // is no keep-alive, see above) would rebuild it from the PEM list, costing tens of ms per call.
+  // Only the context goes on the agent, not the `ca` list itself: the agent puts `options.ca`
+  // into every request's pool key (Agent.getName), a ~200 KB string built per call.
   (https.globalAgent.options as https.AgentOptions & { secureContext?: tls.SecureContext }).secureContext = tls.createSecureContext({ ca });
   trustedCaFiles.add(path);
 }

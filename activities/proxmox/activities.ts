@@ -8,7 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec, ServerSpec, VmRole } from '../../core/spec/schema';
 import { parseDuration } from '../../core/spec/duration';
 import { expandHome, type SecretResolver } from '../secrets';
-import { ProxmoxClient, type VmStatusCurrent } from './client';
+import type { Agent } from 'undici';
+import { ProxmoxClient, proxmoxAgent, type VmStatusCurrent } from './client';
 import { classifyProxmoxError, runtimeConflict, type ProxmoxTarget } from './errors';
 import { currentActivity, heartbeatProgress, sleep, type OnProgress } from './progress';
 import { waitForTask } from './tasks';
@@ -90,6 +91,19 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
   const progress: OnProgress = deps.onProgress ?? heartbeatProgress;
 
   /** Runs `fn` with a client for the server's node; every failure leaves classified. */
+  // One connection pool per node URL and trust, shared by every activity of this worker (a
+  // changed CA or pin is another key, so a connection is never reused across trusts).
+  const agents = new Map<string, Agent>();
+  function agentFor(url: string, caPem: string | undefined, fingerprint: string | undefined): Agent {
+    const key = JSON.stringify([url, caPem ?? '', fingerprint ?? '']);
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = proxmoxAgent({ caPem, fingerprint }, deps.requestTimeoutMs);
+      agents.set(key, agent);
+    }
+    return agent;
+  }
+
   async function onNode<T>(spec: ClusterSpec, serverName: string, fn: (call: NodeCall) => Promise<T>): Promise<T> {
     const server = serverOf(spec, serverName);
     const pve = server.proxmox;
@@ -113,7 +127,8 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
       }
     }
     const signal = currentActivity()?.cancellationSignal;
-    const client = new ProxmoxClient({ url: pve.url, node: pve.node, tokenId: pve.tokenId, tokenSecret, caPem, fingerprint: pve.fingerprint }, { requestTimeoutMs: deps.requestTimeoutMs, signal });
+    const agent = agentFor(pve.url, caPem, pve.fingerprint);
+    const client = new ProxmoxClient({ url: pve.url, node: pve.node, tokenId: pve.tokenId, tokenSecret, caPem, fingerprint: pve.fingerprint }, { requestTimeoutMs: deps.requestTimeoutMs, signal, agent });
     try {
       return await fn({ client, server, target, signal });
     } catch (err) {

@@ -29,6 +29,24 @@ export interface ProxmoxClientOptions {
   requestTimeoutMs?: number;
   /** Aborts every request (an activity's cancellation signal). */
   signal?: AbortSignal;
+  /**
+   * A connection pool shared with other clients of the same node and trust (see
+   * proxmoxAgent); close() then leaves it open. Without one the client has its own.
+   */
+  agent?: Agent;
+}
+
+/**
+ * A connection pool for one Proxmox node: its TLS trust (CA or pinned fingerprint, checked on
+ * every new connection) and timeouts. Activities share one per node and trust, so a bootstrap
+ * of many VMs keeps a few connections alive instead of a TLS handshake per activity.
+ */
+export function proxmoxAgent(trust: { caPem?: string; fingerprint?: string }, requestTimeoutMs = 30_000): Agent {
+  return new Agent({
+    connect: proxmoxConnector({ caPem: trust.caPem, fingerprint: trust.fingerprint, connectTimeoutMs: Math.min(requestTimeoutMs, 10_000) }),
+    headersTimeout: requestTimeoutMs,
+    bodyTimeout: requestTimeoutMs,
+  });
 }
 
 export type Params = Record<string, string | number | boolean | undefined>;
@@ -87,19 +105,16 @@ export class ProxmoxClient {
   ) {
     this.base = endpoint.url.replace(/\/+$/, '') + '/api2/json';
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.agent = new Agent({
-      connect: proxmoxConnector({ caPem: endpoint.caPem, fingerprint: endpoint.fingerprint, connectTimeoutMs: Math.min(this.timeoutMs, 10_000) }),
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-    });
+    this.agent = options.agent ?? proxmoxAgent(endpoint, this.timeoutMs);
   }
 
   get node(): string {
     return this.endpoint.node;
   }
 
-  /** Closes pooled connections; in-flight requests are cut. */
+  /** Closes its own pooled connections (in-flight requests are cut); a shared pool stays open. */
   async close(): Promise<void> {
+    if (this.options.agent) return;
     await this.agent.destroy().catch(() => undefined);
   }
 

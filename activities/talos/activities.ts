@@ -335,18 +335,12 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
       const node = nodeOf(spec, serverName, role);
       const file = await requireState(spec, configName(node), 'renderMachineConfigs');
 
-      // Look: a dry run over the maintenance API answers only while the node has no config.
-      const look = await talosctl(spec, applyConfigArgs({ insecure: true, node: node.ip, file, dryRun: true }));
-      if (look.exitCode === 0) {
-        const act = await talosctl(spec, applyConfigArgs({ insecure: true, node: node.ip, file }));
-        if (act.exitCode === 0) return { applied: true, alreadyConfigured: false, via: 'maintenance' };
-        const f = classify(act);
-        // Configured between our look and our act (a concurrent attempt): check it below.
-        if (f.kind !== 'notInMaintenance') throw toFailure(f, 'talosctl apply-config --insecure', node.ip);
-      } else {
-        const f = classify(look);
-        if (f.kind !== 'notInMaintenance') throw toFailure(f, 'talosctl apply-config --insecure --dry-run', node.ip);
-      }
+      // The maintenance API is its own look: it answers only while the node has no config, and
+      // a node that has one refuses it (certificate required), so no dry run goes first.
+      const first = await talosctl(spec, applyConfigArgs({ insecure: true, node: node.ip, file }));
+      if (first.exitCode === 0) return { applied: true, alreadyConfigured: false, via: 'maintenance' };
+      const refused = classify(first);
+      if (refused.kind !== 'notInMaintenance') throw toFailure(refused, 'talosctl apply-config --insecure', node.ip);
 
       // The node has a config. Does it run this one? (also proves it trusts this cluster)
       const target = await authTo(spec, node);

@@ -65,7 +65,7 @@ describe('criticalPathMs', () => {
 
   it('overlapped: phases carry their branch, and the two branches follow provisioning', () => {
     const phases = criticalPathPhases(L, shape({ overlapped: true }), ['203.0.113.10']);
-    expect(phases.filter((p) => p.branch === 'talos').map((p) => p.phase)).toEqual(['configure-nodes', 'etcd-bootstrap', 'etcd-members', 'cluster-health', 'kubeconfig']);
+    expect(phases.filter((p) => p.branch === 'talos').map((p) => p.phase)).toEqual(['configure-control-planes', 'etcd-bootstrap', 'configure-workers', 'etcd-members', 'cluster-health', 'kubeconfig']);
     expect(phases.filter((p) => p.branch === 'traffic').map((p) => p.phase)).toEqual(['push-lb-configs', 'route 203.0.113.10']);
     expect(phases.filter((p) => !p.branch).map((p) => p.phase)).toEqual(['provision-servers', 'talos-secrets', 'talos-configs']);
   });

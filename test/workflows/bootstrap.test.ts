@@ -61,21 +61,28 @@ describe('bootstrapCluster', () => {
       expect(readFileSync(join(host.rootDir, 'etc/haproxy/haproxy.cfg'), 'utf8'), name).toContain('frontend');
     }
     const steps = result.steps.map((s) => s.name);
-    // The Talos chain in order (every node configured, then one etcd bootstrap, members, health,
-    // kubeconfig); the LB branch beside it; configs rendered beside the provisioning.
-    const talosChain = ['talos-configs', 'configure-nodes', 'etcd-bootstrap', 'etcd-members', 'cluster-health', 'kubeconfig'].map((n) => steps.indexOf(n));
+    // The Talos chain in order (control planes configured, one etcd bootstrap, members, health,
+    // kubeconfig) with the workers configured beside the etcd steps; the LB branch beside it
+    // all; configs rendered beside the provisioning.
+    const talosChain = ['talos-configs', 'configure-control-planes', 'etcd-bootstrap', 'etcd-members', 'cluster-health', 'kubeconfig'].map((n) => steps.indexOf(n));
     expect(talosChain.every((i) => i >= 0)).toBe(true);
     expect([...talosChain].sort((a, b) => a - b)).toEqual(talosChain);
     expect(steps.indexOf('route 203.0.113.10')).toBeGreaterThan(steps.indexOf('push-lb-configs'));
     const started = (n: string) => result.steps.find((s) => s.name === n)!.startedAt;
     const provision = result.steps.find((s) => s.name === 'provision-servers')!;
     expect(started('talos-secrets'), 'secrets made while the servers are provisioned').toBeLessThan(provision.startedAt + provision.durationMs!);
-    // Workers were configured before etcd was bootstrapped (they install meanwhile).
+    expect(steps.indexOf('configure-workers')).toBeGreaterThan(steps.indexOf('configure-control-planes'));
+    expect(steps.indexOf('cluster-health')).toBeGreaterThan(steps.indexOf('configure-workers'));
+    // The workers were configured while etcd came up, not after the members joined.
     const applies = box.audit.entries({ service: 'talos', action: 'apply-config', outcome: 'ok' });
     const bootstrap = box.audit.entries({ service: 'talos', action: 'bootstrap', outcome: 'ok' });
     const workerIps = box.spec.servers.map((s) => s.vms.worker.ip);
     expect(bootstrap).toHaveLength(1);
-    expect(applies.filter((a) => workerIps.includes(a.target)).every((a) => a.seq < bootstrap[0].seq)).toBe(true);
+    expect(applies.filter((a) => !workerIps.includes(a.target)).every((a) => a.seq < bootstrap[0].seq), 'control planes configured before the bootstrap').toBe(true);
+    const membersStep = result.steps.find((s) => s.name === 'etcd-members')!;
+    const workersStep = result.steps.find((s) => s.name === 'configure-workers')!;
+    expect(workersStep.startedAt).toBeLessThan(membersStep.startedAt + membersStep.durationMs!);
+    expect(applies.filter((a) => workerIps.includes(a.target))).toHaveLength(3);
     await maybeRecordHistory(handle, 'bootstrapCluster-fresh-overlapped');
   });
 
