@@ -44,8 +44,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-fund --no-audit && npm cache clean -
 
 # Sources stay owned by root: the worker can read its code, not change it.
 COPY . .
-# What `npm install` runs as `prepare`: the CLI bundle (fast start for notify_master).
-RUN node scripts/build-cli.js
+# What `npm install` runs as `prepare`: the CLI bundle (fast start for notify_master), then
+# the sandbox's talosctl forwarder, which needs Go: the image has none and runs the real
+# talosctl, so that second step says so in one line and builds nothing.
+RUN node scripts/build-cli.js && node scripts/build-talosctl-forwarder.js
 
 # The state store (Talos secrets, machine configs, kubeconfigs): a volume in
 # docker-compose.yml. Created here so a fresh named volume inherits owner and mode.
