@@ -186,23 +186,7 @@ async function bootstrapSequential(spec: ClusterSpec, log: StepLog, serverPhase:
   const summary: string[] = [];
 
   // 1. Every server in parallel: vRack, three VMs, booted.
-  const servers = await log.run('provision-servers', () =>
-    Promise.all(
-      spec.servers.map(async (server) => {
-        serverPhase.set(server.name, 'provisioning');
-        const result = await executeChild(provisionServer, {
-          workflowId: workflowIds.provisionServer(cluster, server.name),
-          args: [{ spec, server: server.name }],
-          typedSearchAttributes: [
-            { key: CLUSTER, value: cluster },
-            { key: OPERATION, value: 'provision-server' },
-          ],
-        });
-        serverPhase.set(server.name, 'provisioned');
-        return result;
-      }),
-    ),
-  );
+  const servers = await provisionAll(spec, log, serverPhase);
   const createdVms = servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
   if (createdVms.length > 0) summary.push(`created ${createdVms.length} VMs`);
 
@@ -233,21 +217,8 @@ async function bootstrapSequential(spec: ClusterSpec, log: StepLog, serverPhase:
   // 5. LB configs (standby LBs first, the one holding the traffic last), then traffic.
   const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
   if (pushes.changed.length > 0) summary.push(`pushed ${pushes.changed.length} LB config files`);
-  const failover: FailoverIpResult[] = [];
-  for (const ip of spec.failoverIps) {
-    const routed = await log.run(`route ${ip}`, () =>
-      executeChild(failoverIp, {
-        workflowId: `${workflowIds.failover(cluster, ip)}/bootstrap`,
-        args: [{ spec, ip, reason: 'bootstrap' }],
-        typedSearchAttributes: [
-          { key: CLUSTER, value: cluster },
-          { key: OPERATION, value: 'failover' },
-        ],
-      }),
-    );
-    if (routed.moved) summary.push(`routed ${ip} to ${routed.to}`);
-    failover.push(routed);
-  }
+  const failover = await routeFailoverIps(spec, log);
+  for (const routed of failover) if (routed.moved) summary.push(`routed ${routed.ip} to ${routed.to}`);
 
   const kubeconfig = await log.run('kubeconfig', () => local.writeKubeconfig(spec), (k) => k.path);
   log.phase = 'done';

@@ -6,6 +6,7 @@
 // carries both, so each run in the Web UI shows what was seen and what was done.
 import { ApplicationFailure, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../worker/activities';
+import { summarizeNodes } from '../core/health/observation';
 import type { EtcdMemberHealth } from '../core/policies/quorum';
 import type { FailoverObservation, NodeObservation, RemediationAction } from '../core/policies/remediation';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
@@ -57,7 +58,7 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
     // Every check in one activity (they still run concurrently, each named and timed): a
     // pass is two activities instead of about twelve, the difference between tens and
     // hundreds of clusters per worker (bench/health-capacity.ts).
-    const seen = await log.run('observe', () => observe.observeCluster(spec), (o) => summarize(o.nodes));
+    const seen = await log.run('observe', () => observe.observeCluster(spec), (o) => summarizeNodes(o.nodes));
     const observeStep = log.steps[log.steps.length - 1];
     for (const check of seen.checks ?? []) log.steps.push({ name: `observe: ${check.name}`, status: 'done', startedAt: observeStep.startedAt, durationMs: check.ms, detail: check.summary });
     observation = { cluster: spec.metadata.name, at: Date.now(), nodes: seen.nodes, etcd: seen.etcd, failover: seen.failover };
@@ -82,7 +83,7 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
 /** The passes before observeCluster: one activity per check (kept for runs started before the patch). */
 async function observeWithActivityPerCheck(spec: ClusterSpec, log: StepLog): Promise<HealthObservation> {
   const [lbs, talosNodes] = await Promise.all([
-    log.run('lb-health', () => Promise.all(spec.servers.map((s) => checkLb(s))), summarize),
+    log.run('lb-health', () => Promise.all(spec.servers.map((s) => checkLb(s))), summarizeNodes),
     log.run(
       'talos-nodes',
       () =>
@@ -90,7 +91,7 @@ async function observeWithActivityPerCheck(spec: ClusterSpec, log: StepLog): Pro
         patched('health-batched-node-readiness')
           ? checkNodesBatched(spec)
           : Promise.all(spec.servers.flatMap((s) => (['controlPlane', 'worker'] as const).filter((r) => s.vms[r]).map((r) => checkNode(spec, s, r)))),
-      summarize,
+      summarizeNodes,
     ),
   ]);
   const nodes = [...lbs, ...talosNodes];
@@ -104,11 +105,6 @@ async function observeWithActivityPerCheck(spec: ClusterSpec, log: StepLog): Pro
     ),
   );
   return { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover };
-}
-
-function summarize(list: NodeObservation[]): string {
-  const bad = list.filter((n) => !n.healthy);
-  return bad.length === 0 ? `${list.length} healthy` : `${bad.length}/${list.length} unhealthy: ${bad.map((n) => `${n.server}/${n.role}`).join(', ')}`;
 }
 
 async function checkLb(server: ServerSpec): Promise<NodeObservation> {
