@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import ovh from 'ovh';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { expandHome, type SecretResolver } from '../secrets';
+import { OvhClientAgent } from './agent';
 import { classifyOvhError } from './errors';
 
 export type OvhSpec = ClusterSpec['ovh'];
@@ -36,17 +37,11 @@ export function ovhConnection(endpoint: string): OvhConnection {
 // ---- TLS and connections of Node's global agent -------------------------------------------
 //
 // The `ovh` client calls https.request with Node's global agent and no `ca` option, and
-// offers no way to pass either. So a CA the spec names (the sandbox's, or a company proxy's)
-// is added to https.globalAgent.options.ca, next to Node's own roots (tls.rootCertificates,
-// plus NODE_EXTRA_CA_CERTS when set, since an explicit `ca` list replaces the default store).
+// offers no way to pass either. So the global agent is replaced by an OvhClientAgent
+// (./agent.ts: kept-alive connections), and a CA the spec names (the sandbox's, or a
+// company proxy's) is added to its trusted roots, next to Node's own (tls.rootCertificates,
+// plus NODE_EXTRA_CA_CERTS when set, since an explicit list replaces the default store).
 // Verification stays on: the list only grows by the CA the configuration names, once per file.
-//
-// The same global agent keeps connections alive (Node ≥ 19), and the client adds a socket
-// 'timeout' listener per request, so on a reused socket they pile up for as long as it lives
-// (MaxListenersExceededWarning, and each holds its finished request). OVH calls are a few
-// per second at most, so they go over fresh connections instead: keep-alive is turned off on
-// the global agent. Nothing else in the worker uses it (Proxmox goes through undici, Temporal
-// through gRPC).
 const trustedCaFiles = new Set<string>();
 /** The roots the global agent's secure context was built from (undefined: Node's defaults). */
 let trustedCa: string[] | undefined;
@@ -55,14 +50,13 @@ let trustedCa: string[] | undefined;
 export function trustedCaList(): readonly string[] | undefined {
   return trustedCa;
 }
-let globalAgentPrepared = false;
+
+type AgentWithContext = https.Agent & { options: https.AgentOptions & { secureContext?: tls.SecureContext } };
 
 function prepareGlobalAgent(): void {
-  if (globalAgentPrepared) return;
-  const agent = https.globalAgent as https.Agent & { keepAlive: boolean };
-  agent.keepAlive = false;
-  agent.options.keepAlive = false;
-  globalAgentPrepared = true;
+  if (https.globalAgent instanceof OvhClientAgent) return;
+  const previous = (https.globalAgent as AgentWithContext).options.secureContext;
+  https.globalAgent = new OvhClientAgent(previous ? ({ secureContext: previous } as https.AgentOptions) : {});
 }
 
 async function defaultRoots(): Promise<string[]> {
@@ -72,7 +66,7 @@ async function defaultRoots(): Promise<string[]> {
   return roots.filter((r) => r !== '');
 }
 
-/** Readies Node's global agent for the `ovh` client: no keep-alive, and the spec's CA trusted if it names one. */
+/** Readies Node's global agent for the `ovh` client: kept-alive connections, and the spec's CA trusted if it names one. */
 export async function prepareOvhTransport(caFile?: string): Promise<void> {
   prepareGlobalAgent();
   if (caFile) await trustCaFile(caFile);
@@ -91,11 +85,11 @@ async function addCaFile(caFile: string): Promise<void> {
   }
   const ca = [...(trustedCa ?? (await defaultRoots())), pem];
   trustedCa = ca;
-  // Parse the ~150 roots once: without a shared secure context, every fresh connection (there
-  // is no keep-alive, see above) would rebuild it from the PEM list, costing tens of ms per call.
+  // Parse the ~150 roots once: without a shared secure context, every new connection would
+  // rebuild it from the PEM list, costing tens of ms.
   // Only the context goes on the agent, not the `ca` list itself: the agent puts `options.ca`
   // into every request's pool key (Agent.getName), a ~200 KB string built per call.
-  (https.globalAgent.options as https.AgentOptions & { secureContext?: tls.SecureContext }).secureContext = tls.createSecureContext({ ca });
+  (https.globalAgent as AgentWithContext).options.secureContext = tls.createSecureContext({ ca });
   trustedCaFiles.add(path);
 }
 
@@ -127,23 +121,16 @@ export interface OvhClientFactoryDeps {
  * is kept as a map key.
  */
 export function createOvhClientFactory(deps: OvhClientFactoryDeps): (spec: OvhSpec) => Promise<OvhApi> {
-  const cache = new Map<string, OvhApi>();
+  // Promises, not clients: the first calls of a bootstrap arrive together (a vRack join per
+  // server), and each would otherwise build its own client and its own /auth/time round trip.
+  const cache = new Map<string, Promise<OvhApi>>();
   const timeout = deps.requestTimeoutMs ?? DEFAULT_OVH_REQUEST_TIMEOUT_MS;
 
-  return async (spec) => {
-    const [appKey, appSecret, consumerKey] = await Promise.all([
-      deps.secrets(spec.applicationKey),
-      deps.secrets(spec.applicationSecret),
-      deps.secrets(spec.consumerKey),
-    ]);
-    const key = createHash('sha256').update(JSON.stringify([spec.endpoint, spec.caFile ?? '', appKey, appSecret, consumerKey])).digest('hex');
-    const cached = cache.get(key);
-    if (cached) return cached;
-
+  const build = async (spec: OvhSpec, appKey: string, appSecret: string, consumerKey: string): Promise<OvhApi> => {
     await prepareOvhTransport(spec.caFile);
     const client = ovh({ appKey, appSecret, consumerKey, timeout, ...ovhConnection(spec.endpoint) });
     const secrets = [appKey, appSecret, consumerKey];
-    const api: OvhApi = {
+    return {
       async call<T>(method: HttpMethod, path: string, params?: Record<string, unknown>): Promise<T> {
         try {
           // The client deletes null params and moves `{name}` params into the path: give it a copy.
@@ -153,7 +140,22 @@ export function createOvhClientFactory(deps: OvhClientFactoryDeps): (spec: OvhSp
         }
       },
     };
-    cache.set(key, api);
+  };
+
+  return async (spec) => {
+    const [appKey, appSecret, consumerKey] = await Promise.all([
+      deps.secrets(spec.applicationKey),
+      deps.secrets(spec.applicationSecret),
+      deps.secrets(spec.consumerKey),
+    ]);
+    const key = createHash('sha256').update(JSON.stringify([spec.endpoint, spec.caFile ?? '', appKey, appSecret, consumerKey])).digest('hex');
+    let api = cache.get(key);
+    if (!api) {
+      api = build(spec, appKey, appSecret, consumerKey);
+      cache.set(key, api);
+      // A failed build (an unreadable caFile) is not kept: the next call tries again.
+      api.catch(() => cache.delete(key));
+    }
     return api;
   };
 }
