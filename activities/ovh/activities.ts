@@ -6,7 +6,7 @@
 // the spec's `ovh` section holds secret references, resolved in client.ts at call time.
 // Every function also works outside an activity (plain tests): heartbeats and cancellation
 // are used only when an activity context exists.
-import { asyncLocalStorage } from '@temporalio/activity';
+import { heartbeat, isFirstActivityAttempt, pause } from '../activity-context';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SecretResolver } from '../secrets';
 import { createOvhClientFactory, type OvhApi, type OvhSpec } from './client';
@@ -84,21 +84,6 @@ const ipBlock = (ip: string) => (ip.includes('/') ? ip : `${ip}/32`);
 const ipPath = (ip: string) => `/ip/${encodeURIComponent(ipBlock(ip))}`;
 const serverPath = (service: string) => `/dedicated/server/${encodeURIComponent(service)}`;
 const vrackPath = (vrack: string) => `/vrack/${encodeURIComponent(vrack)}`;
-
-function activityContext() {
-  return asyncLocalStorage.getStore();
-}
-
-/** Sleeps; inside an activity the sleep ends with a CancelledFailure when the activity is cancelled. */
-function pause(ms: number): Promise<void> {
-  const ctx = activityContext();
-  if (ctx) return ctx.sleep(ms);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function heartbeat(details: Record<string, unknown>): void {
-  activityContext()?.heartbeat(details);
-}
 
 export function createOvhActivities(deps: OvhActivityDeps) {
   const apiFor = createOvhClientFactory({ secrets: deps.secrets, requestTimeoutMs: deps.requestTimeoutMs });
@@ -223,13 +208,19 @@ export function createOvhActivities(deps: OvhActivityDeps) {
     /** Puts the server in the spec's vRack: already a member → nothing; pending add → adopt; else POST. */
     async ensureVrackMembership(ovh: OvhSpec, serverService: string): Promise<{ alreadyMember: boolean; taskId?: number; adoptedPendingTask?: boolean }> {
       const api = await apiFor(ovh);
-      const look = async () => {
+      const look = async (withPendingTasks: boolean) => {
         const members = await api.call<string[]>('GET', `${vrackPath(ovh.vrack)}/dedicatedServer`);
         if (members.includes(serverService)) return { alreadyMember: true };
+        if (!withPendingTasks) return undefined;
         const pending = await findPendingVrackAdd(api, ovh.vrack, serverService);
         return pending ? { alreadyMember: false, taskId: pending.id, adoptedPendingTask: true } : undefined;
       };
-      const before = await look();
+      // The pending-add scan reads every task of the vRack, one GET each: with many servers
+      // joining at once that is quadratic. It only matters when an earlier attempt of this
+      // very call may have posted the add (a retry, or a direct call whose history is
+      // unknown); a first attempt posts at once, and an add that is already pending (another
+      // run's) is refused by OVH and adopted through the same scan below.
+      const before = await look(!isFirstActivityAttempt());
       if (before) return before;
       try {
         const task = await api.call<VrackTask>('POST', `${vrackPath(ovh.vrack)}/dedicatedServer`, { dedicatedServer: serverService });
@@ -238,7 +229,7 @@ export function createOvhActivities(deps: OvhActivityDeps) {
         // 409: an add is pending; 400 may be "already in this vRack" after an applied-but-failed call.
         const status = ovhStatusOf(err);
         if (status !== 409 && status !== 400) throw err;
-        const after = await look();
+        const after = await look(true);
         if (after) return after;
         throw err;
       }

@@ -1,23 +1,18 @@
 // Progress of long waits: a heartbeat when running inside a Temporal activity (so a dead
 // worker is noticed and the activity can be cancelled), nothing otherwise — the helpers
 // also run from plain tests and scripts.
-import { Context } from '@temporalio/activity';
+import type { Context } from '@temporalio/activity';
+import { activityContext, heartbeat } from '../activity-context';
 
 export type OnProgress = (details: Record<string, unknown>) => void;
 
 /** The current activity context, or undefined outside an activity. */
 export function currentActivity(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
+  return activityContext();
 }
 
-/** Heartbeats with the details inside an activity; a no-op elsewhere. */
-export const heartbeatProgress: OnProgress = (details) => {
-  currentActivity()?.heartbeat(details);
-};
+/** Heartbeats with the details inside an activity (throttled, see activity-context); a no-op elsewhere. */
+export const heartbeatProgress: OnProgress = heartbeat;
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

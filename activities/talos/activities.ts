@@ -15,7 +15,7 @@ import { parseGetMembers, parseMachineStatus, type TalosMember } from '../../cor
 import { parseVersionShort } from '../../core/talos/version';
 import { parseDuration } from '../../core/spec/duration';
 import type { ClusterSpec } from '../../core/spec/schema';
-import { cancellationSignal, heartbeat, pause } from './activity-context';
+import { cancellationSignal, heartbeat, pause } from '../activity-context';
 import { StateStore, STATE_FILES } from './state-store';
 import {
   applyConfigArgs,

@@ -54,6 +54,7 @@ interface Call {
 export class OvhSimulator {
   private readonly state: OvhState;
   private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  private readonly readCounts = new Map<string, number>();
   private boundPort = 0;
   private querySeq = 0;
   private stopped = false;
@@ -121,6 +122,11 @@ export class OvhSimulator {
 
   vrackMembers(vrack: string): string[] {
     return this.state.vrackMembers(vrack);
+  }
+
+  /** How many answered GETs of a route (`GET /vrack/{serviceName}/task/{taskId}`) there were: reads are not audited. */
+  reads(action: string): number {
+    return this.readCounts.get(action) ?? 0;
   }
 
   // ---- request handling ------------------------------------------------------------------
@@ -243,9 +249,12 @@ export class OvhSimulator {
     this.send(res, error);
   }
 
-  /** Records mutating calls only; never headers or bodies beyond the detail a route chose. */
+  /** Records mutating calls only; never headers or bodies beyond the detail a route chose. Reads are only counted. */
   private audit(call: Call, outcome: AuditOutcome, detail: Record<string, unknown> = {}): void {
-    if (!isMutating(call.method)) return;
+    if (!isMutating(call.method)) {
+      this.readCounts.set(call.action, (this.readCounts.get(call.action) ?? 0) + 1);
+      return;
+    }
     this.options.audit.record({ service: SERVICE, action: call.action, target: call.target, outcome, detail });
   }
 

@@ -229,6 +229,27 @@ describe('vRack and dedicated server activities', () => {
     expect(audit.count({ action: 'POST /vrack/{serviceName}/dedicatedServer' })).toBe(1);
   });
 
+  it('a first attempt posts without scanning the tasks; a pending add (another run) is refused by OVH and adopted; a retry scans first', async () => {
+    sim.setLatency({ vrackTaskMs: 1500 });
+    const taskReads = () => sim.reads('GET /vrack/{serviceName}/task') + sim.reads('GET /vrack/{serviceName}/task/{taskId}');
+    const first = new MockActivityEnvironment({ attempt: 1 });
+    const added = (await first.run(activities.ensureVrackMembership, spec, SRV_B)) as Awaited<ReturnType<typeof activities.ensureVrackMembership>>;
+    expect(added.adoptedPendingTask).toBe(false);
+    expect(taskReads()).toBe(0);
+
+    // Another run's first attempt for the same server: OVH refuses the second add, the call adopts the pending task.
+    const again = await new MockActivityEnvironment({ attempt: 1 }).run(activities.ensureVrackMembership, spec, SRV_B);
+    expect(again).toEqual({ alreadyMember: false, taskId: added.taskId, adoptedPendingTask: true });
+    expect(audit.entries({ action: 'POST /vrack/{serviceName}/dedicatedServer' }).map((e) => e.outcome)).toEqual(['ok', expect.not.stringMatching(/^ok$/)]);
+
+    // A retry looks at the pending tasks before posting: no third POST.
+    const retry = await new MockActivityEnvironment({ attempt: 2 }).run(activities.ensureVrackMembership, spec, SRV_B);
+    expect(retry).toEqual({ alreadyMember: false, taskId: added.taskId, adoptedPendingTask: true });
+    expect(audit.count({ action: 'POST /vrack/{serviceName}/dedicatedServer' })).toBe(2);
+    expect(taskReads()).toBeGreaterThan(0);
+    expect(sim.vrackMembers(VRACK)).not.toContain(SRV_B);
+  });
+
   it('reads a server, reboots it once and waits for the task', async () => {
     sim.setLatency({ rebootMs: 1500 });
     expect(await activities.getDedicatedServer(spec, SRV_B)).toMatchObject({ name: SRV_B, state: 'ok', powerState: 'poweron' });
