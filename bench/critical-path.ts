@@ -3,7 +3,9 @@
 // structure (workflows/bootstrap-cluster.ts and provision-server.ts), phase by phase with
 // the workflow's own step names, so a benchmark can set measured step times beside it.
 //
-// Today's workflow (`overlapped`, patch 'bootstrap-overlapped-phases'):
+// Today's workflow (patch 'bootstrap-pipelined-servers') configures each server's Talos
+// machines as soon as that server's VMs answer instead of after the slowest server. With
+// every server equally fast (fixed latencies) its bound is the `overlapped` shape's:
 //
 //   provision-servers   max(vRack task, VM create + start + boot); the Talos secrets and
 //                       configs are made meanwhile (local: no latency).

@@ -1,8 +1,9 @@
 // bootstrapCluster: from a cluster spec to a running cluster (design.md §2).
 //
-//   servers (parallel children) → Talos secrets & configs → control planes configured →
-//   etcd bootstrapped on exactly one control plane → control planes in etcd → workers
-//   configured → cluster healthy → LB configs pushed → failover IPs routed → kubeconfig.
+//   servers (parallel children, each configured for Talos as soon as its VMs answer) →
+//   etcd bootstrapped on exactly one control plane → control planes in etcd → cluster
+//   healthy → kubeconfig; beside it, LB configs pushed → failover IPs routed. Three shapes
+//   live here, one per patch (bootstrapPipelined is today's; the others replay older runs).
 //
 // Exactly-once etcd bootstrap has two guards: this workflow calls `bootstrapEtcd` once
 // (a replay re-uses the recorded result), and the activity itself looks at etcd before it
@@ -60,31 +61,34 @@ export async function bootstrapCluster(input: BootstrapClusterInput): Promise<Bo
       { key: OPERATION, value: 'bootstrap' },
     ]);
   }
-  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () =>
-    patched('bootstrap-overlapped-phases') ? bootstrapOverlapped(spec, log, serverPhase, startedAt) : bootstrapSequential(spec, log, serverPhase, startedAt),
-  );
+  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () => {
+    if (patched('bootstrap-pipelined-servers')) return bootstrapPipelined(spec, log, serverPhase, startedAt);
+    // Runs started before that patch replay the shape they were started with.
+    return patched('bootstrap-overlapped-phases') ? bootstrapOverlapped(spec, log, serverPhase, startedAt) : bootstrapSequential(spec, log, serverPhase, startedAt);
+  });
 }
 
-/** Every server in parallel, a provisionServer child each: vRack, three VMs, booted. */
-function provisionAll(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>): Promise<ProvisionServerResult[]> {
+/** Every server in parallel, a provisionServer child each (vRack, three VMs, booted): one promise per server, in spec order. */
+function provisionEach(spec: ClusterSpec, serverPhase: Map<string, string>): Promise<ProvisionServerResult>[] {
   const cluster = spec.metadata.name;
-  return log.run('provision-servers', () =>
-    Promise.all(
-      spec.servers.map(async (server) => {
-        serverPhase.set(server.name, 'provisioning');
-        const result = await executeChild(provisionServer, {
-          workflowId: workflowIds.provisionServer(cluster, server.name),
-          args: [{ spec, server: server.name }],
-          typedSearchAttributes: [
-            { key: CLUSTER, value: cluster },
-            { key: OPERATION, value: 'provision-server' },
-          ],
-        });
-        serverPhase.set(server.name, 'provisioned');
-        return result;
-      }),
-    ),
-  );
+  return spec.servers.map(async (server) => {
+    serverPhase.set(server.name, 'provisioning');
+    const result = await executeChild(provisionServer, {
+      workflowId: workflowIds.provisionServer(cluster, server.name),
+      args: [{ spec, server: server.name }],
+      typedSearchAttributes: [
+        { key: CLUSTER, value: cluster },
+        { key: OPERATION, value: 'provision-server' },
+      ],
+    });
+    serverPhase.set(server.name, 'provisioned');
+    return result;
+  });
+}
+
+/** Every server provisioned, as one step. */
+function provisionAll(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>): Promise<ProvisionServerResult[]> {
+  return log.run('provision-servers', () => Promise.all(provisionEach(spec, serverPhase)));
 }
 
 /** Each failover IP routed to a healthy LB of the cluster (a failoverIp child each, one after the other). */
@@ -105,6 +109,112 @@ async function routeFailoverIps(spec: ClusterSpec, log: StepLog): Promise<Failov
     );
   }
   return failover;
+}
+
+interface BootstrapOutcome {
+  servers: ProvisionServerResult[];
+  secrets: { created: boolean };
+  etcdNode: string;
+  etcd: { bootstrapped: boolean; alreadyBootstrapped: boolean };
+  /** Machine configs applied (not already in place). */
+  applied: number;
+  pushes: { changed: unknown[] };
+  failover: FailoverIpResult[];
+  kubeconfig: string;
+}
+
+/** The result every bootstrap shape returns: what changed, in the order it happens. */
+function bootstrapResult(spec: ClusterSpec, log: StepLog, startedAt: number, o: BootstrapOutcome): BootstrapClusterResult {
+  const summary: string[] = [];
+  const createdVms = o.servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
+  if (createdVms.length > 0) summary.push(`created ${createdVms.length} VMs`);
+  if (o.secrets.created) summary.push('generated Talos secrets');
+  if (o.etcd.bootstrapped) summary.push(`bootstrapped etcd on ${o.etcdNode}`);
+  if (o.applied > 0) summary.push(`applied ${o.applied} machine configs`);
+  if (o.pushes.changed.length > 0) summary.push(`pushed ${o.pushes.changed.length} LB config files`);
+  for (const routed of o.failover) if (routed.moved) summary.push(`routed ${routed.ip} to ${routed.to}`);
+  log.phase = 'done';
+  return {
+    cluster: spec.metadata.name,
+    changed: summary.length > 0,
+    summary: summary.length > 0 ? summary : ['already bootstrapped: nothing to change'],
+    servers: o.servers,
+    etcdBootstrappedOn: o.etcdNode,
+    etcdAlreadyBootstrapped: o.etcd.alreadyBootstrapped,
+    failover: o.failover,
+    kubeconfig: o.kubeconfig,
+    steps: log.steps,
+    totalMs: Date.now() - startedAt,
+  };
+}
+
+/**
+ * Today's bootstrap: each server goes on as soon as it is ready, instead of every server
+ * waiting for the slowest one (with many servers, the last child workflows start and finish
+ * a second or more after the first):
+ *
+ *   per server:  provisionServer  →  apply its control-plane and worker configs
+ *                                    (once the Talos configs exist, made meanwhile)
+ *   talos:       first control plane configured → etcd-bootstrap → etcd-members (each
+ *                control plane once configured) → every config applied → cluster-health
+ *                → kubeconfig
+ *   traffic:     every server provisioned → push-lb-configs → route <ip>
+ *
+ * The invariants are those of the shapes before it: one bootstrapEtcd call, after the first
+ * control plane has its config; every step an idempotent activity. configure-control-planes
+ * and configure-workers are steps of parts: each starts with its first apply.
+ */
+async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
+  const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
+  const workers = spec.servers.filter((s) => s.vms.worker).map((s) => s.name);
+  const etcdNode = controlPlanes[0];
+
+  const secretsAndConfigs = (async () => {
+    const made = await log.run('talos-secrets', () => local.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
+    await log.run('talos-configs', () => local.renderMachineConfigs(spec));
+    return made;
+  })();
+  const children = provisionEach(spec, serverPhase);
+  const provisioning = log.run('provision-servers', () => Promise.all(children));
+  const provisioned = (server: string) => children[spec.servers.findIndex((s) => s.name === server)];
+
+  const configureControlPlane = log.parts('configure-control-planes', controlPlanes.length);
+  const configureWorker = log.parts('configure-workers', workers.length);
+  const cpApplied = controlPlanes.map(async (server) => {
+    await Promise.all([provisioned(server), secretsAndConfigs]);
+    return configureControlPlane(() => call.applyMachineConfig(spec, server, 'controlPlane'));
+  });
+  const workerApplied = workers.map(async (server) => {
+    await Promise.all([provisioned(server), secretsAndConfigs]);
+    return configureWorker(() => call.applyMachineConfig(spec, server, 'worker'));
+  });
+  // Each of these is awaited where it is needed, some only late: mark them handled now, so a
+  // failure before then is not an unhandled rejection (it still fails the run where awaited).
+  for (const p of [secretsAndConfigs, provisioning, ...cpApplied, ...workerApplied]) p.catch(() => undefined);
+
+  const talos = async () => {
+    await cpApplied[0];
+    const etcd = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(spec, etcdNode), (r) => (r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`));
+    await log.run('etcd-members', () =>
+      Promise.all(
+        controlPlanes.map(async (server, i) => {
+          await cpApplied[i];
+          return wait.waitForEtcdMember(spec, server);
+        }),
+      ),
+    );
+    const applied = await Promise.all([...cpApplied, ...workerApplied]);
+    await log.run('cluster-health', () => wait.clusterHealth(spec));
+    const kubeconfig = await log.run('kubeconfig', () => local.writeKubeconfig(spec), (k) => k.path);
+    return { etcd, applied: applied.filter((a) => a.applied).length, kubeconfig: kubeconfig.path };
+  };
+  const traffic = async () => {
+    await provisioning;
+    const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
+    return { pushes, failover: await routeFailoverIps(spec, log) };
+  };
+  const [servers, secrets, t, r] = await Promise.all([provisioning, secretsAndConfigs, talos(), traffic()]);
+  return bootstrapResult(spec, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig });
 }
 
 /**
@@ -155,44 +265,18 @@ async function bootstrapOverlapped(spec: ClusterSpec, log: StepLog, serverPhase:
     return { pushes, failover: await routeFailoverIps(spec, log) };
   };
   const [t, r] = await Promise.all([talos(), traffic()]);
-
-  const summary: string[] = [];
-  const createdVms = servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
-  if (createdVms.length > 0) summary.push(`created ${createdVms.length} VMs`);
-  if (secrets.created) summary.push('generated Talos secrets');
-  if (t.etcd.bootstrapped) summary.push(`bootstrapped etcd on ${etcdNode}`);
-  if (t.applied > 0) summary.push(`applied ${t.applied} machine configs`);
-  if (r.pushes.changed.length > 0) summary.push(`pushed ${r.pushes.changed.length} LB config files`);
-  for (const routed of r.failover) if (routed.moved) summary.push(`routed ${routed.ip} to ${routed.to}`);
-  log.phase = 'done';
-  return {
-    cluster,
-    changed: summary.length > 0,
-    summary: summary.length > 0 ? summary : ['already bootstrapped: nothing to change'],
-    servers,
-    etcdBootstrappedOn: etcdNode,
-    etcdAlreadyBootstrapped: t.etcd.alreadyBootstrapped,
-    failover: r.failover,
-    kubeconfig: t.kubeconfig.path,
-    steps: log.steps,
-    totalMs: Date.now() - startedAt,
-  };
+  return bootstrapResult(spec, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig.path });
 }
 
 /** The bootstrap before 'bootstrap-overlapped-phases': one phase after the other (kept for runs started before it). */
 async function bootstrapSequential(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
-  const cluster = spec.metadata.name;
   const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
-  const summary: string[] = [];
 
   // 1. Every server in parallel: vRack, three VMs, booted.
   const servers = await provisionAll(spec, log, serverPhase);
-  const createdVms = servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
-  if (createdVms.length > 0) summary.push(`created ${createdVms.length} VMs`);
 
   // 2. Talos secrets (generated once, kept in the state store) and machine configs.
   const secrets = await log.run('talos-secrets', () => local.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
-  if (secrets.created) summary.push('generated Talos secrets');
   await log.run('talos-configs', () => local.renderMachineConfigs(spec));
 
   // 3. Control planes configured, etcd bootstrapped once, every control plane an etcd member.
@@ -203,35 +287,19 @@ async function bootstrapSequential(spec: ClusterSpec, log: StepLog, serverPhase:
   const etcd = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(spec, etcdNode), (r) =>
     r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`,
   );
-  if (etcd.bootstrapped) summary.push(`bootstrapped etcd on ${etcdNode}`);
   await log.run('etcd-members', () => Promise.all(controlPlanes.map((server) => wait.waitForEtcdMember(spec, server))));
 
   // 4. Workers join, then the whole cluster must be healthy.
   const workerApplied = await log.run('configure-workers', () =>
     Promise.all(spec.servers.map((s) => call.applyMachineConfig(spec, s.name, 'worker'))),
   );
-  const applied = [...cpApplied, ...workerApplied].filter((a) => a.applied).length;
-  if (applied > 0) summary.push(`applied ${applied} machine configs`);
   await log.run('cluster-health', () => wait.clusterHealth(spec));
 
   // 5. LB configs (standby LBs first, the one holding the traffic last), then traffic.
   const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
-  if (pushes.changed.length > 0) summary.push(`pushed ${pushes.changed.length} LB config files`);
   const failover = await routeFailoverIps(spec, log);
-  for (const routed of failover) if (routed.moved) summary.push(`routed ${routed.ip} to ${routed.to}`);
 
   const kubeconfig = await log.run('kubeconfig', () => local.writeKubeconfig(spec), (k) => k.path);
-  log.phase = 'done';
-  return {
-    cluster,
-    changed: summary.length > 0,
-    summary: summary.length > 0 ? summary : ['already bootstrapped: nothing to change'],
-    servers,
-    etcdBootstrappedOn: etcdNode,
-    etcdAlreadyBootstrapped: etcd.alreadyBootstrapped,
-    failover,
-    kubeconfig: kubeconfig.path,
-    steps: log.steps,
-    totalMs: Date.now() - startedAt,
-  };
+  const applied = [...cpApplied, ...workerApplied].filter((a) => a.applied).length;
+  return bootstrapResult(spec, log, startedAt, { servers, secrets, etcdNode, etcd, applied, pushes, failover, kubeconfig: kubeconfig.path });
 }

@@ -45,6 +45,39 @@ export class StepLog {
     }
   }
 
+  /**
+   * A step made of `count` parallel parts that each start when they are ready (one per
+   * server, after that server's VMs): the step starts with the first part and ends with the
+   * last, so its duration is the time spent in it, not the wait before it. No parts: a done
+   * step of 0 ms.
+   */
+  parts(name: string, count: number): <T>(fn: () => Promise<T>) => Promise<T> {
+    let step: StepRecord | undefined;
+    let ended = 0;
+    if (count === 0) this.steps.push({ name, status: 'done', startedAt: Date.now(), durationMs: 0, detail: 'none' });
+    return async (fn) => {
+      if (!step) {
+        step = { name, status: 'running', startedAt: Date.now() };
+        this.steps.push(step);
+        this.phase = name;
+      }
+      const current = step;
+      try {
+        return await fn();
+      } catch (err) {
+        current.status = 'failed';
+        current.detail ??= err instanceof Error ? err.message : String(err);
+        throw err;
+      } finally {
+        ended += 1;
+        if (ended === count) {
+          if (current.status === 'running') current.status = 'done';
+          current.durationMs = Date.now() - current.startedAt;
+        }
+      }
+    };
+  }
+
   skip(name: string, detail: string): void {
     this.steps.push({ name, status: 'skipped', startedAt: Date.now(), durationMs: 0, detail });
   }

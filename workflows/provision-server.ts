@@ -42,6 +42,7 @@ export async function provisionServer({ spec, server }: ProvisionServerInput): P
     return membership;
   };
 
+  const bootInOneActivity = patched('provision-boot-vm');
   const roles: VmRole[] = (['lb', 'controlPlane', 'worker'] as const).filter((role) => serverSpec.vms[role] !== undefined);
   const ensureVms = () =>
     Promise.all(
@@ -49,9 +50,16 @@ export async function provisionServer({ spec, server }: ProvisionServerInput): P
         const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role), (r) =>
           r.created ? `created VM ${r.vmid}` : r.reconciled.length > 0 ? `reconciled ${r.reconciled.join(', ')}` : `VM ${r.vmid} exists`,
         );
-        await log.run(`${role}: start-vm`, () => call.startVm(spec, server, role));
-        const booted = await log.run(`${role}: wait-boot`, () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`);
-        return { role, vmid: vm.vmid, ip: booted.ip, created: vm.created, reconciled: vm.reconciled };
+        let ip: string;
+        if (bootInOneActivity) {
+          // Start and guest-agent wait in one activity: one look at the node instead of two,
+          // and no workflow round trip between the start task's end and the first agent poll.
+          ip = (await log.run(`${role}: boot-vm`, () => wait.bootVm(spec, server, role), (r) => `${r.started ? 'started; ' : 'already running; '}answers on ${r.ip}`)).ip;
+        } else {
+          await log.run(`${role}: start-vm`, () => call.startVm(spec, server, role));
+          ip = (await log.run(`${role}: wait-boot`, () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`)).ip;
+        }
+        return { role, vmid: vm.vmid, ip, created: vm.created, reconciled: vm.reconciled };
       }),
     );
 

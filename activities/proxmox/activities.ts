@@ -201,6 +201,40 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
     return true;
   }
 
+  /** Polls the guest agent until it reports the VM's spec address (see waitForVmAgentIp). */
+  async function waitForAgentIp(call: NodeCall, desired: DesiredVm, timeoutMs: number): Promise<{ ip: string; waitedMs: number }> {
+    const started = Date.now();
+    let last = 'no answer yet';
+    for (let poll = 0; ; poll++) {
+      try {
+        const interfaces = await call.client.agentNetworkInterfaces(desired.vmid);
+        const addresses = interfaces.flatMap((i) => (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']));
+        if (addresses.includes(desired.ip)) return { ip: desired.ip, waitedMs: Date.now() - started };
+        last = `the agent reports ${addresses.filter((a) => a !== '127.0.0.1').join(', ') || 'no IPv4 address'}`;
+      } catch (err) {
+        const conflict = runtimeConflict(err);
+        if (conflict === 'agentVmNotRunning') {
+          throw ApplicationFailure.retryable(`VM ${desired.vmid} (${desired.name}) is not running; start it before waiting for its address`, 'ProxmoxVmNotRunning');
+        }
+        if (conflict === 'agentNotConfigured') {
+          throw ApplicationFailure.nonRetryable(`VM ${desired.vmid} (${desired.name}) has no guest agent configured (agent: 1); run ensureVm to reconcile its config`, 'ProxmoxAgentMissing');
+        }
+        if (conflict !== 'agentNotRunning') throw err;
+        last = 'QEMU guest agent is not running yet';
+      }
+      const waitedMs = Date.now() - started;
+      progress({ vmid: desired.vmid, waitingFor: desired.ip, poll, waitedMs, last });
+      if (waitedMs > timeoutMs) {
+        throw ApplicationFailure.retryable(
+          `VM ${desired.vmid} (${desired.name}) on node ${desired.node} has not reported ${desired.ip} after ${Math.round(waitedMs / 1000)} s (${last}). ` +
+            'Check its console in the Proxmox UI: boot order, the ISO, the cloud-init drive (ipconfig0) and the guest agent.',
+          'VmAgentTimeout',
+        );
+      }
+      await sleep(pollIntervalMs, call.signal);
+    }
+  }
+
   async function stopIfRunning(call: NodeCall, vmid: number, mode: 'stop' | 'shutdown'): Promise<boolean> {
     const status = await call.client.vmStatus(vmid);
     if (status.status !== 'running') return false;
@@ -352,7 +386,7 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
 
     /**
      * Waits until the guest agent reports the VM's spec address (cloud-init applied, guest
-     * up). Heartbeats on every poll; gives up (retryably) after `timeoutMs` (default: the
+     * up). Heartbeats while it polls; gives up (retryably) after `timeoutMs` (default: the
      * spec's health.nodeStartupTimeout).
      */
     async waitForVmAgentIp(spec: ClusterSpec, serverName: string, role: VmRole, options: { timeoutMs?: number } = {}): Promise<{ ip: string; waitedMs: number }> {
@@ -360,37 +394,23 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
         const desired = desiredOf(spec, call.server, role);
         const vm = await ourVm(call, spec, role);
         if (vm === 'missing') throw missingVm(spec, call.server, role);
-        const timeoutMs = options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout);
-        const started = Date.now();
-        let last = 'no answer yet';
-        for (let poll = 0; ; poll++) {
-          try {
-            const interfaces = await call.client.agentNetworkInterfaces(desired.vmid);
-            const addresses = interfaces.flatMap((i) => (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']));
-            if (addresses.includes(desired.ip)) return { ip: desired.ip, waitedMs: Date.now() - started };
-            last = `the agent reports ${addresses.filter((a) => a !== '127.0.0.1').join(', ') || 'no IPv4 address'}`;
-          } catch (err) {
-            const conflict = runtimeConflict(err);
-            if (conflict === 'agentVmNotRunning') {
-              throw ApplicationFailure.retryable(`VM ${desired.vmid} (${desired.name}) is not running; start it before waiting for its address`, 'ProxmoxVmNotRunning');
-            }
-            if (conflict === 'agentNotConfigured') {
-              throw ApplicationFailure.nonRetryable(`VM ${desired.vmid} (${desired.name}) has no guest agent configured (agent: 1); run ensureVm to reconcile its config`, 'ProxmoxAgentMissing');
-            }
-            if (conflict !== 'agentNotRunning') throw err;
-            last = 'QEMU guest agent is not running yet';
-          }
-          const waitedMs = Date.now() - started;
-          progress({ vmid: desired.vmid, waitingFor: desired.ip, poll, waitedMs, last });
-          if (waitedMs > timeoutMs) {
-            throw ApplicationFailure.retryable(
-              `VM ${desired.vmid} (${desired.name}) on node ${desired.node} has not reported ${desired.ip} after ${Math.round(waitedMs / 1000)} s (${last}). ` +
-                'Check its console in the Proxmox UI: boot order, the ISO, the cloud-init drive (ipconfig0) and the guest agent.',
-              'VmAgentTimeout',
-            );
-          }
-          await sleep(pollIntervalMs, call.signal);
-        }
+        return waitForAgentIp(call, desired, options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout));
+      });
+    },
+
+    /**
+     * Starts the VM if it is stopped (waiting for the start task), then waits until its guest
+     * agent reports the spec address: startVm and waitForVmAgentIp in one activity, with one
+     * look at the node. A VM that already runs and answers is a success with started: false.
+     */
+    async bootVm(spec: ClusterSpec, serverName: string, role: VmRole, options: { timeoutMs?: number } = {}): Promise<{ vmid: number; started: boolean; ip: string; waitedMs: number }> {
+      return onNode(spec, serverName, async (call) => {
+        const desired = desiredOf(spec, call.server, role);
+        const vm = await ourVm(call, spec, role);
+        if (vm === 'missing') throw missingVm(spec, call.server, role);
+        const started = await startIfStopped(call, vm.vmid);
+        const booted = await waitForAgentIp(call, desired, options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout));
+        return { vmid: vm.vmid, started, ...booted };
       });
     },
 

@@ -90,6 +90,11 @@ export class ProxmoxSimulator {
     return sim;
   }
 
+  /** Changes simulated latencies from now on (a slower node in a test). */
+  setLatency(latency: Partial<ProxmoxLatency>): void {
+    this.state.setLatency(latency);
+  }
+
   /** The spec's servers[].proxmox.url. */
   get url(): string {
     return `https://localhost:${this.port}`;

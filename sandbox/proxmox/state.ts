@@ -92,6 +92,11 @@ export class ProxmoxState {
     this.tasks = new TaskRunner(o);
   }
 
+  /** Changes simulated latencies from now on (a slower node in a test). */
+  setLatency(latency: Partial<ProxmoxLatency>): void {
+    Object.assign(this.o.latency, latency);
+  }
+
   // ---------- views
 
   simVms(): SimVm[] {

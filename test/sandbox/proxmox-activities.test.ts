@@ -249,6 +249,33 @@ describe('power and lifecycle', () => {
     expect(sim.vmByIp('10.10.0.21')?.vmid).toBe(102);
   });
 
+  it('boots a VM in one activity (start, then its guest address), and a booted VM is a success with nothing started', async () => {
+    const act = activities();
+    const spec = specFor();
+    await expect(failure(act.bootVm(spec, 'srv-a', 'lb'))).resolves.toMatchObject({ type: 'ProxmoxVmMissing', nonRetryable: true });
+    await act.ensureVm(spec, 'srv-a', 'lb');
+    const env = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const booted = (await env.run(() => act.bootVm(spec, 'srv-a', 'lb'))) as Awaited<ReturnType<typeof act.bootVm>>;
+    expect(booted).toMatchObject({ vmid: 101, started: true, ip: spec.servers[0].vms.lb.ip });
+    expect(booted.waitedMs).toBeGreaterThan(0);
+    expect(beats.length).toBeGreaterThan(0);
+    expect(sim.vmByIp(spec.servers[0].vms.lb.ip)?.vmid).toBe(101);
+    expect(await act.bootVm(spec, 'srv-a', 'lb')).toMatchObject({ vmid: 101, started: false, ip: spec.servers[0].vms.lb.ip });
+    expect(audit.count({ action: 'qmstart' })).toBe(1);
+  });
+
+  it('a boot whose start task fails is a failure carrying the message of Proxmox, and starts nothing', async () => {
+    const act = activities();
+    const spec = specFor();
+    await act.ensureVm(spec, 'srv-a', 'worker');
+    faults.add({ service: SERVICE, method: 'POST', path: '/status/start$', effect: { kind: 'taskError', message: 'TASK ERROR: start failed: QEMU exited with code 1' } });
+    const err = await failure(act.bootVm(spec, 'srv-a', 'worker'));
+    expect(err.message).toContain('QEMU exited with code 1');
+    expect(sim.vms().find((v) => v.vmid === 103)?.status).toBe('stopped');
+  });
+
   it('a guest-address wait is cancellable, and fails retryably when the VM is not running', async () => {
     const act = activities();
     const spec = specFor();

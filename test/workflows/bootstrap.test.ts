@@ -36,6 +36,8 @@ const bootstraps = () => box.audit.entries({ service: 'talos', action: 'bootstra
 
 describe('bootstrapCluster', () => {
   it('builds the whole cluster: 9 VMs, 3 etcd members, workers joined, LB configs, failover IP, kubeconfig', async () => {
+    // srv-c's VMs take 3 s more to boot: the other servers go on without waiting for it.
+    box.proxmox.get('srv-c')!.setLatency({ bootMs: 3000 });
     const { handle, workflowId } = await startBootstrap(client, queue, box.spec);
     expect(workflowId).toBe('sandbox/bootstrap');
     const result = await handle.result();
@@ -68,22 +70,34 @@ describe('bootstrapCluster', () => {
     expect(talosChain.every((i) => i >= 0)).toBe(true);
     expect([...talosChain].sort((a, b) => a - b)).toEqual(talosChain);
     expect(steps.indexOf('route 203.0.113.10')).toBeGreaterThan(steps.indexOf('push-lb-configs'));
-    const started = (n: string) => result.steps.find((s) => s.name === n)!.startedAt;
-    const provision = result.steps.find((s) => s.name === 'provision-servers')!;
-    expect(started('talos-secrets'), 'secrets made while the servers are provisioned').toBeLessThan(provision.startedAt + provision.durationMs!);
-    expect(steps.indexOf('configure-workers')).toBeGreaterThan(steps.indexOf('configure-control-planes'));
+    const step = (n: string) => result.steps.find((s) => s.name === n)!;
+    const ended = (s: { startedAt: number; durationMs?: number }) => s.startedAt + s.durationMs!;
+    const provision = step('provision-servers');
+    expect(step('talos-secrets').startedAt, 'secrets made while the servers are provisioned').toBeLessThan(ended(provision));
     expect(steps.indexOf('cluster-health')).toBeGreaterThan(steps.indexOf('configure-workers'));
-    // The workers were configured while etcd came up, not after the members joined.
+
+    // Each server goes on as soon as its VMs answer: srv-a's control plane is configured and
+    // etcd bootstrapped on it while srv-c still boots; srv-c's control plane joins afterwards.
     const applies = box.audit.entries({ service: 'talos', action: 'apply-config', outcome: 'ok' });
     const bootstrap = box.audit.entries({ service: 'talos', action: 'bootstrap', outcome: 'ok' });
-    const workerIps = box.spec.servers.map((s) => s.vms.worker.ip);
+    const cpIp = (server: string) => box.spec.servers.find((s) => s.name === server)!.vms.controlPlane!.ip;
+    const srvCBooted = Math.max(...result.servers.find((s) => s.server === 'srv-c')!.steps.map(ended));
     expect(bootstrap).toHaveLength(1);
-    expect(applies.filter((a) => !workerIps.includes(a.target)).every((a) => a.seq < bootstrap[0].seq), 'control planes configured before the bootstrap').toBe(true);
-    const membersStep = result.steps.find((s) => s.name === 'etcd-members')!;
-    const workersStep = result.steps.find((s) => s.name === 'configure-workers')!;
-    expect(workersStep.startedAt).toBeLessThan(membersStep.startedAt + membersStep.durationMs!);
+    expect(bootstrap[0].target).toBe(cpIp('srv-a'));
+    expect(applies.find((a) => a.target === cpIp('srv-a'))!.seq, 'the etcd node configured before the bootstrap').toBeLessThan(bootstrap[0].seq);
+    expect(bootstrap[0].at, 'etcd bootstrapped before srv-c answered').toBeLessThan(srvCBooted);
+    expect(applies.find((a) => a.target === cpIp('srv-c'))!.seq, 'srv-c configured once it answered').toBeGreaterThan(bootstrap[0].seq);
+    // A step of parts starts with its first apply, not with the bootstrap.
+    expect(step('configure-control-planes').startedAt).toBeGreaterThan(step('talos-configs').startedAt);
+    expect(ended(step('configure-control-planes'))).toBeGreaterThanOrEqual(srvCBooted);
+    // The workers were configured while etcd came up, not after the members joined.
+    const workerIps = box.spec.servers.map((s) => s.vms.worker.ip);
+    expect(step('configure-workers').startedAt).toBeLessThan(ended(step('etcd-members')));
     expect(applies.filter((a) => workerIps.includes(a.target))).toHaveLength(3);
-    await maybeRecordHistory(handle, 'bootstrapCluster-fresh-overlapped');
+    // The VMs were started and awaited in one activity each.
+    expect(result.servers.flatMap((s) => s.steps.map((x) => x.name.replace(/^\w+: /, '')))).toEqual(expect.arrayContaining(['ensure-vm', 'boot-vm']));
+    expect(result.servers.flatMap((s) => s.steps.map((x) => x.name)).filter((n) => /start-vm|wait-boot/.test(n))).toEqual([]);
+    await maybeRecordHistory(handle, 'bootstrapCluster-fresh-pipelined');
   });
 
   it('changes nothing on a bootstrapped cluster, and says so', async () => {
@@ -94,7 +108,7 @@ describe('bootstrapCluster', () => {
     expect(result.etcdAlreadyBootstrapped).toBe(true);
     expect(creates()).toHaveLength(9);
     expect(bootstraps()).toHaveLength(1);
-    await maybeRecordHistory(handle, 'bootstrapCluster-rerun-overlapped');
+    await maybeRecordHistory(handle, 'bootstrapCluster-rerun-pipelined');
   });
 
   it('fails fast with a clear message naming the server on a wrong Proxmox token', async () => {

@@ -35,7 +35,7 @@ describe('provisionServer', () => {
         args: [{ spec: box.spec, server: 'srv-a' }],
       });
     const first = await run();
-    await maybeRecordHistory({ workflowId }, 'provisionServer-fresh-vrack-beside-vms');
+    await maybeRecordHistory({ workflowId }, 'provisionServer-fresh-boot-vm');
     expect(first.joinedVrack).toBe(true);
     expect(first.vms.map((v) => [v.role, v.created, v.ip])).toEqual([
       ['lb', true, box.spec.servers[0].vms.lb.ip],
@@ -45,6 +45,9 @@ describe('provisionServer', () => {
     const sim = box.proxmox.get('srv-a')!;
     expect(sim.vms().filter((vm) => vm.status === 'running')).toHaveLength(3);
     expect(box.ovh.vrackMembers(box.spec.ovh.vrack)).toContain(box.spec.servers[0].ovhService);
+    // Each VM: created, then started and awaited in one boot-vm step.
+    expect(first.steps.map((s) => s.name).filter((n) => n.startsWith('lb: '))).toEqual(['lb: ensure-vm', 'lb: boot-vm']);
+    expect(first.steps.find((s) => s.name === 'worker: boot-vm')?.detail).toMatch(/^started; answers on /);
 
     const second = await run();
     expect(second.joinedVrack).toBe(false);
