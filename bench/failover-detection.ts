@@ -14,8 +14,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { createSecretResolver } from '../activities/secrets';
+import type { Client } from '@temporalio/client';
 import { startSandbox, type Sandbox } from '../sandbox';
 import type { AuditEntry, AuditLog } from '../sandbox/audit';
 import { FailoverLab } from '../sandbox/netns/failover-lab';
@@ -23,9 +22,9 @@ import { netnsUnavailableReason } from '../sandbox/netns/lab';
 import { argOf, installBareOvhNotifyWrapper, installCliNotifyWrapper, readNotifyRuns, startedWorkflowOf, type NotifyRun } from '../sandbox/netns/notify-scripts';
 import type { KeepalivedGroup } from '../sandbox/netns/vrrp';
 import type { FailoverIpResult } from '../workflows/failover-ip';
-import { createWorker } from '../worker/worker';
 import { ms, report } from './report';
 import { summarize } from './stats';
+import { startBenchWorker } from './bench-worker';
 
 const NAME = 'failover-detection';
 const GOAL_MS = 1000;
@@ -61,9 +60,7 @@ export async function failoverDetection(temporalAddress: string, trials = 10): P
   const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
   const box = await startSandbox({ dir: await mkdtemp(join(tmpdir(), 'ak8s-bench-detect-')), clusterName: 'bench-detect', servers: 3, latency: { ovh: { moveMs: MOVE_MS } } });
   const taskQueue = `bench-detect-${process.pid}`;
-  const { worker, close: closeWorker } = await createWorker({ address: temporalAddress, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs: 200 } });
-  const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
+  const { client, stop: stopWorker } = await startBenchWorker({ address: temporalAddress, taskQueue, pollIntervalMs: 200 });
   let fl: FailoverLab | undefined;
   try {
     fl = await FailoverLab.create(box.specFile);
@@ -97,10 +94,7 @@ export async function failoverDetection(temporalAddress: string, trials = 10): P
     reportResults(measured, cliStartup, trials, loadAtStart);
   } finally {
     await fl?.teardown();
-    worker.shutdown();
-    await running.catch(() => undefined);
-    await closeWorker();
-    await client.connection.close();
+    await stopWorker();
     await box.stop();
   }
 }

@@ -4,13 +4,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { createSecretResolver } from '../activities/secrets';
 import { startFailover } from '../client/start';
 import { startSandbox } from '../sandbox';
-import { createWorker } from '../worker/worker';
 import { ms, report } from './report';
 import { summarize } from './stats';
+import { startBenchWorker } from './bench-worker';
 
 interface Sample {
   walls: number[];
@@ -21,9 +19,7 @@ interface Sample {
 async function measure(temporalAddress: string, runs: number, moveMs: number, pollIntervalMs: number): Promise<Sample> {
   const box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bench-failover-')), latency: { ovh: { moveMs } } });
   const taskQueue = `bench-failover-${process.pid}`;
-  const { worker, close: closeWorker } = await createWorker({ address: temporalAddress, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs } });
-  const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
+  const { client, stop: stopWorker } = await startBenchWorker({ address: temporalAddress, taskQueue, pollIntervalMs });
   const walls: number[] = [];
   const overheads: number[] = [];
   try {
@@ -41,10 +37,7 @@ async function measure(temporalAddress: string, runs: number, moveMs: number, po
       overheads.push(wall - moveMs);
     }
   } finally {
-    worker.shutdown();
-    await running.catch(() => undefined);
-    await closeWorker();
-    await client.connection.close();
+    await stopWorker();
     await box.stop();
   }
   return { walls, overheads };

@@ -39,17 +39,16 @@
 // entry stays under about 13 minutes.
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { Client, Connection, type ScheduleDescription } from '@temporalio/client';
-import { createSecretResolver } from '../activities/secrets';
+import { Client, type ScheduleDescription } from '@temporalio/client';
 import { upsertHealthSchedule } from '../client/health-schedule';
 import { startBootstrap } from '../client/start';
 import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import type { HealthCheckResult } from '../workflows/health-check';
-import { createWorker } from '../worker/worker';
 import { countingTalosctl, cpuBetween, cpuS, cpuSnapshot, pct, startSandboxRetrying, type CpuUse } from './bootstrap-scaling';
 import { report } from './report';
 import { percentile } from './stats';
+import { startBenchWorker } from './bench-worker';
 
 const NAME = 'health-capacity';
 const INTERVAL = '30s';
@@ -155,9 +154,7 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
   });
   const taskQueue = `bench-cap-${process.pid}`;
   // The production worker's defaults (100 concurrent activities); polling only shortens the bootstrap's waits.
-  const { worker, close: closeWorker } = await createWorker({ address: temporalAddress, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs: 200 } });
-  const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
+  const { client, stop: stopWorker } = await startBenchWorker({ address: temporalAddress, taskQueue, pollIntervalMs: 200 });
   const counter = countingTalosctl(box.spec.talos.talosctl!, box.dir);
   const standInTransport = box.talos.standInTransport;
   const base: ClusterSpec = { ...box.spec, talos: { ...box.spec.talos, talosctl: counter.path } };
@@ -276,10 +273,7 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
         .catch(() => undefined), // never started (its cluster was not scheduled)
     );
     await client.workflow.getHandle(workflowIds.watcher('cap')).terminate('benchmark over').catch(() => undefined);
-    worker.shutdown();
-    await running.catch(() => undefined);
-    await closeWorker();
-    await client.connection.close();
+    await stopWorker();
     await box.stop();
     rmSync(box.dir, { recursive: true, force: true });
   }

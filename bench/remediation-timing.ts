@@ -20,17 +20,15 @@
 // Budget: bootstrap ~20 s, then three trials of ≤ 20 s each: about 1.5 minutes; each wait
 // is bounded (60 s) and the run fails loudly past it.
 import { rmSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
-import { createSecretResolver } from '../activities/secrets';
 import { upsertHealthSchedule } from '../client/health-schedule';
 import { startBootstrap } from '../client/start';
 import { parseDuration } from '../core/spec/duration';
 import { workflowIds } from '../core/workflow-ids';
 import type { WatcherState } from '../workflows/cluster-watcher';
-import { createWorker } from '../worker/worker';
 import { startSandboxRetrying } from './bootstrap-scaling';
 import { ms, printTable, report } from './report';
 import { summarize } from './stats';
+import { startBenchWorker } from './bench-worker';
 
 const NAME = 'remediation-timing';
 const HEALTH = { interval: '2s', unhealthyAfter: '6s', nodeStartupTimeout: '60s', maxUnhealthy: 1, autoRemediate: true };
@@ -71,9 +69,7 @@ async function until<T>(what: string, look: () => Promise<T | undefined>): Promi
 export async function remediationTiming(temporalAddress: string): Promise<void> {
   const box = await startSandboxRetrying('ak8s-bench-remedy-', { clusterName: 'remedy', servers: 3, health: HEALTH, latency: { proxmox: PROXMOX } });
   const taskQueue = `bench-remedy-${process.pid}`;
-  const { worker, close: closeWorker } = await createWorker({ address: temporalAddress, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs: POLL_INTERVAL_MS } });
-  const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
+  const { client, stop: stopWorker } = await startBenchWorker({ address: temporalAddress, taskQueue, pollIntervalMs: POLL_INTERVAL_MS });
   const cluster = box.spec.metadata.name;
   const status = () => client.workflow.getHandle(workflowIds.watcher(cluster)).query<WatcherState>('status').catch(() => undefined);
   /** Every node healthy in a pass observed after `since`, and no repair running. */
@@ -118,10 +114,7 @@ export async function remediationTiming(temporalAddress: string): Promise<void> 
   } finally {
     await client.schedule.getHandle(workflowIds.health(cluster)).delete().catch(() => undefined);
     await client.workflow.getHandle(workflowIds.watcher(cluster)).terminate('benchmark over').catch(() => undefined);
-    worker.shutdown();
-    await running.catch(() => undefined);
-    await closeWorker();
-    await client.connection.close();
+    await stopWorker();
     await box.stop();
     rmSync(box.dir, { recursive: true, force: true });
   }

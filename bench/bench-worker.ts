@@ -1,0 +1,43 @@
+// The worker and client every benchmark entry runs against: one in-process worker on a task
+// queue of the entry's own, with the sandbox's secrets, and a client; stop() takes both down
+// (the worker drained first). What differs between entries is only the poll interval and the
+// activity slots.
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { createSecretResolver } from '../activities/secrets';
+import { createWorker } from '../worker/worker';
+
+export interface BenchWorker {
+  worker: Worker;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export async function startBenchWorker(o: { address: string; taskQueue: string; pollIntervalMs: number; maxConcurrentActivityTaskExecutions?: number }): Promise<BenchWorker> {
+  const { worker, close } = await createWorker({
+    address: o.address,
+    taskQueue: o.taskQueue,
+    deps: { secrets: createSecretResolver(), pollIntervalMs: o.pollIntervalMs },
+    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions,
+  });
+  const running = worker.run();
+  let client: Client;
+  try {
+    client = new Client({ connection: await Connection.connect({ address: o.address }) });
+  } catch (err) {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await close();
+    throw err;
+  }
+  return {
+    worker,
+    client,
+    async stop() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await close();
+      await client.connection.close();
+    },
+  };
+}
