@@ -16,7 +16,9 @@ export interface FollowOptions {
 
 export async function followProgress<R>(handle: WorkflowHandle<(...args: any[]) => Promise<R>>, out: Output, options: FollowOptions = {}): Promise<R> {
   const followed = [{ label: '', handle: handle as WorkflowHandle }, ...(options.children ?? [])];
-  const printed = new Map<string, number>();
+  // Steps are only ever appended to a run's log, so a step is known by its index; they finish
+  // in any order (parallel branches), so each is printed once, when it is no longer running.
+  const printed = new Map<string, Set<number>>();
   let frame = 0;
   let done = false;
   const resultPromise = handle.result().finally(() => {
@@ -32,14 +34,16 @@ export async function followProgress<R>(handle: WorkflowHandle<(...args: any[]) 
       } catch {
         continue; // not started yet, not picked up by a worker, or already closed
       }
-      const finished = progress.steps.filter((s) => s.status !== 'running');
+      const seen = printed.get(label) ?? new Set<number>();
+      printed.set(label, seen);
       if (live) process.stdout.write('\r\u001b[2K');
-      for (const step of finished.slice(printed.get(label) ?? 0)) {
+      progress.steps.forEach((step, index) => {
+        if (step.status === 'running' || seen.has(index)) return;
+        seen.add(index);
         const mark = step.status === 'failed' ? out.paint.red('✗') : step.status === 'skipped' ? out.paint.dim('-') : out.paint.green('✓');
         const name = label ? `${label} ${step.name}` : step.name;
         out.info(`  ${mark} ${name.padEnd(30)} ${formatMs(step.durationMs).padStart(9)}  ${out.paint.dim(step.detail ?? '')}`);
-      }
-      printed.set(label, Math.max(printed.get(label) ?? 0, finished.length));
+      });
       running.push(...progress.steps.filter((s) => s.status === 'running').map((s) => (label ? `${label} ${s.name}` : s.name)));
     }
     if (live && running.length > 0 && !done) process.stdout.write(`  ${SPINNER[frame++ % SPINNER.length]} ${running.slice(0, 4).join(', ')}${running.length > 4 ? ', ...' : ''}`);
