@@ -5,7 +5,7 @@
 import type { AuditLog, AuditOutcome } from '../audit';
 import { runtimeError } from './envelope';
 import { PVE_MESSAGES as M } from './messages';
-import { formatUpid } from './upid';
+import { formatUpid, type Upid } from './upid';
 
 /** Who asks, and whether a fault makes the task fail. */
 export interface CallContext {
@@ -26,15 +26,9 @@ export interface TaskPlan {
   cleanup?(): void;
 }
 
-interface TaskRecord {
+/** A task as GET .../tasks/{upid}/status shows it: the UPID's fields, the UPID itself and the outcome. */
+interface TaskRecord extends Upid {
   upid: string;
-  node: string;
-  pid: number;
-  pstart: number;
-  starttime: number;
-  type: string;
-  id: string;
-  user: string;
   status: 'running' | 'stopped';
   exitstatus?: string;
   endtime?: number;
