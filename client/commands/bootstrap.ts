@@ -1,12 +1,9 @@
 import { Command, Option } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
 import { workflowIds } from '../../core/workflow-ids';
-import { connectClient, runUrl, temporalSettings } from '../connection';
-import { rootCauseMessage } from '../failure';
 import { startBootstrap } from '../start';
 import { renderTimeline } from '../timeline';
 import { formatMs, loadSpec, outputFor, outputOption, specOption } from './common';
-import { followProgress } from './follow';
+import { startAndFollow } from './start-and-follow';
 
 export function bootstrapCommand(): Command {
   const command = new Command('bootstrap')
@@ -22,28 +19,14 @@ export function bootstrapCommand(): Command {
   return command.action(async (options: { file: string; wait?: boolean; ifBusy: 'wait' | 'fail'; output: string }) => {
     const spec = loadSpec(options.file);
     const out = outputFor(options);
-    const settings = temporalSettings();
-    const client = await connectClient(settings);
-    try {
-      const started = await startBootstrap(client, settings.taskQueue, spec, { ifBusy: options.ifBusy });
-      const url = runUrl(settings, started.workflowId, started.runId);
-      if (!options.wait) {
-        out.result({ workflowId: started.workflowId, runId: started.runId, url }, () => `started ${started.workflowId}\n  ${url}`);
-        return;
-      }
-      out.info(`${out.paint.bold('bootstrap')} ${spec.metadata.name} — ${started.workflowId}\n  ${out.paint.dim(url)}`);
-      const children = spec.servers.map((s) => ({ label: s.name, handle: client.workflow.getHandle(workflowIds.provisionServer(spec.metadata.name, s.name)) }));
-      try {
-        const result = await followProgress(started.handle, out, { children });
-        out.result({ ...result, workflowId: started.workflowId, url }, (r) =>
-          [out.paint.green(`${r.cluster}: ${r.summary.join('; ')} (${formatMs(r.totalMs)})`), `kubeconfig: ${r.kubeconfig}`, renderTimeline(r.steps)].join('\n'),
-        );
-      } catch (err) {
-        if (err instanceof WorkflowFailedError) throw new Error(`bootstrap of ${spec.metadata.name} failed: ${rootCauseMessage(err)}\n  ${url}`);
-        throw err;
-      }
-    } finally {
-      await client.connection.close();
-    }
+    await startAndFollow({
+      out,
+      wait: options.wait,
+      start: (client, taskQueue) => startBootstrap(client, taskQueue, spec, { ifBusy: options.ifBusy }),
+      title: { command: 'bootstrap', subject: spec.metadata.name },
+      what: `bootstrap of ${spec.metadata.name}`,
+      children: (client) => spec.servers.map((s) => ({ label: s.name, handle: client.workflow.getHandle(workflowIds.provisionServer(spec.metadata.name, s.name)) })),
+      render: (r) => [out.paint.green(`${r.cluster}: ${r.summary.join('; ')} (${formatMs(r.totalMs)})`), `kubeconfig: ${r.kubeconfig}`, renderTimeline(r.steps)].join('\n'),
+    });
   });
 }

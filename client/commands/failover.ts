@@ -1,12 +1,9 @@
 import { Command } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
-import { connectClient, runUrl, temporalSettings } from '../connection';
-import { rootCauseMessage } from '../failure';
 import { UsageError } from '../errors';
 import { startFailover } from '../start';
 import { renderTimeline } from '../timeline';
 import { formatMs, loadSpec, outputFor, outputOption, specOption } from './common';
-import { followProgress } from './follow';
+import { startAndFollow } from './start-and-follow';
 
 interface FailoverOptions {
   file: string;
@@ -46,32 +43,14 @@ export function failoverCommand(): Command {
       throw new UsageError(`--to ${options.to} is not a server of ${options.file}; use one of ${spec.servers.map((s) => s.name).join(', ')}`);
     }
     const out = outputFor(options);
-    const settings = temporalSettings();
-    const client = await connectClient(settings);
-    try {
-      const started = await startFailover(client, settings.taskQueue, spec, { ip: options.ip, to: options.to, reason: options.reason });
-      const url = runUrl(settings, started.workflowId, started.runId);
-      if (!options.wait) {
-        out.result({ workflowId: started.workflowId, runId: started.runId, url }, () => `started ${started.workflowId}\n  ${url}`);
-        return;
-      }
-      out.info(`${out.paint.bold('failover')} ${options.ip} — ${started.workflowId}\n  ${out.paint.dim(url)}`);
-      try {
-        const result = await followProgress(started.handle, out);
-        out.result({ ...result, workflowId: started.workflowId, runId: started.runId, url }, (r) =>
-          [
-            r.moved ? out.paint.green(`moved ${r.ip}: ${r.from ?? 'nowhere'} → ${r.to} in ${formatMs(r.totalMs)}`) : `${r.ip} stays on ${r.to}: ${r.why}`,
-            renderTimeline(r.steps),
-          ].join('\n'),
-        );
-      } catch (err) {
-        if (err instanceof WorkflowFailedError) {
-          throw new Error(`failover of ${options.ip} failed: ${rootCauseMessage(err)}\n  ${url}`);
-        }
-        throw err;
-      }
-    } finally {
-      await client.connection.close();
-    }
+    await startAndFollow({
+      out,
+      wait: options.wait,
+      start: (client, taskQueue) => startFailover(client, taskQueue, spec, { ip: options.ip, to: options.to, reason: options.reason }),
+      title: { command: 'failover', subject: options.ip },
+      what: `failover of ${options.ip}`,
+      render: (r) =>
+        [r.moved ? out.paint.green(`moved ${r.ip}: ${r.from ?? 'nowhere'} → ${r.to} in ${formatMs(r.totalMs)}`) : `${r.ip} stays on ${r.to}: ${r.why}`, renderTimeline(r.steps)].join('\n'),
+    });
   });
 }

@@ -1,13 +1,10 @@
 import { Command, Option } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
 import type { VmRole } from '../../core/spec/schema';
-import { connectClient, runUrl, temporalSettings } from '../connection';
 import { UsageError } from '../errors';
-import { rootCauseMessage } from '../failure';
 import { startReplace } from '../start';
 import { renderTimeline } from '../timeline';
 import { formatMs, loadSpec, outputFor, outputOption, specOption } from './common';
-import { followProgress } from './follow';
+import { startAndFollow } from './start-and-follow';
 
 const ROLES: Record<string, VmRole> = { lb: 'lb', 'control-plane': 'controlPlane', controlPlane: 'controlPlane', cp: 'controlPlane', worker: 'worker' };
 
@@ -30,27 +27,13 @@ export function replaceCommand(): Command {
     if (!server) throw new UsageError(`--server ${options.server} is not a server of ${options.file}; use one of ${spec.servers.map((s) => s.name).join(', ')}`);
     if (!server.vms[role]) throw new UsageError(`--server ${options.server} has no ${options.role} VM in ${options.file}`);
     const out = outputFor(options);
-    const settings = temporalSettings();
-    const client = await connectClient(settings);
-    try {
-      const started = await startReplace(client, settings.taskQueue, spec, { server: options.server, role, reason: options.reason, ifBusy: options.ifBusy });
-      const url = runUrl(settings, started.workflowId, started.runId);
-      if (!options.wait) {
-        out.result({ workflowId: started.workflowId, runId: started.runId, url }, () => `started ${started.workflowId}\n  ${url}`);
-        return;
-      }
-      out.info(`${out.paint.bold('replace')} ${options.server}/${options.role} — ${started.workflowId}\n  ${out.paint.dim(url)}`);
-      try {
-        const result = await followProgress(started.handle, out);
-        out.result({ ...result, workflowId: started.workflowId, url }, (r) =>
-          [out.paint.green(`${r.server}/${r.role} rebuilt as VM ${r.newVmid} in ${formatMs(r.totalMs)}`), renderTimeline(r.steps)].join('\n'),
-        );
-      } catch (err) {
-        if (err instanceof WorkflowFailedError) throw new Error(`replacing ${options.server}/${options.role} failed: ${rootCauseMessage(err)}\n  ${url}`);
-        throw err;
-      }
-    } finally {
-      await client.connection.close();
-    }
+    await startAndFollow({
+      out,
+      wait: options.wait,
+      start: (client, taskQueue) => startReplace(client, taskQueue, spec, { server: options.server, role, reason: options.reason, ifBusy: options.ifBusy }),
+      title: { command: 'replace', subject: `${options.server}/${options.role}` },
+      what: `replacing ${options.server}/${options.role}`,
+      render: (r) => [out.paint.green(`${r.server}/${r.role} rebuilt as VM ${r.newVmid} in ${formatMs(r.totalMs)}`), renderTimeline(r.steps)].join('\n'),
+    });
   });
 }

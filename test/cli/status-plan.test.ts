@@ -6,20 +6,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBootstrap } from '../../client/start';
 import type { BootstrapPlan, ObservedCluster } from '../../core/plan/bootstrap-plan';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { ROOT } from '../helpers/paths';
-import { connect, startInProcessWorker, uniqueQueue, type RunningWorker } from '../helpers/temporal';
+import type { BootstrapClusterResult } from '../../workflows/bootstrap-cluster';
+import { connect, startInProcessWorker, temporalAddress, uniqueQueue, type RunningWorker } from '../helpers/temporal';
 
 let box: Sandbox;
 let client: Client;
 let worker: RunningWorker;
 let queue: string;
 
-function autok8s<T>(args: string[]): Promise<{ code: number; json: T; stderr: string }> {
+function autok8s<T>(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; json: T; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args, '--output', 'json'], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args, '--output', 'json'], { cwd: ROOT, timeout: 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, json: (stdout ? JSON.parse(stdout) : undefined) as T, stderr });
     });
   });
@@ -54,8 +54,17 @@ describe('autok8s plan and status', () => {
     expect(mutations()).toBe(before);
   });
 
-  it('after a bootstrap: status shows it all and the plan is empty', async () => {
-    await (await startBootstrap(client, queue, box.spec)).handle.result();
+  it('after a bootstrap (`autok8s bootstrap --wait`): status shows it all and the plan is empty', async () => {
+    const { code, json: result, stderr } = await autok8s<BootstrapClusterResult & { workflowId: string; runId: string; url: string }>(['bootstrap', '-f', box.specFile, '--wait'], {
+      TEMPORAL_ADDRESS: temporalAddress(),
+      AUTOK8S_TASK_QUEUE: queue,
+    });
+    expect(code, stderr).toBe(0);
+    expect(result).toMatchObject({ cluster: 'plan', changed: true, workflowId: 'plan/bootstrap', etcdBootstrappedOn: 'srv-a' });
+    expect(result.url).toContain(encodeURIComponent('plan/bootstrap'));
+    expect(result.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['provision-servers', 'etcd-bootstrap', 'cluster-health', 'kubeconfig']));
+    // The run the CLI followed is the cluster's bootstrap run (its workflow ID is the cluster's).
+    expect((await client.workflow.getHandle('plan/bootstrap').describe()).runId).toBe(result.runId);
     const { json: status } = await autok8s<ObservedCluster>(['status', '-f', box.specFile]);
     expect(status.vms.every((vm) => vm.exists && vm.owned && vm.status === 'running')).toBe(true);
     expect([...(status.talos.etcdMembers as string[])].sort()).toEqual(['srv-a', 'srv-b', 'srv-c']); // etcd lists members in no set order
