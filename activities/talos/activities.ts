@@ -24,6 +24,7 @@ import {
   etcdMembersArgs,
   etcdRemoveMemberArgs,
   genConfigArgs,
+  type GenOutputType,
   genSecretsArgs,
   getMachineStatusArgs,
   getMachineStatusManyArgs,
@@ -198,6 +199,32 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
   }
 
   /**
+   * One `talosctl gen config` of the cluster (its name, endpoint, secrets, install disk and
+   * versions from the spec) into `o.output`; a failed run leaves no partial file behind.
+   */
+  async function genConfig(spec: ClusterSpec, secretsFile: string, o: { outputTypes: GenOutputType[]; patches?: string[]; output: string }, what: string, target: string): Promise<void> {
+    const r = await talosctl(
+      spec,
+      genConfigArgs({
+        clusterName: spec.metadata.name,
+        endpoint: clusterEndpoint(spec),
+        secretsFile,
+        ...(o.patches ? { patches: o.patches } : {}),
+        installDisk: spec.talos.installDisk,
+        kubernetesVersion: spec.talos.kubernetesVersion,
+        talosVersion: spec.talos.version,
+        outputTypes: o.outputTypes,
+        output: o.output,
+      }),
+      60_000,
+    );
+    if (r.exitCode !== 0) {
+      await rm(o.output, { force: true });
+      throw toFailure(classify(r), what, target);
+    }
+  }
+
+  /**
    * Polls `check` until it returns a value, heartbeating every round. Retryable failures
    * keep the wait going; the last one is reported when `boundMs` runs out.
    */
@@ -266,25 +293,7 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
         const patch = renderNodePatch(spec, node.server, node.role);
         if ((await store.read(patchName(node))) !== patch) await store.writeAtomic(patchName(node), patch);
         const temp = store.tempPath(configName(node));
-        const r = await talosctl(
-          spec,
-          genConfigArgs({
-            clusterName: spec.metadata.name,
-            endpoint: clusterEndpoint(spec),
-            secretsFile,
-            patches: [store.path(patchName(node))],
-            installDisk: spec.talos.installDisk,
-            kubernetesVersion: spec.talos.kubernetesVersion,
-            talosVersion: spec.talos.version,
-            outputTypes: [node.machineType],
-            output: temp,
-          }),
-          60_000,
-        );
-        if (r.exitCode !== 0) {
-          await rm(temp, { force: true });
-          throw toFailure(classify(r), 'talosctl gen config', node.hostname);
-        }
+        await genConfig(spec, secretsFile, { outputTypes: [node.machineType], patches: [store.path(patchName(node))], output: temp }, 'talosctl gen config', node.hostname);
         const fresh = await readFile(temp, 'utf8');
         if ((await store.read(configName(node))) === fresh) {
           await rm(temp, { force: true });
@@ -299,24 +308,7 @@ export function createTalosActivities(deps: TalosActivityDeps = {}) {
 
       if (!(await store.exists(STATE_FILES.talosconfig))) {
         const temp = store.tempPath(STATE_FILES.talosconfig);
-        const r = await talosctl(
-          spec,
-          genConfigArgs({
-            clusterName: spec.metadata.name,
-            endpoint: clusterEndpoint(spec),
-            secretsFile,
-            installDisk: spec.talos.installDisk,
-            kubernetesVersion: spec.talos.kubernetesVersion,
-            talosVersion: spec.talos.version,
-            outputTypes: ['talosconfig'],
-            output: temp,
-          }),
-          60_000,
-        );
-        if (r.exitCode !== 0) {
-          await rm(temp, { force: true });
-          throw toFailure(classify(r), 'talosctl gen config (talosconfig)', 'the worker');
-        }
+        await genConfig(spec, secretsFile, { outputTypes: ['talosconfig'], output: temp }, 'talosctl gen config (talosconfig)', 'the worker');
         if (await store.installIfAbsent(temp, STATE_FILES.talosconfig)) changed.push(STATE_FILES.talosconfig);
       }
       return { configs, talosconfig: { ref: store.ref(STATE_FILES.talosconfig), path: store.path(STATE_FILES.talosconfig) }, changed };
