@@ -58,8 +58,6 @@ export const LATENCY: SimulatedLatencies = {
   kubeletReadyMs: 2000,
 };
 
-/** The same bootstrap with every simulated latency at 0: the work itself, nothing to wait for. */
-const NO_LATENCY: SimulatedLatencies = { vrackTaskMs: 0, moveMs: 0, createMs: 0, startMs: 0, bootMs: 0, installMs: 0, etcdJoinMs: 0, kubeletReadyMs: 0 };
 
 // ---- CPU accounting (Linux /proc), shared with the other benchmark entries ----------------
 
@@ -223,6 +221,9 @@ export async function startSandboxRetrying(prefix: string, options: Omit<Sandbox
 function scaled(l: SimulatedLatencies, factor: number): SimulatedLatencies {
   return Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v * factor])) as unknown as SimulatedLatencies;
 }
+
+/** The same bootstrap with every simulated latency at 0: the work itself, nothing to wait for. */
+const NO_LATENCY = scaled(LATENCY, 0);
 
 async function bootstrapOnce(temporalAddress: string, servers: number, latency: SimulatedLatencies = LATENCY, label = ''): Promise<SizeResult> {
   const suffix = label ? `-${label}` : '';

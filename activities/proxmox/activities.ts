@@ -11,7 +11,8 @@ import { expandHome, type SecretResolver } from '../secrets';
 import type { Agent } from 'undici';
 import { ProxmoxClient, proxmoxAgent, type VmStatusCurrent } from './client';
 import { classifyProxmoxError, runtimeConflict, type ProxmoxTarget } from './errors';
-import { currentActivity, heartbeatProgress, sleep, type OnProgress } from './progress';
+import { cancellationSignal } from '../activity-context';
+import { heartbeatProgress, sleep, type OnProgress } from './progress';
 import { waitForTask } from './tasks';
 import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type VmListEntry, type VmOwnership } from './vmPlan';
 
@@ -126,7 +127,7 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
         );
       }
     }
-    const signal = currentActivity()?.cancellationSignal;
+    const signal = cancellationSignal();
     const agent = agentFor(pve.url, caPem, pve.fingerprint);
     const client = new ProxmoxClient({ url: pve.url, node: pve.node, tokenId: pve.tokenId, tokenSecret, caPem, fingerprint: pve.fingerprint }, { requestTimeoutMs: deps.requestTimeoutMs, signal, agent });
     try {

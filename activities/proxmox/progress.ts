@@ -1,15 +1,9 @@
 // Progress of long waits: a heartbeat when running inside a Temporal activity (so a dead
 // worker is noticed and the activity can be cancelled), nothing otherwise — the helpers
 // also run from plain tests and scripts.
-import type { Context } from '@temporalio/activity';
-import { activityContext, heartbeat } from '../activity-context';
+import { heartbeat } from '../activity-context';
 
 export type OnProgress = (details: Record<string, unknown>) => void;
-
-/** The current activity context, or undefined outside an activity. */
-export function currentActivity(): Context | undefined {
-  return activityContext();
-}
 
 /** Heartbeats with the details inside an activity (throttled, see activity-context); a no-op elsewhere. */
 export const heartbeatProgress: OnProgress = heartbeat;
