@@ -178,16 +178,16 @@ async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: 
   const provisioning = log.run('provision-servers', () => Promise.all(children));
   const provisioned = (server: string) => children[spec.servers.findIndex((s) => s.name === server)];
 
-  const configureControlPlane = log.parts('configure-control-planes', controlPlanes.length);
-  const configureWorker = log.parts('configure-workers', workers.length);
-  const cpApplied = controlPlanes.map(async (server) => {
-    await Promise.all([provisioned(server), secretsAndConfigs]);
-    return configureControlPlane(() => call.applyMachineConfig(spec, server, 'controlPlane'));
-  });
-  const workerApplied = workers.map(async (server) => {
-    await Promise.all([provisioned(server), secretsAndConfigs]);
-    return configureWorker(() => call.applyMachineConfig(spec, server, 'worker'));
-  });
+  /** Each server's machine of `role` configured once that server is provisioned and the configs exist: one promise per server. */
+  const configure = (servers: string[], role: 'controlPlane' | 'worker', stepName: string) => {
+    const part = log.parts(stepName, servers.length);
+    return servers.map(async (server) => {
+      await Promise.all([provisioned(server), secretsAndConfigs]);
+      return part(() => call.applyMachineConfig(spec, server, role));
+    });
+  };
+  const cpApplied = configure(controlPlanes, 'controlPlane', 'configure-control-planes');
+  const workerApplied = configure(workers, 'worker', 'configure-workers');
   // Each of these is awaited where it is needed, some only late: mark them handled now, so a
   // failure before then is not an unhandled rejection (it still fails the run where awaited).
   for (const p of [secretsAndConfigs, provisioning, ...cpApplied, ...workerApplied]) p.catch(() => undefined);

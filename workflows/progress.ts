@@ -22,23 +22,26 @@ export interface Progress {
 
 export const progressQuery = defineQuery<Progress>('progress');
 
+/** Marks a step failed; of several failing parts, the first one's message stays. */
+function failed(step: StepRecord, err: unknown): void {
+  step.status = 'failed';
+  step.detail ??= err instanceof Error ? err.message : String(err);
+}
+
 export class StepLog {
   readonly steps: StepRecord[] = [];
   phase = 'starting';
 
   /** Runs `fn` as a named step; records its duration and whether it failed. */
   async run<T>(name: string, fn: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
-    const step: StepRecord = { name, status: 'running', startedAt: Date.now() };
-    this.steps.push(step);
-    this.phase = name;
+    const step = this.open(name);
     try {
       const result = await fn();
       step.status = 'done';
       step.detail = describe?.(result);
       return result;
     } catch (err) {
-      step.status = 'failed';
-      step.detail = err instanceof Error ? err.message : String(err);
+      failed(step, err);
       throw err;
     } finally {
       step.durationMs = Date.now() - step.startedAt;
@@ -56,17 +59,11 @@ export class StepLog {
     let ended = 0;
     if (count === 0) this.steps.push({ name, status: 'done', startedAt: Date.now(), durationMs: 0, detail: 'none' });
     return async (fn) => {
-      if (!step) {
-        step = { name, status: 'running', startedAt: Date.now() };
-        this.steps.push(step);
-        this.phase = name;
-      }
-      const current = step;
+      const current = (step ??= this.open(name));
       try {
         return await fn();
       } catch (err) {
-        current.status = 'failed';
-        current.detail ??= err instanceof Error ? err.message : String(err);
+        failed(current, err);
         throw err;
       } finally {
         ended += 1;
@@ -76,6 +73,14 @@ export class StepLog {
         }
       }
     };
+  }
+
+  /** A running step, now the current phase. */
+  private open(name: string): StepRecord {
+    const step: StepRecord = { name, status: 'running', startedAt: Date.now() };
+    this.steps.push(step);
+    this.phase = name;
+    return step;
   }
 
   skip(name: string, detail: string): void {
