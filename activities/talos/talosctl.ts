@@ -1,8 +1,8 @@
 // Running talosctl: the binary found by path, argument arrays (never a shell), a timeout,
 // stdout and stderr captured. One pure argument builder per command, spelled as in
 // contracts.md §C, so the exact command lines are unit-tested without any binary.
-import { execFile } from 'node:child_process';
 import type { ClusterSpec } from '../../core/spec/schema';
+import { execFileOffThread } from '../exec-thread';
 
 /** spec.talos.talosctl, else the worker's override, else $TALOSCTL, else `talosctl` on PATH. */
 export function resolveTalosctlPath(spec: Pick<ClusterSpec, 'talos'>, deps: { talosctlPath?: string; env?: NodeJS.ProcessEnv } = {}): string {
@@ -47,35 +47,24 @@ export class TalosctlSpawnError extends Error {
  * Runs talosctl once. Resolves for every exit code (callers classify failures); rejects
  * only when the binary cannot be started or the run was aborted.
  */
-export function runTalosctl(path: string, args: string[], options: RunOptions): Promise<TalosctlResult> {
+export async function runTalosctl(path: string, args: string[], options: RunOptions): Promise<TalosctlResult> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    execFile(
-      path,
-      args,
-      {
-        timeout: options.timeoutMs,
-        killSignal: 'SIGKILL',
-        maxBuffer: 32 * 1024 * 1024,
-        env: options.env,
-        cwd: options.cwd,
-        signal: options.signal,
-        encoding: 'utf8',
-        windowsHide: true,
-      },
-      (error, stdout, stderr) => {
-        const durationMs = Date.now() - started;
-        if (!error) return resolve({ args, exitCode: 0, stdout, stderr, timedOut: false, durationMs });
-        const err = error as NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string };
-        if (err.name === 'AbortError') return reject(err);
-        if (typeof err.code === 'string' && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'ENOTDIR')) {
-          return reject(new TalosctlSpawnError(path, err.code));
-        }
-        const timedOut = err.killed === true && err.signal === 'SIGKILL' && durationMs >= options.timeoutMs - 50;
-        resolve({ args, exitCode: typeof err.code === 'number' ? err.code : null, stdout, stderr, timedOut, durationMs });
-      },
-    );
+  // From the exec thread: starting a process blocks the starting thread for 3–10 ms (./exec-thread.ts).
+  const { error: err, stdout, stderr } = await execFileOffThread(path, args, {
+    timeout: options.timeoutMs,
+    killSignal: 'SIGKILL',
+    maxBuffer: 32 * 1024 * 1024,
+    env: options.env,
+    cwd: options.cwd,
+    signal: options.signal,
   });
+  const durationMs = Date.now() - started;
+  if (!err) return { args, exitCode: 0, stdout, stderr, timedOut: false, durationMs };
+  if (typeof err.code === 'string' && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'ENOTDIR')) {
+    throw new TalosctlSpawnError(path, err.code);
+  }
+  const timedOut = err.killed === true && err.signal === 'SIGKILL' && durationMs >= options.timeoutMs - 50;
+  return { args, exitCode: typeof err.code === 'number' ? err.code : null, stdout, stderr, timedOut, durationMs };
 }
 
 // ---- Argument builders (contracts.md §C). Global flags follow the command words. ----
