@@ -39,19 +39,20 @@ export function ovhConnection(endpoint: string): OvhConnection {
 // The `ovh` client calls https.request with Node's global agent and no `ca` option, and
 // offers no way to pass either. So the global agent is replaced by an OvhClientAgent
 // (./agent.ts: kept-alive connections), and a CA the spec names (the sandbox's, or a
-// company proxy's) is added to its trusted roots, next to Node's own (tls.rootCertificates,
-// plus NODE_EXTRA_CA_CERTS when set, since an explicit list replaces the default store).
-// Verification stays on: the list only grows by the CA the configuration names, once per file.
+// company proxy's) is added to its trusted roots, next to Node's own (and NODE_EXTRA_CA_CERTS).
+// Verification stays on: the store only grows by the CAs the configuration names, once per file.
 const trustedCaFiles = new Set<string>();
-/** The roots the global agent's secure context was built from (undefined: Node's defaults). */
-let trustedCa: string[] | undefined;
+/** The CAs specs added to Node's roots, in the order they were added. */
+const addedCas: string[] = [];
 
-/** The CA list the OVH client trusts, when a spec added to Node's roots. */
-export function trustedCaList(): readonly string[] | undefined {
-  return trustedCa;
+/** The CAs the OVH client trusts beside Node's roots (empty: Node's roots only). */
+export function addedCaList(): readonly string[] {
+  return addedCas;
 }
 
 type AgentWithContext = https.Agent & { options: https.AgentOptions & { secureContext?: tls.SecureContext } };
+/** tls.SecureContext's native half; addCACert is what tls.createSecureContext itself calls for each `ca`. */
+type NativeContext = { addCACert?: (pem: string) => void };
 
 function prepareGlobalAgent(): void {
   if (https.globalAgent instanceof OvhClientAgent) return;
@@ -59,11 +60,18 @@ function prepareGlobalAgent(): void {
   https.globalAgent = new OvhClientAgent(previous ? ({ secureContext: previous } as https.AgentOptions) : {});
 }
 
-async function defaultRoots(): Promise<string[]> {
-  const extra = process.env.NODE_EXTRA_CA_CERTS;
-  const roots = [...tls.rootCertificates];
-  if (extra) roots.push(await readFile(extra, 'utf8').catch(() => ''));
-  return roots.filter((r) => r !== '');
+/** Node's roots and every added CA, as one secure context. */
+function contextTrusting(extra: readonly string[]): tls.SecureContext {
+  // Without `ca`, the context starts from Node's root store, parsed once per process in
+  // native code. Passing the ~150 roots as `ca` instead re-parses every PEM: 30 ms idle and
+  // ~100 ms on a busy worker, all of it blocking the event loop. So the extra CAs are added
+  // to a default context through the method createSecureContext uses for `ca` itself; should
+  // a Node version lack it, the full list is the fallback.
+  const context = tls.createSecureContext();
+  const native = (context as unknown as { context?: NativeContext }).context;
+  if (typeof native?.addCACert !== 'function') return tls.createSecureContext({ ca: [...tls.rootCertificates, ...extra] });
+  for (const pem of extra) native.addCACert(pem);
+  return context;
 }
 
 /** Readies Node's global agent for the `ovh` client: kept-alive connections, and the spec's CA trusted if it names one. */
@@ -83,13 +91,9 @@ async function addCaFile(caFile: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw ApplicationFailure.nonRetryable(`spec.ovh.caFile ${path} cannot be read on the worker (${code}); fix the path or remove caFile`, 'OvhBadConfig');
   }
-  const ca = [...(trustedCa ?? (await defaultRoots())), pem];
-  trustedCa = ca;
-  // Parse the ~150 roots once: without a shared secure context, every new connection would
-  // rebuild it from the PEM list, costing tens of ms.
-  // Only the context goes on the agent, not the `ca` list itself: the agent puts `options.ca`
-  // into every request's pool key (Agent.getName), a ~200 KB string built per call.
-  (https.globalAgent as AgentWithContext).options.secureContext = tls.createSecureContext({ ca });
+  addedCas.push(pem);
+  // A new context rather than one changed in place: connections already open keep theirs.
+  (https.globalAgent as AgentWithContext).options.secureContext = contextTrusting(addedCas);
   trustedCaFiles.add(path);
 }
 
