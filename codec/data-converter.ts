@@ -1,0 +1,31 @@
+// The one data converter of the worker and the CLI: the default JSON converter, plus the
+// AES-GCM codec when AUTOK8S_PAYLOAD_KEYS names a keyring. Both sides must agree, so both
+// take it from here. Memoised per keyring file: the worker, its internal client and every
+// CLI command share one codec.
+import type { DataConverter } from '@temporalio/common';
+import { AesGcmCodec } from './encryption-codec';
+import { keyringFromEnv, PAYLOAD_KEYS_ENV } from './keyring';
+
+const converters = new Map<string, DataConverter>();
+
+/**
+ * The data converter for this environment: `{}` (the SDK's default) when no keyring is set,
+ * else one that encrypts every payload. Throws a KeyringError naming the file and the fix
+ * when the keyring cannot be used: better to refuse to start than to store payloads in clear.
+ */
+export function payloadDataConverter(env: NodeJS.ProcessEnv = process.env): DataConverter {
+  const path = env[PAYLOAD_KEYS_ENV];
+  if (!path) return {};
+  let converter = converters.get(path);
+  if (!converter) {
+    converter = { payloadCodecs: [new AesGcmCodec(keyringFromEnv(env)!)] };
+    converters.set(path, converter);
+  }
+  return converter;
+}
+
+/** For logs: whether payloads are encrypted, and with which key, without the key. */
+export function describePayloadProtection(converter: DataConverter): string {
+  const codec = converter.payloadCodecs?.find((c): c is AesGcmCodec => c instanceof AesGcmCodec);
+  return codec ? `payloads encrypted (AES-256-GCM, key ${codec.keyId})` : `payloads NOT encrypted (set ${PAYLOAD_KEYS_ENV} to a keyring: autok8s payload-keys add <file>)`;
+}

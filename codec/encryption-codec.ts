@@ -1,0 +1,72 @@
+// AES-256-GCM payload codec (design.md §4.7): every payload the worker or the CLI hands to
+// Temporal (workflow inputs and results, activity arguments and results, signals, queries,
+// heartbeat details, schedule actions) is stored encrypted; the Temporal server and anyone
+// reading its database see only `binary/encrypted` and the key ID.
+//
+// The whole Payload (metadata and data) is encrypted, as in temporalio/samples-typescript's
+// encryption sample, so the original encoding travels inside. Layout of `data`:
+// 12-byte random IV ‖ ciphertext ‖ 16-byte GCM tag. The key ID is authenticated as
+// associated data, so a payload relabelled with another key ID fails to decrypt.
+//
+// Decoding passes through payloads that are not encrypted: histories recorded before the
+// codec was turned on, and inputs given as plain JSON to `temporal workflow start`.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
+import { decode, encode } from '@temporalio/common/lib/encoding';
+import { temporal } from '@temporalio/proto';
+import { PAYLOAD_KEYS_ENV, type Keyring } from './keyring';
+
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+export const METADATA_KEY_ID = 'encryption-key-id';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class AesGcmCodec implements PayloadCodec {
+  constructor(private readonly keyring: Keyring) {}
+
+  /** The ID of the key new payloads are encrypted with. */
+  get keyId(): string {
+    return this.keyring.current;
+  }
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    const id = this.keyring.current;
+    const key = this.keyring.keys.get(id)!;
+    return payloads.map((payload) => {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.from(id));
+      const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+      const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+      return { metadata: { [METADATA_ENCODING_KEY]: encode(ENCRYPTED_ENCODING), [METADATA_KEY_ID]: encode(id) }, data };
+    });
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
+      if (!encoding || decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+      const idBytes = payload.metadata?.[METADATA_KEY_ID];
+      if (!idBytes) throw new ValueError(`an encrypted payload names no key (metadata ${METADATA_KEY_ID} missing); it was not written by autok8s's codec`);
+      const id = decode(idBytes);
+      const key = this.keyring.keys.get(id);
+      if (!key) {
+        throw new ValueError(
+          `a payload is encrypted with key ${id}, which is not in ${this.keyring.source} (${PAYLOAD_KEYS_ENV}); add that key's line back: old keys stay in the keyring for decoding`,
+        );
+      }
+      const data = Buffer.from(payload.data ?? []);
+      if (data.length < IV_BYTES + TAG_BYTES) throw new ValueError(`an encrypted payload (key ${id}) is too short to be one (${data.length} bytes)`);
+      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(id));
+      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+      let plain: Buffer;
+      try {
+        plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      } catch {
+        throw new ValueError(`a payload encrypted with key ${id} does not decrypt with the key of that ID in ${this.keyring.source}: the key was changed, or the payload was`);
+      }
+      return temporal.api.common.v1.Payload.decode(plain);
+    });
+  }
+}

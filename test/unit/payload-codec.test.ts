@@ -1,0 +1,194 @@
+// The payload codec (codec/): keyring files parsed with errors that name the line and the
+// fix; AES-GCM payloads that round-trip, name their key, refuse tampering and relabelling,
+// and decode after a rotation; plain payloads passed through. Then the codec server over
+// real HTTP on loopback, as the Web UI calls it.
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
+import { decode, encode } from '@temporalio/common/lib/encoding';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startCodecServer, type CodecServer } from '../../codec/codec-server';
+import { describePayloadProtection, payloadDataConverter } from '../../codec/data-converter';
+import { AesGcmCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID } from '../../codec/encryption-codec';
+import { addKey, KeyringError, newKeyLine, parseKeyring, readKeyringFile } from '../../codec/keyring';
+
+const K1 = Buffer.alloc(32, 1).toString('base64');
+const K2 = Buffer.alloc(32, 2).toString('base64');
+const dir = mkdtempSync(join(tmpdir(), 'ak8s-codec-'));
+
+const json = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
+const value = (p: Payload): unknown => defaultPayloadConverter.fromPayload(p);
+const encodingOf = (p: Payload) => decode(p.metadata![METADATA_ENCODING_KEY]);
+
+describe('parseKeyring', () => {
+  it('takes the first key as the one that encrypts, and every key for decrypting', () => {
+    const k = parseKeyring(`# comment\n\n2026-12 ${K2}\n2026-06 ${K1}\n`, 'keys');
+    expect(k.current).toBe('2026-12');
+    expect([...k.keys.keys()]).toEqual(['2026-12', '2026-06']);
+    expect(k.keys.get('2026-06')).toEqual(Buffer.alloc(32, 1));
+  });
+
+  it.each([
+    ['one field', `2026-12\n`, /keys line 1: expected "<key-id> <base64 key>", found 1 field/],
+    ['three fields', `a ${K1} extra\n`, /keys line 1: expected .* found 3 field/],
+    ['a bad ID', `-x ${K1}\n`, /keys line 1: key ID "-x" must be 1-64 letters/],
+    ['a short key', `a ${Buffer.alloc(16).toString('base64')}\n`, /keys line 1: key a must be 32 random bytes in base64 \(44 characters\), got 16 byte\(s\); make one with "openssl rand -base64 32"/],
+    ['a key that is not base64', `a not*base64!\n`, /key a must be 32 random bytes in base64/],
+    ['the same ID twice', `a ${K1}\na ${K2}\n`, /keys line 2: key ID a appears twice/],
+    ['no key at all', `# nothing\n`, /keys holds no key; add a line "<key-id> <base64 key>"/],
+  ])('refuses %s, naming the line and the fix', (_name, text, message) => {
+    expect(() => parseKeyring(text, 'keys')).toThrow(KeyringError);
+    expect(() => parseKeyring(text, 'keys')).toThrow(message);
+  });
+
+  it('makes lines it accepts', () => {
+    const k = parseKeyring(newKeyLine('x.1'), 'generated');
+    expect(k.keys.get('x.1')).toHaveLength(32);
+    expect(newKeyLine('x.1')).not.toBe(newKeyLine('x.1'));
+  });
+});
+
+describe('keyring files', () => {
+  it('creates a 0600 keyring, puts a rotated key on top and keeps the old one', () => {
+    const path = join(dir, 'rotate');
+    expect(addKey(path, 'old')).toBe('old');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(addKey(path, 'new')).toBe('new');
+    const k = readKeyringFile(path);
+    expect(k.current).toBe('new');
+    expect([...k.keys.keys()]).toEqual(['new', 'old']);
+    expect(() => addKey(path, 'old')).toThrow(/already has a key old; choose another ID/);
+    // A date-named default ID, made unique when taken.
+    const first = addKey(join(dir, 'dated'));
+    expect(first).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(addKey(join(dir, 'dated'))).toBe(`${first}.2`);
+  });
+
+  it('refuses a keyring others can read, and a missing one, saying what to do', () => {
+    const path = join(dir, 'exposed');
+    writeFileSync(path, `a ${K1}\n`, { mode: 0o644 });
+    chmodSync(path, 0o644);
+    expect(() => readKeyringFile(path)).toThrow(`${path} can be read by others (mode 644); run "chmod 600 ${path}"`);
+    expect(() => readKeyringFile(join(dir, 'missing'))).toThrow(/cannot read the payload keys at .*missing \(ENOENT\); create them with "autok8s payload-keys add/);
+  });
+
+  it('gives the default converter without AUTOK8S_PAYLOAD_KEYS, and an encrypting one with it', () => {
+    expect(payloadDataConverter({})).toEqual({});
+    expect(describePayloadProtection({})).toMatch(/payloads NOT encrypted \(set AUTOK8S_PAYLOAD_KEYS/);
+    const path = join(dir, 'env');
+    addKey(path, 'env-key');
+    const converter = payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: path });
+    expect(converter.payloadCodecs?.[0]).toBeInstanceOf(AesGcmCodec);
+    expect(payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: path })).toBe(converter); // one codec per keyring
+    expect(describePayloadProtection(converter)).toBe('payloads encrypted (AES-256-GCM, key env-key)');
+    expect(readFileSync(path, 'utf8')).not.toContain(describePayloadProtection(converter)); // (the key itself is never described)
+  });
+});
+
+describe('AesGcmCodec', () => {
+  const codec = new AesGcmCodec(parseKeyring(`k1 ${K1}\n`, 'ring-1'));
+  const input = { cluster: 'gra-prod', ip: '203.0.113.10', nested: { list: [1, 2, 3] } };
+
+  it('encrypts the whole payload, names its key, and decodes to the original', async () => {
+    const [encrypted] = await codec.encode([json(input)]);
+    expect(encodingOf(encrypted)).toBe(ENCRYPTED_ENCODING);
+    expect(decode(encrypted.metadata![METADATA_KEY_ID])).toBe('k1');
+    expect(Buffer.from(encrypted.data!).toString('latin1')).not.toContain('203.0.113.10');
+    expect(Object.keys(encrypted.metadata!)).toEqual([METADATA_ENCODING_KEY, METADATA_KEY_ID]); // the original encoding is inside
+    const [decoded] = await codec.decode([encrypted]);
+    expect(encodingOf(decoded)).toBe('json/plain');
+    expect(value(decoded)).toEqual(input);
+  });
+
+  it('uses a fresh IV each time: the same value never encrypts to the same bytes', async () => {
+    const [a, b] = await codec.encode([json(input), json(input)]);
+    expect(Buffer.from(a.data!).equals(Buffer.from(b.data!))).toBe(false);
+  });
+
+  it('passes plain payloads through (histories from before the codec, `temporal workflow start --input`)', async () => {
+    const plain = json(input);
+    const [out] = await codec.decode([plain]);
+    expect(out).toBe(plain);
+  });
+
+  it('refuses a changed payload, and one relabelled with another key ID', async () => {
+    const [encrypted] = await codec.encode([json(input)]);
+    const flipped = Buffer.from(encrypted.data!);
+    flipped[20] ^= 1;
+    await expect(codec.decode([{ ...encrypted, data: flipped }])).rejects.toThrow('a payload encrypted with key k1 does not decrypt with the key of that ID in ring-1');
+    const both = new AesGcmCodec(parseKeyring(`k1 ${K1}\nk2 ${K1}\n`, 'ring-same-bytes'));
+    const relabelled = { ...encrypted, metadata: { ...encrypted.metadata, [METADATA_KEY_ID]: encode('k2') } };
+    await expect(both.decode([relabelled])).rejects.toThrow(/key k2 does not decrypt/); // the key ID is authenticated
+    await expect(codec.decode([{ ...encrypted, data: Buffer.alloc(10) }])).rejects.toThrow(/too short/);
+  });
+
+  it('decodes after a rotation, and names a key that is gone', async () => {
+    const [old] = await codec.encode([json(input)]);
+    const rotated = new AesGcmCodec(parseKeyring(`k2 ${K2}\nk1 ${K1}\n`, 'ring-2'));
+    const [fresh] = await rotated.encode([json('new')]);
+    expect(decode(fresh.metadata![METADATA_KEY_ID])).toBe('k2');
+    expect(value((await rotated.decode([old]))[0])).toEqual(input);
+    const withoutOld = new AesGcmCodec(parseKeyring(`k2 ${K2}\n`, 'ring-3'));
+    await expect(withoutOld.decode([old])).rejects.toThrow("a payload is encrypted with key k1, which is not in ring-3 (AUTOK8S_PAYLOAD_KEYS); add that key's line back");
+  });
+});
+
+describe('codec server', () => {
+  const codec = new AesGcmCodec(parseKeyring(`k1 ${K1}\n`, 'ring'));
+  const UI = 'http://localhost:8233';
+  let server: CodecServer;
+  const wire = (p: Payload) => ({
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
+    data: Buffer.from(p.data ?? []).toString('base64'),
+  });
+  const unwire = (p: { metadata: Record<string, string>; data?: string }): Payload => ({
+    metadata: Object.fromEntries(Object.entries(p.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    data: p.data ? Buffer.from(p.data, 'base64') : undefined,
+  });
+  const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  afterAll(async () => server?.close());
+
+  it('decodes what the codec encoded, and encodes what it is given, in the remote codec wire format', async () => {
+    server = await startCodecServer({ codec, port: 0, allowedOrigins: [UI] });
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const [encrypted] = await codec.encode([json({ ip: '203.0.113.10' })]);
+    const decoded = await post('/decode', { payloads: [wire(encrypted), wire(json('plain'))] }, { origin: UI });
+    expect(decoded.status).toBe(200);
+    expect(decoded.headers.get('access-control-allow-origin')).toBe(UI);
+    const body = (await decoded.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
+    expect(body.payloads.map((p) => value(unwire(p)))).toEqual([{ ip: '203.0.113.10' }, 'plain']);
+
+    const encoded = (await (await post('/encode', { payloads: [wire(json(7))] })).json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
+    const back = unwire(encoded.payloads[0]);
+    expect(encodingOf(back)).toBe(ENCRYPTED_ENCODING);
+    expect(value((await codec.decode([back]))[0])).toBe(7);
+  });
+
+  it('answers the browser preflight for the UI origin only, and refuses other origins', async () => {
+    const preflight = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { origin: UI, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/x-namespace/);
+    const stranger = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.example' } });
+    expect(stranger.status).toBe(403);
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+    const post403 = await post('/decode', { payloads: [] }, { origin: 'http://evil.example' });
+    expect(post403.status).toBe(403);
+    expect(await post403.text()).toMatch(/origin http:\/\/evil.example is not allowed; start the codec server with --allow-origin/);
+  });
+
+  it('says what is wrong with a bad request', async () => {
+    expect(await (await post('/decode', 'not json')).text()).toMatch(/not JSON; send \{"payloads"/);
+    expect((await post('/decode', { nope: 1 })).status).toBe(400);
+    expect((await post('/decode', { payloads: [{ metadata: { encoding: 5 } }] })).status).toBe(400);
+    expect((await fetch(`${server.url}/other`, { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await fetch(`${server.url}/decode`)).status).toBe(405);
+    const [encrypted] = await codec.encode([json(1)]);
+    const tampered = { ...wire(encrypted), data: Buffer.alloc(40, 9).toString('base64') };
+    const refused = await post('/decode', { payloads: [tampered] });
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toMatch(/does not decrypt/);
+  });
+});
