@@ -1,6 +1,7 @@
 // The `autok8s` command line: one file per command under commands/.
 // Exit codes: 0 ok, 1 the operation failed, 2 bad input (nothing was started).
 import { Command, CommanderError } from 'commander';
+import { KeyringError, PAYLOAD_KEYS_ENV } from '../codec/keyring';
 import { SpecError } from '../core/spec/load';
 import { EXIT_BAD_INPUT, EXIT_FAILED, UsageError } from './errors';
 import { failoverCommand } from './commands/failover';
@@ -15,6 +16,8 @@ import { replaceCommand } from './commands/replace';
 import { healthCommand } from './commands/health';
 import { statusCommand } from './commands/status';
 import { planCommand } from './commands/plan';
+import { payloadKeysCommand } from './commands/payload-keys';
+import { codecServerCommand } from './commands/codec-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -25,7 +28,7 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [validateCommand(), schemaCommand(), bootstrapCommand(), planCommand(), statusCommand(), failoverCommand(), replaceCommand(), healthCommand(), workerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
+  for (const command of [validateCommand(), schemaCommand(), bootstrapCommand(), planCommand(), statusCommand(), failoverCommand(), replaceCommand(), healthCommand(), workerCommand(), payloadKeysCommand(), codecServerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;
@@ -40,11 +43,14 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version end with code 0; usage mistakes (unknown option, missing value) are bad input.
       return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     }
-    if (err instanceof SpecError || err instanceof UsageError) {
+    if (err instanceof SpecError || err instanceof UsageError || err instanceof KeyringError) {
       process.stderr.write(`autok8s: ${err.message}\n`);
       return EXIT_BAD_INPUT;
     }
-    process.stderr.write(`autok8s: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    // A run's payloads were encrypted by workers that have the payload keys, and this CLI does not.
+    const hint = message.includes('binary/encrypted') && !process.env[PAYLOAD_KEYS_ENV] ? `; the run's payloads are encrypted: set ${PAYLOAD_KEYS_ENV} to the workers' keyring` : '';
+    process.stderr.write(`autok8s: ${message}${hint}\n`);
     return EXIT_FAILED;
   }
 }

@@ -1,6 +1,8 @@
 // Connecting the CLI to Temporal. Same settings as the worker: TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, AUTOK8S_TASK_QUEUE, and TEMPORAL_UI for the links it prints.
+// TEMPORAL_NAMESPACE, AUTOK8S_TASK_QUEUE, AUTOK8S_PAYLOAD_KEYS (the payload codec's keys),
+// and TEMPORAL_UI for the links it prints.
 import { Client, Connection } from '@temporalio/client';
+import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
 
 export interface TemporalSettings {
@@ -20,6 +22,8 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
+  // Before connecting: a keyring that cannot be used is bad input (exit 2), and nothing starts.
+  const dataConverter = payloadDataConverter();
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: settings.address, connectTimeout: 5000 });
@@ -28,7 +32,7 @@ export async function connectClient(settings: TemporalSettings): Promise<Client>
       `cannot reach Temporal at ${settings.address} (${(err as Error).message}); start one with \`autok8s dev\` or set TEMPORAL_ADDRESS`,
     );
   }
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, dataConverter });
 }
 
 /** Link to one run in the Temporal Web UI. */

@@ -1,22 +1,26 @@
 // `autok8s worker` and the worker process the tests SIGKILL: runs until SIGINT/SIGTERM.
-// Configuration from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, AUTOK8S_TASK_QUEUE.
+// Configuration from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, AUTOK8S_TASK_QUEUE,
+// AUTOK8S_PAYLOAD_KEYS (the payload codec's keyring; without it payloads are stored in clear).
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createSecretResolver } from '../activities/secrets';
+import { describePayloadProtection, payloadDataConverter } from '../codec/data-converter';
 import { createWorker } from './worker';
 
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
   const taskQueue = env.AUTOK8S_TASK_QUEUE ?? TASK_QUEUE;
+  const dataConverter = payloadDataConverter(env);
   const { worker, close: closeWorker } = await createWorker({
     address,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue,
+    dataConverter,
     deps: {
       secrets: createSecretResolver(env),
       pollIntervalMs: env.AUTOK8S_POLL_INTERVAL_MS ? Number(env.AUTOK8S_POLL_INTERVAL_MS) : undefined,
     },
   });
-  console.log(`autok8s worker polling task queue ${taskQueue} on ${address}`);
+  console.log(`autok8s worker polling task queue ${taskQueue} on ${address}; ${describePayloadProtection(dataConverter)}`);
   try {
     await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
   } finally {

@@ -1,6 +1,8 @@
 // Building a worker: one task queue, the workflow bundle and the activity set.
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from './activities';
 import { workflowBundle } from './bundle';
@@ -12,6 +14,8 @@ export interface WorkerOptions {
   deps?: ActivityDeps;
   /** Bounds on concurrency; defaults suit one small VM. */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Defaults to the environment's (codec/data-converter.ts: encrypted when AUTOK8S_PAYLOAD_KEYS is set). */
+  dataConverter?: DataConverter;
 }
 
 let runtimeInstalled = false;
@@ -35,16 +39,19 @@ export interface CreatedWorker {
 
 export async function createWorker(options: WorkerOptions): Promise<CreatedWorker> {
   installQuietRuntime();
+  // First, so a keyring that cannot be used stops the worker before it connects.
+  const dataConverter = options.dataConverter ?? payloadDataConverter();
   const connection = await NativeConnection.connect({ address: options.address });
   // Activities that signal other workflows (the cluster lock) use a client of their own, made on first use.
   let client: Client | undefined;
-  const temporal = () => (client ??= new Client({ connection: Connection.lazy({ address: options.address }), namespace: options.namespace ?? 'default' }));
+  const temporal = () => (client ??= new Client({ connection: Connection.lazy({ address: options.address }), namespace: options.namespace ?? 'default', dataConverter }));
   try {
     const worker = await Worker.create({
       connection,
       namespace: options.namespace ?? 'default',
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowBundle: await workflowBundle(),
+      dataConverter,
       activities: createActivities({ temporal, ...(options.deps ?? defaultActivityDeps()) }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
     });

@@ -1,9 +1,10 @@
 // The autok8s command line as a user runs it: a real process, no TTY, exit codes checked.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { ROOT } from '../helpers/paths';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'cluster.yaml');
@@ -88,5 +89,61 @@ describe('autok8s CLI', () => {
     const schema = JSON.parse(stdout);
     expect(schema.properties.servers.type).toBe('array');
     expect(schema.required).toEqual(expect.arrayContaining(['apiVersion', 'kind', 'metadata', 'ovh', 'servers']));
+  });
+
+  it('payload-keys add makes a 0600 keyring, then rotates it with the new key on top', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ak8s-keys-')), 'keys');
+    const first = await autok8s(['payload-keys', 'add', file, '--id', 'one', '--output', 'json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ file, added: 'one', keys: ['one'] });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const second = await autok8s(['payload-keys', 'add', file, '--id', 'two', '--output', 'json']);
+    expect(JSON.parse(second.stdout).keys).toEqual(['two', 'one']);
+    const again = await autok8s(['payload-keys', 'add', file, '--id', 'two']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`autok8s: ${file} already has a key two; choose another ID (--id)`);
+  });
+
+  it('codec-server refuses to start without a keyring or with a bad origin: exit 2', async () => {
+    const noKeys = await autok8s(['codec-server'], { AUTOK8S_PAYLOAD_KEYS: '' });
+    expect(noKeys.code).toBe(2);
+    expect(noKeys.stderr).toMatch(/AUTOK8S_PAYLOAD_KEYS is not set; point it at the keyring the workers use/);
+    const file = join(mkdtempSync(join(tmpdir(), 'ak8s-keys-')), 'keys');
+    await autok8s(['payload-keys', 'add', file]);
+    const badOrigin = await autok8s(['codec-server', '--allow-origin', 'localhost:8233'], { AUTOK8S_PAYLOAD_KEYS: file });
+    expect(badOrigin.code).toBe(2);
+    expect(badOrigin.stderr).toMatch(/--allow-origin localhost:8233: give an origin such as http:\/\/localhost:8233/);
+  });
+
+  it('codec-server serves /encode and /decode with the keyring until stopped', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ak8s-keys-')), 'keys');
+    await autok8s(['payload-keys', 'add', file, '--id', 'cli']);
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), 'codec-server', '--port', '0', '--output', 'json'], { cwd: ROOT, env: { ...process.env, AUTOK8S_PAYLOAD_KEYS: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const started = await new Promise<{ url: string; keyId: string }>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          try {
+            resolve(JSON.parse(out));
+          } catch {
+            // not the whole line yet
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`codec-server exited ${code}: ${out}`)));
+      });
+      expect(started.keyId).toBe('cli');
+      const plain = defaultPayloadConverter.toPayload({ hello: 'world' });
+      const wire = { metadata: Object.fromEntries(Object.entries(plain.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(plain.data!).toString('base64') };
+      const post = async (route: string, payloads: unknown[]) => ((await (await fetch(`${started.url}${route}`, { method: 'POST', body: JSON.stringify({ payloads }) })).json()) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads;
+      const [encrypted] = await post('/encode', [wire]);
+      expect(Buffer.from(encrypted.metadata.encoding, 'base64').toString()).toBe('binary/encrypted');
+      const [decoded] = await post('/decode', [encrypted]);
+      expect(decoded).toEqual(wire);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+    }
+    expect(child.exitCode).toBe(0);
   });
 });

@@ -2,16 +2,23 @@
 // current workflow code. A change that would break running workflows fails here; make
 // such changes with patched() (README, "Changing a workflow").
 // Record new histories with: RECORD_HISTORIES=1 npx vitest run test/workflows
+// Histories are replayed through the payload codec with the test-only keyring of
+// test/fixtures: the encrypted one decodes with it, the plain ones pass through, as they
+// do for a worker that turns the codec on over existing runs.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { AesGcmCodec } from '../../codec/encryption-codec';
+import { parseKeyring } from '../../codec/keyring';
 import { workflowBundle } from '../../worker/bundle';
 import { installQuietRuntime } from '../../worker/worker';
 
 const DIR = join(__dirname, '..', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const KEYRING = join(__dirname, '..', 'fixtures', 'payload-keys');
+const dataConverter = { payloadCodecs: [new AesGcmCodec(parseKeyring(readFileSync(KEYRING, 'utf8'), KEYRING))] };
 
 describe('recorded histories replay against the current workflow code', () => {
   it('has recorded histories for every workflow type', () => {
@@ -19,9 +26,13 @@ describe('recorded histories replay against the current workflow code', () => {
     expect([...types]).toEqual(expect.arrayContaining(['failoverIp', 'bootstrapCluster', 'replaceNode', 'healthCheck']));
   });
 
+  it('has an encrypted history, so replay through the codec is checked', () => {
+    expect(files.some((f) => f.includes('-encrypted') && readFileSync(join(DIR, f), 'utf8').includes(Buffer.from('binary/encrypted').toString('base64')))).toBe(true);
+  });
+
   it.each(files)('%s replays without nondeterminism', async (file) => {
     installQuietRuntime();
     const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, history, file)).resolves.toBeUndefined();
   });
 });
