@@ -129,25 +129,31 @@ export function demoCommand(): Command {
     const dir = resolve(options.dir);
     rmSync(dir, { recursive: true, force: true }); // a clean story every time
     // Loaded on use: these pull in the native bridge, the bundler and the simulators.
-    const { startDevServer } = require('../dev/dev-server') as typeof import('../dev/dev-server');
+    const { freePort, startDevServer } = require('../dev/dev-server') as typeof import('../dev/dev-server');
+    const { startLocalCodec } = require('../dev/local-codec') as typeof import('../dev/local-codec');
     const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
     const { createSecretResolver } = loadSource<typeof import('../../activities/secrets')>('activities/secrets');
     const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
 
     out.info(out.paint.bold('autok8s demo'));
+    // Payloads encrypted as in production (design.md §4.7); the UI shows them through the codec server.
+    const uiPort = Number(options.uiPort) || (await freePort());
+    const codec = await startLocalCodec(dir, uiPort);
     const server = await startDevServer({
       port: Number(options.port),
-      uiPort: Number(options.uiPort),
+      uiPort,
+      uiCodecEndpoint: codec.codecServer.url,
       dbFile: `${dir}/temporal.db`,
       log: (line) => out.info(out.paint.dim(`  temporal cli: ${line}`)),
     });
     const settings: TemporalSettings = { address: server.address, namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: server.uiUrl! };
     out.info(`  Temporal dev server ${server.address}, Web UI ${out.paint.bold(server.uiUrl!)}`);
+    out.info(`  payloads encrypted with ${codec.keysFile}; the Web UI decodes them through ${codec.codecServer.url}`);
     const box = await startSandbox({ dir: `${dir}/sandbox`, latency: { ovh: { moveMs: 3000 } }, health: DEMO_HEALTH });
     out.info(`  sandbox: ${box.spec.servers.length} simulated OVH servers, spec ${box.specFile}`);
-    const { worker, close: closeWorker } = await createWorker({ address: server.address, deps: { secrets: createSecretResolver(), pollIntervalMs: 250 } });
+    const { worker, close: closeWorker } = await createWorker({ address: server.address, dataConverter: codec.dataConverter, deps: { secrets: createSecretResolver(), pollIntervalMs: 250 } });
     const running = worker.run();
-    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    const client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: codec.dataConverter });
     const ctx: DemoContext = { client, settings, box, out };
 
     const shutdown = async () => {
@@ -159,6 +165,7 @@ export function demoCommand(): Command {
       await client.connection.close();
       await box.stop();
       await server.stop();
+      await codec.codecServer.close();
     };
     const results: ChapterResult[] = [];
     try {
@@ -174,7 +181,7 @@ export function demoCommand(): Command {
     }
     const origin = results[0]?.startedAt ?? Date.now();
     out.result(
-      { webUi: server.uiUrl, specFile: box.specFile, timeline: results },
+      { webUi: server.uiUrl, codecServer: codec.codecServer.url, payloadKeys: codec.keysFile, specFile: box.specFile, timeline: results },
       (r: { timeline: ChapterResult[] }) =>
         [
           '',

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { loadSource } from '../project';
 import { Command } from 'commander';
-import { startDevServer } from '../dev/dev-server';
+import { freePort, startDevServer } from '../dev/dev-server';
+import { startLocalCodec } from '../dev/local-codec';
 import { outputFor, outputOption } from './common';
 import { parseServerCount, untilSignal } from './sandbox';
 
@@ -24,22 +25,26 @@ export function devCommand(): Command {
     const out = outputFor(options);
     const servers = parseServerCount(options.servers);
     const dir = resolve(options.dir);
+    const uiPort = Number(options.uiPort) || (await freePort());
+    const codec = await startLocalCodec(dir, uiPort);
     const server = await startDevServer({
       port: Number(options.port),
-      uiPort: Number(options.uiPort),
+      uiPort,
+      uiCodecEndpoint: codec.codecServer.url,
       dbFile: `${dir}/temporal.db`,
       log: (line) => out.info(out.paint.dim(`temporal cli: ${line}`)),
     });
     const box = await startSandbox({ dir: `${dir}/sandbox`, servers });
-    const { worker, close: closeWorker } = await createWorker({ address: server.address, deps: { secrets: createSecretResolver() } });
+    const { worker, close: closeWorker } = await createWorker({ address: server.address, dataConverter: codec.dataConverter, deps: { secrets: createSecretResolver() } });
     const running = worker.run();
     out.result(
-      { temporalAddress: server.address, webUi: server.uiUrl, specFile: box.specFile },
+      { temporalAddress: server.address, webUi: server.uiUrl, specFile: box.specFile, payloadKeys: codec.keysFile, codecServer: codec.codecServer.url },
       (r) =>
         [
           out.paint.bold('autok8s dev is up'),
           `  Temporal:     ${r.temporalAddress}   (export TEMPORAL_ADDRESS=${r.temporalAddress})`,
-          `  Web UI:       ${r.webUi}`,
+          `  Web UI:       ${r.webUi}   (payloads decoded by the codec server ${r.codecServer})`,
+          `  payload keys: ${r.payloadKeys}   (export AUTOK8S_PAYLOAD_KEYS=${r.payloadKeys})`,
           `  cluster spec: ${r.specFile}`,
           `Try: autok8s failover -f ${r.specFile} --ip ${box.spec.failoverIps[0]} --to ${box.spec.servers[1].name} --wait`,
           'Ctrl-C stops everything.',
@@ -51,6 +56,7 @@ export function devCommand(): Command {
       await closeWorker();
       await box.stop();
       await server.stop();
+      await codec.codecServer.close();
     });
   });
 }

@@ -15,6 +15,8 @@ export interface DevServerOptions {
   uiPort?: number | false;
   /** SQLite file; omitted means in-memory (lost on restart). */
   dbFile?: string;
+  /** A codec server the Web UI calls to show encrypted payloads decoded (autok8s codec-server). */
+  uiCodecEndpoint?: string;
   cliPath?: string;
   log?: (line: string) => void;
   startTimeoutMs?: number;
@@ -45,6 +47,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--namespace', 'default'];
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
+  if (uiPort !== undefined && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) {
     mkdirSync(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);

@@ -1,8 +1,9 @@
 // The Temporal Web UI as an operator uses it: failover runs started the autok8s way
 // (client/start.ts) are found by filtering on the AutoK8sCluster search attribute, and a
-// run of another cluster is not. Real dev server with its UI, real worker, the sandbox
-// simulators, and Debian's Chromium driven by playwright-core. Leaves a screenshot in
-// test/output/web-ui.png.
+// run of another cluster is not. Payloads are encrypted (codec/), and the UI shows a run's
+// input decoded through autok8s's codec server. Real dev server with its UI, real worker,
+// the sandbox simulators, and Debian's Chromium driven by playwright-core. Leaves
+// screenshots in test/output/.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,10 @@ import type { Worker } from '@temporalio/worker';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../activities/secrets';
+import { startCodecServer, type CodecServer } from '../../codec/codec-server';
+import { payloadDataConverter } from '../../codec/data-converter';
+import { AesGcmCodec, ENCRYPTED_ENCODING } from '../../codec/encryption-codec';
+import { addKey, readKeyringFile } from '../../codec/keyring';
 import { freePort, startDevServer, type DevServer } from '../../client/dev/dev-server';
 import { startFailover } from '../../client/start';
 import type { ClusterSpec } from '../../core/spec/schema';
@@ -23,10 +28,14 @@ const CHROMIUM = '/usr/bin/chromium';
 const IP = '203.0.113.10';
 const OTHER_CLUSTER = 'other-gra';
 const SCREENSHOT = join(ROOT, 'test', 'output', 'web-ui.png');
+const RUN_SCREENSHOT = join(ROOT, 'test', 'output', 'web-ui-run-decoded.png');
+const REASON = 'web ui test';
 /** Bounds every wait on the page: the UI answers in well under a second once the runs are indexed. */
 const PAGE_TIMEOUT_MS = 30_000;
 
 let server: DevServer;
+let codecServer: CodecServer;
+let plainClient: Client;
 let box: Sandbox;
 let client: Client;
 let worker: Worker;
@@ -49,18 +58,25 @@ async function openFiltered(page: Page, query: string, expectedId: string): Prom
 
 describe.skipIf(!existsSync(CHROMIUM))(`Temporal Web UI (needs ${CHROMIUM}: apt-get install chromium)`, () => {
   beforeAll(async () => {
-    server = await startDevServer({ uiPort: await freePort() });
     box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-webui-')), latency: { ovh: { moveMs: 200 } } });
+    // Encrypted payloads, and the codec server the UI calls to decode them (as `autok8s dev` sets up).
+    const keys = join(box.dir, 'payload-keys');
+    addKey(keys, 'webui');
+    const dataConverter = payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: keys });
+    const uiPort = await freePort();
+    codecServer = await startCodecServer({ codec: new AesGcmCodec(readKeyringFile(keys)), port: 0, allowedOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`] });
+    server = await startDevServer({ uiPort, uiCodecEndpoint: codecServer.url });
     const taskQueue = uniqueQueue('web-ui');
-    const built = await createWorker({ address: server.address, taskQueue, deps: { secrets: createSecretResolver(), pollIntervalMs: 100 } });
+    const built = await createWorker({ address: server.address, taskQueue, dataConverter, deps: { secrets: createSecretResolver(), pollIntervalMs: 100 } });
     worker = built.worker;
     closeWorkerConnection = () => built.close();
     running = worker.run();
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter });
+    plainClient = new Client({ connection: client.connection });
 
     // One move on the sandbox cluster, and one on a cluster of another name. Only the name
     // differs, so the second run drives the same simulators (it moves the IP on to srv-c).
-    const first = await startFailover(client, taskQueue, box.spec, { ip: IP, to: 'srv-b', reason: 'web ui test' });
+    const first = await startFailover(client, taskQueue, box.spec, { ip: IP, to: 'srv-b', reason: REASON });
     expect((await first.handle.result()).moved).toBe(true);
     const other: ClusterSpec = { ...box.spec, metadata: { name: OTHER_CLUSTER } };
     const second = await startFailover(client, taskQueue, other, { ip: IP, to: 'srv-c', reason: 'web ui test, other cluster' });
@@ -97,6 +113,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`Temporal Web UI (needs ${CHROMIUM}: apt-
       () => client?.connection.close(),
       () => box?.stop(),
       () => server?.stop(),
+      () => codecServer?.close(),
     ];
     for (const step of steps) {
       try {
@@ -129,6 +146,22 @@ describe.skipIf(!existsSync(CHROMIUM))(`Temporal Web UI (needs ${CHROMIUM}: apt-
     const text = await openFiltered(page, `AutoK8sCluster="${OTHER_CLUSTER}"`, ids.other!);
     expect(text).toContain(ids.other);
     expect(text).not.toContain(ids.sandbox);
+    await page.close();
+  });
+
+  it('shows a run\'s input decoded through the codec server, though the server stores it encrypted', async () => {
+    const stored = (await plainClient.workflow.getHandle(ids.sandbox!).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+    expect(Buffer.from(stored.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
+    expect(Buffer.from(stored.data!).toString('latin1')).not.toContain(REASON);
+
+    const page = await browser.newPage();
+    await page.goto(`${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(ids.sandbox!)}`, { waitUntil: 'domcontentloaded', timeout: PAGE_TIMEOUT_MS });
+    // The input holds the reason in clear only once the UI has had it decoded.
+    await page.getByText(REASON, { exact: false }).first().waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
+    const text = await page.locator('body').innerText({ timeout: PAGE_TIMEOUT_MS });
+    await page.screenshot({ path: RUN_SCREENSHOT, fullPage: true });
+    expect(text).toContain(REASON);
+    expect(text).toContain('srv-b');
     await page.close();
   });
 });

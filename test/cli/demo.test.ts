@@ -2,11 +2,12 @@
 // the JSON timeline must show the story happened: cluster bootstrapped, the failover IP
 // moved once when the active LB died, the killed worker repaired by the health schedule.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../client/dev/dev-server';
+import { readKeyringFile } from '../../codec/keyring';
 import { ROOT } from '../helpers/paths';
 
 describe('autok8s demo', () => {
@@ -22,8 +23,13 @@ describe('autok8s demo', () => {
       );
     });
     expect(code, stderr).toBe(0);
-    const result = JSON.parse(stdout) as { webUi: string; timeline: { chapter: string; workflowId: string; url: string; outcome: string }[] };
+    const result = JSON.parse(stdout) as { webUi: string; payloadKeys: string; codecServer: string; timeline: { chapter: string; workflowId: string; url: string; outcome: string }[] };
     expect(result.webUi).toBe(`http://localhost:${uiPort}`);
+    // Payloads were encrypted: a 0600 keyring in the demo directory, and a codec server for the UI.
+    expect(result.payloadKeys).toBe(join(dir, 'payload-keys'));
+    expect(statSync(result.payloadKeys).mode & 0o777).toBe(0o600);
+    expect(readKeyringFile(result.payloadKeys).current).toBe('dev');
+    expect(result.codecServer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(result.timeline.map((c) => c.workflowId)).toEqual(['sandbox/bootstrap', 'sandbox/watcher', 'sandbox/failover/203.0.113.10', 'sandbox/watcher']);
     expect(result.timeline[0].outcome).toMatch(/created 9 VMs.*bootstrapped etcd/);
     const failover = result.timeline[2];

@@ -1,0 +1,33 @@
+// Encrypted payloads for the embedded default (`autok8s dev`, `autok8s demo`): a keyring in
+// the dev directory (made on first use, kept with the dev server's database so old runs stay
+// readable), a codec server on loopback for the Web UI, and the data converter the in-process
+// worker and client share. What an operator sets up by hand with `autok8s payload-keys add`
+// and `autok8s codec-server` (README, "Payload encryption").
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataConverter } from '@temporalio/common';
+import { startCodecServer, type CodecServer } from '../../codec/codec-server';
+import { payloadDataConverter } from '../../codec/data-converter';
+import { AesGcmCodec } from '../../codec/encryption-codec';
+import { addKey, PAYLOAD_KEYS_ENV, readKeyringFile } from '../../codec/keyring';
+import { freePort } from './dev-server';
+
+export interface LocalCodec {
+  keysFile: string;
+  codecServer: CodecServer;
+  dataConverter: DataConverter;
+}
+
+/** The keyring `<dir>/payload-keys` and a codec server the UI on `uiPort` may call. */
+export async function startLocalCodec(dir: string, uiPort: number): Promise<LocalCodec> {
+  mkdirSync(dir, { recursive: true });
+  const keysFile = join(dir, 'payload-keys');
+  if (!existsSync(keysFile)) addKey(keysFile, 'dev');
+  const keyring = readKeyringFile(keysFile);
+  const codecServer = await startCodecServer({
+    codec: new AesGcmCodec(keyring),
+    port: await freePort(),
+    allowedOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`],
+  });
+  return { keysFile, codecServer, dataConverter: payloadDataConverter({ [PAYLOAD_KEYS_ENV]: keysFile }) };
+}
