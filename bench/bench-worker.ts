@@ -3,6 +3,7 @@
 // (the worker drained first). What differs between entries is only the poll interval and the
 // activity slots.
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { createSecretResolver } from '../activities/secrets';
 import { createWorker } from '../worker/worker';
@@ -13,17 +14,18 @@ export interface BenchWorker {
   stop(): Promise<void>;
 }
 
-export async function startBenchWorker(o: { address: string; taskQueue: string; pollIntervalMs: number; maxConcurrentActivityTaskExecutions?: number }): Promise<BenchWorker> {
+export async function startBenchWorker(o: { address: string; taskQueue: string; pollIntervalMs: number; maxConcurrentActivityTaskExecutions?: number; dataConverter?: DataConverter }): Promise<BenchWorker> {
   const { worker, close } = await createWorker({
     address: o.address,
     taskQueue: o.taskQueue,
     deps: { secrets: createSecretResolver(), pollIntervalMs: o.pollIntervalMs },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions,
+    dataConverter: o.dataConverter ?? {}, // clear payloads unless an entry asks: the environment's keyring does not apply
   });
   const running = worker.run();
   let client: Client;
   try {
-    client = new Client({ connection: await Connection.connect({ address: o.address }) });
+    client = new Client({ connection: await Connection.connect({ address: o.address }), dataConverter: o.dataConverter });
   } catch (err) {
     worker.shutdown();
     await running.catch(() => undefined);
