@@ -2,12 +2,14 @@
 // real `autok8s failover` command, both given AUTOK8S_PAYLOAD_KEYS, move a failover IP in the
 // sandbox. The Temporal server then holds only ciphertext: every payload of the run's history
 // is binary/encrypted under the keyring's key, and a client without the key cannot read the
-// result. The codec server decodes the run's input for whoever holds the key, and the
+// result. The codec server decodes the run's input for whoever holds the key (directly, and
+// for `temporal workflow show --codec-endpoint`), and the
 // history replays with the codec. A keyring that cannot be used stops the CLI with exit 2
 // before anything starts, and a CLI without the keys is told what to set.
 import { execFile } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
@@ -18,6 +20,7 @@ import { startCodecServer } from '../../codec/codec-server';
 import { payloadDataConverter } from '../../codec/data-converter';
 import { AesGcmCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID } from '../../codec/encryption-codec';
 import { readKeyringFile } from '../../codec/keyring';
+import { findTemporalCli } from '../../client/dev/find-temporal-cli';
 import { workflowIds } from '../../core/workflow-ids';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { workflowBundle } from '../../worker/bundle';
@@ -109,6 +112,19 @@ describe('payload codec, end to end', () => {
       const decoded = ((await res.json()) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads[0];
       const value = defaultPayloadConverter.fromPayload({ metadata: Object.fromEntries(Object.entries(decoded.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])), data: Buffer.from(decoded.data, 'base64') });
       expect(value).toMatchObject({ ip: IP, to: 'srv-b', reason: 'codec-e2e' });
+      // The Temporal CLI, as README documents it for `temporal workflow start` users: with the codec endpoint it shows the run decoded.
+      // (Asynchronously: the codec server answering it runs in this process.)
+      const temporalCli = (...args: string[]) => promisify(execFile)(findTemporalCli({ allowInstall: false }).path, ['workflow', 'show', '--address', temporalAddress(), '-w', handle.workflowId, '--output', 'json', ...args], { timeout: 30_000 });
+      const inputShown = (stdout: string) => {
+        const shown = JSON.parse(stdout).events[0].workflowExecutionStartedEventAttributes.input.payloads[0] as { metadata: { encoding: string }; data: string };
+        return { encoding: Buffer.from(shown.metadata.encoding, 'base64').toString(), data: Buffer.from(shown.data, 'base64').toString('latin1') };
+      };
+      const decodedByCli = inputShown((await temporalCli('--codec-endpoint', server.url)).stdout);
+      expect(decodedByCli.encoding).toBe('json/plain');
+      expect(JSON.parse(decodedByCli.data)).toMatchObject({ ip: IP, reason: 'codec-e2e' });
+      const withoutCodec = inputShown((await temporalCli()).stdout);
+      expect(withoutCodec.encoding).toBe(ENCRYPTED_ENCODING);
+      expect(withoutCodec.data).not.toContain('codec-e2e');
     } finally {
       await server.close();
     }
