@@ -3,9 +3,9 @@
 // sandbox. The Temporal server then holds only ciphertext: every payload of the run's history
 // is binary/encrypted under the keyring's key, and a client without the key cannot read the
 // result. The codec server decodes the run's input for whoever holds the key (directly, and
-// for `temporal workflow show --codec-endpoint`), and the
-// history replays with the codec. A keyring that cannot be used stops the CLI with exit 2
-// before anything starts, and a CLI without the keys is told what to set.
+// for `temporal workflow show --codec-endpoint`), and the history replays with the codec.
+// A keyring that cannot be used stops the CLI with exit 2 before anything starts, and a
+// CLI without the keys is told what to set.
 import { execFile } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
