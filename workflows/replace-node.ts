@@ -99,8 +99,13 @@ async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: St
 
   await log.run('destroy-vm', () => call.destroyVm(spec, server, role), (r) => (r.destroyed ? `destroyed VM ${r.vmid}` : `VM ${r.vmid} was already gone`));
   const vm = await log.run('create-vm', () => call.ensureVm(spec, server, role), (r) => `VM ${r.vmid}${r.created ? ' created' : ' exists'}`);
-  await log.run('start-vm', () => call.startVm(spec, server, role));
-  await log.run('wait-boot', () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`);
+  if (patched('replace-boot-vm')) {
+    // Start and wait in one activity, as provisionServer does (patch provision-boot-vm).
+    await log.run('boot-vm', () => wait.bootVm(spec, server, role), (r) => `${r.started ? 'started; ' : 'already running; '}answers on ${r.ip}`);
+  } else {
+    await log.run('start-vm', () => call.startVm(spec, server, role));
+    await log.run('wait-boot', () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`);
+  }
 
   if (role === 'controlPlane' || role === 'worker') {
     await log.run('apply-config', () => call.applyMachineConfig(spec, server, role));

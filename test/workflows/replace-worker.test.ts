@@ -54,6 +54,11 @@ describe('replaceNode of a worker', () => {
     expect(destroys).toHaveLength(1);
     expect(reset[0].seq, 'drained before the VM was destroyed').toBeLessThan(destroys[0].seq);
     expect(vmEntries('srv-a', 'qmcreate', before)).toHaveLength(1);
+    // Started and waited for in one step (patch replace-boot-vm): one start, then the config.
+    expect(result.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['create-vm', 'boot-vm', 'apply-config']));
+    expect(result.steps.map((s) => s.name)).not.toContain('start-vm');
+    expect(result.steps.find((s) => s.name === 'boot-vm')!.detail).toMatch(/^started; answers on /);
+    expect(vmEntries('srv-a', 'qmstart', before)).toHaveLength(1);
     expect(result.steps.find((s) => s.name === 'wait-ready')).toMatchObject({ status: 'done' });
     await maybeRecordHistory(run.handle, 'replaceNode-worker');
   });
