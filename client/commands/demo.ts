@@ -129,21 +129,17 @@ export function demoCommand(): Command {
     const dir = resolve(options.dir);
     rmSync(dir, { recursive: true, force: true }); // a clean story every time
     // Loaded on use: these pull in the native bridge, the bundler and the simulators.
-    const { freePort, startDevServer } = require('../dev/dev-server') as typeof import('../dev/dev-server');
-    const { startLocalCodec } = require('../dev/local-codec') as typeof import('../dev/local-codec');
+    const { startLocalTemporal } = require('../dev/local-temporal') as typeof import('../dev/local-temporal');
     const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
     const { createSecretResolver } = loadSource<typeof import('../../activities/secrets')>('activities/secrets');
     const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
 
     out.info(out.paint.bold('autok8s demo'));
     // Payloads encrypted as in production (design.md §4.7); the UI shows them through the codec server.
-    const uiPort = Number(options.uiPort) || (await freePort());
-    const codec = await startLocalCodec(dir, uiPort);
-    const server = await startDevServer({
+    const { server, codec, stop: stopTemporal } = await startLocalTemporal({
+      dir,
       port: Number(options.port),
-      uiPort,
-      uiCodecEndpoint: codec.codecServer.url,
-      dbFile: `${dir}/temporal.db`,
+      uiPort: Number(options.uiPort),
       log: (line) => out.info(out.paint.dim(`  temporal cli: ${line}`)),
     });
     const settings: TemporalSettings = { address: server.address, namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: server.uiUrl! };
@@ -164,8 +160,7 @@ export function demoCommand(): Command {
       await closeWorker();
       await client.connection.close();
       await box.stop();
-      await server.stop();
-      await codec.codecServer.close();
+      await stopTemporal();
     };
     const results: ChapterResult[] = [];
     try {

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { loadSource } from '../project';
 import { Command } from 'commander';
-import { freePort, startDevServer } from '../dev/dev-server';
-import { startLocalCodec } from '../dev/local-codec';
+import { startLocalTemporal } from '../dev/local-temporal';
 import { outputFor, outputOption } from './common';
 import { parseServerCount, untilSignal } from './sandbox';
 
@@ -25,13 +24,10 @@ export function devCommand(): Command {
     const out = outputFor(options);
     const servers = parseServerCount(options.servers);
     const dir = resolve(options.dir);
-    const uiPort = Number(options.uiPort) || (await freePort());
-    const codec = await startLocalCodec(dir, uiPort);
-    const server = await startDevServer({
+    const { server, codec, stop: stopTemporal } = await startLocalTemporal({
+      dir,
       port: Number(options.port),
-      uiPort,
-      uiCodecEndpoint: codec.codecServer.url,
-      dbFile: `${dir}/temporal.db`,
+      uiPort: Number(options.uiPort),
       log: (line) => out.info(out.paint.dim(`temporal cli: ${line}`)),
     });
     const box = await startSandbox({ dir: `${dir}/sandbox`, servers });
@@ -55,8 +51,7 @@ export function devCommand(): Command {
       await running.catch(() => undefined);
       await closeWorker();
       await box.stop();
-      await server.stop();
-      await codec.codecServer.close();
+      await stopTemporal();
     });
   });
 }

@@ -1,0 +1,61 @@
+// The embedded default's Temporal (`autok8s dev`, `autok8s demo`): a dev server with its
+// SQLite file and Web UI, and encrypted payloads: a keyring in the same directory (made on
+// first use, kept with the database so old runs stay readable), a codec server on loopback
+// that the Web UI decodes them through, and the data converter the in-process worker and
+// client share. What an operator sets up by hand with `autok8s payload-keys add` and
+// `autok8s codec-server` (README, "Payload encryption").
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataConverter } from '@temporalio/common';
+import { startCodecServer, type CodecServer } from '../../codec/codec-server';
+import { payloadDataConverter } from '../../codec/data-converter';
+import { AesGcmCodec } from '../../codec/encryption-codec';
+import { addKey, PAYLOAD_KEYS_ENV, readKeyringFile } from '../../codec/keyring';
+import { freePort, startDevServer, type DevServer } from './dev-server';
+
+export interface LocalCodec {
+  keysFile: string;
+  codecServer: CodecServer;
+  dataConverter: DataConverter;
+}
+
+/** The keyring `<dir>/payload-keys` and a codec server the UI on `uiPort` may call. */
+export async function startLocalCodec(dir: string, uiPort: number): Promise<LocalCodec> {
+  mkdirSync(dir, { recursive: true });
+  const keysFile = join(dir, 'payload-keys');
+  if (!existsSync(keysFile)) addKey(keysFile, 'dev');
+  const keyring = readKeyringFile(keysFile);
+  const codecServer = await startCodecServer({
+    codec: new AesGcmCodec(keyring),
+    port: await freePort(),
+    allowedOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`],
+  });
+  return { keysFile, codecServer, dataConverter: payloadDataConverter({ [PAYLOAD_KEYS_ENV]: keysFile }) };
+}
+
+export interface LocalTemporal {
+  server: DevServer;
+  codec: LocalCodec;
+  stop(): Promise<void>;
+}
+
+/** A dev server in `dir` (temporal.db) whose Web UI decodes payloads through the local codec server. */
+export async function startLocalTemporal(o: { dir: string; port: number; uiPort: number; log: (line: string) => void }): Promise<LocalTemporal> {
+  const uiPort = o.uiPort || (await freePort());
+  const codec = await startLocalCodec(o.dir, uiPort);
+  let server: DevServer;
+  try {
+    server = await startDevServer({ port: o.port, uiPort, uiCodecEndpoint: codec.codecServer.url, dbFile: join(o.dir, 'temporal.db'), log: o.log });
+  } catch (err) {
+    await codec.codecServer.close();
+    throw err;
+  }
+  return {
+    server,
+    codec,
+    async stop() {
+      await server.stop();
+      await codec.codecServer.close();
+    },
+  };
+}

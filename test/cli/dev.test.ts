@@ -1,0 +1,92 @@
+// `autok8s dev` and the README's quick start: dev server, sandbox and worker come up; a
+// second terminal moves the failover IP with the exports dev printed (payloads encrypted
+// with dev's keyring); Ctrl-C stops everything. Started again on the same directory, dev
+// keeps its keyring, so the earlier run still reads back.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../client/dev/dev-server';
+import { payloadDataConverter } from '../../codec/data-converter';
+import type { FailoverIpResult } from '../../workflows/failover-ip';
+import { ROOT } from '../helpers/paths';
+
+interface DevUp {
+  temporalAddress: string;
+  webUi: string;
+  specFile: string;
+  payloadKeys: string;
+  codecServer: string;
+}
+
+function startDev(dir: string, port: number, uiPort: number): { child: ChildProcess; up: Promise<DevUp>; stopped: Promise<number | null> } {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), 'dev', '--dir', dir, '--port', String(port), '--ui-port', String(uiPort), '--output', 'json'], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const stopped = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const up = new Promise<DevUp>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      try {
+        resolve(JSON.parse(out) as DevUp);
+      } catch {
+        // not the whole document yet
+      }
+    });
+    void stopped.then((code) => reject(new Error(`autok8s dev exited ${code} before it was up: ${out}${err}`)));
+  });
+  return { child, up, stopped };
+}
+
+function autok8s(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args], { cwd: ROOT, timeout: 90_000, env: { ...process.env, ...env } }, (e, stdout, stderr) => {
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('autok8s dev', () => {
+  it('comes up, serves the quick start with its exports, stops on Ctrl-C, and keeps its keyring across restarts', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ak8s-dev-')), 'dev');
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const first = startDev(dir, port, uiPort);
+    const up = await first.up;
+    expect(up).toMatchObject({ temporalAddress: `127.0.0.1:${port}`, webUi: `http://localhost:${uiPort}`, specFile: join(dir, 'sandbox', 'cluster.yaml'), payloadKeys: join(dir, 'payload-keys') });
+    const keyring = readFileSync(up.payloadKeys, 'utf8');
+
+    // The README's second terminal.
+    const env = { TEMPORAL_ADDRESS: up.temporalAddress, AUTOK8S_PAYLOAD_KEYS: up.payloadKeys };
+    const moved = await autok8s(['failover', '-f', up.specFile, '--ip', '203.0.113.10', '--to', 'srv-b', '--wait', '--output', 'json'], env);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout)).toMatchObject({ ip: '203.0.113.10', to: 'srv-b', moved: true });
+
+    first.child.kill('SIGINT');
+    expect(await first.stopped).toBe(0);
+    await expect(fetch(`${up.codecServer}/decode`, { method: 'POST', body: '{"payloads":[]}' })).rejects.toThrow(); // the codec server is down too
+
+    // Same directory again: the same keyring, and the run recorded before reads back through it.
+    const second = startDev(dir, port, uiPort);
+    try {
+      const again = await second.up;
+      expect(readFileSync(again.payloadKeys, 'utf8')).toBe(keyring);
+      const client = new Client({ connection: await Connection.connect({ address: again.temporalAddress }), dataConverter: payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: again.payloadKeys }) });
+      try {
+        const result = (await client.workflow.getHandle('sandbox/failover/203.0.113.10').result()) as FailoverIpResult;
+        expect(result).toMatchObject({ to: 'srv-b', moved: true });
+      } finally {
+        await client.connection.close();
+      }
+    } finally {
+      second.child.kill('SIGINT');
+      expect(await second.stopped).toBe(0);
+    }
+  }, 240_000);
+});
