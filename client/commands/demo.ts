@@ -11,7 +11,7 @@ import { TASK_QUEUE } from '../../core/workflow-ids';
 import type { Sandbox } from '../../sandbox';
 import { runUrl, type TemporalSettings } from '../connection';
 import type { Output } from '../output';
-import { startBootstrap } from '../start';
+import { startBootstrap, startReplace } from '../start';
 import { upsertHealthSchedule } from '../health-schedule';
 import { workflowIds } from '../../core/workflow-ids';
 import type { WatcherState } from '../../workflows/cluster-watcher';
@@ -40,6 +40,9 @@ interface Chapter {
   title: string;
   run(ctx: DemoContext): Promise<Omit<ChapterResult, 'chapter' | 'url' | 'startedAt' | 'durationMs'>>;
 }
+
+/** How the replaced control plane left etcd, in words. */
+const ETCD_EXIT = { leave: 'it left etcd itself', 'remove-member': 'its etcd member was removed', 'already-gone': 'it was no longer an etcd member' } as const;
 
 const DEMO_HEALTH = { interval: '2s', unhealthyAfter: '6s', nodeStartupTimeout: '60s', maxUnhealthy: 1, autoRemediate: true };
 
@@ -111,6 +114,28 @@ const CHAPTERS: Chapter[] = [
       );
       const description = await watcher.describe();
       return { workflowId: watcher.workflowId, runId: description.runId, outcome: `${victim.name}/worker rebooted and Ready again` };
+    },
+  },
+  {
+    title: 'Planned maintenance: health checks paused, srv-c\'s control plane rebuilt, etcd back to 3 members',
+    async run({ client, settings, box, out }) {
+      const server = box.spec.servers[2];
+      const schedule = client.schedule.getHandle(workflowIds.health(box.spec.metadata.name));
+      // Paused, as an operator would: a node taken down on purpose is not a failure to remediate.
+      await schedule.pause(`demo: replacing ${server.name}/controlPlane`);
+      out.info(`  health schedule paused; replacing ${server.name}/controlPlane (quorum guard, etcd member removed, VM rebuilt, rejoined)`);
+      try {
+        const started = await startReplace(client, settings.taskQueue, box.spec, { server: server.name, role: 'controlPlane', reason: 'demo: planned maintenance' });
+        const result = await followProgress(started.handle, out);
+        return {
+          workflowId: started.workflowId,
+          runId: started.runId,
+          outcome: `${server.name}/controlPlane rebuilt as VM ${result.newVmid}; ${ETCD_EXIT[result.etcd?.how ?? 'already-gone']}, ${result.etcd?.membersAfter ?? '?'} etcd members after (${formatMs(result.totalMs)})`,
+        };
+      } finally {
+        await schedule.unpause('demo: maintenance done');
+        out.info('  health schedule resumed');
+      }
     },
   },
 ];

@@ -1,6 +1,7 @@
 // `autok8s demo --until done` as a user runs it: its own dev server, sandbox and worker;
 // the JSON timeline must show the story happened: cluster bootstrapped, the failover IP
-// moved once when the active LB died, the killed worker repaired by the health schedule.
+// moved once when the active LB died, the killed worker repaired by the health schedule,
+// a control plane rebuilt during planned maintenance.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,13 +31,16 @@ describe('autok8s demo', () => {
     expect(statSync(result.payloadKeys).mode & 0o777).toBe(0o600);
     expect(readKeyringFile(result.payloadKeys).current).toBe('dev');
     expect(result.codecServer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(result.timeline.map((c) => c.workflowId)).toEqual(['sandbox/bootstrap', 'sandbox/watcher', 'sandbox/failover/203.0.113.10', 'sandbox/watcher']);
+    expect(result.timeline.map((c) => c.workflowId)).toEqual(['sandbox/bootstrap', 'sandbox/watcher', 'sandbox/failover/203.0.113.10', 'sandbox/watcher', 'sandbox/replace/srv-c/controlPlane']);
     expect(result.timeline[0].outcome).toMatch(/created 9 VMs.*bootstrapped etcd/);
     const failover = result.timeline[2];
     expect(failover.outcome).toMatch(/203\.0\.113\.10: srv-a → srv-b/);
     expect(result.timeline[3].outcome).toBe('srv-b/worker rebooted and Ready again');
+    expect(result.timeline[4].outcome).toMatch(/^srv-c\/controlPlane rebuilt as VM \d+; (it left etcd itself|its etcd member was removed), 3 etcd members after/);
     const audit = readFileSync(join(dir, 'sandbox', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { service: string; action: string; outcome: string });
     expect(audit.filter((e) => e.service === 'ovh' && e.action === 'task:genericMoveFloatingIp' && e.outcome === 'ok')).toHaveLength(1);
+    // The planned replacement rebuilt one VM, and the paused health check started no other.
+    expect(audit.filter((e) => e.action === 'qmdestroy' && e.outcome === 'ok')).toHaveLength(1);
     expect(failover?.url).toContain(`http://localhost:${uiPort}/namespaces/default/workflows/sandbox%2Ffailover%2F203.0.113.10/`);
   });
 });
