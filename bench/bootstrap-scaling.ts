@@ -17,6 +17,10 @@
 // that size is on this machine (Temporal, provider calls, simulators, talosctl runs, SSH),
 // beside how much of the wall time went past the critical path.
 //
+// From the sandbox's audit log, when the first and the last VM create reached the Proxmox
+// simulators: the start-up before the first wait begins, and how far apart the servers
+// begin (the critical path has them all begin at once; the last one is on the path).
+//
 // Last, the largest size once more with every latency tripled (critical path 33 s): if the
 // excess over the critical path stays the same, it is a fixed cost of that size, not one
 // that grows with the waits.
@@ -184,6 +188,8 @@ interface SizeResult {
   talosctlByCommand: Record<string, number>;
   cpu: CpuUse;
   loadavgAfter: number[];
+  /** From the sandbox's audit log, ms after the start: the first and the last VM create request that reached a Proxmox simulator. */
+  vmCreatesMs: { first: number; last: number } | null;
 }
 
 function shapeOf(spec: ClusterSpec, routedTo: (ip: string) => string | null): BootstrapShape {
@@ -264,6 +270,10 @@ async function bootstrapOnce(temporalAddress: string, servers: number, latency: 
     const calls = counter.calls();
     const byCommand: Record<string, number> = {};
     for (const c of calls) byCommand[c] = (byCommand[c] ?? 0) + 1;
+    // When the VM creates reached the simulators: how long the start took, and how far apart
+    // the servers began (the critical path assumes every server begins at once).
+    const creates = box.audit.entries({ servicePrefix: 'proxmox:', action: 'qmcreate', outcome: 'ok' }).map((e) => e.at - started);
+    const vmCreatesMs = creates.length > 0 ? { first: Math.min(...creates), last: Math.max(...creates) } : null;
     const provisionSlowest: Record<string, number> = {};
     for (const s of result?.servers ?? []) {
       for (const step of s.steps) provisionSlowest[step.name] = Math.max(provisionSlowest[step.name] ?? 0, step.durationMs ?? 0);
@@ -284,6 +294,7 @@ async function bootstrapOnce(temporalAddress: string, servers: number, latency: 
       talosctlByCommand: byCommand,
       cpu,
       loadavgAfter: loadavg().map((l) => Math.round(l * 100) / 100),
+      vmCreatesMs,
     };
   } finally {
     await stopWorker();
@@ -361,6 +372,7 @@ export async function bootstrapScaling(temporalAddress: string, sizes: readonly 
     base ? (r.wallMs / base.wallMs).toFixed(2) : '—',
     unhurried[i].ok ? ms(unhurried[i].wallMs) : 'failed',
     ms(r.wallMs - r.criticalMs),
+    r.vmCreatesMs ? `${ms(r.vmCreatesMs.first)} – ${ms(r.vmCreatesMs.last)}` : '—',
     r.talosctlCalls,
     cpuS(r.cpu.reapedChildrenS),
     r.talosctlCalls > 0 ? `${Math.round((r.cpu.reapedChildrenS / r.talosctlCalls) * 1000)} ms` : '—',
@@ -381,7 +393,7 @@ export async function bootstrapScaling(temporalAddress: string, sizes: readonly 
       `Scale check, not the goal: with every latency ×${SCALE_CHECK}, ${largest.servers} servers take ${slower.ok ? `${(slower.wallMs / slower.criticalMs).toFixed(2)}× the critical path (excess ${ms(slower.wallMs - slower.criticalMs)}, against ${ms(largest.wallMs - largest.criticalMs)} at ×1)` : 'FAILED'}`,
     met: within10 && flat && results.every((r) => r.ok),
     settings: { sizes, latencyMs: LATENCY, scaleCheck: SCALE_CHECK, pollIntervalMs: POLL_INTERVAL_MS, maxConcurrentActivityTaskExecutions: MAX_ACTIVITIES, boundPerBootstrapMs: BOOTSTRAP_BOUND_MS, cores: CORES, talosctlStandIn: results[0]?.standInTransport, criticalPathBeforeOverlapMs: largest.criticalIfSequentialMs },
-    columns: ['servers', 'CPs', 'critical path', 'wall', 'wall/critical', 'wall/wall(3)', 'wall with no latency', 'wall − critical', 'talosctl runs', 'talosctl CPU', 'CPU per run', 'worker+sims CPU', 'temporal CPU', 'CPU ours / machine busy'],
+    columns: ['servers', 'CPs', 'critical path', 'wall', 'wall/critical', 'wall/wall(3)', 'wall with no latency', 'wall − critical', 'VM creates sent (first – last)', 'talosctl runs', 'talosctl CPU', 'CPU per run', 'worker+sims CPU', 'temporal CPU', 'CPU ours / machine busy'],
     rows,
     data: { results, scaleCheck: { factor: SCALE_CHECK, servers: slower.servers, criticalMs: slower.criticalMs, wallMs: slower.wallMs, ok: slower.ok, steps: slower.steps, cpu: slower.cpu }, noLatency: unhurried.map((z) => ({ servers: z.servers, wallMs: z.wallMs, ok: z.ok, steps: z.steps, cpu: z.cpu })), phaseTable: phases },
   });
