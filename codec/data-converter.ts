@@ -1,10 +1,11 @@
 // The one data converter of the worker and the CLI: the default JSON converter, plus the
 // AES-GCM codec when AUTOK8S_PAYLOAD_KEYS names a keyring. Both sides must agree, so both
 // take it from here. Memoised per keyring file: the worker, its internal client and every
-// CLI command share one codec.
+// CLI command share one codec, which reads the file again when it meets a key it lacks.
+import { statSync } from 'node:fs';
 import type { DataConverter } from '@temporalio/common';
 import { AesGcmCodec } from './encryption-codec';
-import { keyringFromEnv, PAYLOAD_KEYS_ENV } from './keyring';
+import { keyringFromEnv, PAYLOAD_KEYS_ENV, readKeyringFile, type Keyring } from './keyring';
 
 const converters = new Map<string, DataConverter>();
 
@@ -18,10 +19,20 @@ export function payloadDataConverter(env: NodeJS.ProcessEnv = process.env): Data
   if (!path) return {};
   let converter = converters.get(path);
   if (!converter) {
-    converter = { payloadCodecs: [new AesGcmCodec(keyringFromEnv(env)!)] };
+    converter = { payloadCodecs: [new AesGcmCodec(keyringFromEnv(env)!, keyringReloader(path))] };
     converters.set(path, converter);
   }
   return converter;
+}
+
+/** Reads the keyring file again when it changed since the last read (else the keyring read then). */
+function keyringReloader(path: string): () => Keyring {
+  let last: { mtimeMs: number; size: number; keyring: Keyring } | undefined;
+  return () => {
+    const { mtimeMs, size } = statSync(path);
+    if (!last || last.mtimeMs !== mtimeMs || last.size !== size) last = { mtimeMs, size, keyring: readKeyringFile(path) };
+    return last.keyring;
+  };
 }
 
 /** For logs: whether payloads are encrypted, and with which key, without the key. */

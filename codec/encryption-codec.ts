@@ -22,7 +22,15 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 export class AesGcmCodec implements PayloadCodec {
-  constructor(private readonly keyring: Keyring) {}
+  /**
+   * @param reload reads the keyring again (its file, when it changed). Called when a payload
+   *   names a key this codec does not have: after a rotation, a running worker picks up the
+   *   new key the first time it meets it instead of failing until it is restarted.
+   */
+  constructor(
+    private keyring: Keyring,
+    private readonly reload?: () => Keyring,
+  ) {}
 
   /** The ID of the key new payloads are encrypted with. */
   get keyId(): string {
@@ -49,7 +57,11 @@ export class AesGcmCodec implements PayloadCodec {
       const idBytes = payload.metadata?.[METADATA_KEY_ID];
       if (!idBytes) throw new ValueError(`an encrypted payload names no key (metadata ${METADATA_KEY_ID} missing); it was not written by autok8s's codec`);
       const id = decode(idBytes);
-      const key = this.keyring.keys.get(id);
+      let key = this.keyring.keys.get(id);
+      if (!key && this.reload) {
+        this.keyring = this.reload();
+        key = this.keyring.keys.get(id);
+      }
       if (!key) {
         throw new ValueError(
           `a payload is encrypted with key ${id}, which is not in ${this.keyring.source} (${PAYLOAD_KEYS_ENV}); add that key's line back: old keys stay in the keyring for decoding`,

@@ -86,6 +86,25 @@ describe('keyring files', () => {
   });
 });
 
+describe('a rotation while a worker runs', () => {
+  it('lets the running codec decode a payload under the new key, then encrypt with it', async () => {
+    const path = join(dir, 'live-rotation');
+    addKey(path, 'before');
+    const worker = payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: path }).payloadCodecs![0] as AesGcmCodec;
+    expect(worker.keyId).toBe('before');
+    addKey(path, 'after'); // the operator rotates; a CLI started now encrypts with 'after'
+    const cli = new AesGcmCodec(readKeyringFile(path));
+    const [fromCli] = await cli.encode([json({ ip: '203.0.113.10' })]);
+    expect(decode(fromCli.metadata![METADATA_KEY_ID])).toBe('after');
+    expect(value((await worker.decode([fromCli]))[0])).toEqual({ ip: '203.0.113.10' });
+    expect(worker.keyId).toBe('after');
+    // A key that is in no version of the file is still named, with the fix.
+    const stranger = new AesGcmCodec(parseKeyring(`gone ${K1}\n`, 'elsewhere'));
+    const [lost] = await stranger.encode([json(1)]);
+    await expect(worker.decode([lost])).rejects.toThrow(`a payload is encrypted with key gone, which is not in ${path} (AUTOK8S_PAYLOAD_KEYS)`);
+  });
+});
+
 describe('AesGcmCodec', () => {
   const codec = new AesGcmCodec(parseKeyring(`k1 ${K1}\n`, 'ring-1'));
   const input = { cluster: 'gra-prod', ip: '203.0.113.10', nested: { list: [1, 2, 3] } };
