@@ -25,6 +25,11 @@ export function payloadDataConverter(env: NodeJS.ProcessEnv = process.env): Data
   return converter;
 }
 
+/** The environment's codec (the one its data converter uses), or undefined when no keyring is set. */
+export function payloadCodec(env: NodeJS.ProcessEnv = process.env): AesGcmCodec | undefined {
+  return payloadDataConverter(env).payloadCodecs?.find((c): c is AesGcmCodec => c instanceof AesGcmCodec);
+}
+
 /** Reads the keyring file again when it changed since the last read (else the keyring read then). */
 function keyringReloader(path: string): () => Keyring {
   let last: { mtimeMs: number; size: number; keyring: Keyring } | undefined;

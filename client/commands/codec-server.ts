@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { AesGcmCodec } from '../../codec/encryption-codec';
-import { keyringFromEnv, PAYLOAD_KEYS_ENV } from '../../codec/keyring';
+import { payloadCodec } from '../../codec/data-converter';
+import { PAYLOAD_KEYS_ENV } from '../../codec/keyring';
 import { startCodecServer } from '../../codec/codec-server';
 import { UsageError } from '../errors';
 import { outputFor, outputOption } from './common';
@@ -22,11 +22,12 @@ export function codecServerCommand(): Command {
     for (const origin of o.allowOrigin) {
       if (!/^https?:\/\/[^/]+\/?$/.test(origin)) throw new UsageError(`--allow-origin ${origin}: give an origin such as http://localhost:8233 (scheme, host and port, no path)`);
     }
-    const keyring = keyringFromEnv();
-    if (!keyring) throw new UsageError(`${PAYLOAD_KEYS_ENV} is not set; point it at the keyring the workers use (autok8s payload-keys add <file> makes one)`);
+    // The workers' codec, rereading the keyring when it meets a new key: a rotation needs no restart here either.
+    const codec = payloadCodec();
+    if (!codec) throw new UsageError(`${PAYLOAD_KEYS_ENV} is not set; point it at the keyring the workers use (autok8s payload-keys add <file> makes one)`);
     const out = outputFor(o);
-    const server = await startCodecServer({ codec: new AesGcmCodec(keyring), port, allowedOrigins: o.allowOrigin, log: (line) => out.info(line) });
-    out.result({ url: server.url, keyId: keyring.current, allowedOrigins: o.allowOrigin }, (r) => `codec server on ${r.url} (encrypting with key ${r.keyId}; origins ${r.allowedOrigins.join(', ')}); Ctrl-C stops it`);
+    const server = await startCodecServer({ codec, port, allowedOrigins: o.allowOrigin, log: (line) => out.info(line) });
+    out.result({ url: server.url, keyId: codec.keyId, allowedOrigins: o.allowOrigin }, (r) => `codec server on ${r.url} (encrypting with key ${r.keyId}; origins ${r.allowedOrigins.join(', ')}); Ctrl-C stops it`);
     await untilSignal(() => server.close());
   });
 }

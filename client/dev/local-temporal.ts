@@ -8,9 +8,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { startCodecServer, type CodecServer } from '../../codec/codec-server';
-import { payloadDataConverter } from '../../codec/data-converter';
-import { AesGcmCodec } from '../../codec/encryption-codec';
-import { addKey, PAYLOAD_KEYS_ENV, readKeyringFile } from '../../codec/keyring';
+import { payloadCodec, payloadDataConverter } from '../../codec/data-converter';
+import { addKey, PAYLOAD_KEYS_ENV } from '../../codec/keyring';
 import { freePort, startDevServer, type DevServer } from './dev-server';
 
 export interface LocalCodec {
@@ -24,13 +23,13 @@ export async function startLocalCodec(dir: string, uiPort: number): Promise<Loca
   mkdirSync(dir, { recursive: true });
   const keysFile = join(dir, 'payload-keys');
   if (!existsSync(keysFile)) addKey(keysFile, 'dev');
-  const keyring = readKeyringFile(keysFile);
+  const dataConverter = payloadDataConverter({ [PAYLOAD_KEYS_ENV]: keysFile });
   const codecServer = await startCodecServer({
-    codec: new AesGcmCodec(keyring),
+    codec: payloadCodec({ [PAYLOAD_KEYS_ENV]: keysFile })!,
     port: await freePort(),
     allowedOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`],
   });
-  return { keysFile, codecServer, dataConverter: payloadDataConverter({ [PAYLOAD_KEYS_ENV]: keysFile }) };
+  return { keysFile, codecServer, dataConverter };
 }
 
 export interface LocalTemporal {
