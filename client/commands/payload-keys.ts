@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { addKey, PAYLOAD_KEYS_ENV, readKeyringFile } from '../../codec/keyring';
+import { UsageError } from '../errors';
 import { outputFor, outputOption } from './common';
 
 function addCommand(): Command {
@@ -21,6 +22,26 @@ function addCommand(): Command {
   });
 }
 
+function listCommand(): Command {
+  const command = new Command('list')
+    .description('Show the key IDs of a keyring and which one encrypts (never the keys)')
+    .argument('[file]', `the keyring file (default: $${PAYLOAD_KEYS_ENV})`)
+    .addHelpText('after', '\nExample:\n  autok8s payload-keys list ~/.autok8s/payload-keys');
+  outputOption(command);
+  return command.action((file: string | undefined, o: { output: string }) => {
+    const given = file ?? process.env[PAYLOAD_KEYS_ENV];
+    if (!given) throw new UsageError(`name the keyring file, or set ${PAYLOAD_KEYS_ENV}`);
+    const keyring = readKeyringFile(resolve(given));
+    const keys = [...keyring.keys.keys()];
+    outputFor(o).result({ file: keyring.source, current: keyring.current, keys }, (r) =>
+      [`${r.file}:`, ...r.keys.map((id: string) => `  ${id}${id === r.current ? '   (encrypts; decrypts)' : '   (decrypts)'}`)].join('\n'),
+    );
+  });
+}
+
 export function payloadKeysCommand(): Command {
-  return new Command('payload-keys').description(`Manage the payload codec's keyring (${PAYLOAD_KEYS_ENV})`).addCommand(addCommand().exitOverride());
+  return new Command('payload-keys')
+    .description(`Manage the payload codec's keyring (${PAYLOAD_KEYS_ENV})`)
+    .addCommand(addCommand().exitOverride())
+    .addCommand(listCommand().exitOverride());
 }

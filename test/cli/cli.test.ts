@@ -91,7 +91,7 @@ describe('autok8s CLI', () => {
     expect(schema.required).toEqual(expect.arrayContaining(['apiVersion', 'kind', 'metadata', 'ovh', 'servers']));
   });
 
-  it('payload-keys add makes a 0600 keyring, then rotates it with the new key on top', async () => {
+  it('payload-keys add makes a 0600 keyring, rotates it with the new key on top, and list shows the IDs', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ak8s-keys-')), 'keys');
     const first = await autok8s(['payload-keys', 'add', file, '--id', 'one', '--output', 'json']);
     expect(first.code, first.stderr).toBe(0);
@@ -102,6 +102,15 @@ describe('autok8s CLI', () => {
     const again = await autok8s(['payload-keys', 'add', file, '--id', 'two']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`autok8s: ${file} already has a key two; choose another ID (--id)`);
+    // list names the keys and the one that encrypts, from the argument or the environment, and never prints a key.
+    const listed = await autok8s(['payload-keys', 'list', '--output', 'json'], { AUTOK8S_PAYLOAD_KEYS: file });
+    expect(JSON.parse(listed.stdout)).toEqual({ file, current: 'two', keys: ['two', 'one'] });
+    const text = await autok8s(['payload-keys', 'list', file]);
+    expect(text.stdout).toMatch(/two\s+\(encrypts; decrypts\)\n\s+one\s+\(decrypts\)/);
+    for (const line of readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))) expect(text.stdout).not.toContain(line.split(' ')[1]);
+    const none = await autok8s(['payload-keys', 'list'], { AUTOK8S_PAYLOAD_KEYS: '' });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('name the keyring file, or set AUTOK8S_PAYLOAD_KEYS');
   });
 
   it('codec-server refuses to start without a keyring or with a bad origin: exit 2', async () => {
