@@ -54,6 +54,10 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
       dataConverter,
       activities: createActivities({ temporal, ...(options.deps ?? defaultActivityDeps()) }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
+      // On shutdown, in-flight activities are cancelled at once (they resume on another worker
+      // from their heartbeats); one that does not stop within 25 s is abandoned rather than
+      // holding the process: compose gives the container 30 s (stop_grace_period).
+      shutdownForceTime: '25s',
     });
     return {
       worker,
