@@ -25,9 +25,14 @@ export function payloadDataConverter(env: NodeJS.ProcessEnv = process.env): Data
   return converter;
 }
 
+/** The AES-GCM codec a data converter uses, or undefined when it stores payloads in clear. */
+export function codecOf(converter: DataConverter): AesGcmCodec | undefined {
+  return converter.payloadCodecs?.find((c): c is AesGcmCodec => c instanceof AesGcmCodec);
+}
+
 /** The environment's codec (the one its data converter uses), or undefined when no keyring is set. */
 export function payloadCodec(env: NodeJS.ProcessEnv = process.env): AesGcmCodec | undefined {
-  return payloadDataConverter(env).payloadCodecs?.find((c): c is AesGcmCodec => c instanceof AesGcmCodec);
+  return codecOf(payloadDataConverter(env));
 }
 
 /** Reads the keyring file again when it changed since the last read (else the keyring read then). */
@@ -42,6 +47,6 @@ function keyringReloader(path: string): () => Keyring {
 
 /** For logs: whether payloads are encrypted, and with which key, without the key. */
 export function describePayloadProtection(converter: DataConverter): string {
-  const codec = converter.payloadCodecs?.find((c): c is AesGcmCodec => c instanceof AesGcmCodec);
+  const codec = codecOf(converter);
   return codec ? `payloads encrypted (AES-256-GCM, key ${codec.keyId})` : `payloads NOT encrypted (set ${PAYLOAD_KEYS_ENV} to a keyring: autok8s payload-keys add <file>)`;
 }

@@ -60,9 +60,9 @@ export function newKeyLine(id: string): string {
 export function readKeyringFile(path: string): Keyring {
   let text: string;
   try {
-    const mode = statSync(path).mode & 0o077;
-    if (mode !== 0 && process.platform !== 'win32') {
-      throw new KeyringError(`${path} can be read by others (mode ${(statSync(path).mode & 0o777).toString(8)}); run "chmod 600 ${path}"`);
+    const { mode } = statSync(path);
+    if ((mode & 0o077) !== 0 && process.platform !== 'win32') {
+      throw new KeyringError(`${path} can be read by others (mode ${(mode & 0o777).toString(8)}); run "chmod 600 ${path}"`);
     }
     text = readFileSync(path, 'utf8');
   } catch (err) {

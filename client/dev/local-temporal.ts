@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { startCodecServer, type CodecServer } from '../../codec/codec-server';
-import { payloadCodec, payloadDataConverter } from '../../codec/data-converter';
+import { codecOf, payloadDataConverter } from '../../codec/data-converter';
 import { addKey, PAYLOAD_KEYS_ENV } from '../../codec/keyring';
 import { freePort, startDevServer, type DevServer } from './dev-server';
 
@@ -25,7 +25,7 @@ export async function startLocalCodec(dir: string, uiPort: number): Promise<Loca
   if (!existsSync(keysFile)) addKey(keysFile, 'dev');
   const dataConverter = payloadDataConverter({ [PAYLOAD_KEYS_ENV]: keysFile });
   const codecServer = await startCodecServer({
-    codec: payloadCodec({ [PAYLOAD_KEYS_ENV]: keysFile })!,
+    codec: codecOf(dataConverter)!,
     port: await freePort(),
     allowedOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`],
   });
