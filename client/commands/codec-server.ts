@@ -4,7 +4,7 @@ import { PAYLOAD_KEYS_ENV } from '../../codec/keyring';
 import { startCodecServer } from '../../codec/codec-server';
 import { UsageError } from '../errors';
 import { outputFor, outputOption } from './common';
-import { untilSignal } from './sandbox';
+import { untilSignal } from '../lifecycle';
 
 export function codecServerCommand(): Command {
   const command = new Command('codec-server')

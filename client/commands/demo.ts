@@ -17,7 +17,7 @@ import { workflowIds } from '../../core/workflow-ids';
 import type { WatcherState } from '../../workflows/cluster-watcher';
 import { formatMs, outputFor, outputOption } from './common';
 import { followProgress } from './follow';
-import { untilSignal } from './sandbox';
+import { stopAll, stopWorker, untilSignal } from '../lifecycle';
 
 export interface DemoContext {
   client: Client;
@@ -178,14 +178,16 @@ export function demoCommand(): Command {
     const ctx: DemoContext = { client, settings, box, out };
 
     const shutdown = async () => {
+      // The schedule and the watcher may be gone already (or never made, if a chapter failed early).
       await client.schedule.getHandle(workflowIds.health(box.spec.metadata.name)).delete().catch(() => undefined);
       await client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name)).terminate('demo stopped').catch(() => undefined);
-      worker.shutdown();
-      await running.catch(() => undefined);
-      await closeWorker();
-      await client.connection.close();
-      await box.stop();
-      await stopTemporal();
+      await stopAll([
+        ['the worker', () => stopWorker(worker, running)],
+        ["the worker's connections", closeWorker],
+        ["the demo's client", () => client.connection.close()],
+        ['the sandbox', () => box.stop()],
+        ['the Temporal dev server and codec server', stopTemporal],
+      ]);
     };
     const results: ChapterResult[] = [];
     try {
@@ -196,7 +198,8 @@ export function demoCommand(): Command {
         results.push({ chapter: chapter.title, ...r, url: runUrl(settings, r.workflowId, r.runId), startedAt, durationMs: Date.now() - startedAt });
       }
     } catch (err) {
-      await shutdown();
+      // The chapter's failure is the one to report; a stop that also fails is only mentioned.
+      await shutdown().catch((stopErr: Error) => out.info(stopErr.message));
       throw err;
     }
     const origin = results[0]?.startedAt ?? Date.now();

@@ -3,7 +3,8 @@ import { loadSource } from '../project';
 import { Command } from 'commander';
 import { startLocalTemporal } from '../dev/local-temporal';
 import { outputFor, outputOption } from './common';
-import { parseServerCount, untilSignal } from './sandbox';
+import { parseServerCount } from './sandbox';
+import { stopAll, stopWorker, untilSignal } from '../lifecycle';
 
 export function devCommand(): Command {
   const command = new Command('dev')
@@ -46,12 +47,17 @@ export function devCommand(): Command {
           'Ctrl-C stops everything.',
         ].join('\n'),
     );
-    await untilSignal(async () => {
-      worker.shutdown();
-      await running.catch(() => undefined);
-      await closeWorker();
-      await box.stop();
-      await stopTemporal();
-    });
+    // A worker that fails while dev is up leaves nothing to run the workflows: say so and stop it all.
+    const workerFailed = running.catch((err: Error) => Promise.reject(new Error(`the worker stopped: ${err.message}`)));
+    await untilSignal(
+      () =>
+        stopAll([
+          ['the worker', () => stopWorker(worker, running)],
+          ["the worker's connections", closeWorker],
+          ['the sandbox', () => box.stop()],
+          ['the Temporal dev server and codec server', stopTemporal],
+        ]),
+      workerFailed,
+    );
   });
 }

@@ -1,6 +1,7 @@
 import { loadSource } from '../project';
 import { Command } from 'commander';
 import { UsageError } from '../errors';
+import { untilSignal } from '../lifecycle';
 import { outputFor, outputOption } from './common';
 import { auditCommand, faultCommand, faultsClearCommand, hookCommand } from './sandbox-control';
 
@@ -8,20 +9,6 @@ export function parseServerCount(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 40) throw new UsageError(`--servers ${text}: give a whole number from 1 to 40`);
   return n;
-}
-
-/** Blocks until SIGINT/SIGTERM, then runs `cleanup` once. */
-export function untilSignal(cleanup: () => Promise<void>): Promise<void> {
-  return new Promise((resolveDone) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      cleanup().finally(resolveDone);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
 }
 
 export function sandboxCommand(): Command {

@@ -21,7 +21,7 @@ interface DevUp {
   codecServer: string;
 }
 
-function startDev(dir: string, port: number, uiPort: number): { child: ChildProcess; up: Promise<DevUp>; stopped: Promise<number | null> } {
+function startDev(dir: string, port: number, uiPort: number): { child: ChildProcess; up: Promise<DevUp>; stopped: Promise<number | null>; stderr: () => string } {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), 'dev', '--dir', dir, '--port', String(port), '--ui-port', String(uiPort), '--output', 'json'], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1' },
@@ -42,7 +42,7 @@ function startDev(dir: string, port: number, uiPort: number): { child: ChildProc
     });
     void stopped.then((code) => reject(new Error(`autok8s dev exited ${code} before it was up: ${out}${err}`)));
   });
-  return { child, up, stopped };
+  return { child, up, stopped, stderr: () => err };
 }
 
 function autok8s(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -69,7 +69,7 @@ describe('autok8s dev', () => {
     expect(JSON.parse(moved.stdout)).toMatchObject({ ip: '203.0.113.10', to: 'srv-b', moved: true });
 
     first.child.kill('SIGINT');
-    expect(await first.stopped).toBe(0);
+    expect(await first.stopped, first.stderr()).toBe(0);
     await expect(fetch(`${up.codecServer}/decode`, { method: 'POST', body: '{"payloads":[]}' })).rejects.toThrow(); // the codec server is down too
 
     // Same directory again: the same keyring, and the run recorded before reads back through it.
@@ -86,7 +86,7 @@ describe('autok8s dev', () => {
       }
     } finally {
       second.child.kill('SIGINT');
-      expect(await second.stopped).toBe(0);
+      expect(await second.stopped, second.stderr()).toBe(0);
     }
   }, 240_000);
 });
