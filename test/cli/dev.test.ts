@@ -73,9 +73,11 @@ describe('autok8s dev', () => {
     await expect(fetch(`${up.codecServer}/decode`, { method: 'POST', body: '{"payloads":[]}' })).rejects.toThrow(); // the codec server is down too
 
     // Same directory again: the same keyring, and the run recorded before reads back through it.
+    // If it fails to come up, `up` rejects with its output: that is the error to see, not
+    // the exit status a `finally` would assert on a process that is already gone.
     const second = startDev(dir, port, uiPort);
+    const again = await second.up;
     try {
-      const again = await second.up;
       expect(readFileSync(again.payloadKeys, 'utf8')).toBe(keyring);
       const client = new Client({ connection: await Connection.connect({ address: again.temporalAddress }), dataConverter: payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: again.payloadKeys }) });
       try {
