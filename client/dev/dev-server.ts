@@ -40,6 +40,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** What to do about a start-up failure the Temporal CLI reports in its own words. */
+export function startFailureHint(stderr: string): string {
+  const inUse = /listen tcp [^:\s]+:(\d+): bind: address already in use/.exec(stderr);
+  if (inUse) return `\nPort ${inUse[1]} is taken: stop what listens there (is another autok8s dev or temporal server running?) or pick free ports (--port, --ui-port).`;
+  return '';
+}
+
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const cli = options.cliPath ?? findTemporalCli({ log: options.log }).path;
   const port = options.port || (await freePort());
@@ -62,7 +69,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`temporal server start-dev exited with ${child.exitCode}: ${stderr.trim()}`);
+    if (child.exitCode !== null) throw new Error(`temporal server start-dev exited with ${child.exitCode}: ${stderr.trim()}${startFailureHint(stderr)}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});
