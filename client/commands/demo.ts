@@ -18,6 +18,7 @@ import type { WatcherState } from '../../workflows/cluster-watcher';
 import { formatMs, outputFor, outputOption } from './common';
 import { followProgress } from './follow';
 import { stopAll, stopWorker, untilSignal } from '../lifecycle';
+import { lockDir } from '../dev/dir-lock';
 
 export interface DemoContext {
   client: Client;
@@ -152,6 +153,7 @@ export function demoCommand(): Command {
   return command.action(async (options: { dir: string; uiPort: string; port: string; until: string; output: string }) => {
     const out = outputFor(options);
     const dir = resolve(options.dir);
+    const lock = lockDir(dir, 'demo'); // first: the next line clears the directory
     rmSync(dir, { recursive: true, force: true }); // a clean story every time
     // Loaded on use: these pull in the native bridge, the bundler and the simulators.
     const { startLocalTemporal } = require('../dev/local-temporal') as typeof import('../dev/local-temporal');
@@ -187,6 +189,7 @@ export function demoCommand(): Command {
         ["the demo's client", () => client.connection.close()],
         ['the sandbox', () => box.stop()],
         ['the Temporal dev server and codec server', stopTemporal],
+        [`the lock ${lock.file}`, lock.release],
       ]);
     };
     const results: ChapterResult[] = [];

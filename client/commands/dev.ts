@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { loadSource } from '../project';
 import { Command } from 'commander';
+import { lockDir } from '../dev/dir-lock';
 import { startLocalTemporal } from '../dev/local-temporal';
 import { outputFor, outputOption } from './common';
 import { parseServerCount } from './sandbox';
@@ -25,6 +26,7 @@ export function devCommand(): Command {
     const out = outputFor(options);
     const servers = parseServerCount(options.servers);
     const dir = resolve(options.dir);
+    const lock = lockDir(dir, 'dev'); // before anything starts: a second dev here would share the database
     const { server, codec, stop: stopTemporal } = await startLocalTemporal({
       dir,
       port: Number(options.port),
@@ -56,6 +58,7 @@ export function devCommand(): Command {
           ["the worker's connections", closeWorker],
           ['the sandbox', () => box.stop()],
           ['the Temporal dev server and codec server', stopTemporal],
+          [`the lock ${lock.file}`, lock.release],
         ]),
       workerFailed,
     );

@@ -3,7 +3,7 @@
 // moved once when the active LB died, the killed worker repaired by the health schedule,
 // a control plane rebuilt during planned maintenance.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ describe('autok8s demo', () => {
       );
     });
     expect(code, stderr).toBe(0);
+    expect(existsSync(`${dir}.lock`)).toBe(false); // the directory is free for the next demo
     const result = JSON.parse(stdout) as { webUi: string; payloadKeys: string; codecServer: string; timeline: { chapter: string; workflowId: string; url: string; outcome: string }[] };
     expect(result.webUi).toBe(`http://localhost:${uiPort}`);
     // Payloads were encrypted: a 0600 keyring in the demo directory, and a codec server for the UI.

@@ -1,9 +1,10 @@
 // `autok8s dev` and the README's quick start: dev server, sandbox and worker come up; a
 // second terminal moves the failover IP with the exports dev printed (payloads encrypted
 // with dev's keyring); Ctrl-C stops everything. Started again on the same directory, dev
-// keeps its keyring, so the earlier run still reads back.
+// keeps its keyring, so the earlier run still reads back. A second dev on a directory in
+// use is refused.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -62,6 +63,12 @@ describe('autok8s dev', () => {
     expect(up).toMatchObject({ temporalAddress: `127.0.0.1:${port}`, webUi: `http://localhost:${uiPort}`, specFile: join(dir, 'sandbox', 'cluster.yaml'), payloadKeys: join(dir, 'payload-keys') });
     const keyring = readFileSync(up.payloadKeys, 'utf8');
 
+    // A second dev on the same directory (other ports) would share the database: refused, before it starts anything.
+    const [otherPort, otherUiPort] = [await freePort(), await freePort()];
+    const twin = await autok8s(['dev', '--dir', dir, '--port', String(otherPort), '--ui-port', String(otherUiPort)], {});
+    expect(twin.code).toBe(2);
+    expect(twin.stderr).toContain(`${dir} is in use by autok8s dev (pid ${first.child.pid})`);
+
     // The README's second terminal.
     const env = { TEMPORAL_ADDRESS: up.temporalAddress, AUTOK8S_PAYLOAD_KEYS: up.payloadKeys };
     const moved = await autok8s(['failover', '-f', up.specFile, '--ip', '203.0.113.10', '--to', 'srv-b', '--wait', '--output', 'json'], env);
@@ -70,6 +77,7 @@ describe('autok8s dev', () => {
 
     first.child.kill('SIGINT');
     expect(await first.stopped, first.stderr()).toBe(0);
+    expect(existsSync(`${dir}.lock`)).toBe(false); // let go on the way out
     await expect(fetch(`${up.codecServer}/decode`, { method: 'POST', body: '{"payloads":[]}' })).rejects.toThrow(); // the codec server is down too
 
     // Same directory again: the same keyring, and the run recorded before reads back through it.
