@@ -2,9 +2,7 @@
 // An embedded Temporal dev server (Web UI), the sandbox, a worker, then the chapters below;
 // prints a timeline with a Web UI link per run, and stays up until Ctrl-C (or exits with
 // `--until done`, which tests and CI use).
-import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadSource } from '../project';
 import { Command, Option } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { TASK_QUEUE } from '../../core/workflow-ids';
@@ -17,8 +15,7 @@ import { workflowIds } from '../../core/workflow-ids';
 import type { WatcherState } from '../../workflows/cluster-watcher';
 import { formatMs, outputFor, outputOption } from './common';
 import { followProgress } from './follow';
-import { stopAll, stopWorker, untilSignal } from '../lifecycle';
-import { lockDir } from '../dev/dir-lock';
+import { untilSignal } from '../lifecycle';
 
 export interface DemoContext {
   client: Client;
@@ -152,48 +149,39 @@ export function demoCommand(): Command {
   outputOption(command);
   return command.action(async (options: { dir: string; uiPort: string; port: string; until: string; output: string }) => {
     const out = outputFor(options);
-    const dir = resolve(options.dir);
-    const lock = lockDir(dir, 'demo'); // first: the next line clears the directory
-    rmSync(dir, { recursive: true, force: true }); // a clean story every time
-    // Loaded on use: these pull in the native bridge, the bundler and the simulators.
-    const { startLocalTemporal } = require('../dev/local-temporal') as typeof import('../dev/local-temporal');
-    const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
-    const { createSecretResolver } = loadSource<typeof import('../../activities/secrets')>('activities/secrets');
-    const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
-
     out.info(out.paint.bold('autok8s demo'));
     // Payloads encrypted as in production (design.md §4.7); the UI shows them through the codec server.
-    const { server, codec, stop: stopTemporal } = await startLocalTemporal({
-      dir,
+    // Loaded on use: the stack pulls in the native bridge, the bundler and the simulators.
+    const { startLocalStack } = require('../dev/local-stack') as typeof import('../dev/local-stack');
+    const stack = await startLocalStack({
+      dir: resolve(options.dir),
+      what: 'demo',
+      fresh: true, // a clean story every time
       port: Number(options.port),
       uiPort: Number(options.uiPort),
+      sandbox: { latency: { ovh: { moveMs: 3000 } }, health: DEMO_HEALTH },
+      pollIntervalMs: 250,
       log: (line) => out.info(out.paint.dim(`  temporal cli: ${line}`)),
     });
+    const { server, codec, box } = stack;
     const settings: TemporalSettings = { address: server.address, namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: server.uiUrl! };
     out.info(`  Temporal dev server ${server.address}, Web UI ${out.paint.bold(server.uiUrl!)}`);
     out.info(`  payloads encrypted with ${codec.keysFile}; the Web UI decodes them through ${codec.codecServer.url}`);
-    const box = await startSandbox({ dir: `${dir}/sandbox`, latency: { ovh: { moveMs: 3000 } }, health: DEMO_HEALTH });
     out.info(`  sandbox: ${box.spec.servers.length} simulated OVH servers, spec ${box.specFile}`);
-    const { worker, close: closeWorker } = await createWorker({ address: server.address, dataConverter: codec.dataConverter, deps: { secrets: createSecretResolver(), pollIntervalMs: 250 } });
-    const running = worker.run();
-    const client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: codec.dataConverter });
-    const ctx: DemoContext = { client, settings, box, out };
 
+    let client: Client | undefined;
     const shutdown = async () => {
+      const c = client;
+      if (!c) return stack.stop();
       // The schedule and the watcher may be gone already (or never made, if a chapter failed early).
-      await client.schedule.getHandle(workflowIds.health(box.spec.metadata.name)).delete().catch(() => undefined);
-      await client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name)).terminate('demo stopped').catch(() => undefined);
-      await stopAll([
-        ['the worker', () => stopWorker(worker, running)],
-        ["the worker's connections", closeWorker],
-        ["the demo's client", () => client.connection.close()],
-        ['the sandbox', () => box.stop()],
-        ['the Temporal dev server and codec server', stopTemporal],
-        [`the lock ${lock.file}`, lock.release],
-      ]);
+      await c.schedule.getHandle(workflowIds.health(box.spec.metadata.name)).delete().catch(() => undefined);
+      await c.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name)).terminate('demo stopped').catch(() => undefined);
+      await stack.stop([["the demo's client", () => c.connection.close()]]);
     };
     const results: ChapterResult[] = [];
     try {
+      client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: codec.dataConverter });
+      const ctx: DemoContext = { client, settings, box, out };
       for (const chapter of CHAPTERS) {
         out.info(`\n${out.paint.bold(chapter.title)}`);
         const startedAt = Date.now();

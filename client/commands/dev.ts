@@ -1,11 +1,9 @@
 import { resolve } from 'node:path';
-import { loadSource } from '../project';
 import { Command } from 'commander';
-import { lockDir } from '../dev/dir-lock';
-import { startLocalTemporal } from '../dev/local-temporal';
+import { startLocalStack } from '../dev/local-stack';
+import { untilSignal } from '../lifecycle';
 import { outputFor, outputOption } from './common';
 import { parseServerCount } from './sandbox';
-import { stopAll, stopWorker, untilSignal } from '../lifecycle';
 
 export function devCommand(): Command {
   const command = new Command('dev')
@@ -20,22 +18,17 @@ export function devCommand(): Command {
     );
   outputOption(command);
   return command.action(async (options: { dir: string; port: string; uiPort: string; servers: string; output: string }) => {
-    const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
-    const { createSecretResolver } = loadSource<typeof import('../../activities/secrets')>('activities/secrets');
-    const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
     const out = outputFor(options);
     const servers = parseServerCount(options.servers);
-    const dir = resolve(options.dir);
-    const lock = lockDir(dir, 'dev'); // before anything starts: a second dev here would share the database
-    const { server, codec, stop: stopTemporal } = await startLocalTemporal({
-      dir,
+    const stack = await startLocalStack({
+      dir: resolve(options.dir),
+      what: 'dev',
       port: Number(options.port),
       uiPort: Number(options.uiPort),
+      sandbox: { servers },
       log: (line) => out.info(out.paint.dim(`temporal cli: ${line}`)),
     });
-    const box = await startSandbox({ dir: `${dir}/sandbox`, servers });
-    const { worker, close: closeWorker } = await createWorker({ address: server.address, dataConverter: codec.dataConverter, deps: { secrets: createSecretResolver() } });
-    const running = worker.run();
+    const { server, codec, box } = stack;
     out.result(
       { temporalAddress: server.address, webUi: server.uiUrl, specFile: box.specFile, payloadKeys: codec.keysFile, codecServer: codec.codecServer.url },
       (r) =>
@@ -50,17 +43,7 @@ export function devCommand(): Command {
         ].join('\n'),
     );
     // A worker that fails while dev is up leaves nothing to run the workflows: say so and stop it all.
-    const workerFailed = running.catch((err: Error) => Promise.reject(new Error(`the worker stopped: ${err.message}`)));
-    await untilSignal(
-      () =>
-        stopAll([
-          ['the worker', () => stopWorker(worker, running)],
-          ["the worker's connections", closeWorker],
-          ['the sandbox', () => box.stop()],
-          ['the Temporal dev server and codec server', stopTemporal],
-          [`the lock ${lock.file}`, lock.release],
-        ]),
-      workerFailed,
-    );
+    const workerFailed = stack.running.catch((err: Error) => Promise.reject(new Error(`the worker stopped: ${err.message}`)));
+    await untilSignal(() => stack.stop(), workerFailed);
   });
 }

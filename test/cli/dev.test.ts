@@ -6,6 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
@@ -46,10 +47,11 @@ function startDev(dir: string, port: number, uiPort: number): { child: ChildProc
   return { child, up, stopped, stderr: () => err };
 }
 
-function autok8s(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `signal` is set when the run had to be killed at the timeout (it did not exit by itself). */
+function autok8s(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args], { cwd: ROOT, timeout: 90_000, env: { ...process.env, ...env } }, (e, stdout, stderr) => {
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, signal: e?.signal ?? null, stdout, stderr });
     });
   });
 }
@@ -99,4 +101,20 @@ describe('autok8s dev', () => {
       expect(await second.stopped, second.stderr()).toBe(0);
     }
   }, 240_000);
+
+  it('on a taken port, says which and exits, leaving nothing running and the directory free', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ak8s-dev-')), 'dev');
+    const port = await freePort();
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    try {
+      const r = await autok8s(['dev', '--dir', dir, '--port', String(port), '--ui-port', String(await freePort())], {});
+      expect(r.signal, 'it must exit by itself, not hang with parts still up').toBeNull();
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Port ${port} is taken`);
+      expect(existsSync(`${dir}.lock`)).toBe(false);
+    } finally {
+      holder.close();
+    }
+  }, 120_000);
 });
