@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import type { DataConverter } from '@temporalio/common';
 import { AesGcmCodec } from './encryption-codec';
-import { keyringFromEnv, PAYLOAD_KEYS_ENV, readKeyringFile, type Keyring } from './keyring';
+import { PAYLOAD_KEYS_ENV, readKeyringFile, type Keyring } from './keyring';
 
 const converters = new Map<string, DataConverter>();
 
@@ -19,7 +19,7 @@ export function payloadDataConverter(env: NodeJS.ProcessEnv = process.env): Data
   if (!path) return {};
   let converter = converters.get(path);
   if (!converter) {
-    converter = { payloadCodecs: [new AesGcmCodec(keyringFromEnv(env)!, keyringReloader(path))] };
+    converter = { payloadCodecs: [new AesGcmCodec(readKeyringFile(path), keyringReloader(path))] };
     converters.set(path, converter);
   }
   return converter;

@@ -15,6 +15,11 @@ export const PAYLOAD_KEYS_ENV = 'AUTOK8S_PAYLOAD_KEYS';
 const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const KEY_BYTES = 32; // AES-256
 
+/** Why `id` cannot be a key ID, or undefined when it can. */
+function keyIdProblem(id: string): string | undefined {
+  return KEY_ID.test(id) ? undefined : `key ID ${JSON.stringify(id)} must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`;
+}
+
 export interface Keyring {
   /** Where the keys came from, for messages (a path; never the keys). */
   source: string;
@@ -39,7 +44,8 @@ export function parseKeyring(text: string, source: string): Keyring {
     const fields = line.split(/\s+/);
     if (fields.length !== 2) throw new KeyringError(`${where}: expected "<key-id> <base64 key>", found ${fields.length} field(s); write one key per line, e.g. "2026-12 $(openssl rand -base64 32)"`);
     const [id, encoded] = fields;
-    if (!KEY_ID.test(id)) throw new KeyringError(`${where}: key ID ${JSON.stringify(id)} must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    const idProblem = keyIdProblem(id);
+    if (idProblem) throw new KeyringError(`${where}: ${idProblem}`);
     if (keys.has(id)) throw new KeyringError(`${where}: key ID ${id} appears twice; every key needs its own ID (payloads name the key that encrypted them)`);
     const key = /^[A-Za-z0-9+/]+={0,2}$/.test(encoded) ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
     if (key.length !== KEY_BYTES) throw new KeyringError(`${where}: key ${id} must be ${KEY_BYTES} random bytes in base64 (44 characters), got ${key.length} byte(s); make one with "openssl rand -base64 32"`);
@@ -52,7 +58,8 @@ export function parseKeyring(text: string, source: string): Keyring {
 
 /** Pure: a new keyring line with a fresh random key. */
 export function newKeyLine(id: string): string {
-  if (!KEY_ID.test(id)) throw new KeyringError(`key ID ${JSON.stringify(id)} must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  const idProblem = keyIdProblem(id);
+  if (idProblem) throw new KeyringError(idProblem);
   return `${id} ${randomBytes(KEY_BYTES).toString('base64')}`;
 }
 
@@ -71,12 +78,6 @@ export function readKeyringFile(path: string): Keyring {
     throw new KeyringError(`cannot read the payload keys at ${path} (${code}); create them with "autok8s payload-keys add ${path}" or fix ${PAYLOAD_KEYS_ENV}`);
   }
   return parseKeyring(text, path);
-}
-
-/** The keyring named by AUTOK8S_PAYLOAD_KEYS, or undefined when it is not set (payloads stay in clear). */
-export function keyringFromEnv(env: NodeJS.ProcessEnv = process.env): Keyring | undefined {
-  const path = env[PAYLOAD_KEYS_ENV];
-  return path ? readKeyringFile(path) : undefined;
 }
 
 /**

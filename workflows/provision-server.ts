@@ -25,6 +25,11 @@ export interface ProvisionServerResult {
   steps: StepRecord[];
 }
 
+/** The boot-vm step's summary (here and in replaceNode). */
+export function describeBoot(r: { started: boolean; ip: string }): string {
+  return `${r.started ? 'started; ' : 'already running; '}answers on ${r.ip}`;
+}
+
 export async function provisionServer({ spec, server }: ProvisionServerInput): Promise<ProvisionServerResult> {
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
@@ -54,7 +59,7 @@ export async function provisionServer({ spec, server }: ProvisionServerInput): P
         if (bootInOneActivity) {
           // Start and guest-agent wait in one activity: one look at the node instead of two,
           // and no workflow round trip between the start task's end and the first agent poll.
-          ip = (await log.run(`${role}: boot-vm`, () => wait.bootVm(spec, server, role), (r) => `${r.started ? 'started; ' : 'already running; '}answers on ${r.ip}`)).ip;
+          ip = (await log.run(`${role}: boot-vm`, () => wait.bootVm(spec, server, role), describeBoot)).ip;
         } else {
           await log.run(`${role}: start-vm`, () => call.startVm(spec, server, role));
           ip = (await log.run(`${role}: wait-boot`, () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`)).ip;

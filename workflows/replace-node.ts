@@ -19,6 +19,7 @@ import * as profiles from './activity-profiles';
 import { withClusterLock, type IfBusy } from './cluster-lock';
 import { failoverIp } from './failover-ip';
 import { progressQuery, StepLog, type StepRecord } from './progress';
+import { describeBoot } from './provision-server';
 
 type Activities = ReturnType<typeof createActivities>;
 const call = proxyActivities<Activities>(profiles.providerCall);
@@ -101,7 +102,7 @@ async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: St
   const vm = await log.run('create-vm', () => call.ensureVm(spec, server, role), (r) => `VM ${r.vmid}${r.created ? ' created' : ' exists'}`);
   if (patched('replace-boot-vm')) {
     // Start and wait in one activity, as provisionServer does (patch provision-boot-vm).
-    await log.run('boot-vm', () => wait.bootVm(spec, server, role), (r) => `${r.started ? 'started; ' : 'already running; '}answers on ${r.ip}`);
+    await log.run('boot-vm', () => wait.bootVm(spec, server, role), describeBoot);
   } else {
     await log.run('start-vm', () => call.startVm(spec, server, role));
     await log.run('wait-boot', () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`);
