@@ -1,21 +1,14 @@
 // The autok8s command line as a user runs it: a real process, no TTY, exit codes checked.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ROOT } from '../helpers/paths';
+import { runAutok8s as autok8s } from '../helpers/cli';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'cluster.yaml');
-
-function autok8s(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('autok8s CLI', () => {
   it('--help lists every command and exits 0', async () => {

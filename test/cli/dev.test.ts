@@ -3,7 +3,7 @@
 // with dev's keyring); Ctrl-C stops everything. Started again on the same directory, dev
 // keeps its keyring, so the earlier run still reads back. A second dev on a directory in
 // use is refused.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
@@ -14,6 +14,7 @@ import { freePort } from '../../client/dev/dev-server';
 import { payloadDataConverter } from '../../codec/data-converter';
 import type { FailoverIpResult } from '../../workflows/failover-ip';
 import { ROOT } from '../helpers/paths';
+import { runAutok8s } from '../helpers/cli';
 
 interface DevUp {
   temporalAddress: string;
@@ -47,14 +48,7 @@ function startDev(dir: string, port: number, uiPort: number): { child: ChildProc
   return { child, up, stopped, stderr: () => err };
 }
 
-/** `signal` is set when the run had to be killed at the timeout (it did not exit by itself). */
-function autok8s(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args], { cwd: ROOT, timeout: 90_000, env: { ...process.env, ...env } }, (e, stdout, stderr) => {
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, signal: e?.signal ?? null, stdout, stderr });
-    });
-  });
-}
+const autok8s = (args: string[], env: NodeJS.ProcessEnv = {}) => runAutok8s(args, env, 90_000);
 
 describe('autok8s dev', () => {
   it('comes up, serves the quick start with its exports, stops on Ctrl-C, and keeps its keyring across restarts', async () => {

@@ -1,6 +1,5 @@
 // `autok8s plan` and `autok8s status` as a user runs them against a sandbox: before a
 // bootstrap the plan lists every change; after it, none. Neither command changes anything.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BootstrapPlan, ObservedCluster } from '../../core/plan/bootstrap-plan';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { ROOT } from '../helpers/paths';
+import { runAutok8s } from '../helpers/cli';
 import type { BootstrapClusterResult } from '../../workflows/bootstrap-cluster';
 import { connect, startInProcessWorker, temporalAddress, uniqueQueue, type RunningWorker } from '../helpers/temporal';
 
@@ -17,12 +16,9 @@ let client: Client;
 let worker: RunningWorker;
 let queue: string;
 
-function autok8s<T>(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; json: T; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args, '--output', 'json'], { cwd: ROOT, timeout: 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, json: (stdout ? JSON.parse(stdout) : undefined) as T, stderr });
-    });
-  });
+async function autok8s<T>(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; json: T; stderr: string }> {
+  const { code, stdout, stderr } = await runAutok8s([...args, '--output', 'json'], env);
+  return { code, json: (stdout ? JSON.parse(stdout) : undefined) as T, stderr };
 }
 
 beforeAll(async () => {

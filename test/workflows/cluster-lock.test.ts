@@ -6,7 +6,6 @@
 // Each holder is a real replaceNode of a worker. To be sure it still holds the lock while the
 // second request arrives, its Proxmox node answers the VM create late (a `delay` fault): the
 // holder is then between its destroy and its create for that long.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import { workflowIds } from '../../core/workflow-ids';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import type { AuditEntry } from '../../sandbox/audit';
 import { connect, startInProcessWorker, temporalAddress, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
-import { ROOT } from '../helpers/paths';
+import { runAutok8s as autok8s } from '../helpers/cli';
 
 const CLUSTER = 'cluster-lock';
 let box: Sandbox;
@@ -74,14 +73,6 @@ async function holderMidway(name: string, since: number) {
 }
 
 const busyMessage = (holder: string) => `cluster ${CLUSTER} is busy: replace ${holder}/worker (${workflowIds.replace(CLUSTER, holder, 'worker')}) is running`;
-
-function autok8s(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('the cluster lock: one destructive operation per cluster at a time', () => {
   it("ifBusy 'fail': a second replacement fails at once, non-retryably, naming the holder, and touches nothing", async () => {

@@ -26,6 +26,7 @@ import { startSandbox, type Sandbox } from '../../sandbox';
 import { workflowBundle } from '../../worker/bundle';
 import { installQuietRuntime } from '../../worker/worker';
 import { ROOT } from '../helpers/paths';
+import { runAutok8s } from '../helpers/cli';
 import { connect, maybeRecordHistory, startChildWorker, temporalAddress, uniqueQueue, type ChildWorker } from '../helpers/temporal';
 
 const IP = '203.0.113.10';
@@ -35,13 +36,7 @@ let worker: ChildWorker;
 let queue: string;
 let keys: string;
 
-function autok8s(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), ...args], { cwd: ROOT, timeout: 90_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const autok8s = (args: string[], env: NodeJS.ProcessEnv = {}) => runAutok8s(args, env, 90_000);
 
 /**
  * Every Payload of a history that carries the workflow's data, with where it sits. Left out:
