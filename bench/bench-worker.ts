@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { createSecretResolver } from '../activities/secrets';
+import { stopWorker } from '../client/lifecycle';
 import { createWorker } from '../worker/worker';
 
 export interface BenchWorker {
@@ -27,8 +28,7 @@ export async function startBenchWorker(o: { address: string; taskQueue: string; 
   try {
     client = new Client({ connection: await Connection.connect({ address: o.address }), dataConverter: o.dataConverter });
   } catch (err) {
-    worker.shutdown();
-    await running.catch(() => undefined);
+    await stopWorker(worker, running);
     await close();
     throw err;
   }
@@ -36,8 +36,7 @@ export async function startBenchWorker(o: { address: string; taskQueue: string; 
     worker,
     client,
     async stop() {
-      worker.shutdown();
-      await running.catch(() => undefined);
+      await stopWorker(worker, running);
       await close();
       await client.connection.close();
     },

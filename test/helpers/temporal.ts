@@ -10,6 +10,7 @@ import { inject } from 'vitest';
 import { createSecretResolver } from '../../activities/secrets';
 import { createWorker } from '../../worker/worker';
 import { findTemporalCli } from '../../client/dev/find-temporal-cli';
+import { stopWorker } from '../../client/lifecycle';
 import { ROOT } from './paths';
 
 export { ROOT };
@@ -43,8 +44,7 @@ export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 1
   return {
     worker,
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running.catch(() => undefined);
+      await stopWorker(worker, running);
       await closeWorker();
     },
   };
