@@ -24,7 +24,7 @@ import { upsertHealthSchedule } from '../client/health-schedule';
 import { startBootstrap } from '../client/start';
 import { parseDuration } from '../core/spec/duration';
 import { workflowIds } from '../core/workflow-ids';
-import type { WatcherState } from '../workflows/cluster-watcher';
+import type { WatcherState } from '../core/health/watcher';
 import { startSandboxRetrying } from './bootstrap-scaling';
 import { ms, printTable, report } from './report';
 import { summarize } from './stats';

@@ -8,7 +8,6 @@ export const workflowIds = {
   failover: (cluster: string, ip: string) => `${cluster}/failover/${ip}`,
   replace: (cluster: string, server: string, role: string) => `${cluster}/replace/${server}/${role}`,
   health: (cluster: string) => `${cluster}/health`,
-  pushLbConfig: (cluster: string) => `${cluster}/push-lb-config`,
   lock: (cluster: string) => `${cluster}/lock`,
   watcher: (cluster: string) => `${cluster}/watcher`,
 };

@@ -4,7 +4,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
-import { createActivities, defaultActivityDeps, type ActivityDeps } from './activities';
+import { createActivities, defaultActivityDeps, type ActivityDeps } from '../activities';
 import { workflowBundle } from './bundle';
 
 export interface WorkerOptions {

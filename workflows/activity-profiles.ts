@@ -33,13 +33,16 @@ export const probe: ActivityOptions = {
  * A health pass's observation (observeCluster): each check inside has its own 10 s bound and
  * turns a failure into an answer, so the activity itself fails only when the worker does.
  */
-export const observe: ActivityOptions = {
+export const healthPass: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumAttempts: 2 },
 };
 
-/** Local bookkeeping (reading the spec file, the state store). */
-export const local: ActivityOptions = {
+/**
+ * Work on the worker itself, short and safe to repeat: the spec file, the Talos state store,
+ * messages to the cluster's lock and watcher. (Ordinary activities, not Temporal local ones.)
+ */
+export const bookkeeping: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', maximumAttempts: 5 },
 };

@@ -2,28 +2,26 @@
 //
 //   servers (parallel children, each configured for Talos as soon as its VMs answer) →
 //   etcd bootstrapped on exactly one control plane → control planes in etcd → cluster
-//   healthy → kubeconfig; beside it, LB configs pushed → failover IPs routed. Three shapes
-//   live here, one per patch (bootstrapPipelined is today's; the others replay older runs).
+//   healthy → kubeconfig; beside it, LB configs pushed → failover IPs routed.
 //
 // Exactly-once etcd bootstrap has two guards: this workflow calls `bootstrapEtcd` once
 // (a replay re-uses the recorded result), and the activity itself looks at etcd before it
 // acts, so a retry after a lost answer does not bootstrap a second time.
-import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../worker/activities';
+import { ApplicationFailure, executeChild, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
 import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import * as profiles from './activity-profiles';
 import { failoverIp, type FailoverIpResult } from './failover-ip';
-import { withClusterLock, type IfBusy } from './cluster-lock';
+import type { IfBusy } from '../core/cluster-lock';
+import { withClusterLock } from './cluster-lock';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { provisionServer, type ProvisionServerResult } from './provision-server';
 
-type Activities = ReturnType<typeof createActivities>;
-
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
-const local = proxyActivities<Activities>(profiles.local);
+const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 
 export interface BootstrapClusterInput {
   spec?: ClusterSpec;
@@ -52,7 +50,7 @@ export async function bootstrapCluster(input: BootstrapClusterInput): Promise<Bo
   setHandler(progressQuery, () => ({ ...log.snapshot(), servers: Object.fromEntries(serverPhase) }));
   const startedAt = Date.now();
 
-  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => local.loadSpec(input.specFile!)) : undefined);
+  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => bookkeeping.loadSpec(input.specFile!)) : undefined);
   if (!spec) throw ApplicationFailure.nonRetryable('bootstrapCluster needs `spec` or `specFile` in its input', 'BadInput');
   const cluster = spec.metadata.name;
   if (!workflowInfo().typedSearchAttributes.get(CLUSTER)) {
@@ -61,11 +59,7 @@ export async function bootstrapCluster(input: BootstrapClusterInput): Promise<Bo
       { key: OPERATION, value: 'bootstrap' },
     ]);
   }
-  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () => {
-    if (patched('bootstrap-pipelined-servers')) return bootstrapPipelined(spec, log, serverPhase, startedAt);
-    // Runs started before that patch replay the shape they were started with.
-    return patched('bootstrap-overlapped-phases') ? bootstrapOverlapped(spec, log, serverPhase, startedAt) : bootstrapSequential(spec, log, serverPhase, startedAt);
-  });
+  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () => bootstrapPipelined(spec, log, serverPhase, startedAt));
 }
 
 /** Every server in parallel, a provisionServer child each (vRack, three VMs, booted): one promise per server, in spec order. */
@@ -84,11 +78,6 @@ function provisionEach(spec: ClusterSpec, serverPhase: Map<string, string>): Pro
     serverPhase.set(server.name, 'provisioned');
     return result;
   });
-}
-
-/** Every server provisioned, as one step. */
-function provisionAll(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>): Promise<ProvisionServerResult[]> {
-  return log.run('provision-servers', () => Promise.all(provisionEach(spec, serverPhase)));
 }
 
 /** Each failover IP routed to a healthy LB of the cluster (a failoverIp child each, one after the other). */
@@ -123,7 +112,7 @@ interface BootstrapOutcome {
   kubeconfig: string;
 }
 
-/** The result every bootstrap shape returns: what changed, in the order it happens. */
+/** The run's result: what changed, in the order it happens. */
 function bootstrapResult(spec: ClusterSpec, log: StepLog, startedAt: number, o: BootstrapOutcome): BootstrapClusterResult {
   const summary: string[] = [];
   const createdVms = o.servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
@@ -149,9 +138,9 @@ function bootstrapResult(spec: ClusterSpec, log: StepLog, startedAt: number, o: 
 }
 
 /**
- * Today's bootstrap: each server goes on as soon as it is ready, instead of every server
- * waiting for the slowest one (with many servers, the last child workflows start and finish
- * a second or more after the first):
+ * Each server goes on as soon as it is ready, instead of every server waiting for the
+ * slowest one (with many servers, the last child workflows start and finish a second or
+ * more after the first):
  *
  *   per server:  provisionServer  →  apply its control-plane and worker configs
  *                                    (once the Talos configs exist, made meanwhile)
@@ -160,9 +149,11 @@ function bootstrapResult(spec: ClusterSpec, log: StepLog, startedAt: number, o: 
  *                → kubeconfig
  *   traffic:     every server provisioned → push-lb-configs → route <ip>
  *
- * The invariants are those of the shapes before it: one bootstrapEtcd call, after the first
- * control plane has its config; every step an idempotent activity. configure-control-planes
- * and configure-workers are steps of parts: each starts with its first apply.
+ * Invariants: one bootstrapEtcd call, after the first control plane has its config; every
+ * step an idempotent activity. configure-control-planes and configure-workers are steps of
+ * parts: each starts with its first apply, so their durations are time spent, not waited.
+ * The LBs take traffic before the control planes answer, which for a new cluster is no
+ * traffic; HAProxy's checks keep unready backends out.
  */
 async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
   const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
@@ -170,8 +161,8 @@ async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: 
   const etcdNode = controlPlanes[0];
 
   const secretsAndConfigs = (async () => {
-    const made = await log.run('talos-secrets', () => local.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
-    await log.run('talos-configs', () => local.renderMachineConfigs(spec));
+    const made = await log.run('talos-secrets', () => bookkeeping.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
+    await log.run('talos-configs', () => bookkeeping.renderMachineConfigs(spec));
     return made;
   })();
   const children = provisionEach(spec, serverPhase);
@@ -205,7 +196,7 @@ async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: 
     );
     const applied = await Promise.all([...cpApplied, ...workerApplied]);
     await log.run('cluster-health', () => wait.clusterHealth(spec));
-    const kubeconfig = await log.run('kubeconfig', () => local.writeKubeconfig(spec), (k) => k.path);
+    const kubeconfig = await log.run('kubeconfig', () => bookkeeping.writeKubeconfig(spec), (k) => k.path);
     return { etcd, applied: applied.filter((a) => a.applied).length, kubeconfig: kubeconfig.path };
   };
   const traffic = async () => {
@@ -215,91 +206,4 @@ async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: 
   };
   const [servers, secrets, t, r] = await Promise.all([provisioning, secretsAndConfigs, talos(), traffic()]);
   return bootstrapResult(spec, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig });
-}
-
-/**
- * The bootstrap with every step that does not wait on another overlapped with the ones that
- * do, as the Talos guide does it (apply every node's config, then bootstrap etcd once):
- *
- *   provision-servers  ∥  talos-secrets → talos-configs          (configs need only the spec)
- *   then  configure-control-planes → etcd-bootstrap → etcd-members → cluster-health → kubeconfig
- *                                  ∥ configure-workers              (workers install meanwhile)
- *     ∥   push-lb-configs → route <ip>                             (the LBs need only their VMs)
- *
- * Same invariants as before: one bootstrapEtcd call, every step an idempotent activity. The
- * LBs take traffic before the control planes answer, which for a new cluster is no traffic;
- * HAProxy's checks keep unready backends out.
- */
-async function bootstrapOverlapped(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
-  const cluster = spec.metadata.name;
-  const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
-  const workers = spec.servers.filter((s) => s.vms.worker).map((s) => s.name);
-  const etcdNode = controlPlanes[0];
-
-  const [servers, secrets] = await Promise.all([
-    provisionAll(spec, log, serverPhase),
-    (async () => {
-      const made = await log.run('talos-secrets', () => local.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
-      await log.run('talos-configs', () => local.renderMachineConfigs(spec));
-      return made;
-    })(),
-  ]);
-
-  const talos = async () => {
-    const cpApplied = await log.run('configure-control-planes', () => Promise.all(controlPlanes.map((server) => call.applyMachineConfig(spec, server, 'controlPlane'))));
-    // The workers are configured while etcd comes up: they install meanwhile and join once it answers.
-    const [etcd, workerApplied] = await Promise.all([
-      (async () => {
-        const bootstrapped = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(spec, etcdNode), (r) => (r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`));
-        await log.run('etcd-members', () => Promise.all(controlPlanes.map((server) => wait.waitForEtcdMember(spec, server))));
-        return bootstrapped;
-      })(),
-      log.run('configure-workers', () => Promise.all(workers.map((server) => call.applyMachineConfig(spec, server, 'worker')))),
-    ]);
-    await log.run('cluster-health', () => wait.clusterHealth(spec));
-    const kubeconfig = await log.run('kubeconfig', () => local.writeKubeconfig(spec), (k) => k.path);
-    return { applied: [...cpApplied, ...workerApplied].filter((a) => a.applied).length, etcd, kubeconfig };
-  };
-  const traffic = async () => {
-    const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
-    return { pushes, failover: await routeFailoverIps(spec, log) };
-  };
-  const [t, r] = await Promise.all([talos(), traffic()]);
-  return bootstrapResult(spec, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig.path });
-}
-
-/** The bootstrap before 'bootstrap-overlapped-phases': one phase after the other (kept for runs started before it). */
-async function bootstrapSequential(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
-  const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
-
-  // 1. Every server in parallel: vRack, three VMs, booted.
-  const servers = await provisionAll(spec, log, serverPhase);
-
-  // 2. Talos secrets (generated once, kept in the state store) and machine configs.
-  const secrets = await log.run('talos-secrets', () => local.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
-  await log.run('talos-configs', () => local.renderMachineConfigs(spec));
-
-  // 3. Control planes configured, etcd bootstrapped once, every control plane an etcd member.
-  const cpApplied = await log.run('configure-control-planes', () =>
-    Promise.all(controlPlanes.map((server) => call.applyMachineConfig(spec, server, 'controlPlane'))),
-  );
-  const etcdNode = controlPlanes[0];
-  const etcd = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(spec, etcdNode), (r) =>
-    r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`,
-  );
-  await log.run('etcd-members', () => Promise.all(controlPlanes.map((server) => wait.waitForEtcdMember(spec, server))));
-
-  // 4. Workers join, then the whole cluster must be healthy.
-  const workerApplied = await log.run('configure-workers', () =>
-    Promise.all(spec.servers.map((s) => call.applyMachineConfig(spec, s.name, 'worker'))),
-  );
-  await log.run('cluster-health', () => wait.clusterHealth(spec));
-
-  // 5. LB configs (standby LBs first, the one holding the traffic last), then traffic.
-  const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
-  const failover = await routeFailoverIps(spec, log);
-
-  const kubeconfig = await log.run('kubeconfig', () => local.writeKubeconfig(spec), (k) => k.path);
-  const applied = [...cpApplied, ...workerApplied].filter((a) => a.applied).length;
-  return bootstrapResult(spec, log, startedAt, { servers, secrets, etcdNode, etcd, applied, pushes, failover, kubeconfig: kubeconfig.path });
 }

@@ -16,35 +16,17 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../worker/activities';
+import type { Activities } from '../activities';
+import type { ClusterLockState, IfBusy, LockHolder, LockRequest } from '../core/cluster-lock';
 import * as profiles from './activity-profiles';
 
-type Activities = ReturnType<typeof createActivities>;
-const local = proxyActivities<Activities>(profiles.local);
+const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 
-export type IfBusy = 'wait' | 'fail';
-
-export interface LockRequest {
-  workflowId: string;
-  operation: string;
-  ifBusy: IfBusy;
-}
-
-export interface LockHolder {
-  workflowId: string;
-  operation: string;
-  since: number;
-}
 
 export const acquireSignal = defineSignal<[LockRequest]>('acquire');
 export const releaseSignal = defineSignal<[{ workflowId: string }]>('release');
 export const grantedSignal = defineSignal<[LockHolder]>('lockGranted');
 export const refusedSignal = defineSignal<[LockHolder]>('lockRefused');
-
-export interface ClusterLockState {
-  holder?: LockHolder;
-  queue: LockRequest[];
-}
 
 const IDLE_EXIT_MS = 10 * 60_000;
 const HOLDER_CHECK_MS = 60_000;
@@ -105,7 +87,7 @@ export async function clusterLock(state: ClusterLockState = { queue: [] }): Prom
     const woke = await condition(() => outbox.length > 0 || (!holder && queue.length > 0), idle ? IDLE_EXIT_MS : HOLDER_CHECK_MS);
     if (woke) continue;
     if (idle) return; // nobody needs the lock; the next acquire starts a fresh run
-    if (holder && queue.length > 0 && !(await local.isWorkflowRunning(holder.workflowId))) {
+    if (holder && queue.length > 0 && !(await bookkeeping.isWorkflowRunning(holder.workflowId))) {
       holder = undefined;
       grantNext();
     }
@@ -126,7 +108,7 @@ export async function withClusterLock<T>(cluster: string, operation: string, ifB
   setHandler(refusedSignal, (holder) => {
     answer ??= { granted: false, holder };
   });
-  await local.requestClusterLock(cluster, { workflowId: self, operation, ifBusy });
+  await bookkeeping.requestClusterLock(cluster, { workflowId: self, operation, ifBusy });
   await condition(() => answer !== undefined);
   if (!answer!.granted) {
     const h = answer!.holder;
@@ -138,6 +120,6 @@ export async function withClusterLock<T>(cluster: string, operation: string, ifB
   try {
     return await fn();
   } finally {
-    await CancellationScope.nonCancellable(() => local.releaseClusterLock(cluster, self));
+    await CancellationScope.nonCancellable(() => bookkeeping.releaseClusterLock(cluster, self));
   }
 }

@@ -4,7 +4,7 @@
 // `healthCheck` pass per interval, so passes can be paused, resumed and inspected one by one
 // in the Web UI, but a pass cannot remember how long a node has been unhealthy or which
 // repairs are running. Each pass hands its observations to this long-lived workflow through
-// an Update-with-Start; the watcher keeps that history, applies the pure remediation policy
+// an Update-with-Start (`report`); the watcher keeps that history, applies the pure remediation policy
 // and answers with what it decided, so the pass's own result shows the decision. It runs the
 // remediations (Proxmox reboots, `replaceNode` and `failoverIp` children), never more than
 // `maxUnhealthy` at once, and continues as new when its history grows, carrying its state.
@@ -20,34 +20,26 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { createActivities } from '../worker/activities';
-import { decideRemediations, nodeKey, observe, type NodeHistory, type RemediationAction } from '../core/policies/remediation';
+import type { Activities } from '../activities';
+import type { WatcherReport, WatcherState } from '../core/health/watcher';
+import { decideRemediations, nodeKey, recordHealth, type RemediationAction } from '../core/policies/remediation';
 import { parseDuration } from '../core/spec/duration';
 import type { ClusterSpec } from '../core/spec/schema';
 import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
 import { workflowIds } from '../core/workflow-ids';
 import * as profiles from './activity-profiles';
 import { failoverIp } from './failover-ip';
-import type { HealthObservation } from './health-check';
 import { replaceNode } from './replace-node';
 
-type Activities = ReturnType<typeof createActivities>;
 const call = proxyActivities<Activities>(profiles.providerCall);
 
-export interface WatcherState {
-  history: Record<string, NodeHistory>;
-  inFlight: string[];
-  recent: { at: number; action: RemediationAction; outcome?: string }[];
-  lastObservation?: HealthObservation;
-  lastActions: RemediationAction[];
-}
 
 export interface ClusterWatcherInput {
   spec: ClusterSpec;
   state?: WatcherState;
 }
 
-export const observeUpdate = defineUpdate<RemediationAction[], [HealthObservation]>('observe');
+export const reportUpdate = defineUpdate<RemediationAction[], [WatcherReport]>('report');
 export const watcherStatusQuery = defineQuery<WatcherState>('status');
 
 const RECENT_LIMIT = 50;
@@ -110,14 +102,14 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
   };
 
   setHandler(
-    observeUpdate,
-    (observation) => {
+    reportUpdate,
+    ({ observation, spec: specOfPass }) => {
       updates += 1;
-      spec = observation.spec ?? spec;
+      spec = specOfPass;
       const now = Date.now();
       for (const node of observation.nodes) {
         const key = nodeKey(node.server, node.role);
-        state.history[key] = observe(state.history[key], node.healthy, now);
+        state.history[key] = recordHealth(state.history[key], node.healthy, now);
       }
       const actions = decideRemediations({
         now,
@@ -140,11 +132,11 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
           launch(action);
         }
       }
-      state.lastObservation = { ...observation, spec: undefined };
+      state.lastObservation = observation;
       state.lastActions = actions;
       return actions;
     },
-    { validator: (observation) => void (observation.cluster === spec.metadata.name || failValidation(observation.cluster, spec.metadata.name)) },
+    { validator: ({ observation }) => void (observation.cluster === spec.metadata.name || failValidation(observation.cluster, spec.metadata.name)) },
   );
   setHandler(watcherStatusQuery, () => ({ ...state, inFlight: [...inFlight] }));
 

@@ -4,20 +4,18 @@
 // storm of triggers (keepalived notify_master on several LBs, the health schedule) joins
 // one run and makes one move. The activities look before they act, so a retried move call
 // whose first attempt was applied adopts the pending OVH task instead of moving twice.
-import { ApplicationFailure, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../worker/activities';
-import { decideFailoverTarget, type LbProbe } from '../core/policies/failover-target';
+import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { decideFailoverTarget } from '../core/policies/failover-target';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
 import type { ClusterSpec } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
-type Activities = ReturnType<typeof createActivities>;
-
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
 const probe = proxyActivities<Activities>(profiles.probe);
-const local = proxyActivities<Activities>(profiles.local);
+const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 
 export interface FailoverIpInput {
   /** The validated spec (it holds secret references only) ... */
@@ -51,7 +49,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
   setHandler(progressQuery, () => log.snapshot());
   const startedAt = Date.now();
 
-  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => local.loadSpec(input.specFile!)) : undefined);
+  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => bookkeeping.loadSpec(input.specFile!)) : undefined);
   if (!spec) throw ApplicationFailure.nonRetryable('failoverIp needs `spec` or `specFile` in its input', 'BadInput');
   if (!spec.failoverIps.includes(input.ip)) {
     throw ApplicationFailure.nonRetryable(`${input.ip} is not one of the cluster's failoverIps (${spec.failoverIps.join(', ')})`, 'BadInput');
@@ -72,30 +70,18 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
       () => Promise.all(spec.servers.map((server) => probe.probeLb(server))),
       (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '),
     );
-  const waitPendingMove = async (pending: NonNullable<typeof routing.pendingMove>) => {
+  const waitPendingMove = async (pending: { taskId: number; destination: string | null }) => {
     // A move is already under way (an earlier run, or someone in the OVH panel): let it land,
     // then decide from where the IP really is. Moving again now would be refused (409) anyway.
     await log.run('wait-pending-move', () => wait.waitForIpTask(spec.ovh, input.ip, pending.taskId), () => `task ${pending.taskId} to ${nameOf(pending.destination)}`);
   };
 
-  let routing: Awaited<ReturnType<typeof readRouting>>;
-  let probes: LbProbe[];
-  if (patched('failover-probe-while-reading-routing')) {
-    // Reading the routing and probing the LBs are independent: do both at once. This shortens
-    // the path from a keepalived takeover to the OVH move call (bench: failover-detection).
-    [routing, probes] = await Promise.all([readRouting(), probeLbs()]);
-    if (routing.pendingMove) {
-      await waitPendingMove(routing.pendingMove);
-      [routing, probes] = await Promise.all([readRouting(), probeLbs()]); // the wait can be long: look again
-    }
-  } else {
-    // The order recorded in histories from before the patch.
-    routing = await readRouting();
-    if (routing.pendingMove) {
-      await waitPendingMove(routing.pendingMove);
-      routing = await readRouting();
-    }
-    probes = await probeLbs();
+  // Reading the routing and probing the LBs are independent: both at once shortens the path
+  // from a keepalived takeover to the OVH move call (bench: failover-detection).
+  let [routing, probes] = await Promise.all([readRouting(), probeLbs()]);
+  if (routing.pendingMove) {
+    await waitPendingMove(routing.pendingMove);
+    [routing, probes] = await Promise.all([readRouting(), probeLbs()]); // the wait can be long: look again
   }
   const decision = decideFailoverTarget({ servers: spec.servers, routedToService: routing.routedTo, requested: input.to, probes, avoid: input.avoid });
   const from = nameOf(routing.routedTo);

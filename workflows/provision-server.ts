@@ -2,13 +2,11 @@
 // VMs created (once), started and answering on their vRack address. A child of
 // bootstrapCluster, one per server, all in parallel. Every step is an idempotent activity,
 // so re-running it on a provisioned server changes nothing.
-import { patched, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { createActivities } from '../worker/activities';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import type { ClusterSpec, VmRole } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
 import { progressQuery, StepLog, type StepRecord } from './progress';
-
-type Activities = ReturnType<typeof createActivities>;
 
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
@@ -47,7 +45,6 @@ export async function provisionServer({ spec, server }: ProvisionServerInput): P
     return membership;
   };
 
-  const bootInOneActivity = patched('provision-boot-vm');
   const roles: VmRole[] = (['lb', 'controlPlane', 'worker'] as const).filter((role) => serverSpec.vms[role] !== undefined);
   const ensureVms = () =>
     Promise.all(
@@ -55,29 +52,16 @@ export async function provisionServer({ spec, server }: ProvisionServerInput): P
         const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role), (r) =>
           r.created ? `created VM ${r.vmid}` : r.reconciled.length > 0 ? `reconciled ${r.reconciled.join(', ')}` : `VM ${r.vmid} exists`,
         );
-        let ip: string;
-        if (bootInOneActivity) {
-          // Start and guest-agent wait in one activity: one look at the node instead of two,
-          // and no workflow round trip between the start task's end and the first agent poll.
-          ip = (await log.run(`${role}: boot-vm`, () => wait.bootVm(spec, server, role), describeBoot)).ip;
-        } else {
-          await log.run(`${role}: start-vm`, () => call.startVm(spec, server, role));
-          ip = (await log.run(`${role}: wait-boot`, () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`)).ip;
-        }
+        // Start and guest-agent wait in one activity: one look at the node instead of two, and
+        // no workflow round trip between the start task's end and the first agent poll.
+        const { ip } = await log.run(`${role}: boot-vm`, () => wait.bootVm(spec, server, role), describeBoot);
         return { role, vmid: vm.vmid, ip, created: vm.created, reconciled: vm.reconciled };
       }),
     );
 
-  let membership: Awaited<ReturnType<typeof joinVrack>>;
-  let vms: Awaited<ReturnType<typeof ensureVms>>;
-  if (patched('provision-vrack-beside-vms')) {
-    // The vRack task (minutes on real OVH) and the VMs do not depend on each other: nothing
-    // talks over the vRack until Talos configs are applied, after provisioning.
-    [membership, vms] = await Promise.all([joinVrack(), ensureVms()]);
-  } else {
-    membership = await joinVrack();
-    vms = await ensureVms();
-  }
+  // The vRack task (minutes on real OVH) and the VMs do not depend on each other: nothing
+  // talks over the vRack until Talos configs are applied, after provisioning.
+  const [membership, vms] = await Promise.all([joinVrack(), ensureVms()]);
   log.phase = 'done';
   return { server, joinedVrack: !membership.alreadyMember, vms, steps: log.steps };
 }

@@ -9,23 +9,23 @@
 // the workflow waits until it is an etcd member and Ready. Every step is an idempotent
 // activity and the workflow records each result, so a crash between "member removed" and
 // "VM destroyed" resumes at the destroy: no second removal, no ghost VM.
-import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../worker/activities';
+import { ApplicationFailure, executeChild, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import { quorumAfterRemoval } from '../core/policies/quorum';
 import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
 import type { ClusterSpec, VmRole } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import * as profiles from './activity-profiles';
-import { withClusterLock, type IfBusy } from './cluster-lock';
+import type { IfBusy } from '../core/cluster-lock';
+import { withClusterLock } from './cluster-lock';
 import { failoverIp } from './failover-ip';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { describeBoot } from './provision-server';
 
-type Activities = ReturnType<typeof createActivities>;
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
 const probe = proxyActivities<Activities>(profiles.probe);
-const local = proxyActivities<Activities>(profiles.local);
+const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 
 export interface ReplaceNodeInput {
   spec?: ClusterSpec;
@@ -52,7 +52,7 @@ export async function replaceNode(input: ReplaceNodeInput): Promise<ReplaceNodeR
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
   const startedAt = Date.now();
-  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => local.loadSpec(input.specFile!)) : undefined);
+  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => bookkeeping.loadSpec(input.specFile!)) : undefined);
   if (!spec) throw ApplicationFailure.nonRetryable('replaceNode needs `spec` or `specFile` in its input', 'BadInput');
   const server = spec.servers.find((s) => s.name === input.server);
   if (!server) throw ApplicationFailure.nonRetryable(`server ${input.server} is not in the spec (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
@@ -74,14 +74,10 @@ async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: St
 
   if (role === 'controlPlane') etcd = await leaveEtcdSafely(spec, server, log);
   if (role === 'worker') {
-    if (patched('replace-worker-drain')) {
-      // A graceful Talos reset cordons and drains the node through Talos itself (no kubectl
-      // needed); a node that does not answer is skipped with the reason and replaced anyway.
-      const drain = await log.run('drain', () => wait.drainNode(spec, server, 'worker'), (r) => r.why);
-      if (!drain.drained) log.steps[log.steps.length - 1].status = 'skipped';
-    } else {
-      log.skip('drain', 'no Kubernetes API client: the node is not drained before it is destroyed');
-    }
+    // A graceful Talos reset cordons and drains the node through Talos itself (no kubectl
+    // needed); a node that does not answer is skipped with the reason and replaced anyway.
+    const drain = await log.run('drain', () => wait.drainNode(spec, server, 'worker'), (r) => r.why);
+    if (!drain.drained) log.steps[log.steps.length - 1].status = 'skipped';
   }
   if (role === 'lb') {
     const lbServer = spec.servers.find((s) => s.name === server)!;
@@ -100,13 +96,7 @@ async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: St
 
   await log.run('destroy-vm', () => call.destroyVm(spec, server, role), (r) => (r.destroyed ? `destroyed VM ${r.vmid}` : `VM ${r.vmid} was already gone`));
   const vm = await log.run('create-vm', () => call.ensureVm(spec, server, role), (r) => `VM ${r.vmid}${r.created ? ' created' : ' exists'}`);
-  if (patched('replace-boot-vm')) {
-    // Start and wait in one activity, as provisionServer does (patch provision-boot-vm).
-    await log.run('boot-vm', () => wait.bootVm(spec, server, role), describeBoot);
-  } else {
-    await log.run('start-vm', () => call.startVm(spec, server, role));
-    await log.run('wait-boot', () => wait.waitForVmAgentIp(spec, server, role), (r) => `answers on ${r.ip}`);
-  }
+  await log.run('boot-vm', () => wait.bootVm(spec, server, role), describeBoot);
 
   if (role === 'controlPlane' || role === 'worker') {
     await log.run('apply-config', () => call.applyMachineConfig(spec, server, role));

@@ -16,15 +16,15 @@ import {
   keyOf,
   nodeObservations,
   summarizeNodes,
-  talosNodesOf,
   vmProblem,
   type CheckTiming,
-  type ClusterObservation,
+  type TimedObservation,
   type NodeRef,
   type Readiness,
   type VmLook,
 } from '../../core/health/observation';
 import type { ClusterSpec, ServerSpec, VmRole } from '../../core/spec/schema';
+import { talosNodes } from '../../core/talos/nodes';
 
 export interface HealthCheckDeps {
   probeLb(server: ServerSpec): Promise<LbProbe>;
@@ -40,7 +40,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message.split('\n'
  * Each provider call of a pass gets this long (the calls' own timeouts are for operations,
  * 30 s and more). A check that runs out is an answer like any failure, so one hung node
  * cannot hold up the observation of the others; the pass stays well inside its activity
- * timeout (profiles.observe).
+ * timeout (profiles.healthPass).
  */
 export const CHECK_DEADLINE_MS = 10_000;
 
@@ -56,7 +56,7 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
   const deadlineMs = options.checkDeadlineMs ?? CHECK_DEADLINE_MS;
   const withDeadline = <T>(what: string, work: Promise<T>) => raceDeadline(what, work, deadlineMs);
   return {
-    async observeCluster(spec: ClusterSpec): Promise<ClusterObservation> {
+    async observeCluster(spec: ClusterSpec): Promise<TimedObservation> {
       const checks: CheckTiming[] = [];
       async function timed<T>(name: string, run: () => Promise<T>, summary: (result: T) => string): Promise<T> {
         const started = Date.now();
@@ -65,7 +65,7 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
         return result;
       }
 
-      const talosNodes = talosNodesOf(spec);
+      const nodeRefs = talosNodes(spec);
       const [lbs, problems, failover] = await Promise.all([
         timed(
           'lb-health',
@@ -80,25 +80,25 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
             ),
           summarizeNodes,
         ),
-        timed('vm-status', () => vmProblems(spec, talosNodes), (m) => {
+        timed('vm-status', () => vmProblems(spec, nodeRefs), (m) => {
           const bad = [...m.entries()].filter(([, p]) => p !== undefined);
           return bad.length === 0 ? `${m.size} running` : bad.map(([k, p]) => `${k}: ${p}`).join('; ');
         }),
         timed('failover-routing', () => routings(spec), (list) => list.map((f) => `${f.ip} → ${f.routedTo ?? 'parked'}`).join(', ') || 'no failover IP'),
       ]);
 
-      const running = talosNodes.filter((n) => problems.get(keyOf(n)) === undefined);
+      const running = nodeRefs.filter((n) => problems.get(keyOf(n)) === undefined);
       const readiness = await timed(
         'talos-readiness',
         () =>
           running.length === 0
             ? Promise.resolve([])
             : withDeadline('talosctl get machinestatus', deps.nodesReady(spec, running)).catch((err): Readiness[] => running.map((n) => ({ ...n, ready: false, stage: 'unreachable', detail: message(err) }))),
-        (r) => `${r.filter((x) => x.ready).length}/${talosNodes.length} ready`,
+        (r) => `${r.filter((x) => x.ready).length}/${nodeRefs.length} ready`,
       );
-      const talos = nodeObservations(talosNodes, problems, readiness);
+      const talos = nodeObservations(nodeRefs, problems, readiness);
 
-      const controlPlanes = talosNodes.filter((n) => n.role === 'controlPlane').map((n) => n.server);
+      const controlPlanes = nodeRefs.filter((n) => n.role === 'controlPlane').map((n) => n.server);
       const readyCps = talos.filter((n) => n.role === 'controlPlane' && n.healthy).map((n) => n.server);
       const etcd = await timed(
         'etcd-members',

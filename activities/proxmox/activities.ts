@@ -14,7 +14,7 @@ import { classifyProxmoxError, runtimeConflict, type ProxmoxTarget } from './err
 import { cancellationSignal } from '../activity-context';
 import { heartbeatProgress, sleep, type OnProgress } from './progress';
 import { waitForTask } from './tasks';
-import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type VmListEntry, type VmOwnership } from './vmPlan';
+import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type VmListEntry, type VmOwnership } from './vm-plan';
 
 export interface ProxmoxActivityDeps {
   secrets: SecretResolver;
@@ -202,7 +202,7 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
     return true;
   }
 
-  /** Polls the guest agent until it reports the VM's spec address (see waitForVmAgentIp). */
+  /** Polls the guest agent until it reports the VM's spec address (bootVm). */
   async function waitForAgentIp(call: NodeCall, desired: DesiredVm, timeoutMs: number): Promise<{ ip: string; waitedMs: number }> {
     const started = Date.now();
     let last = 'no answer yet';
@@ -292,15 +292,6 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
     },
 
     /** Starts the VM; one that already runs is a success. */
-    async startVm(spec: ClusterSpec, serverName: string, role: VmRole): Promise<{ vmid: number; started: boolean }> {
-      return onNode(spec, serverName, async (call) => {
-        const vm = await ourVm(call, spec, role);
-        if (vm === 'missing') throw missingVm(spec, call.server, role);
-        return { vmid: vm.vmid, started: await startIfStopped(call, vm.vmid) };
-      });
-    },
-
-    /** Stops the VM (`stop` pulls the plug; `shutdown` asks the guest, then forces); a stopped or missing VM is a success. */
     async stopVm(spec: ClusterSpec, serverName: string, role: VmRole, mode: 'stop' | 'shutdown' = 'stop'): Promise<{ vmid: number; stopped: boolean }> {
       return onNode(spec, serverName, async (call) => {
         const vm = await ourVm(call, spec, role);
@@ -389,20 +380,6 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
      * Waits until the guest agent reports the VM's spec address (cloud-init applied, guest
      * up). Heartbeats while it polls; gives up (retryably) after `timeoutMs` (default: the
      * spec's health.nodeStartupTimeout).
-     */
-    async waitForVmAgentIp(spec: ClusterSpec, serverName: string, role: VmRole, options: { timeoutMs?: number } = {}): Promise<{ ip: string; waitedMs: number }> {
-      return onNode(spec, serverName, async (call) => {
-        const desired = desiredOf(spec, call.server, role);
-        const vm = await ourVm(call, spec, role);
-        if (vm === 'missing') throw missingVm(spec, call.server, role);
-        return waitForAgentIp(call, desired, options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout));
-      });
-    },
-
-    /**
-     * Starts the VM if it is stopped (waiting for the start task), then waits until its guest
-     * agent reports the spec address: startVm and waitForVmAgentIp in one activity, with one
-     * look at the node. A VM that already runs and answers is a success with started: false.
      */
     async bootVm(spec: ClusterSpec, serverName: string, role: VmRole, options: { timeoutMs?: number } = {}): Promise<{ vmid: number; started: boolean; ip: string; waitedMs: number }> {
       return onNode(spec, serverName, async (call) => {

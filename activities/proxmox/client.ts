@@ -13,7 +13,7 @@
 import { Agent } from 'undici';
 import { isTlsErrorCode, ProxmoxHttpError, ProxmoxNetworkError, ProxmoxTlsError } from './errors';
 import { proxmoxConnector, type ProxmoxTrust } from './tls';
-import type { VmListEntry } from './vmPlan';
+import type { VmListEntry } from './vm-plan';
 
 export interface ProxmoxEndpoint extends ProxmoxTrust {
   /** https://host:8006 (the spec's servers[].proxmox.url). */

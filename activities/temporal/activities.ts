@@ -1,14 +1,13 @@
 // Activities that talk to Temporal itself. Workflows cannot signal-with-start or
 // update-with-start a workflow they do not parent, so these do it for them: reaching the
-// per-cluster lock, handing a health pass's observations to the cluster's watcher, and
+// per-cluster lock, handing a health pass's report to the cluster's watcher, and
 // checking whether a lock holder still runs.
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import type { ClusterSpec } from '../../core/spec/schema';
 import type { RemediationAction } from '../../core/policies/remediation';
-import type { HealthObservation } from '../../workflows/health-check';
+import type { WatcherReport } from '../../core/health/watcher';
 import { workflowIds } from '../../core/workflow-ids';
-import type { LockRequest } from '../../workflows/cluster-lock';
+import type { LockRequest } from '../../core/cluster-lock';
 
 export function createTemporalActivities(deps: { client: () => Client }) {
   return {
@@ -31,16 +30,17 @@ export function createTemporalActivities(deps: { client: () => Client }) {
       }
     },
 
-    /** Gives the watcher this pass's observations (starting it if needed) and returns what it decided. */
-    async submitHealthObservation(spec: ClusterSpec, observation: HealthObservation): Promise<RemediationAction[]> {
+    /** Gives the watcher this pass's report (starting it if needed) and returns what it decided. */
+    async reportToWatcher(report: WatcherReport): Promise<RemediationAction[]> {
+      const { spec } = report;
       const startWorkflowOperation = new WithStartWorkflowOperation('clusterWatcher', {
         workflowId: workflowIds.watcher(spec.metadata.name),
         taskQueue: Context.current().info.taskQueue,
         args: [{ spec }],
         workflowIdConflictPolicy: 'USE_EXISTING',
       });
-      return deps.client().workflow.executeUpdateWithStart<any, RemediationAction[], [HealthObservation]>('observe', {
-        args: [{ ...observation, spec }],
+      return deps.client().workflow.executeUpdateWithStart<any, RemediationAction[], [WatcherReport]>('report', {
+        args: [report],
         startWorkflowOperation,
       });
     },

@@ -12,7 +12,7 @@ import type { Output } from '../output';
 import { startBootstrap, startReplace } from '../start';
 import { upsertHealthSchedule } from '../health-schedule';
 import { workflowIds } from '../../core/workflow-ids';
-import type { WatcherState } from '../../workflows/cluster-watcher';
+import type { WatcherState } from '../../core/health/watcher';
 import { formatMs, outputFor, outputOption } from './common';
 import { followProgress } from './follow';
 import { untilSignal } from '../lifecycle';

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { parseDuration } from '../../core/spec/duration';
 import { workflowIds } from '../../core/workflow-ids';
-import type { WatcherState } from '../../workflows/cluster-watcher';
+import type { WatcherState } from '../../core/health/watcher';
 import { connectClient, temporalSettings } from '../connection';
 import { UsageError } from '../errors';
 import { describeHealthSchedule, upsertHealthSchedule } from '../health-schedule';

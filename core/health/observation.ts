@@ -4,9 +4,8 @@
 // turn them into the observation the watcher's policies read; tests feed them tables.
 import type { EtcdMemberHealth } from '../policies/quorum';
 import type { FailoverObservation, NodeObservation } from '../policies/remediation';
-import type { ClusterSpec, VmRole } from '../spec/schema';
-
-export type TalosRole = Exclude<VmRole, 'lb'>;
+import type { VmRole } from '../spec/schema';
+import type { TalosRole } from '../talos/nodes';
 
 export interface NodeRef {
   server: string;
@@ -20,14 +19,18 @@ export interface CheckTiming {
   summary: string;
 }
 
+/** What one health pass saw of a cluster: the watcher's input, the pass's result. */
 export interface ClusterObservation {
   cluster: string;
   at: number;
   nodes: NodeObservation[];
   etcd: EtcdMemberHealth[];
   failover: FailoverObservation[];
-  /** Per named check, in the order they finished (absent in passes before observeCluster). */
-  checks?: CheckTiming[];
+}
+
+/** The observeCluster activity's answer: the observation and how each named check went. */
+export interface TimedObservation extends ClusterObservation {
+  checks: CheckTiming[];
 }
 
 /** A VM as the Proxmox list shows it, or why it could not be looked at. */
@@ -37,11 +40,6 @@ export interface Readiness extends NodeRef {
   ready: boolean;
   stage: string;
   detail: string;
-}
-
-/** Every Talos node of the spec (control planes and workers), server by server. */
-export function talosNodesOf(spec: ClusterSpec): NodeRef[] {
-  return spec.servers.flatMap((s) => (['controlPlane', 'worker'] as const).filter((role) => s.vms[role]).map((role) => ({ server: s.name, role })));
 }
 
 /** Why a VM cannot host a healthy node; undefined when it runs. */

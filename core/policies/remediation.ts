@@ -66,7 +66,7 @@ export interface RemediationFacts {
 export const nodeKey = (server: string, role: VmRole) => `${server}/${role}`;
 
 /** Updates a node's history with this pass's observation. Pure: returns the new record. */
-export function observe(previous: NodeHistory | undefined, healthy: boolean, now: number): NodeHistory {
+export function recordHealth(previous: NodeHistory | undefined, healthy: boolean, now: number): NodeHistory {
   const h: NodeHistory = { ...previous };
   if (healthy) {
     delete h.unhealthySince;

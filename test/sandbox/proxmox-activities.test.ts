@@ -160,7 +160,7 @@ describe('ensureVm', () => {
     const act = activities();
     const spec = specFor();
     // Thunks, called one at a time: a promise created early could reject before it is awaited.
-    for (const attempt of [() => act.ensureVm(spec, 'srv-a', 'controlPlane'), () => act.startVm(spec, 'srv-a', 'controlPlane'), () => act.destroyVm(spec, 'srv-a', 'controlPlane')]) {
+    for (const attempt of [() => act.ensureVm(spec, 'srv-a', 'controlPlane'), () => act.bootVm(spec, 'srv-a', 'controlPlane'), () => act.destroyVm(spec, 'srv-a', 'controlPlane')]) {
       const err = await failure(attempt());
       expect(err).toMatchObject({ type: 'ProxmoxVmConflict', nonRetryable: true });
       expect(err.message).toMatch(/VM 102 on node pve-a is "customer-db" with tags prod, which autok8s did not create/);
@@ -230,25 +230,6 @@ describe('TLS', () => {
 });
 
 describe('power and lifecycle', () => {
-  it('starts a VM, waits for its guest address with heartbeats, and treats repeats as success', async () => {
-    const act = activities();
-    const spec = specFor();
-    await act.ensureVm(spec, 'srv-a', 'controlPlane');
-    expect(await act.startVm(spec, 'srv-a', 'controlPlane')).toEqual({ vmid: 102, started: true });
-    expect(await act.startVm(spec, 'srv-a', 'controlPlane')).toEqual({ vmid: 102, started: false });
-    expect(audit.count({ action: 'qmstart' })).toBe(1);
-
-    const env = new MockActivityEnvironment();
-    const beats: unknown[] = [];
-    env.on('heartbeat', (d: unknown) => beats.push(d));
-    const booted = (await env.run(() => act.waitForVmAgentIp(spec, 'srv-a', 'controlPlane'))) as { ip: string; waitedMs: number };
-    expect(booted.ip).toBe('10.10.0.21');
-    expect(booted.waitedMs).toBeGreaterThan(0);
-    expect(beats.length).toBeGreaterThan(0);
-    expect(beats[0]).toMatchObject({ vmid: 102, waitingFor: '10.10.0.21' });
-    expect(sim.vmByIp('10.10.0.21')?.vmid).toBe(102);
-  });
-
   it('boots a VM in one activity (start, then its guest address), and a booted VM is a success with nothing started', async () => {
     const act = activities();
     const spec = specFor();
@@ -276,21 +257,15 @@ describe('power and lifecycle', () => {
     expect(sim.vms().find((v) => v.vmid === 103)?.status).toBe('stopped');
   });
 
-  it('a guest-address wait is cancellable, and fails retryably when the VM is not running', async () => {
-    const act = activities();
-    const spec = specFor();
-    await act.ensureVm(spec, 'srv-a', 'worker');
-    const stopped = await failure(act.waitForVmAgentIp(spec, 'srv-a', 'worker'));
-    expect(stopped).toMatchObject({ type: 'ProxmoxVmNotRunning', nonRetryable: false });
-
-    await act.startVm(spec, 'srv-a', 'worker');
+  it('a boot that waits for a guest address is cancellable', async () => {
     await sim.stop(); // restart with a guest that never boots within the test
     sim = await ProxmoxSimulator.start({ ca, audit, faults, node: NODE, tokens: [TOKEN], latency: { ...LATENCY, bootMs: 60_000 } });
     await activities().ensureVm(specFor(), 'srv-a', 'worker');
-    await activities().startVm(specFor(), 'srv-a', 'worker');
     const env = new MockActivityEnvironment();
-    env.on('heartbeat', () => env.cancel());
-    await expect(env.run(() => activities().waitForVmAgentIp(specFor(), 'srv-a', 'worker'))).rejects.toBeInstanceOf(CancelledFailure);
+    // Cancelled once it waits on the guest agent, i.e. after the start task succeeded.
+    env.on('heartbeat', (d: { waitingFor?: string }) => d?.waitingFor !== undefined && env.cancel());
+    await expect(env.run(() => activities().bootVm(specFor(), 'srv-a', 'worker'))).rejects.toBeInstanceOf(CancelledFailure);
+    expect(sim.vms().find((v) => v.vmid === 103)?.status).toBe('running');
   });
 
   it('reboots a running VM, starts a stopped one, and stops idempotently', async () => {
@@ -308,12 +283,12 @@ describe('power and lifecycle', () => {
     const act = activities();
     const spec = specFor();
     await act.ensureVm(spec, 'srv-a', 'worker');
-    await act.startVm(spec, 'srv-a', 'worker');
+    await act.bootVm(spec, 'srv-a', 'worker');
     expect(await act.destroyVm(spec, 'srv-a', 'worker')).toEqual({ vmid: 103, destroyed: true });
     expect(audit.entries({ service: SERVICE }).map((e) => e.action).filter((a) => a !== 'task')).toEqual(['qmcreate', 'qmstart', 'qmstop', 'qmdestroy']);
     expect(await act.destroyVm(spec, 'srv-a', 'worker')).toEqual({ vmid: 103, destroyed: false });
     expect(await act.vmStatus(spec, 'srv-a', 'worker')).toMatchObject({ exists: false });
-    const err = await failure(act.startVm(spec, 'srv-a', 'worker'));
+    const err = await failure(act.bootVm(spec, 'srv-a', 'worker'));
     expect(err).toMatchObject({ type: 'ProxmoxVmMissing', nonRetryable: true });
   });
 

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHealthActivities, type HealthCheckDeps } from '../../activities/health/observe-cluster';
-import { etcdHealth, nodeObservations, talosNodesOf, vmProblem, type Readiness } from '../../core/health/observation';
+import { etcdHealth, nodeObservations, vmProblem, type Readiness } from '../../core/health/observation';
+import { talosNodes } from '../../core/talos/nodes';
 import { fnv1a32, schedulePhaseMs } from '../../core/schedule/phase';
 import { parseSpec } from '../../core/spec/load';
 
@@ -24,7 +25,7 @@ describe('vmProblem', () => {
 });
 
 describe('nodeObservations', () => {
-  const nodes = talosNodesOf(spec);
+  const nodes = talosNodes(spec);
   const ready = (server: string, role: 'controlPlane' | 'worker', ok = true, stage = 'running', detail = ''): Readiness => ({ server, role, ready: ok, stage, detail });
   it.each([
     {

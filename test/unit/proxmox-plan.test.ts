@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec, VmRole } from '../../core/spec/schema';
-import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, type VmListEntry } from '../../activities/proxmox/vmPlan';
+import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, type VmListEntry } from '../../activities/proxmox/vm-plan';
 import { ROOT } from '../helpers/paths';
 
 const spec: ClusterSpec = loadSpecFile(join(ROOT, 'test/fixtures/cluster.yaml'));

@@ -1,6 +1,6 @@
 // decideRemediations, table-style: a situation, and what the health check must do about it.
 import { describe, expect, it } from 'vitest';
-import { decideRemediations, observe, type NodeObservation, type RemediationFacts } from '../../core/policies/remediation';
+import { decideRemediations, recordHealth, type NodeObservation, type RemediationFacts } from '../../core/policies/remediation';
 
 const MIN = 60_000;
 const policy = { unhealthyAfterMs: 5 * MIN, nodeStartupTimeoutMs: 10 * MIN, maxUnhealthy: 1, autoRemediate: true };
@@ -49,12 +49,12 @@ describe('decideRemediations', () => {
   });
 });
 
-describe('observe', () => {
+describe('recordHealth', () => {
   it('starts the clock on the first unhealthy pass and keeps it', () => {
-    const first = observe(undefined, false, 1000);
-    expect(observe(first, false, 5000).unhealthySince).toBe(1000);
+    const first = recordHealth(undefined, false, 1000);
+    expect(recordHealth(first, false, 5000).unhealthySince).toBe(1000);
   });
   it('forgets the failure and the remedies once healthy again', () => {
-    expect(observe({ unhealthySince: 1, rebootedAt: 2, replacedAt: 3, startedAt: 3 }, true, 10)).toEqual({ startedAt: 3, healthySinceStart: true });
+    expect(recordHealth({ unhealthySince: 1, rebootedAt: 2, replacedAt: 3, startedAt: 3 }, true, 10)).toEqual({ startedAt: 3, healthySinceStart: true });
   });
 });

@@ -11,7 +11,7 @@ import { upsertHealthSchedule } from '../../client/health-schedule';
 import { startBootstrap } from '../../client/start';
 import { workflowIds } from '../../core/workflow-ids';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import type { WatcherState } from '../../workflows/cluster-watcher';
+import type { WatcherState } from '../../core/health/watcher';
 import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 
 let box: Sandbox;

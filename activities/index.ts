@@ -1,0 +1,60 @@
+// The activity set a worker registers, and the interface the workflows proxy
+// (`proxyActivities<Activities>`). One factory per provider, each built once from injected
+// dependencies (samples-typescript "activities-dependency-injection"); tests build the same
+// set with their own dependencies. Nothing here knows whether it talks to the sandbox or to
+// OVH and Proxmox.
+import type { Client } from '@temporalio/client';
+import type { ServerSpec } from '../core/spec/schema';
+import { createHealthActivities } from './health/observe-cluster';
+import { joinActivities } from './join';
+import { createOvhActivities } from './ovh/activities';
+import { probeLbHealth } from './probe/lb-probe';
+import { createProxmoxActivities } from './proxmox/activities';
+import { createSecretResolver, type SecretResolver } from './secrets';
+import { createSpecActivities } from './spec/load-spec';
+import { createSshActivities } from './ssh/activities';
+import { createTalosActivities } from './talos/activities';
+import { createTemporalActivities } from './temporal/activities';
+
+export interface ActivityDeps {
+  secrets: SecretResolver;
+  /** How often task waits poll their provider. */
+  pollIntervalMs?: number;
+  /** A Temporal client, for activities that signal other workflows (the cluster lock). */
+  temporal?: () => Client;
+}
+
+export function defaultActivityDeps(): ActivityDeps {
+  return { secrets: createSecretResolver() };
+}
+
+export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
+  const ovh = createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs });
+  const proxmox = createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs });
+  const talos = createTalosActivities({ pollIntervalMs: deps.pollIntervalMs });
+  const lbProbe = {
+    async probeLb(server: ServerSpec) {
+      return probeLbHealth(server);
+    },
+  };
+  // A health pass's checks in one activity, over the provider activities (called as functions).
+  const health = createHealthActivities({
+    probeLb: lbProbe.probeLb,
+    vmStatuses: proxmox.vmStatuses,
+    nodesReady: talos.nodesReady,
+    etcdMembers: talos.etcdMembers,
+    getIpRouting: ovh.getIpRouting,
+  });
+  const temporal = createTemporalActivities({
+    client: () => {
+      if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');
+      return deps.temporal();
+    },
+  });
+  const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), createSshActivities({ secrets: deps.secrets })), talos);
+  const checks = joinActivities(health, lbProbe);
+  return joinActivities(joinActivities(providers, checks), joinActivities(temporal, createSpecActivities()));
+}
+
+/** What the workflows proxy: every activity a worker registers. */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,21 @@
+// What the cluster's watcher (workflows/cluster-watcher.ts) keeps between health passes and
+// answers to its status query: shared by the watcher, the activity that reports to it, and
+// the CLI, demo and bench that read it.
+import type { ClusterSpec } from '../spec/schema';
+import type { NodeHistory, RemediationAction } from '../policies/remediation';
+import type { ClusterObservation } from './observation';
+
+export interface WatcherState {
+  history: Record<string, NodeHistory>;
+  /** Node keys (`server/role`) with a reboot or replacement running. */
+  inFlight: string[];
+  recent: { at: number; action: RemediationAction; outcome?: string }[];
+  lastObservation?: ClusterObservation;
+  lastActions: RemediationAction[];
+}
+
+/** One health pass's report to the watcher: what it saw, and the spec it saw it with. */
+export interface WatcherReport {
+  observation: ClusterObservation;
+  spec: ClusterSpec;
+}
