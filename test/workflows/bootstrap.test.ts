@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rootCauseMessage } from '../../client/failure';
 import { startBootstrap } from '../../client/start';
 import { startSandbox, type Sandbox } from '../../sandbox';
+import { workflowIds } from '../../core/workflow-ids';
 import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, type RunningWorker } from '../helpers/temporal';
 import { collectHistories, secretsOf } from '../helpers/secrets';
 
@@ -97,7 +98,7 @@ describe('bootstrapCluster', () => {
     // The VMs were started and awaited in one activity each.
     expect(result.servers.flatMap((s) => s.steps.map((x) => x.name.replace(/^\w+: /, '')))).toEqual(expect.arrayContaining(['ensure-vm', 'boot-vm']));
     expect(result.servers.flatMap((s) => s.steps.map((x) => x.name)).filter((n) => /start-vm|wait-boot/.test(n))).toEqual([]);
-    await maybeRecordHistory(handle, 'bootstrapCluster-fresh-pipelined');
+    await maybeRecordHistory(handle, 'bootstrapCluster-fresh');
   });
 
   it('changes nothing on a bootstrapped cluster, and says so', async () => {
@@ -108,7 +109,9 @@ describe('bootstrapCluster', () => {
     expect(result.etcdAlreadyBootstrapped).toBe(true);
     expect(creates()).toHaveLength(9);
     expect(bootstraps()).toHaveLength(1);
-    await maybeRecordHistory(handle, 'bootstrapCluster-rerun-pipelined');
+    await maybeRecordHistory(handle, 'bootstrapCluster-rerun');
+    // The cluster's lock served both runs: its history (still open, idling) is the lock's replay guard.
+    await maybeRecordHistory(client.workflow.getHandle(workflowIds.lock(box.spec.metadata.name)), 'clusterLock-two-bootstraps');
   });
 
   it('fails fast with a clear message naming the server on a wrong Proxmox token', async () => {

@@ -60,7 +60,7 @@ describe('failoverIp', () => {
     expect(result.steps.find((s) => s.name === 'wait-move-task')!.durationMs).toBeGreaterThanOrEqual(500);
     const progress = await handle.query<{ phase: string }>('progress');
     expect(progress.phase).toBe('done');
-    await maybeRecordHistory(handle, 'failoverIp-move-probe-while-reading');
+    await maybeRecordHistory(handle, 'failoverIp-move');
   });
 
   it('does nothing when the IP is already routed to the target', async () => {
@@ -71,7 +71,7 @@ describe('failoverIp', () => {
     expect(result.moved).toBe(false);
     expect(result.why).toMatch(/already routed to srv-b/);
     expect(moves().length).toBe(before);
-    await maybeRecordHistory(handle, 'failoverIp-noop-probe-while-reading');
+    await maybeRecordHistory(handle, 'failoverIp-noop');
   });
 
   it('picks the first healthy LB when no target is named and the current LB is down', async () => {
@@ -82,7 +82,7 @@ describe('failoverIp', () => {
       const result = await handle.result();
       expect(result).toMatchObject({ from: 'srv-a', to: 'srv-b', moved: true });
       expect(result.why).toMatch(/srv-b is the first healthy LB/);
-      await maybeRecordHistory(handle, 'failoverIp-auto-target-probe-while-reading');
+      await maybeRecordHistory(handle, 'failoverIp-auto-target');
     } finally {
       await box.lbHosts.get('srv-a')!.setHealthy(true);
     }
@@ -133,7 +133,7 @@ describe('failoverIp', () => {
     expect(appliedMoves().length - before).toBe(1);
     // The fault really fired: one call was answered with an error.
     expect(box.audit.entries({ service: 'ovh', action: 'POST /ip/{ip}/move', outcome: 'fault' }).length).toBeGreaterThan(0);
-    if (effect.kind === 'applyThenStatus') await maybeRecordHistory(handle, 'failoverIp-applied-then-500-probe-while-reading');
+    if (effect.kind === 'applyThenStatus') await maybeRecordHistory(handle, 'failoverIp-applied-then-500');
   });
 
   it('fails fast with OVH\'s message on a wrong application secret, and moves nothing', async () => {

@@ -71,7 +71,7 @@ describe('scheduled health checks with safe auto-remediation', () => {
     expect(box.ovh.routing(IP)).toBe(server('srv-b').ovhService);
     await waitUntil('healthy again', allHealthy, 30_000, 250);
     for await (const pass of client.workflow.list({ query: `WorkflowType = "healthCheck" AND AutoK8sCluster = "health" AND ExecutionStatus = "Completed"` })) {
-      await maybeRecordHistory(client.workflow.getHandle(pass.workflowId, pass.runId), 'healthCheck-pass-observe-cluster');
+      await maybeRecordHistory(client.workflow.getHandle(pass.workflowId, pass.runId), 'healthCheck-pass');
       break;
     }
   });
@@ -136,6 +136,8 @@ describe('scheduled health checks with safe auto-remediation', () => {
     expect(box.audit.entries({ service: 'talos', action: 'etcd remove-member', outcome: 'ok' }).length - removals).toBeLessThanOrEqual(1);
     const replace = client.workflow.getHandle(workflowIds.replace('health', 'srv-b', 'controlPlane'));
     await maybeRecordHistory(replace, 'replaceNode-control-plane');
+    // The watcher (still running) has decided a reboot, a worker and a control-plane replacement by now.
+    await maybeRecordHistory(watcher(), 'clusterWatcher-remediations');
   });
 
   it('with two control planes of three down, starts no control-plane remediation and says why', async () => {

@@ -35,7 +35,7 @@ describe('provisionServer', () => {
         args: [{ spec: box.spec, server: 'srv-a' }],
       });
     const first = await run();
-    await maybeRecordHistory({ workflowId }, 'provisionServer-fresh-boot-vm');
+    await maybeRecordHistory({ workflowId }, 'provisionServer-fresh');
     expect(first.joinedVrack).toBe(true);
     expect(first.vms.map((v) => [v.role, v.created, v.ip])).toEqual([
       ['lb', true, box.spec.servers[0].vms.lb.ip],
