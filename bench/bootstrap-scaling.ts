@@ -174,8 +174,6 @@ interface SizeResult {
   servers: number;
   controlPlanes: number;
   criticalMs: number;
-  /** The same for the workflow before 'bootstrap-overlapped-phases' (one phase after the other). */
-  criticalIfSequentialMs: number;
   phases: PhaseBound[];
   wallMs: number;
   ok: boolean;
@@ -247,10 +245,7 @@ async function bootstrapOnce(temporalAddress: string, servers: number, latency: 
   try {
     const counter = countingTalosctl(box.spec.talos.talosctl!, box.dir);
     const spec: ClusterSpec = { ...box.spec, talos: { ...box.spec.talos, talosctl: counter.path } };
-    // Today's workflow: the vRack beside the VMs (patch provision-vrack-beside-vms), configs
-    // beside provisioning, each server configured as soon as its VMs answer (patch
-    // bootstrap-pipelined-servers; with every server equally fast its bound is the overlapped one).
-    const shape = { ...shapeOf(spec, (ip) => box.ovh.routing(ip)), vrackBesideVms: true, overlapped: true };
+    const shape = shapeOf(spec, (ip) => box.ovh.routing(ip));
     const phases = criticalPathPhases(latency, shape, spec.failoverIps);
     // Warm-up outside the timing: tsx's compile cache for the stand-in.
     await promisify(execFile)(box.spec.talos.talosctl!, ['version', '--client']);
@@ -282,7 +277,6 @@ async function bootstrapOnce(temporalAddress: string, servers: number, latency: 
       servers,
       controlPlanes: shape.controlPlanes,
       criticalMs: criticalPathMs(latency, shape),
-      criticalIfSequentialMs: criticalPathMs(latency, { ...shape, overlapped: false }),
       phases,
       wallMs,
       ok: result !== undefined,
@@ -324,9 +318,6 @@ function phaseTable(results: SizeResult[]): { columns: string[]; rows: (string |
     Object.assign(critSub, {
       [`${role}: ensure-vm`]: LATENCY.createMs,
       [`${role}: boot-vm`]: LATENCY.startMs + LATENCY.bootMs,
-      // Before the patch provision-boot-vm:
-      [`${role}: start-vm`]: LATENCY.startMs,
-      [`${role}: wait-boot`]: LATENCY.bootMs,
     });
   }
   for (const name of sub) {
@@ -392,7 +383,7 @@ export async function bootstrapScaling(temporalAddress: string, sizes: readonly 
       `wall within 10% of the critical path at ${largest.servers} servers (${(largest.wallMs / largest.criticalMs).toFixed(2)}×: ${within10 ? 'met' : 'NOT met'}), and wall(${largest.servers})/wall(${sizes[0]}) ≤ 1.25 (${base ? (largest.wallMs / base.wallMs).toFixed(2) : '—'}: ${flat ? 'met' : 'NOT met'}). ` +
       `Scale check, not the goal: with every latency ×${SCALE_CHECK}, ${largest.servers} servers take ${slower.ok ? `${(slower.wallMs / slower.criticalMs).toFixed(2)}× the critical path (excess ${ms(slower.wallMs - slower.criticalMs)}, against ${ms(largest.wallMs - largest.criticalMs)} at ×1)` : 'FAILED'}`,
     met: within10 && flat && results.every((r) => r.ok),
-    settings: { sizes, latencyMs: LATENCY, scaleCheck: SCALE_CHECK, pollIntervalMs: POLL_INTERVAL_MS, maxConcurrentActivityTaskExecutions: MAX_ACTIVITIES, boundPerBootstrapMs: BOOTSTRAP_BOUND_MS, cores: CORES, talosctlStandIn: results[0]?.standInTransport, criticalPathBeforeOverlapMs: largest.criticalIfSequentialMs },
+    settings: { sizes, latencyMs: LATENCY, scaleCheck: SCALE_CHECK, pollIntervalMs: POLL_INTERVAL_MS, maxConcurrentActivityTaskExecutions: MAX_ACTIVITIES, boundPerBootstrapMs: BOOTSTRAP_BOUND_MS, cores: CORES, talosctlStandIn: results[0]?.standInTransport },
     columns: ['servers', 'CPs', 'critical path', 'wall', 'wall/critical', 'wall/wall(3)', 'wall with no latency', 'wall − critical', 'VM creates sent (first – last)', 'talosctl runs', 'talosctl CPU', 'CPU per run', 'worker+sims CPU', 'temporal CPU', 'CPU ours / machine busy'],
     rows,
     data: { results, scaleCheck: { factor: SCALE_CHECK, servers: slower.servers, criticalMs: slower.criticalMs, wallMs: slower.wallMs, ok: slower.ok, steps: slower.steps, cpu: slower.cpu }, noLatency: unhurried.map((z) => ({ servers: z.servers, wallMs: z.wallMs, ok: z.ok, steps: z.steps, cpu: z.cpu })), phaseTable: phases },

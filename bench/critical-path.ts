@@ -3,40 +3,24 @@
 // structure (workflows/bootstrap-cluster.ts and provision-server.ts), phase by phase with
 // the workflow's own step names, so a benchmark can set measured step times beside it.
 //
-// Today's workflow (patch 'bootstrap-pipelined-servers') configures each server's Talos
-// machines as soon as that server's VMs answer instead of after the slowest server. With
-// every server equally fast (fixed latencies) its bound is the `overlapped` shape's:
+// bootstrapCluster configures each server's Talos machines as soon as that server's VMs
+// answer; with every server equally fast (fixed latencies) its bound is:
 //
-//   provision-servers   max(vRack task, VM create + start + boot); the Talos secrets and
-//                       configs are made meanwhile (local: no latency).
+//   provision-servers   every server in parallel (a child workflow each): the vRack task
+//                       beside its VMs, each VM created, then started and awaited (bootVm);
+//                       the Talos secrets and configs are made meanwhile (no latency).
 //   then two branches, the longer one counts:
-//   talos               configure-control-planes, then configure-workers beside the etcd
-//                       steps (apply-config returns at once, the installs run on; a worker
-//                       applied while the first control plane installs is running when etcd
-//                       is bootstrapped), etcd-bootstrap (the first
-//                       control plane's install), etcd-members (2 × etcd join), cluster-health
-//                       (the workers installed beside the control planes and are ready one
-//                       kubelet-ready after the bootstrap: only what outlasts the members
-//                       counts), kubeconfig (local).
+//   talos               configure-control-planes (apply-config returns at once; the installs
+//                       run on), etcd-bootstrap (the first control plane's install),
+//                       configure-workers beside the etcd steps (a worker applied while the
+//                       first control plane installs is running when etcd is bootstrapped),
+//                       etcd-members (each other control plane joins as a learner one
+//                       etcd-join after the bootstrap, promoted one etcd-join later),
+//                       cluster-health (the workers installed beside the control planes and
+//                       are ready one kubelet-ready after the bootstrap: only what outlasts
+//                       the members counts), kubeconfig (local).
 //   traffic             push-lb-configs (SSH, no latency), route <ip> (an OVH move each, when
 //                       the IP is not on a healthy LB yet).
-//
-// The sequential structure below is the one before that patch (kept for comparison):
-//
-//   provision-servers   every server in parallel (a child workflow each): vRack join, THEN
-//                       its VMs in parallel, each create → start → guest agent up. The join
-//                       and the VMs are sequential in provisionServer today.
-//   talos-secrets, talos-configs, configure-control-planes
-//                       local files and apply-config calls: no simulated latency (the node
-//                       starts installing when its config is applied).
-//   etcd-bootstrap      waits for the first control plane's Talos API: its install.
-//   etcd-members        every other control plane joins as a learner one etcd-join after the
-//                       bootstrap and is promoted one etcd-join later (sandbox/talos/talos-api.ts).
-//   configure-workers   apply-config calls: no simulated latency.
-//   cluster-health      the workers install, then their kubelets report ready.
-//   push-lb-configs     SSH pushes: no simulated latency.
-//   route <ip>          an OVH move only when the IP is not already on a healthy LB of the cluster.
-//   kubeconfig          a local talosctl call.
 //
 // What it leaves out on purpose (it is the overhead a benchmark measures against this):
 // Temporal scheduling, HTTP/TLS calls, talosctl process runs, polling granularity.
@@ -65,13 +49,6 @@ export interface BootstrapShape {
   failoverMoves: number;
   /** Failover IPs in the spec (a `route <ip>` step each, moved or not). */
   failoverIps: number;
-  /**
-   * A variant, not today's workflow: the vRack join running beside the VM creation instead of
-   * before it (provisionServer awaits the join first). Default false.
-   */
-  vrackBesideVms?: boolean;
-  /** Today's workflow: configs beside provisioning, workers beside control planes, LB branch beside Talos (implies vrackBesideVms). */
-  overlapped?: boolean;
 }
 
 export interface PhaseBound {
@@ -79,7 +56,7 @@ export interface PhaseBound {
   phase: string;
   ms: number;
   why: string;
-  /** Overlapped shape: which branch after provisioning the phase belongs to. */
+  /** Which branch after provisioning the phase belongs to (none: before the branches). */
   branch?: 'talos' | 'traffic';
 }
 
@@ -96,42 +73,21 @@ export function criticalPathPhases(l: SimulatedLatencies, shape: BootstrapShape,
     ms: i < shape.failoverMoves ? l.moveMs : 0,
     why: i < shape.failoverMoves ? 'OVH move task' : 'already on a healthy LB: no move',
   }));
-  if (shape.overlapped) {
-    const members = shape.controlPlanes > 1 ? 2 * l.etcdJoinMs : 0;
-    // Workers are ready one kubelet-ready after the bootstrap (they installed meanwhile).
-    const workersAfterMembers = shape.workers > 0 ? Math.max(0, l.kubeletReadyMs - members) : 0;
-    return [
-      { phase: 'provision-servers', ms: Math.max(vrack, vm), why: 'vRack task beside VM create + start + boot (servers and VMs in parallel)' },
-      { phase: 'talos-secrets', ms: 0, why: 'local, beside provisioning' },
-      { phase: 'talos-configs', ms: 0, why: 'local, beside provisioning' },
-      { phase: 'configure-control-planes', ms: 0, why: 'apply-config returns at once; the installs run on', branch: 'talos' },
-      { phase: 'etcd-bootstrap', ms: l.installMs, why: 'first control plane installs and reboots', branch: 'talos' },
-      { phase: 'configure-workers', ms: 0, why: 'beside the etcd bootstrap: apply-config returns at once, the workers install meanwhile', branch: 'talos' },
-      { phase: 'etcd-members', ms: members, why: shape.controlPlanes > 1 ? 'other control planes join as learners, then are promoted' : 'the bootstrap node is the only member', branch: 'talos' },
-      { phase: 'cluster-health', ms: workersAfterMembers, why: shape.workers > 0 ? 'workers installed beside the control planes: ready one kubelet-ready after the bootstrap' : 'no workers', branch: 'talos' },
-      { phase: 'kubeconfig', ms: 0, why: 'local', branch: 'talos' },
-      { phase: 'push-lb-configs', ms: 0, why: 'SSH pushes, beside the Talos branch', branch: 'traffic' },
-      ...routes.map((r) => ({ ...r, branch: 'traffic' as const })),
-    ];
-  }
+  const members = shape.controlPlanes > 1 ? 2 * l.etcdJoinMs : 0;
+  // Workers are ready one kubelet-ready after the bootstrap (they installed meanwhile).
+  const workersAfterMembers = shape.workers > 0 ? Math.max(0, l.kubeletReadyMs - members) : 0;
   return [
-    shape.vrackBesideVms
-      ? { phase: 'provision-servers', ms: Math.max(vrack, vm), why: 'vRack task beside VM create + start + boot (servers and VMs in parallel)' }
-      : { phase: 'provision-servers', ms: vrack + vm, why: `${vrack > 0 ? 'vRack task, then ' : ''}VM create + start + boot (servers and VMs in parallel)` },
-    { phase: 'talos-secrets', ms: 0, why: 'local' },
-    { phase: 'talos-configs', ms: 0, why: 'local' },
-    { phase: 'configure-control-planes', ms: 0, why: 'apply-config returns at once; the install runs on' },
-    { phase: 'etcd-bootstrap', ms: l.installMs, why: 'first control plane installs and reboots' },
-    {
-      phase: 'etcd-members',
-      ms: shape.controlPlanes > 1 ? 2 * l.etcdJoinMs : 0,
-      why: shape.controlPlanes > 1 ? 'other control planes join as learners, then are promoted' : 'the bootstrap node is the only member',
-    },
-    { phase: 'configure-workers', ms: 0, why: 'apply-config returns at once; the install runs on' },
-    { phase: 'cluster-health', ms: shape.workers > 0 ? l.installMs + l.kubeletReadyMs : 0, why: shape.workers > 0 ? 'workers install, then kubelets ready' : 'no workers' },
-    { phase: 'push-lb-configs', ms: 0, why: 'SSH pushes' },
-    ...routes,
-    { phase: 'kubeconfig', ms: 0, why: 'local' },
+    { phase: 'provision-servers', ms: Math.max(vrack, vm), why: 'vRack task beside VM create + start + boot (servers and VMs in parallel)' },
+    { phase: 'talos-secrets', ms: 0, why: 'local, beside provisioning' },
+    { phase: 'talos-configs', ms: 0, why: 'local, beside provisioning' },
+    { phase: 'configure-control-planes', ms: 0, why: 'apply-config returns at once; the installs run on', branch: 'talos' },
+    { phase: 'etcd-bootstrap', ms: l.installMs, why: 'first control plane installs and reboots', branch: 'talos' },
+    { phase: 'configure-workers', ms: 0, why: 'beside the etcd bootstrap: apply-config returns at once, the workers install meanwhile', branch: 'talos' },
+    { phase: 'etcd-members', ms: members, why: shape.controlPlanes > 1 ? 'other control planes join as learners, then are promoted' : 'the bootstrap node is the only member', branch: 'talos' },
+    { phase: 'cluster-health', ms: workersAfterMembers, why: shape.workers > 0 ? 'workers installed beside the control planes: ready one kubelet-ready after the bootstrap' : 'no workers', branch: 'talos' },
+    { phase: 'kubeconfig', ms: 0, why: 'local', branch: 'talos' },
+    { phase: 'push-lb-configs', ms: 0, why: 'SSH pushes, beside the Talos branch', branch: 'traffic' },
+    ...routes.map((r) => ({ ...r, branch: 'traffic' as const })),
   ];
 }
 

@@ -1,10 +1,10 @@
 // observeCluster: one health pass's look at the whole cluster, as a single activity.
 //
-// Why one activity and not one per check: a pass used to schedule ~12 activities (three LB
+// Why one activity and not one per check: one per check is ~12 activities a pass (three LB
 // probes, six VM looks, the batched readiness query, etcd members, OVH routing), and at a
-// few hundred clusters per worker the Temporal round trips of those activities, not the
-// checks, were the cost (bench/health-capacity.ts). The checks still run concurrently and
-// each is named and timed in the result, so the Web UI and the progress query show them.
+// few hundred clusters per worker their Temporal round trips, not the checks, would be the
+// cost (bench/health-capacity.ts). The checks still run concurrently and each is named and
+// timed in the result, so the Web UI and the progress query show them.
 //
 // A check that fails is an answer (the node is unhealthy, the IP's routing unknown), never
 // a failed pass: the watcher must see every node in every pass. The checks themselves are
