@@ -174,7 +174,7 @@ interface SizeResult {
   servers: number;
   controlPlanes: number;
   criticalMs: number;
-  /** The same for the workflow before 'bootstrap-overlapped-phases' (one phase after the other). */
+  /** The same for a bootstrap that runs one phase after the other. */
   criticalIfSequentialMs: number;
   phases: PhaseBound[];
   wallMs: number;
@@ -247,9 +247,9 @@ async function bootstrapOnce(temporalAddress: string, servers: number, latency: 
   try {
     const counter = countingTalosctl(box.spec.talos.talosctl!, box.dir);
     const spec: ClusterSpec = { ...box.spec, talos: { ...box.spec.talos, talosctl: counter.path } };
-    // Today's workflow: the vRack beside the VMs (patch provision-vrack-beside-vms), configs
-    // beside provisioning, each server configured as soon as its VMs answer (patch
-    // bootstrap-pipelined-servers; with every server equally fast its bound is the overlapped one).
+    // Today's workflow: the vRack beside the VMs, configs beside provisioning, each server
+    // configured as soon as its VMs answer (with every server equally fast, its bound is the
+    // overlapped one).
     const shape = { ...shapeOf(spec, (ip) => box.ovh.routing(ip)), vrackBesideVms: true, overlapped: true };
     const phases = criticalPathPhases(latency, shape, spec.failoverIps);
     // Warm-up outside the timing: tsx's compile cache for the stand-in.

@@ -3,7 +3,7 @@
 // structure (workflows/bootstrap-cluster.ts and provision-server.ts), phase by phase with
 // the workflow's own step names, so a benchmark can set measured step times beside it.
 //
-// Today's workflow (patch 'bootstrap-pipelined-servers') configures each server's Talos
+// Today's workflow configures each server's Talos
 // machines as soon as that server's VMs answer instead of after the slowest server. With
 // every server equally fast (fixed latencies) its bound is the `overlapped` shape's:
 //
@@ -21,11 +21,11 @@
 //   traffic             push-lb-configs (SSH, no latency), route <ip> (an OVH move each, when
 //                       the IP is not on a healthy LB yet).
 //
-// The sequential structure below is the one before that patch (kept for comparison):
+// The sequential structure below (overlapped: false) is kept for comparison:
 //
-//   provision-servers   every server in parallel (a child workflow each): vRack join, THEN
-//                       its VMs in parallel, each create → start → guest agent up. The join
-//                       and the VMs are sequential in provisionServer today.
+//   provision-servers   every server in parallel (a child workflow each): its vRack join
+//                       beside its VMs (vrackBesideVms; without it, the join first), each VM
+//                       ensured, then booted (start + guest agent answering) in one activity.
 //   talos-secrets, talos-configs, configure-control-planes
 //                       local files and apply-config calls: no simulated latency (the node
 //                       starts installing when its config is applied).
@@ -66,8 +66,8 @@ export interface BootstrapShape {
   /** Failover IPs in the spec (a `route <ip>` step each, moved or not). */
   failoverIps: number;
   /**
-   * A variant, not today's workflow: the vRack join running beside the VM creation instead of
-   * before it (provisionServer awaits the join first). Default false.
+   * The vRack join running beside the VMs, as provisionServer does it; false models the join
+   * before them. Default false.
    */
   vrackBesideVms?: boolean;
   /** Today's workflow: configs beside provisioning, workers beside control planes, LB branch beside Talos (implies vrackBesideVms). */
