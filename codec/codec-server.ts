@@ -1,6 +1,6 @@
 // The codec server the Temporal Web UI (and `temporal workflow show --codec-endpoint`) calls
 // to show encrypted payloads decoded, to those who can reach it and so hold the key
-// (design.md §4.7). Temporal's remote codec protocol: POST /decode and POST /encode with
+// (docs/design.md §4.7). Temporal's remote codec protocol: POST /decode and POST /encode with
 // {"payloads": [{"metadata": {k: base64}, "data": base64}]}, answered in the same shape.
 //
 // node:http rather than a web framework: two routes, a CORS preflight and a body limit,

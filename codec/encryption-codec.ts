@@ -1,4 +1,4 @@
-// AES-256-GCM payload codec (design.md §4.7): every payload the worker or the CLI hands to
+// AES-256-GCM payload codec (docs/design.md §4.7): every payload the worker or the CLI hands to
 // Temporal (workflow inputs and results, activity arguments and results, signals, queries,
 // heartbeat details, schedule actions) is stored encrypted; the Temporal server and anyone
 // reading its database see only `binary/encrypted` and the key ID.

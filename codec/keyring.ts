@@ -6,7 +6,7 @@
 //
 // The first key encrypts new payloads; every key decrypts, so a rotation puts a new line on
 // top and keeps the old ones for as long as histories encrypted with them are kept. Each
-// payload names its key ID (design.md §4.7). A plain text file rather than YAML: a line is
+// payload names its key ID (docs/design.md §4.7). A plain text file rather than YAML: a line is
 // `openssl rand -base64 32` away, and `autok8s payload-keys add` writes one.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';

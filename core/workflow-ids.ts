@@ -1,4 +1,4 @@
-// Workflow IDs are business keys and locks (design.md §2): two runs never share one, and
+// Workflow IDs are business keys and locks (docs/design.md §2): two runs never share one, and
 // a duplicate trigger with the same key joins the running workflow.
 export const TASK_QUEUE = 'autok8s';
 

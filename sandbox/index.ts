@@ -1,5 +1,5 @@
 // The sandbox: every simulator autok8s talks to, on this machine, composed into one handle
-// (design.md §5). Started in-process by tests and the demo, or alone by `autok8s sandbox up`.
+// (docs/design.md §5). Started in-process by tests and the demo, or alone by `autok8s sandbox up`.
 // It writes a ready cluster.yaml whose endpoints point at the simulators and whose secret
 // references point at files under its directory; the adapters then work unchanged.
 import { randomBytes, randomUUID } from 'node:crypto';

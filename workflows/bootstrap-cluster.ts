@@ -1,4 +1,4 @@
-// bootstrapCluster: from a cluster spec to a running cluster (design.md §2).
+// bootstrapCluster: from a cluster spec to a running cluster (docs/design.md §2.1).
 //
 //   servers (parallel children, each configured for Talos as soon as its VMs answer) →
 //   etcd bootstrapped on exactly one control plane → control planes in etcd → cluster

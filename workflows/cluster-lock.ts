@@ -1,4 +1,4 @@
-// One destructive operation per cluster at a time (invariant 4), the Temporal-native way:
+// One destructive operation per cluster at a time (docs/design.md §4.4), the Temporal-native way:
 // a lock workflow per cluster (`<cluster>/lock`) that grants the lock to one workflow and
 // queues (or refuses) the others, after the samples' mutex pattern. Requesters reach it
 // with signal-with-start from an activity; it answers them with signals.

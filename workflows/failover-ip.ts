@@ -1,4 +1,4 @@
-// failoverIp: move one OVH failover IP to a healthy server's LB (design.md §2).
+// failoverIp: move one OVH failover IP to a healthy server's LB (docs/design.md §2.3).
 //
 // Workflow ID `<cluster>/failover/<ip>`; starters use the USE_EXISTING conflict policy, so a
 // storm of triggers (keepalived notify_master on several LBs, the health schedule) joins

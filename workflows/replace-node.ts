@@ -1,4 +1,4 @@
-// replaceNode: rebuild one VM — a control plane, a worker or an LB (design.md §2).
+// replaceNode: rebuild one VM — a control plane, a worker or an LB (docs/design.md §2.4).
 // ID `<cluster>/replace/<server>/<role>`; holds the cluster lock, so it never runs beside a
 // bootstrap or another replacement.
 //

@@ -19,7 +19,7 @@ const VRACK_ADD_FUNCTION = 'addDedicatedServerToVrack';
 const PENDING_STATUSES = ['init', 'todo', 'doing'] as const;
 const FAILED_STATUSES = ['cancelled', 'customerError', 'ovhError'];
 
-/** Real moves take about a minute and can take five (contracts.md §A); past this, the wait fails retryably. */
+/** Real moves take about a minute and can take five (docs/contracts.md §A.3); past this, the wait fails retryably. */
 const DEFAULT_MAX_TASK_WAIT_MS = 10 * 60_000;
 
 export interface OvhActivityDeps {

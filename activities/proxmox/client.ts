@@ -7,7 +7,7 @@
 // connector that pins the certificate (./tls.ts) and the request code sit side by side.
 // undici is already a dependency of the project.
 //
-// Wire format (contracts.md §B): `Authorization: PVEAPIToken=<user>@<realm>!<id>=<uuid>`,
+// Wire format (docs/contracts.md §B.1): `Authorization: PVEAPIToken=<user>@<realm>!<id>=<uuid>`,
 // form-encoded bodies for POST/PUT, query strings for GET/DELETE, answers `{"data": ...}`;
 // errors carry their message in the HTTP reason phrase.
 import { Agent } from 'undici';

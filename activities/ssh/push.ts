@@ -1,4 +1,4 @@
-// The safe LB config push (design.md invariant 6), over one SSH connection:
+// The safe LB config push (docs/design.md §4.6), over one SSH connection:
 //
 //   look     hash the file on the target; same content and no push in flight → done, no reload
 //   upload   write <path>.autok8s-new beside the target (same file system, so the swap is a rename)

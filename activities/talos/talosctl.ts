@@ -1,6 +1,6 @@
 // Running talosctl: the binary found by path, argument arrays (never a shell), a timeout,
 // stdout and stderr captured. One pure argument builder per command, spelled as in
-// contracts.md §C, so the exact command lines are unit-tested without any binary.
+// docs/contracts.md §C.1, so the exact command lines are unit-tested without any binary.
 import type { ClusterSpec } from '../../core/spec/schema';
 import { execFileOffThread } from '../exec-thread';
 
@@ -67,7 +67,7 @@ export async function runTalosctl(path: string, args: string[], options: RunOpti
   return { args, exitCode: typeof err.code === 'number' ? err.code : null, stdout, stderr, timedOut, durationMs };
 }
 
-// ---- Argument builders (contracts.md §C). Global flags follow the command words. ----
+// ---- Argument builders (docs/contracts.md §C.1). Global flags follow the command words. ----
 
 /** Who to talk to for an authenticated call: `-n` target, `-e` endpoint, the talosconfig. */
 export interface AuthTarget {

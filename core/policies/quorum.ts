@@ -1,4 +1,4 @@
-// The quorum guard (invariant 3): no control plane is removed or destroyed when the
+// The quorum guard (docs/design.md §4.3): no control plane is removed or destroyed when the
 // healthy etcd members left would be fewer than a majority of the cluster's control
 // planes. Pure, so the rule is stated once and table-tested.
 

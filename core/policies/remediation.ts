@@ -1,4 +1,4 @@
-// What the health check does about what it saw (design.md §2, issue "health workflows").
+// What the health check does about what it saw (docs/design.md §2.6).
 // Pure, with "now" passed in, in the manner of Cluster API's MachineHealthCheck
 // `needsRemediation`: the workflow gathers observations and history, this decides.
 //

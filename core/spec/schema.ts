@@ -1,4 +1,4 @@
-// The cluster spec: one YAML file per cluster (design.md §3). This file is the single
+// The cluster spec: one YAML file per cluster (docs/design.md §3). This file is the single
 // source of truth for its shape: validation, defaults, the TypeScript type and the JSON
 // Schema that `autok8s schema` exports for editors all come from it.
 //

@@ -1,4 +1,4 @@
-// OVH API error bodies (contracts.md §A "Errors"). Authentication errors use the legacy
+// OVH API error bodies (docs/contracts.md §A.2). Authentication errors use the legacy
 // style `{ errorCode, httpCode, message }`; object errors the current `{ class, message }`.
 //
 // Everything marked *(unverified)* in the contracts lives in UNVERIFIED below and nowhere

@@ -1,4 +1,4 @@
-// OVH request signing, as the API verifies it (contracts.md §A). Pure functions, shared by
+// OVH request signing, as the API verifies it (docs/contracts.md §A.1). Pure functions, shared by
 // the simulator (verification) and the unit tests (worked example).
 //
 //   X-Ovh-Signature = "$1$" + sha1_hex(AS + "+" + CK + "+" + METHOD + "+" + URL + "+" + BODY + "+" + TS)

@@ -1,4 +1,4 @@
-// The Proxmox VE response envelope (contracts.md §B): success is 200 with `{"data": ...}`
+// The Proxmox VE response envelope (docs/contracts.md §B.2): success is 200 with `{"data": ...}`
 // and the exact content type `application/json;charset=UTF-8` (the npm proxmox-api client
 // refuses anything else); an error carries its message as the HTTP reason phrase, with
 // `{"data": null}` and, for parameter errors, `"errors": {param: message}`.

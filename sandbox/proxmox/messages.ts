@@ -1,4 +1,4 @@
-// Every wording the simulated Proxmox VE API answers with, in one place (contracts.md §B).
+// Every wording the simulated Proxmox VE API answers with, in one place (docs/contracts.md §B).
 // Entries marked VERIFIED were read in qemu-server / pve-common sources (PVE/API2/Qemu.pm,
 // PVE/QemuServer.pm, PVE/AbstractConfig.pm, PVE/JSONSchema.pm); everything else is best
 // knowledge and marked UNVERIFIED, so correcting it against a real node is a one-line edit.
@@ -29,7 +29,7 @@ export const PVE_MESSAGES = {
   // --- runtime failures (500)
   /** VERIFIED (PVE::QemuConfig->load_config via cfs_config_path). */
   configDoesNotExist: (node: string, vmid: number) => `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist`,
-  /** VERIFIED shape (API2/Qemu.pm create_vm: "$emsg $@" around create_and_lock_config → check_vmid_unused); marked unverified in contracts.md. */
+  /** VERIFIED shape (API2/Qemu.pm create_vm: "$emsg $@" around create_and_lock_config → check_vmid_unused); docs/contracts.md §B.4. */
   createExists: (vmid: number, node: string) => `unable to create VM ${vmid} - VM ${vmid} already exists on node '${node}'`,
   /** UNVERIFIED: clone into a VMID that is taken. */
   cloneTargetExists: (vmid: number, node: string) => `unable to create VM ${vmid} - VM ${vmid} already exists on node '${node}'`,

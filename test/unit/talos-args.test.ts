@@ -1,4 +1,4 @@
-// The talosctl command lines the adapter builds, checked against contracts.md §C word for
+// The talosctl command lines the adapter builds, checked against docs/contracts.md §C.1 word for
 // word, and the order in which the binary is looked up.
 import { describe, expect, it } from 'vitest';
 import {

@@ -1,4 +1,4 @@
-// One destructive operation per cluster at a time (design.md invariant 4), on a bootstrapped
+// One destructive operation per cluster at a time (docs/design.md §4.4), on a bootstrapped
 // sandbox: a replacement that finds the cluster lock held either fails at once, naming the
 // holder (ifBusy 'fail', from a workflow start and from the CLI), or queues behind it and
 // starts its work only once the holder is done (ifBusy 'wait').
