@@ -10,6 +10,7 @@ import { joinActivities } from './join';
 import { createOvhActivities } from './ovh/activities';
 import { probeLbHealth } from './probe/lb-probe';
 import { createProxmoxActivities } from './proxmox/activities';
+import { policyFromEnv, type WorkerPolicy } from '../core/spec/worker-policy';
 import { createSecretResolver, type SecretResolver } from './secrets';
 import { createSpecActivities } from './spec/load-spec';
 import { createSshActivities } from './ssh/activities';
@@ -17,20 +18,21 @@ import { createTalosActivities } from './talos/activities';
 import { createTemporalActivities } from './temporal/activities';
 
 export interface ActivityDeps {
-  secrets: SecretResolver;
+  /** What specs may reach on this worker (secrets, paths, endpoints); defaults to the environment's (policyFromEnv). */
+  policy?: WorkerPolicy;
+  /** Resolves secret references; defaults to the environment and files, within `policy`. */
+  secrets?: SecretResolver;
   /** How often task waits poll their provider. */
   pollIntervalMs?: number;
   /** A Temporal client, for activities that signal other workflows (the cluster lock). */
   temporal?: () => Client;
 }
 
-export function defaultActivityDeps(): ActivityDeps {
-  return { secrets: createSecretResolver() };
-}
-
-export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
-  const ovh = createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs });
-  const proxmox = createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs });
+export function createActivities(deps: ActivityDeps = {}) {
+  const policy = deps.policy ?? policyFromEnv(process.env);
+  const secrets = deps.secrets ?? createSecretResolver(process.env, policy);
+  const ovh = createOvhActivities({ secrets, pollIntervalMs: deps.pollIntervalMs });
+  const proxmox = createProxmoxActivities({ secrets, pollIntervalMs: deps.pollIntervalMs });
   const talos = createTalosActivities({ pollIntervalMs: deps.pollIntervalMs });
   const lbProbe = {
     async probeLb(server: ServerSpec) {
@@ -45,15 +47,15 @@ export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
     etcdMembers: talos.etcdMembers,
     getIpRouting: ovh.getIpRouting,
   });
-  const temporal = createTemporalActivities({
-    client: () => {
-      if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');
-      return deps.temporal();
-    },
-  });
-  const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), createSshActivities({ secrets: deps.secrets })), talos);
+  const client = () => {
+    if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');
+    return deps.temporal();
+  };
+  const temporal = createTemporalActivities({ client });
+  const specs = createSpecActivities({ policy, temporal: client });
+  const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), createSshActivities({ secrets })), talos);
   const checks = joinActivities(health, lbProbe);
-  return joinActivities(joinActivities(providers, checks), joinActivities(temporal, createSpecActivities()));
+  return joinActivities(joinActivities(providers, checks), joinActivities(temporal, specs));
 }
 
 /** What the workflows proxy: every activity a worker registers. */

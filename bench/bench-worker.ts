@@ -5,8 +5,8 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
-import { createSecretResolver } from '../activities/secrets';
 import { stopWorker } from '../client/lifecycle';
+import { SANDBOXES_POLICY } from '../test/helpers/policy';
 import { createWorker } from '../worker/worker';
 
 export interface BenchWorker {
@@ -19,7 +19,7 @@ export async function startBenchWorker(o: { address: string; taskQueue: string; 
   const { worker, close } = await createWorker({
     address: o.address,
     taskQueue: o.taskQueue,
-    deps: { secrets: createSecretResolver(), pollIntervalMs: o.pollIntervalMs },
+    deps: { policy: SANDBOXES_POLICY, pollIntervalMs: o.pollIntervalMs },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions,
     dataConverter: o.dataConverter ?? {}, // clear payloads unless an entry asks: the environment's keyring does not apply
   });

@@ -1,5 +1,6 @@
 // The `autok8s` command line: one file per command under commands/.
 // Exit codes: 0 ok, 1 the operation failed, 2 bad input (nothing was started).
+import { applyCommand } from './commands/apply';
 import { Command, CommanderError } from 'commander';
 import { KeyringError, PAYLOAD_KEYS_ENV } from '../codec/keyring';
 import { SpecError } from '../core/spec/load';
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [validateCommand(), schemaCommand(), bootstrapCommand(), planCommand(), statusCommand(), failoverCommand(), replaceCommand(), healthCommand(), workerCommand(), payloadKeysCommand(), codecServerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
+  for (const command of [validateCommand(), schemaCommand(), applyCommand(), bootstrapCommand(), planCommand(), statusCommand(), failoverCommand(), replaceCommand(), healthCommand(), workerCommand(), payloadKeysCommand(), codecServerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

@@ -7,6 +7,7 @@ import { parseDuration } from '../core/spec/duration';
 import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import type { HealthCheckInput } from '../workflows/health-check';
+import { applySpec } from './start';
 
 /**
  * Every interval, at the cluster's own phase (core/schedule/phase.ts): schedules of many
@@ -23,13 +24,18 @@ export interface ScheduleResult {
   every: string;
 }
 
-/** Creates the schedule, or updates its interval and spec when it exists. Idempotent. */
+/**
+ * Applies the spec to the cluster's spec store, then creates the schedule, or updates its
+ * interval when it exists. Idempotent. Each pass loads the accepted spec itself, so a later
+ * `autok8s apply` reaches the passes without touching the schedule.
+ */
 export async function upsertHealthSchedule(client: Client, taskQueue: string, spec: ClusterSpec, every: string): Promise<ScheduleResult> {
+  await applySpec(client, taskQueue, spec);
   const scheduleId = workflowIds.health(spec.metadata.name);
   const action = {
     type: 'startWorkflow' as const,
     workflowType: 'healthCheck',
-    args: [{ spec } satisfies HealthCheckInput],
+    args: [{ cluster: spec.metadata.name } satisfies HealthCheckInput],
     taskQueue,
     workflowId: `${scheduleId}/pass`,
     typedSearchAttributes: [

@@ -2,6 +2,7 @@
 // same adapters the workflows use, called directly with read-only calls only (the CLI
 // resolves the spec's secret references where it runs, like a worker would).
 import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
 import { createOvhActivities } from '../activities/ovh/activities';
 import { createProxmoxActivities } from '../activities/proxmox/activities';
 import { createSecretResolver } from '../activities/secrets';
@@ -11,13 +12,27 @@ import { STATE_FILES, StateStore } from '../activities/talos/state-store';
 import type { ObservedCluster } from '../core/plan/bootstrap-plan';
 import { lbConfigFiles } from '../core/render/lb-files';
 import type { ClusterSpec } from '../core/spec/schema';
+import { policyFromEnv, policyProblems, type WorkerPolicy } from '../core/spec/worker-policy';
+import { UsageError } from './errors';
 import { VM_ROLES } from '../core/spec/schema';
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-export async function observeCluster(spec: ClusterSpec): Promise<ObservedCluster> {
-  const secrets = createSecretResolver();
+/**
+ * The CLI reads with the same policy a worker would (core/spec/worker-policy.ts, from this
+ * process's environment): a spec reaching outside it is refused before any connection.
+ */
+export function assertSpecWithinPolicy(spec: ClusterSpec, policy: WorkerPolicy): void {
+  const problems = policyProblems(spec, policy, homedir());
+  if (problems.length > 0) {
+    throw new UsageError(`the spec reaches outside what this machine's policy allows, so nothing was read or sent:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+  }
+}
+
+export async function observeCluster(spec: ClusterSpec, policy: WorkerPolicy = policyFromEnv(process.env)): Promise<ObservedCluster> {
+  assertSpecWithinPolicy(spec, policy);
+  const secrets = createSecretResolver(process.env, policy);
   const ovh = createOvhActivities({ secrets });
   const proxmox = createProxmoxActivities({ secrets });
   const talos = createTalosActivities();

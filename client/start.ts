@@ -1,78 +1,119 @@
-// Starting autok8s workflows the one right way: business-key workflow IDs, a conflict
-// policy that joins a running workflow instead of starting a second one, and typed search
-// attributes so the Web UI can filter by cluster and operation.
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { CLUSTER, OPERATION, type Operation } from '../core/search-attributes';
+// Starting autok8s workflows the one right way: the spec applied to the cluster's spec store
+// first (when the caller has one), then an intent-only input, a business-key workflow ID, a
+// conflict policy that joins a running workflow instead of starting a second one, and typed
+// search attributes so the Web UI can filter by cluster and operation.
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { BootstrapIntent, FailoverIntent, ReplaceIntent } from '../core/intents';
+import { CLUSTER, OPERATION, SERVER, type Operation } from '../core/search-attributes';
 import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
-import type { FailoverIpInput } from '../workflows/failover-ip';
-import type { bootstrapCluster, failoverIp, replaceNode } from '../workflows';
-import type { BootstrapClusterInput } from '../workflows/bootstrap-cluster';
-import type { ReplaceNodeInput } from '../workflows/replace-node';
-import { SERVER } from '../core/search-attributes';
+import type { bootstrapCluster, clusterSpec, failoverIp, replaceNode } from '../workflows';
+import type { ApplyResult } from '../workflows/cluster-spec';
+import { UsageError } from './errors';
+import { rootCauseMessage } from './failure';
 
 export interface Started<T> {
   handle: T;
   workflowId: string;
   runId: string;
+  /** The generation the run was started with, when the spec was applied on the way. */
+  generation?: string;
 }
 
-function searchAttributes(spec: ClusterSpec, operation: Operation) {
+/** A cluster by name (its spec store already has a spec), or a spec to apply first. */
+export type ClusterTarget = string | ClusterSpec;
+
+function searchAttributes(cluster: string, operation: Operation) {
   return [
-    { key: CLUSTER, value: spec.metadata.name },
+    { key: CLUSTER, value: cluster },
     { key: OPERATION, value: operation },
   ];
+}
+
+/**
+ * Sends `spec` to its cluster's spec store (starting the store if needed). The store's
+ * validator and the worker's policy decide; a refusal comes back as the update's failure.
+ */
+export async function applySpec(client: Client, taskQueue: string, spec: ClusterSpec, note?: string): Promise<ApplyResult> {
+  const cluster = spec.metadata.name;
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof clusterSpec>('clusterSpec', {
+    workflowId: workflowIds.spec(cluster),
+    taskQueue,
+    args: [{ cluster }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: searchAttributes(cluster, 'spec'),
+  });
+  try {
+    return await client.workflow.executeUpdateWithStart<typeof clusterSpec, ApplyResult, [{ spec: ClusterSpec; note?: string }]>('apply', {
+      args: [{ spec, ...(note !== undefined ? { note } : {}) }],
+      startWorkflowOperation,
+    });
+  } catch (err) {
+    // A refusal is the spec's fault (schema, another cluster's name, outside the worker's policy): bad input.
+    if (err instanceof WorkflowUpdateFailedError) throw new UsageError(`the spec store of ${cluster} refused the spec: ${rootCauseMessage(err)}`);
+    throw err;
+  }
+}
+
+/** The cluster's name and, when a spec was given, the generation it became. */
+async function resolveTarget(client: Client, taskQueue: string, target: ClusterTarget): Promise<{ cluster: string; generation?: string }> {
+  if (typeof target === 'string') return { cluster: target };
+  const applied = await applySpec(client, taskQueue, target);
+  return { cluster: applied.cluster, generation: applied.generation };
 }
 
 export async function startFailover(
   client: Client,
   taskQueue: string,
-  spec: ClusterSpec,
-  input: Omit<FailoverIpInput, 'spec' | 'specFile'>,
+  target: ClusterTarget,
+  input: Omit<FailoverIntent, 'cluster' | 'generation'>,
 ): Promise<Started<WorkflowHandle<typeof failoverIp>>> {
-  const workflowId = workflowIds.failover(spec.metadata.name, input.ip);
+  const { cluster, generation } = await resolveTarget(client, taskQueue, target);
+  const workflowId = workflowIds.failover(cluster, input.ip);
   const handle = await client.workflow.start<typeof failoverIp>('failoverIp', {
     taskQueue,
     workflowId,
-    args: [{ ...input, spec }],
+    args: [{ ...input, cluster, ...(generation ? { generation } : {}) }],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: searchAttributes(spec, 'failover'),
+    typedSearchAttributes: searchAttributes(cluster, 'failover'),
   });
   // With USE_EXISTING this is the running workflow's run when one was already going.
-  return { handle, workflowId, runId: handle.firstExecutionRunId };
+  return { handle, workflowId, runId: handle.firstExecutionRunId, generation };
 }
 
 export async function startBootstrap(
   client: Client,
   taskQueue: string,
-  spec: ClusterSpec,
-  input: Omit<BootstrapClusterInput, 'spec' | 'specFile'> = {},
+  target: ClusterTarget,
+  input: Omit<BootstrapIntent, 'cluster' | 'generation'> = {},
 ): Promise<Started<WorkflowHandle<typeof bootstrapCluster>>> {
-  const workflowId = workflowIds.bootstrap(spec.metadata.name);
+  const { cluster, generation } = await resolveTarget(client, taskQueue, target);
+  const workflowId = workflowIds.bootstrap(cluster);
   const handle = await client.workflow.start<typeof bootstrapCluster>('bootstrapCluster', {
     taskQueue,
     workflowId,
-    args: [{ ...input, spec }],
+    args: [{ ...input, cluster, ...(generation ? { generation } : {}) }],
     // A second `autok8s bootstrap` while one runs follows the running one.
     workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: searchAttributes(spec, 'bootstrap'),
+    typedSearchAttributes: searchAttributes(cluster, 'bootstrap'),
   });
-  return { handle, workflowId, runId: handle.firstExecutionRunId };
+  return { handle, workflowId, runId: handle.firstExecutionRunId, generation };
 }
 
 export async function startReplace(
   client: Client,
   taskQueue: string,
-  spec: ClusterSpec,
-  input: Omit<ReplaceNodeInput, 'spec' | 'specFile'>,
+  target: ClusterTarget,
+  input: Omit<ReplaceIntent, 'cluster' | 'generation'>,
 ): Promise<Started<WorkflowHandle<typeof replaceNode>>> {
-  const workflowId = workflowIds.replace(spec.metadata.name, input.server, input.role);
+  const { cluster, generation } = await resolveTarget(client, taskQueue, target);
+  const workflowId = workflowIds.replace(cluster, input.server, input.role);
   const handle = await client.workflow.start<typeof replaceNode>('replaceNode', {
     taskQueue,
     workflowId,
-    args: [{ ...input, spec }],
+    args: [{ ...input, cluster, ...(generation ? { generation } : {}) }],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: [...searchAttributes(spec, 'replace'), { key: SERVER, value: input.server }],
+    typedSearchAttributes: [...searchAttributes(cluster, 'replace'), { key: SERVER, value: input.server }],
   });
-  return { handle, workflowId, runId: handle.firstExecutionRunId };
+  return { handle, workflowId, runId: handle.firstExecutionRunId, generation };
 }

@@ -10,4 +10,5 @@ export const workflowIds = {
   health: (cluster: string) => `${cluster}/health`,
   lock: (cluster: string) => `${cluster}/lock`,
   watcher: (cluster: string) => `${cluster}/watcher`,
+  spec: (cluster: string) => `${cluster}/spec`,
 };

@@ -2,6 +2,7 @@
 // (docs/design.md §5). Started in-process by tests and the demo, or alone by `autok8s sandbox up`.
 // It writes a ready cluster.yaml whose endpoints point at the simulators and whose secret
 // references point at files under its directory; the adapters then work unchanged.
+import type { WorkerPolicy } from '../core/spec/worker-policy';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -50,6 +51,12 @@ export interface Sandbox {
   talos: TalosSimulator;
   /** Loopback control API (faults, audit, hooks); its URL is also in <dir>/control.json. */
   control: ControlServer;
+  /**
+   * The policy a worker needs to run this sandbox's spec: its files under the sandbox
+   * directory, its OVH simulator's URL. A worker is given it explicitly (dev, demo, tests);
+   * nothing in an activity knows it talks to a sandbox.
+   */
+  workerPolicy: WorkerPolicy;
   stop(): Promise<void>;
 }
 
@@ -203,6 +210,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       proxmox,
       talos,
       control,
+      workerPolicy: { secretEnvPrefixes: [], pathRoots: [dir], ovhEndpoints: [ovh.endpoint] },
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },

@@ -3,6 +3,7 @@
 // AUTOK8S_PAYLOAD_KEYS (the payload codec's keyring; without it payloads are stored in clear).
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createSecretResolver } from '../activities/secrets';
+import { policyFromEnv } from '../core/spec/worker-policy';
 import { describePayloadProtection, payloadDataConverter } from '../codec/data-converter';
 import { createWorker } from './worker';
 
@@ -16,7 +17,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
     taskQueue,
     dataConverter,
     deps: {
-      secrets: createSecretResolver(env),
+      policy: policyFromEnv(env),
+      secrets: createSecretResolver(env, policyFromEnv(env)),
       pollIntervalMs: env.AUTOK8S_POLL_INTERVAL_MS ? Number(env.AUTOK8S_POLL_INTERVAL_MS) : undefined,
     },
   });

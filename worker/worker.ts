@@ -4,7 +4,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
-import { createActivities, defaultActivityDeps, type ActivityDeps } from '../activities';
+import { createActivities, type ActivityDeps } from '../activities';
 import { workflowBundle } from './bundle';
 
 export interface WorkerOptions {
@@ -52,7 +52,7 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowBundle: await workflowBundle(),
       dataConverter,
-      activities: createActivities({ temporal, ...(options.deps ?? defaultActivityDeps()) }),
+      activities: createActivities({ ...options.deps, temporal }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
       // On shutdown, in-flight activities are cancelled at once (they resume on another worker
       // from their heartbeats); one that does not stop within 25 s is abandoned rather than

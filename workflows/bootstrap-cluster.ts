@@ -14,8 +14,9 @@ import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import * as profiles from './activity-profiles';
 import { failoverIp, type FailoverIpResult } from './failover-ip';
-import type { IfBusy } from '../core/cluster-lock';
+import type { BootstrapIntent } from '../core/intents';
 import { withClusterLock } from './cluster-lock';
+import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { provisionServer, type ProvisionServerResult } from './provision-server';
 
@@ -23,15 +24,13 @@ const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
 const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 
-export interface BootstrapClusterInput {
-  spec?: ClusterSpec;
-  specFile?: string;
-  /** When another destructive operation holds the cluster: queue behind it (default) or fail at once. */
-  ifBusy?: IfBusy;
-}
+/** The cluster to bootstrap; when another destructive operation holds it, queue behind it (ifBusy wait, the default) or fail at once. */
+export type BootstrapClusterInput = BootstrapIntent;
 
 export interface BootstrapClusterResult {
   cluster: string;
+  /** The spec generation the run worked with. */
+  generation: string;
   /** False when the cluster was already bootstrapped and nothing had to change. */
   changed: boolean;
   summary: string[];
@@ -50,26 +49,25 @@ export async function bootstrapCluster(input: BootstrapClusterInput): Promise<Bo
   setHandler(progressQuery, () => ({ ...log.snapshot(), servers: Object.fromEntries(serverPhase) }));
   const startedAt = Date.now();
 
-  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => bookkeeping.loadSpec(input.specFile!)) : undefined);
-  if (!spec) throw ApplicationFailure.nonRetryable('bootstrapCluster needs `spec` or `specFile` in its input', 'BadInput');
-  const cluster = spec.metadata.name;
+  const { cluster } = checkIntent('bootstrapCluster', input);
+  const { spec, generation } = await loadAcceptedSpec(log, cluster, input.generation);
   if (!workflowInfo().typedSearchAttributes.get(CLUSTER)) {
     upsertSearchAttributes([
       { key: CLUSTER, value: cluster },
       { key: OPERATION, value: 'bootstrap' },
     ]);
   }
-  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () => bootstrapPipelined(spec, log, serverPhase, startedAt));
+  return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () => bootstrapPipelined(spec, generation, log, serverPhase, startedAt));
 }
 
 /** Every server in parallel, a provisionServer child each (vRack, three VMs, booted): one promise per server, in spec order. */
-function provisionEach(spec: ClusterSpec, serverPhase: Map<string, string>): Promise<ProvisionServerResult>[] {
+function provisionEach(spec: ClusterSpec, generation: string, serverPhase: Map<string, string>): Promise<ProvisionServerResult>[] {
   const cluster = spec.metadata.name;
   return spec.servers.map(async (server) => {
     serverPhase.set(server.name, 'provisioning');
     const result = await executeChild(provisionServer, {
       workflowId: workflowIds.provisionServer(cluster, server.name),
-      args: [{ spec, server: server.name }],
+      args: [{ cluster, generation, server: server.name }],
       typedSearchAttributes: [
         { key: CLUSTER, value: cluster },
         { key: OPERATION, value: 'provision-server' },
@@ -81,14 +79,14 @@ function provisionEach(spec: ClusterSpec, serverPhase: Map<string, string>): Pro
 }
 
 /** Each failover IP routed to a healthy LB of the cluster (a failoverIp child each, one after the other). */
-async function routeFailoverIps(spec: ClusterSpec, log: StepLog): Promise<FailoverIpResult[]> {
+async function routeFailoverIps(spec: ClusterSpec, generation: string, log: StepLog): Promise<FailoverIpResult[]> {
   const failover: FailoverIpResult[] = [];
   for (const ip of spec.failoverIps) {
     failover.push(
       await log.run(`route ${ip}`, () =>
         executeChild(failoverIp, {
           workflowId: `${workflowIds.failover(spec.metadata.name, ip)}/bootstrap`,
-          args: [{ spec, ip, reason: 'bootstrap' }],
+          args: [{ cluster: spec.metadata.name, generation, ip, reason: 'bootstrap' }],
           typedSearchAttributes: [
             { key: CLUSTER, value: spec.metadata.name },
             { key: OPERATION, value: 'failover' },
@@ -113,7 +111,7 @@ interface BootstrapOutcome {
 }
 
 /** The run's result: what changed, in the order it happens. */
-function bootstrapResult(spec: ClusterSpec, log: StepLog, startedAt: number, o: BootstrapOutcome): BootstrapClusterResult {
+function bootstrapResult(spec: ClusterSpec, generation: string, log: StepLog, startedAt: number, o: BootstrapOutcome): BootstrapClusterResult {
   const summary: string[] = [];
   const createdVms = o.servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
   if (createdVms.length > 0) summary.push(`created ${createdVms.length} VMs`);
@@ -125,6 +123,7 @@ function bootstrapResult(spec: ClusterSpec, log: StepLog, startedAt: number, o: 
   log.phase = 'done';
   return {
     cluster: spec.metadata.name,
+    generation,
     changed: summary.length > 0,
     summary: summary.length > 0 ? summary : ['already bootstrapped: nothing to change'],
     servers: o.servers,
@@ -155,7 +154,7 @@ function bootstrapResult(spec: ClusterSpec, log: StepLog, startedAt: number, o: 
  * The LBs take traffic before the control planes answer, which for a new cluster is no
  * traffic; HAProxy's checks keep unready backends out.
  */
-async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
+async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
   const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
   const workers = spec.servers.filter((s) => s.vms.worker).map((s) => s.name);
   const etcdNode = controlPlanes[0];
@@ -165,7 +164,7 @@ async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: 
     await log.run('talos-configs', () => bookkeeping.renderMachineConfigs(spec));
     return made;
   })();
-  const children = provisionEach(spec, serverPhase);
+  const children = provisionEach(spec, generation, serverPhase);
   const provisioning = log.run('provision-servers', () => Promise.all(children));
   const provisioned = (server: string) => children[spec.servers.findIndex((s) => s.name === server)];
 
@@ -202,8 +201,8 @@ async function bootstrapPipelined(spec: ClusterSpec, log: StepLog, serverPhase: 
   const traffic = async () => {
     await provisioning;
     const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
-    return { pushes, failover: await routeFailoverIps(spec, log) };
+    return { pushes, failover: await routeFailoverIps(spec, generation, log) };
   };
   const [servers, secrets, t, r] = await Promise.all([provisioning, secretsAndConfigs, talos(), traffic()]);
-  return bootstrapResult(spec, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig });
+  return bootstrapResult(spec, generation, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig });
 }

@@ -35,7 +35,7 @@ const call = proxyActivities<Activities>(profiles.providerCall);
 
 
 export interface ClusterWatcherInput {
-  spec: ClusterSpec;
+  cluster: string;
   state?: WatcherState;
 }
 
@@ -46,7 +46,11 @@ const RECENT_LIMIT = 50;
 const UPDATES_BEFORE_CONTINUE = 500;
 
 export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> {
-  let spec = input.spec;
+  const cluster = input.cluster;
+  // The accepted spec of the latest report (every report carries the one its pass loaded);
+  // remediations run with that generation.
+  let spec: ClusterSpec | undefined;
+  let generation = '';
   const state: WatcherState = input.state ?? { history: {}, inFlight: [], recent: [], lastActions: [] };
   const inFlight = new Set(state.inFlight);
   let updates = 0;
@@ -60,10 +64,10 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
     if (action.kind === 'failover') {
       // Same ID keepalived's trigger uses: if that run is going, ours simply is not needed.
       startChild(failoverIp, {
-        workflowId: workflowIds.failover(spec.metadata.name, action.ip),
-        args: [{ spec, ip: action.ip, reason: `health check: ${action.why}` }],
+        workflowId: workflowIds.failover(cluster, action.ip),
+        args: [{ cluster, generation, ip: action.ip, reason: `health check: ${action.why}` }],
         typedSearchAttributes: [
-          { key: CLUSTER, value: spec.metadata.name },
+          { key: CLUSTER, value: cluster },
           { key: OPERATION, value: 'failover' },
         ],
       }).then(
@@ -82,17 +86,17 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
     };
     if (action.kind === 'reboot') {
       h.rebootedAt = Date.now();
-      call.rebootVm(spec, action.server, action.role).then((r) => done(`VM ${r.vmid} ${r.action}`), (err) => done(`reboot failed: ${String(err)}`));
+      call.rebootVm(spec!, action.server, action.role).then((r) => done(`VM ${r.vmid} ${r.action}`), (err) => done(`reboot failed: ${String(err)}`));
       return;
     }
     h.replacedAt = Date.now();
     h.startedAt = Date.now();
     h.healthySinceStart = false;
     startChild(replaceNode, {
-      workflowId: workflowIds.replace(spec.metadata.name, action.server, action.role),
-      args: [{ spec, server: action.server, role: action.role, reason: `health check: ${action.why}`, ifBusy: 'wait' }],
+      workflowId: workflowIds.replace(cluster, action.server, action.role),
+      args: [{ cluster, generation, server: action.server, role: action.role, reason: `health check: ${action.why}`, ifBusy: 'wait' }],
       typedSearchAttributes: [
-        { key: CLUSTER, value: spec.metadata.name },
+        { key: CLUSTER, value: cluster },
         { key: OPERATION, value: 'replace' },
         { key: SERVER, value: action.server },
       ],
@@ -103,9 +107,11 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
 
   setHandler(
     reportUpdate,
-    ({ observation, spec: specOfPass }) => {
+    (report) => {
       updates += 1;
-      spec = specOfPass;
+      const { observation } = report;
+      spec = report.spec;
+      generation = report.generation;
       const now = Date.now();
       for (const node of observation.nodes) {
         const key = nodeKey(node.server, node.role);
@@ -136,14 +142,18 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
       state.lastActions = actions;
       return actions;
     },
-    { validator: ({ observation }) => void (observation.cluster === spec.metadata.name || failValidation(observation.cluster, spec.metadata.name)) },
+    {
+      validator: ({ observation, spec: reported }) => {
+        if (observation.cluster !== cluster || reported.metadata.name !== cluster) failValidation(observation.cluster, cluster);
+      },
+    },
   );
   setHandler(watcherStatusQuery, () => ({ ...state, inFlight: [...inFlight] }));
 
   await condition(() => updates >= UPDATES_BEFORE_CONTINUE || workflowInfo().continueAsNewSuggested);
   // Let running repairs finish first: children would not follow this run into the next.
   await condition(() => inFlight.size === 0 && allHandlersFinished());
-  await continueAsNew<typeof clusterWatcher>({ spec, state: { ...state, inFlight: [] } });
+  await continueAsNew<typeof clusterWatcher>({ cluster, state: { ...state, inFlight: [] } });
 }
 
 function failValidation(got: string, want: string): never {

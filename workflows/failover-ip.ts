@@ -8,27 +8,17 @@ import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes
 import type { Activities } from '../activities';
 import { decideFailoverTarget } from '../core/policies/failover-target';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
-import type { ClusterSpec } from '../core/spec/schema';
+import type { FailoverIntent } from '../core/intents';
 import * as profiles from './activity-profiles';
+import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
 const probe = proxyActivities<Activities>(profiles.probe);
-const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 
-export interface FailoverIpInput {
-  /** The validated spec (it holds secret references only) ... */
-  spec?: ClusterSpec;
-  /** ... or the path of the spec file on the worker, for `temporal workflow start`. */
-  specFile?: string;
-  ip: string;
-  /** Server name to move to; omitted: the first healthy LB in spec order. */
-  to?: string;
-  /** Server to move away from even if its LB looks healthy (it is about to be replaced). */
-  avoid?: string;
-  reason?: string;
-}
+/** Which IP to route, and where: `to` a server (default: the first healthy LB in spec order), `avoid` one about to be replaced. */
+export type FailoverIpInput = FailoverIntent;
 
 export interface FailoverIpResult {
   cluster: string;
@@ -39,6 +29,8 @@ export interface FailoverIpResult {
   moved: boolean;
   why: string;
   reason: string;
+  /** The spec generation the run worked with. */
+  generation: string;
   taskId?: number;
   steps: StepRecord[];
   totalMs: number;
@@ -49,8 +41,8 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
   setHandler(progressQuery, () => log.snapshot());
   const startedAt = Date.now();
 
-  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => bookkeeping.loadSpec(input.specFile!)) : undefined);
-  if (!spec) throw ApplicationFailure.nonRetryable('failoverIp needs `spec` or `specFile` in its input', 'BadInput');
+  checkIntent('failoverIp', input);
+  const { spec, generation } = await loadAcceptedSpec(log, input.cluster, input.generation);
   if (!spec.failoverIps.includes(input.ip)) {
     throw ApplicationFailure.nonRetryable(`${input.ip} is not one of the cluster's failoverIps (${spec.failoverIps.join(', ')})`, 'BadInput');
   }
@@ -93,6 +85,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
     moved,
     why,
     reason: input.reason ?? 'manual',
+    generation,
     taskId,
     steps: log.steps,
     totalMs: Date.now() - startedAt,

@@ -4,24 +4,25 @@
 // where each failover IP is routed. The pass hands what it saw to the cluster's watcher,
 // which remembers across passes and decides (see cluster-watcher.ts); the pass's result
 // carries both, so each run in the Web UI shows what was seen and what was done.
-import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { summarizeNodes, type ClusterObservation } from '../core/health/observation';
 import type { RemediationAction } from '../core/policies/remediation';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
-import type { ClusterSpec } from '../core/spec/schema';
+import type { HealthCheckIntent } from '../core/intents';
 import * as profiles from './activity-profiles';
+import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 const pass = proxyActivities<Activities>(profiles.healthPass);
 
-export interface HealthCheckInput {
-  spec?: ClusterSpec;
-  specFile?: string;
-}
+/** The cluster to check. */
+export type HealthCheckInput = HealthCheckIntent;
 
 export interface HealthCheckResult extends ClusterObservation {
+  /** The spec generation the pass checked against. */
+  generation: string;
   healthy: boolean;
   summary: string;
   actions: RemediationAction[];
@@ -31,8 +32,8 @@ export interface HealthCheckResult extends ClusterObservation {
 export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckResult> {
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
-  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => bookkeeping.loadSpec(input.specFile!)) : undefined);
-  if (!spec) throw ApplicationFailure.nonRetryable('healthCheck needs `spec` or `specFile` in its input', 'BadInput');
+  checkIntent('healthCheck', input);
+  const { spec, generation } = await loadAcceptedSpec(log, input.cluster);
   if (!workflowInfo().typedSearchAttributes.get(CLUSTER)) {
     upsertSearchAttributes([
       { key: CLUSTER, value: spec.metadata.name },
@@ -47,13 +48,14 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
   for (const check of checks) log.steps.push({ name: `observe: ${check.name}`, status: 'done', startedAt: observeStep.startedAt, durationMs: check.ms, detail: check.summary });
   const observation: ClusterObservation = { ...seen, at: Date.now() };
   const nodes = observation.nodes;
-  const actions = await log.run('decide', () => bookkeeping.reportToWatcher({ observation, spec }), (a) =>
+  const actions = await log.run('decide', () => bookkeeping.reportToWatcher({ observation, spec, generation }), (a) =>
     a.filter((x) => x.kind !== 'wait').map((x) => `${x.kind} ${'server' in x ? `${x.server}/${x.role}` : x.ip}`).join(', ') || 'nothing to do',
   );
   const unhealthy = nodes.filter((n) => !n.healthy);
   log.phase = 'done';
   return {
     ...observation,
+    generation,
     healthy: unhealthy.length === 0,
     summary: unhealthy.length === 0 ? 'all healthy' : `unhealthy: ${unhealthy.map((n) => `${n.server}/${n.role} (${n.detail})`).join(', ')}`,
     actions,

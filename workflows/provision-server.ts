@@ -2,19 +2,19 @@
 // VMs created (once), started and answering on their vRack address. A child of
 // bootstrapCluster, one per server, all in parallel. Every step is an idempotent activity,
 // so re-running it on a provisioned server changes nothing.
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ClusterSpec, VmRole } from '../core/spec/schema';
+import type { ProvisionIntent } from '../core/intents';
+import type { VmRole } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
+import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
 
-export interface ProvisionServerInput {
-  spec: ClusterSpec;
-  server: string;
-}
+/** One server of the cluster, provisioned with the generation its bootstrap runs. */
+export type ProvisionServerInput = ProvisionIntent;
 
 export interface ProvisionServerResult {
   server: string;
@@ -28,11 +28,13 @@ export function describeBoot(r: { started: boolean; ip: string }): string {
   return `${r.started ? 'started; ' : 'already running; '}answers on ${r.ip}`;
 }
 
-export async function provisionServer({ spec, server }: ProvisionServerInput): Promise<ProvisionServerResult> {
+export async function provisionServer(input: ProvisionServerInput): Promise<ProvisionServerResult> {
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
+  const { server } = checkIntent('provisionServer', input);
+  const { spec } = await loadAcceptedSpec(log, input.cluster, input.generation);
   const serverSpec = spec.servers.find((s) => s.name === server);
-  if (!serverSpec) throw new Error(`server ${server} is not in the spec`);
+  if (!serverSpec) throw ApplicationFailure.nonRetryable(`server ${server} is not in the spec of ${input.cluster} (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
 
   const joinVrack = async () => {
     const membership = await log.run('vrack-join', () => call.ensureVrackMembership(spec.ovh, serverSpec.ovhService), (m) =>

@@ -16,9 +16,10 @@ import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
 import type { ClusterSpec, VmRole } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import * as profiles from './activity-profiles';
-import type { IfBusy } from '../core/cluster-lock';
+import type { ReplaceIntent } from '../core/intents';
 import { withClusterLock } from './cluster-lock';
 import { failoverIp } from './failover-ip';
+import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { describeBoot } from './provision-server';
 
@@ -27,17 +28,13 @@ const wait = proxyActivities<Activities>(profiles.providerTaskWait);
 const probe = proxyActivities<Activities>(profiles.probe);
 const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 
-export interface ReplaceNodeInput {
-  spec?: ClusterSpec;
-  specFile?: string;
-  server: string;
-  role: VmRole;
-  reason?: string;
-  ifBusy?: IfBusy;
-}
+/** The VM to rebuild (server and role), why, and what to do when the cluster is busy. */
+export type ReplaceNodeInput = ReplaceIntent;
 
 export interface ReplaceNodeResult {
   cluster: string;
+  /** The spec generation the run worked with. */
+  generation: string;
   server: string;
   role: VmRole;
   reason: string;
@@ -52,8 +49,8 @@ export async function replaceNode(input: ReplaceNodeInput): Promise<ReplaceNodeR
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
   const startedAt = Date.now();
-  const spec = input.spec ?? (input.specFile ? await log.run('load-spec', () => bookkeeping.loadSpec(input.specFile!)) : undefined);
-  if (!spec) throw ApplicationFailure.nonRetryable('replaceNode needs `spec` or `specFile` in its input', 'BadInput');
+  checkIntent('replaceNode', input);
+  const { spec, generation } = await loadAcceptedSpec(log, input.cluster, input.generation);
   const server = spec.servers.find((s) => s.name === input.server);
   if (!server) throw ApplicationFailure.nonRetryable(`server ${input.server} is not in the spec (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
   if (!server.vms[input.role]) throw ApplicationFailure.nonRetryable(`server ${input.server} has no ${input.role} VM in the spec`, 'BadInput');
@@ -64,10 +61,10 @@ export async function replaceNode(input: ReplaceNodeInput): Promise<ReplaceNodeR
       { key: SERVER, value: input.server },
     ]);
   }
-  return withClusterLock(spec.metadata.name, `replace ${input.server}/${input.role}`, input.ifBusy ?? 'wait', () => replaceLocked(spec, input, log, startedAt));
+  return withClusterLock(spec.metadata.name, `replace ${input.server}/${input.role}`, input.ifBusy ?? 'wait', () => replaceLocked(spec, generation, input, log, startedAt));
 }
 
-async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: StepLog, startedAt: number): Promise<ReplaceNodeResult> {
+async function replaceLocked(spec: ClusterSpec, generation: string, input: ReplaceNodeInput, log: StepLog, startedAt: number): Promise<ReplaceNodeResult> {
   const { server, role } = input;
   const movedIps: string[] = [];
   let etcd: ReplaceNodeResult['etcd'];
@@ -87,7 +84,7 @@ async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: St
       await log.run(`move ${ip} away`, () =>
         executeChild(failoverIp, {
           workflowId: `${workflowIds.failover(spec.metadata.name, ip)}/replace-${server}`,
-          args: [{ spec, ip, avoid: server, reason: `replacing the LB of ${server}` }],
+          args: [{ cluster: spec.metadata.name, generation, ip, avoid: server, reason: `replacing the LB of ${server}` }],
         }),
       );
       movedIps.push(ip);
@@ -113,6 +110,7 @@ async function replaceLocked(spec: ClusterSpec, input: ReplaceNodeInput, log: St
   log.phase = 'done';
   return {
     cluster: spec.metadata.name,
+    generation,
     server,
     role,
     reason: input.reason ?? 'manual',

@@ -36,7 +36,7 @@ export function createTemporalActivities(deps: { client: () => Client }) {
       const startWorkflowOperation = new WithStartWorkflowOperation('clusterWatcher', {
         workflowId: workflowIds.watcher(spec.metadata.name),
         taskQueue: Context.current().info.taskQueue,
-        args: [{ spec }],
+        args: [{ cluster: spec.metadata.name }],
         workflowIdConflictPolicy: 'USE_EXISTING',
       });
       return deps.client().workflow.executeUpdateWithStart<any, RemediationAction[], [WatcherReport]>('report', {

@@ -2,11 +2,12 @@ import { Command } from 'commander';
 import { UsageError } from '../errors';
 import { startFailover } from '../start';
 import { renderTimeline } from '../timeline';
-import { formatMs, loadSpec, outputFor, outputOption, specOption } from './common';
+import { clusterTarget, clusterTargetOptions, formatMs, outputFor, outputOption } from './common';
 import { startAndFollow } from './start-and-follow';
 
 interface FailoverOptions {
-  file: string;
+  file?: string;
+  cluster?: string;
   ip: string;
   to?: string;
   reason: string;
@@ -27,26 +28,28 @@ export function failoverCommand(): Command {
         '',
         'Examples:',
         '  autok8s failover -f cluster.yaml --ip 203.0.113.10 --wait',
-        '  autok8s failover -f cluster.yaml --ip 203.0.113.10 --to srv-b --reason keepalived',
+        '  autok8s failover --cluster prod-gra --ip 203.0.113.10 --to srv-b --reason keepalived',
         '',
         'Ten triggers at once make one move: they share the workflow ID <cluster>/failover/<ip>.',
+        "keepalived's notify_master uses --cluster: an LB VM holds no spec and no provider secret.",
       ].join('\n'),
     );
-  specOption(command);
+  clusterTargetOptions(command);
   outputOption(command);
   return command.action(async (options: FailoverOptions) => {
-    const spec = loadSpec(options.file);
-    if (!spec.failoverIps.includes(options.ip)) {
+    const { target, spec } = clusterTarget(options);
+    // With a spec at hand, refuse here what the workflow would refuse; with --cluster, the workflow does.
+    if (spec && !spec.failoverIps.includes(options.ip)) {
       throw new UsageError(`--ip ${options.ip} is not in failoverIps of ${options.file} (${spec.failoverIps.join(', ')}); pass one of those`);
     }
-    if (options.to !== undefined && !spec.servers.some((s) => s.name === options.to)) {
+    if (spec && options.to !== undefined && !spec.servers.some((s) => s.name === options.to)) {
       throw new UsageError(`--to ${options.to} is not a server of ${options.file}; use one of ${spec.servers.map((s) => s.name).join(', ')}`);
     }
     const out = outputFor(options);
     await startAndFollow({
       out,
       wait: options.wait,
-      start: (client, taskQueue) => startFailover(client, taskQueue, spec, { ip: options.ip, to: options.to, reason: options.reason }),
+      start: (client, taskQueue) => startFailover(client, taskQueue, target, { ip: options.ip, to: options.to, reason: options.reason }),
       title: { command: 'failover', subject: options.ip },
       what: `failover of ${options.ip}`,
       render: (r) =>

@@ -38,7 +38,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   if (o.fresh) rmSync(o.dir, { recursive: true, force: true });
   // Loaded on use: the sandbox and the worker pull in the simulators, the bundler and the native bridge.
   const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
-  const { createSecretResolver } = loadSource<typeof import('../../activities/secrets')>('activities/secrets');
   const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
 
   // What is up so far, in the order it is to be stopped.
@@ -51,7 +50,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const { worker, close: closeWorker } = await createWorker({
       address: server.address,
       dataConverter: codec.dataConverter,
-      deps: { secrets: createSecretResolver(), pollIntervalMs: o.pollIntervalMs },
+      deps: { policy: box.workerPolicy, pollIntervalMs: o.pollIntervalMs },
     });
     up.unshift(["the worker's connections", closeWorker]);
     const running = worker.run();

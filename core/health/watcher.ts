@@ -14,8 +14,9 @@ export interface WatcherState {
   lastActions: RemediationAction[];
 }
 
-/** One health pass's report to the watcher: what it saw, and the spec it saw it with. */
+/** One health pass's report to the watcher: what it saw, and the accepted spec (and its generation) it saw it with. */
 export interface WatcherReport {
   observation: ClusterObservation;
   spec: ClusterSpec;
+  generation: string;
 }

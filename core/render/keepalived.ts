@@ -8,13 +8,10 @@ import { sha256Hex } from './sha256';
 export interface KeepalivedRenderOptions {
   /** The autok8s CLI on the LB VM (default /usr/local/bin/autok8s). */
   notifyCommand?: string;
-  /** Where the LB VM keeps a copy of the cluster spec for the CLI (default /etc/autok8s/cluster.yaml). */
-  specRef?: string;
 }
 
 export const KEEPALIVED_DEFAULTS = {
   notifyCommand: '/usr/local/bin/autok8s',
-  specRef: '/etc/autok8s/cluster.yaml',
   instanceName: 'autok8s_api',
   advertIntSeconds: 1,
 } as const;
@@ -29,11 +26,15 @@ export function vrrpAuthPass(clusterName: string): string {
   return sha256Hex(`autok8s-vrrp:${clusterName}`).slice(0, 8);
 }
 
-/** The command keepalived runs when this LB becomes MASTER: one `autok8s failover` per failover IP. */
+/**
+ * The command keepalived runs when this LB becomes MASTER: one `autok8s failover` per failover
+ * IP, naming the cluster only (intent): the LB VM holds no spec and no provider secret, and
+ * the worker runs the move with the spec its cluster accepted.
+ */
 export function notifyMasterCommand(spec: ClusterSpec, serverName: string, opts: KeepalivedRenderOptions = {}): string {
   const command = safeToken(opts.notifyCommand ?? KEEPALIVED_DEFAULTS.notifyCommand, 'notifyCommand');
-  const specRef = safeToken(opts.specRef ?? KEEPALIVED_DEFAULTS.specRef, 'specRef');
-  const calls = spec.failoverIps.map((ip) => `${command} failover -f ${specRef} --ip ${ip} --to ${serverName} --reason keepalived`);
+  const cluster = safeToken(spec.metadata.name, 'metadata.name');
+  const calls = spec.failoverIps.map((ip) => `${command} failover --cluster ${cluster} --ip ${ip} --to ${serverName} --reason keepalived`);
   // keepalived runs a script line without a shell, so several calls need one. Inside the
   // double-quoted script keepalived honours single quotes as one argument.
   return calls.length === 1 ? calls[0] : `/bin/sh -c '${calls.join('; ')}'`;

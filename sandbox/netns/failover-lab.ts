@@ -84,7 +84,7 @@ export class FailoverLab {
   /** Starts keepalived on every LB with `notifyCommand` as notify_master's program; stops a group started before. */
   async startKeepalived(notifyCommand: string, opts: Omit<KeepalivedRenderOptions, 'notifyCommand'> = {}): Promise<KeepalivedGroup> {
     await this.group?.stopAll();
-    this.group = await KeepalivedGroup.start(this.lab, this.spec, this.hosts, { specRef: this.specFile, ...opts, notifyCommand });
+    this.group = await KeepalivedGroup.start(this.lab, this.spec, this.hosts, { ...opts, notifyCommand });
     return this.group;
   }
 

@@ -11,7 +11,6 @@ import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSecretResolver } from '../../activities/secrets';
 import { startCodecServer, type CodecServer } from '../../codec/codec-server';
 import { payloadDataConverter } from '../../codec/data-converter';
 import { AesGcmCodec, ENCRYPTED_ENCODING } from '../../codec/encryption-codec';
@@ -67,7 +66,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`Temporal Web UI (needs ${CHROMIUM}: apt-
     codecServer = await startCodecServer({ codec: new AesGcmCodec(readKeyringFile(keys)), port: 0, allowedOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`] });
     server = await startDevServer({ uiPort, uiCodecEndpoint: codecServer.url });
     const taskQueue = uniqueQueue('web-ui');
-    const built = await createWorker({ address: server.address, taskQueue, dataConverter, deps: { secrets: createSecretResolver(), pollIntervalMs: 100 } });
+    const built = await createWorker({ address: server.address, taskQueue, dataConverter, deps: { policy: box.workerPolicy, pollIntervalMs: 100 } });
     worker = built.worker;
     closeWorkerConnection = () => built.close();
     running = worker.run();

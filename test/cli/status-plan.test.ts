@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BootstrapPlan, ObservedCluster } from '../../core/plan/bootstrap-plan';
 import { startSandbox, type Sandbox } from '../../sandbox';
+import { SANDBOXES_POLICY_ENV } from '../helpers/policy';
 import { runAutok8s } from '../helpers/cli';
 import type { BootstrapClusterResult } from '../../workflows/bootstrap-cluster';
 import { connect, startInProcessWorker, temporalAddress, uniqueQueue, type RunningWorker } from '../helpers/temporal';
@@ -17,7 +18,7 @@ let worker: RunningWorker;
 let queue: string;
 
 async function autok8s<T>(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; json: T; stderr: string }> {
-  const { code, stdout, stderr } = await runAutok8s([...args, '--output', 'json'], env);
+  const { code, stdout, stderr } = await runAutok8s([...args, '--output', 'json'], { ...SANDBOXES_POLICY_ENV, ...env });
   return { code, json: (stdout ? JSON.parse(stdout) : undefined) as T, stderr };
 }
 

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createSecretResolver } from '../../activities/secrets';
 import { createWorker } from '../../worker/worker';
 import { findTemporalCli } from '../../client/dev/find-temporal-cli';
 import { stopWorker } from '../../client/lifecycle';
 import { ROOT } from './paths';
+import { SANDBOXES_POLICY, SANDBOXES_POLICY_ENV } from './policy';
 
 export { ROOT };
 
@@ -38,7 +38,7 @@ export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 1
   const { worker, close: closeWorker } = await createWorker({
     address: temporalAddress(),
     taskQueue,
-    deps: { secrets: createSecretResolver(), pollIntervalMs },
+    deps: { policy: SANDBOXES_POLICY, pollIntervalMs },
   });
   const running = worker.run();
   return {
@@ -62,7 +62,7 @@ export interface ChildWorker {
 export function startChildWorker(taskQueue: string, env: Record<string, string> = {}): ChildWorker {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker', 'main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), AUTOK8S_TASK_QUEUE: taskQueue, AUTOK8S_POLL_INTERVAL_MS: '100', ...env },
+    env: { ...process.env, ...SANDBOXES_POLICY_ENV, TEMPORAL_ADDRESS: temporalAddress(), AUTOK8S_TASK_QUEUE: taskQueue, AUTOK8S_POLL_INTERVAL_MS: '100', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

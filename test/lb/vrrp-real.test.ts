@@ -33,7 +33,7 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `VRRP failover between 
     const holder = await group.waitForSingleHolder(TAKEOVER_BUDGET_MS);
     expect(spec.servers.map((s) => s.name)).toContain(holder);
     await expect.poll(() => group.notifications(), { timeout: 5_000 }).toContainEqual(
-      `failover -f /etc/autok8s/cluster.yaml --ip 203.0.113.10 --to ${holder} --reason keepalived`,
+      `failover --cluster ${spec.metadata.name} --ip 203.0.113.10 --to ${holder} --reason keepalived`,
     );
   });
 
@@ -44,7 +44,7 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `VRRP failover between 
     expect(after).not.toBe(before);
     expect(await group.holders()).toEqual([after]);
     await expect.poll(() => group.notifications(), { timeout: 5_000 }).toContainEqual(
-      `failover -f /etc/autok8s/cluster.yaml --ip 203.0.113.10 --to ${after} --reason keepalived`,
+      `failover --cluster ${spec.metadata.name} --ip 203.0.113.10 --to ${after} --reason keepalived`,
     );
 
     // nopreempt: the old MASTER comes back as BACKUP and leaves the VIP where it is.

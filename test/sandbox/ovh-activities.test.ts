@@ -1,6 +1,7 @@
 // The OVH activities against the simulator, called as plain functions (and once inside
 // MockActivityEnvironment for heartbeats and cancellation). The fault that matters most is
 // applyThenStatus: the move is applied but answered 500, and the retry must not move twice.
+import { ANYTHING_POLICY } from '../helpers/policy';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ let faults: FaultInjector;
 let spec: OvhSpec;
 
 const env = { OVH_AK: AK, OVH_AS: AS, OVH_CK: CK, OVH_WRONG_AS: WRONG_AS };
-const activities = createOvhActivities({ secrets: createSecretResolver(env), pollIntervalMs: 25, requestTimeoutMs: 1000 });
+const activities = createOvhActivities({ secrets: createSecretResolver(env, ANYTHING_POLICY), pollIntervalMs: 25, requestTimeoutMs: 1000 });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ovh-act-'));

@@ -2,6 +2,7 @@
 // proxmox.caFile, or the certificate pinned by fingerprint): exactly-once creation under
 // retries and faults, reconciliation, the refusal to touch a VM autok8s did not create,
 // error classification, heartbeats and cancellation.
+import { ANYTHING_POLICY } from '../helpers/policy';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ function specFor(proxmox: Partial<ClusterSpec['servers'][number]['proxmox']> = {
   };
 }
 
-const activities = (secret = TOKEN.secret) => createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: secret }), pollIntervalMs: 20, requestTimeoutMs: 2000 });
+const activities = (secret = TOKEN.secret) => createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 2000 });
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(
@@ -196,7 +197,7 @@ describe('errors', () => {
 
   it('a hung call times out retryably', async () => {
     faults.add({ service: SERVICE, method: 'GET', path: `^/nodes/${NODE}/qemu$`, effect: { kind: 'hang' } });
-    const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: TOKEN.secret }), pollIntervalMs: 20, requestTimeoutMs: 300 });
+    const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: TOKEN.secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 300 });
     const err = await failure(act.listClusterVms(specFor(), 'srv-a'));
     expect(err).toMatchObject({ type: 'ProxmoxUnreachable', nonRetryable: false });
     expect(err.message).toMatch(/timeout/);

@@ -2,6 +2,7 @@
 // connections, a connection serves a bounded number of requests (the client's per-request
 // socket listeners stay capped, with no leak warning), and a hung call on a reused
 // connection still times out. Against a real HTTPS server on loopback, signed by a sandbox CA.
+import { ANYTHING_POLICY } from '../helpers/policy';
 import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -41,7 +42,7 @@ afterAll(async () => {
 
 function api(timeoutMs = 2000) {
   const port = (server.address() as AddressInfo).port;
-  const factory = createOvhClientFactory({ secrets: createSecretResolver({ AK: 'ak', AS: 'as', CK: 'ck' }), requestTimeoutMs: timeoutMs });
+  const factory = createOvhClientFactory({ secrets: createSecretResolver({ AK: 'ak', AS: 'as', CK: 'ck' }, ANYTHING_POLICY), requestTimeoutMs: timeoutMs });
   return factory({ endpoint: `https://localhost:${port}/1.0`, caFile, applicationKey: 'env:AK', applicationSecret: 'env:AS', consumerKey: 'env:CK', vrack: 'pn-1' });
 }
 

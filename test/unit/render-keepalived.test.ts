@@ -80,17 +80,17 @@ describe('renderKeepalivedConf', () => {
   });
 
   it('calls autok8s failover for its own server from notify_master', () => {
-    const conf = renderKeepalivedConf(spec, 'srv-b', { notifyCommand: '/opt/autok8s/bin/autok8s', specRef: '/etc/autok8s/prod.yaml' });
+    const conf = renderKeepalivedConf(spec, 'srv-b', { notifyCommand: '/opt/autok8s/bin/autok8s' });
     expect(value(conf, 'notify_master')).toBe(
-      '"/opt/autok8s/bin/autok8s failover -f /etc/autok8s/prod.yaml --ip 203.0.113.10 --to srv-b --reason keepalived"',
+      '"/opt/autok8s/bin/autok8s failover --cluster prod-gra --ip 203.0.113.10 --to srv-b --reason keepalived"',
     );
   });
 
   it('calls failover once per IP through one shell when there are several failover IPs', () => {
     const two: ClusterSpec = { ...spec, failoverIps: ['203.0.113.10', '203.0.113.11'] };
     expect(notifyMasterCommand(two, 'srv-c')).toBe(
-      "/bin/sh -c '/usr/local/bin/autok8s failover -f /etc/autok8s/cluster.yaml --ip 203.0.113.10 --to srv-c --reason keepalived; " +
-        "/usr/local/bin/autok8s failover -f /etc/autok8s/cluster.yaml --ip 203.0.113.11 --to srv-c --reason keepalived'",
+      "/bin/sh -c '/usr/local/bin/autok8s failover --cluster prod-gra --ip 203.0.113.10 --to srv-c --reason keepalived; " +
+        "/usr/local/bin/autok8s failover --cluster prod-gra --ip 203.0.113.11 --to srv-c --reason keepalived'",
     );
   });
 

@@ -98,7 +98,7 @@ describe('the cluster lock: one destructive operation per cluster at a time', ()
     // The refused run asked for the lock and did nothing else.
     const history = await refused.handle.fetchHistory();
     const activities = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
-    expect(activities).toEqual(['requestClusterLock']);
+    expect(activities).toEqual(['acceptedSpec', 'requestClusterLock']);
 
     const result = await holder.handle.result();
     expect(result.newVmid).toBe(server('srv-a').vms.worker.vmid);

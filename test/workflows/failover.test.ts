@@ -54,7 +54,8 @@ describe('failoverIp', () => {
     expect(result).toMatchObject({ cluster: 'sandbox', ip: IP, from: 'srv-a', to: 'srv-b', moved: true, reason: 'test' });
     expect(box.ovh.routing(IP)).toBe(serviceOf('srv-b'));
     expect(appliedMoves().length - before).toBe(1);
-    expect(result.steps.map((s) => s.name)).toEqual(['read-routing', 'probe-lbs', 'check-movable', 'start-move', 'wait-move-task', 'verify-routing']);
+    expect(result.steps.map((s) => s.name)).toEqual(['spec', 'read-routing', 'probe-lbs', 'check-movable', 'start-move', 'wait-move-task', 'verify-routing']);
+    expect(result.generation).toMatch(/^g[0-9a-f]{12}$/);
     expect(result.steps.every((s) => s.status === 'done' && s.durationMs! >= 0)).toBe(true);
     // The simulated task takes 600 ms; the wait step cannot be shorter than that.
     expect(result.steps.find((s) => s.name === 'wait-move-task')!.durationMs).toBeGreaterThanOrEqual(500);

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import type { provisionServer } from '../../workflows';
+import { applySpec } from '../../client/start';
 import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, type RunningWorker } from '../helpers/temporal';
 
 let box: Sandbox;
@@ -28,11 +29,12 @@ afterAll(async () => {
 describe('provisionServer', () => {
   it('joins the vRack and creates, starts and boots the three VMs; a second run changes nothing', async () => {
     const workflowId = `sandbox/provision/srv-a/${Math.random()}`;
+    const { generation } = await applySpec(client, queue, box.spec);
     const run = () =>
       client.workflow.execute<typeof provisionServer>('provisionServer', {
         taskQueue: queue,
         workflowId,
-        args: [{ spec: box.spec, server: 'srv-a' }],
+        args: [{ cluster: box.spec.metadata.name, generation, server: 'srv-a' }],
       });
     const first = await run();
     await maybeRecordHistory({ workflowId }, 'provisionServer-fresh');

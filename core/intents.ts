@@ -1,0 +1,45 @@
+// What a trigger may say: the cluster and the operation's parameters, nothing else. Every
+// workflow checks its input against these before it does anything; a spec, a file path or
+// any other field in an input is refused (non-retryable, naming the field), because the
+// spec a run uses is the one the cluster's spec store accepted (workflows/cluster-spec.ts).
+// Pure, zod only: runs inside workflows.
+import { z } from 'zod';
+import { isIpv4 } from './net/ipv4';
+
+const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, { error: 'must be a DNS label (lowercase letters, digits, "-")' });
+const generation = z.string().regex(/^g[0-9a-f]{12}$/, { error: 'must be a spec generation such as g0123456789ab' });
+const ip = z.string().refine(isIpv4, { error: 'must be an IPv4 address' });
+// Free text that ends up in results and the Web UI: bounded, one line, no control characters.
+const reason = z.string().max(200, { error: 'must be at most 200 characters' }).regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'must be one line without control characters' });
+const ifBusy = z.enum(['wait', 'fail']);
+const role = z.enum(['lb', 'controlPlane', 'worker']);
+
+export const intents = {
+  failoverIp: z.strictObject({ cluster: dnsLabel, ip, to: dnsLabel.optional(), avoid: dnsLabel.optional(), reason: reason.optional(), generation: generation.optional() }),
+  bootstrapCluster: z.strictObject({ cluster: dnsLabel, ifBusy: ifBusy.optional(), generation: generation.optional() }),
+  provisionServer: z.strictObject({ cluster: dnsLabel, server: dnsLabel, generation }),
+  replaceNode: z.strictObject({ cluster: dnsLabel, server: dnsLabel, role, reason: reason.optional(), ifBusy: ifBusy.optional(), generation: generation.optional() }),
+  healthCheck: z.strictObject({ cluster: dnsLabel }),
+};
+
+export type FailoverIntent = z.output<typeof intents.failoverIp>;
+export type BootstrapIntent = z.output<typeof intents.bootstrapCluster>;
+export type ProvisionIntent = z.output<typeof intents.provisionServer>;
+export type ReplaceIntent = z.output<typeof intents.replaceNode>;
+export type HealthCheckIntent = z.output<typeof intents.healthCheck>;
+
+/** Why `input` is not a valid intent for `workflow`, one line per field; undefined when it is. */
+export function intentProblem(workflow: keyof typeof intents, input: unknown): string | undefined {
+  const result = intents[workflow].safeParse(input);
+  if (result.success) return undefined;
+  const lines = result.error.issues.map((issue) => {
+    const field = issue.path.map(String).join('.') || '(input)';
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.join(', ');
+      const spec = issue.keys.some((k) => k === 'spec' || k === 'specFile');
+      return `${keys}: not an input of ${workflow}${spec ? '; a run uses the spec its cluster accepted (autok8s apply -f cluster.yaml), never one in its input' : ''}`;
+    }
+    return `${field}: ${issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message}`;
+  });
+  return `bad input to ${workflow}: ${lines.join('; ')}`;
+}
