@@ -7,3 +7,4 @@ export { clusterLock } from './cluster-lock';
 export { replaceNode } from './replace-node';
 export { healthCheck } from './health-check';
 export { clusterWatcher } from './cluster-watcher';
+import './versioning'; // each workflow's versioning behaviour, set on the functions above
