@@ -3,6 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { UsageError } from '../client/errors';
 import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from './activities';
@@ -53,7 +54,7 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
   const dataConverter = options.dataConverter ?? payloadDataConverter();
   const deployment = options.deployment ? { ...options.deployment, commitKnown: true } : deploymentVersionFromEnv();
   const problem = deploymentVersionProblem(deployment);
-  if (problem) throw new Error(problem);
+  if (problem) throw new UsageError(problem); // exit status 2: nothing was started
   const namespace = options.namespace ?? 'default';
   const connection = await NativeConnection.connect({ address: options.address });
   // Activities that signal other workflows (the cluster lock) use a client of their own, made on first use.
