@@ -61,8 +61,8 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
   let client: Client | undefined;
   const temporal = () => (client ??= new Client({ connection: Connection.lazy({ address: options.address }), namespace, dataConverter }));
   try {
-    // Before the worker is built: a worker made current before it polls takes the runs
-    // started meanwhile; one built first could not be disposed of without running it.
+    // Before the Worker is built: the server keeps new runs for this version until it polls,
+    // and a built Worker cannot be let go without running it, so this failure must come first.
     const current = await ensureCurrentVersion(connection.workflowService, { namespace, version: deployment, policy: options.currentVersion ?? 'if-none' });
     const worker = await Worker.create({
       connection,
