@@ -49,6 +49,12 @@ COPY . .
 # talosctl, so that second step says so in one line and builds nothing.
 RUN node scripts/build-cli.js && node scripts/build-talosctl-forwarder.js
 
+# The worker's build ID (worker/deployment.ts): the image has no .git to read the commit
+# from, so the build passes it, e.g. --build-arg AUTOK8S_BUILD_ID="0.1.0+$(git rev-parse --short HEAD)".
+# Declared after the install and bundle steps, so a new build ID does not redo them.
+# Unset: the package version alone, and the worker warns.
+ARG AUTOK8S_BUILD_ID=
+
 # The state store (Talos secrets, machine configs, kubeconfigs): a volume in
 # docker-compose.yml. Created here so a fresh named volume inherits owner and mode.
 RUN mkdir -p /var/lib/autok8s && chown node:node /var/lib/autok8s && chmod 0700 /var/lib/autok8s
@@ -58,7 +64,8 @@ ENV NODE_ENV=production \
     TALOSCTL=/usr/local/bin/talosctl \
     TEMPORAL_ADDRESS=temporal:7233 \
     TEMPORAL_NAMESPACE=default \
-    AUTOK8S_TASK_QUEUE=autok8s
+    AUTOK8S_TASK_QUEUE=autok8s \
+    AUTOK8S_BUILD_ID=${AUTOK8S_BUILD_ID}
 
 # The node image's unprivileged user (uid 1000).
 USER node

@@ -2,9 +2,8 @@
 // Exit codes: 0 ok, 1 the operation failed, 2 bad input (nothing was started).
 import { applyCommand } from './commands/apply';
 import { Command, CommanderError } from 'commander';
-import { KeyringError, PAYLOAD_KEYS_ENV } from '../codec/keyring';
-import { SpecError } from '../core/spec/load';
-import { EXIT_BAD_INPUT, EXIT_FAILED, UsageError } from './errors';
+import { PAYLOAD_KEYS_ENV } from '../codec/keyring';
+import { EXIT_BAD_INPUT, EXIT_FAILED } from './errors';
 import { failoverCommand } from './commands/failover';
 import { schemaCommand } from './commands/schema';
 import { validateCommand } from './commands/validate';
@@ -35,6 +34,9 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The `name`s SpecError, UsageError and KeyringError give their instances. */
+const BAD_INPUT_ERRORS = new Set(['SpecError', 'UsageError', 'KeyringError']);
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
@@ -44,7 +46,9 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version end with code 0; usage mistakes (unknown option, missing value) are bad input.
       return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     }
-    if (err instanceof SpecError || err instanceof UsageError || err instanceof KeyringError) {
+    // By name: the worker and the dev stack are loaded from source (client/project.ts), so
+    // their errors are instances of other copies of these classes than the bundle's.
+    if (err instanceof Error && BAD_INPUT_ERRORS.has(err.name)) {
       process.stderr.write(`autok8s: ${err.message}\n`);
       return EXIT_BAD_INPUT;
     }

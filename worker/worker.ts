@@ -1,11 +1,15 @@
-// Building a worker: one task queue, the workflow bundle and the activity set.
+// Building a worker: one task queue, the workflow bundle and the activity set, as one
+// version of the autok8s Worker Deployment (worker/deployment.ts).
 import { Client, Connection } from '@temporalio/client';
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { UsageError } from '../client/errors';
 import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createActivities, type ActivityDeps } from '../activities';
 import { workflowBundle } from './bundle';
+import { ensureCurrentVersion, type CurrentVersionOutcome, type CurrentVersionPolicy } from './current-version';
+import { deploymentVersionFromEnv, deploymentVersionProblem, type DeploymentVersionOf } from './deployment';
 
 export interface WorkerOptions {
   address: string;
@@ -16,6 +20,10 @@ export interface WorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
   /** Defaults to the environment's (codec/data-converter.ts: encrypted when AUTOK8S_PAYLOAD_KEYS is set). */
   dataConverter?: DataConverter;
+  /** Deployment name and build ID; defaults to the environment's (AUTOK8S_DEPLOYMENT_NAME, AUTOK8S_BUILD_ID, the checkout). */
+  deployment?: WorkerDeploymentVersion;
+  /** When this worker makes its version the deployment's current one (worker/current-version.ts); default 'if-none'. */
+  currentVersion?: CurrentVersionPolicy;
 }
 
 let runtimeInstalled = false;
@@ -33,6 +41,9 @@ export function installQuietRuntime(): void {
 
 export interface CreatedWorker {
   worker: Worker;
+  deployment: DeploymentVersionOf;
+  /** Whether this worker's version is the deployment's current one, which new runs go to. */
+  current: CurrentVersionOutcome;
   /** Closes the worker's connections; call after `worker.run()` has returned. */
   close(): Promise<void>;
 }
@@ -41,14 +52,21 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
   installQuietRuntime();
   // First, so a keyring that cannot be used stops the worker before it connects.
   const dataConverter = options.dataConverter ?? payloadDataConverter();
+  const deployment = options.deployment ? { ...options.deployment, commitKnown: true } : deploymentVersionFromEnv();
+  const problem = deploymentVersionProblem(deployment);
+  if (problem) throw new UsageError(problem); // exit status 2: nothing was started
+  const namespace = options.namespace ?? 'default';
   const connection = await NativeConnection.connect({ address: options.address });
   // Activities that signal other workflows (the cluster lock) use a client of their own, made on first use.
   let client: Client | undefined;
-  const temporal = () => (client ??= new Client({ connection: Connection.lazy({ address: options.address }), namespace: options.namespace ?? 'default', dataConverter }));
+  const temporal = () => (client ??= new Client({ connection: Connection.lazy({ address: options.address }), namespace, dataConverter }));
   try {
+    // Before the Worker is built: the server keeps new runs for this version until it polls,
+    // and a built Worker cannot be let go without running it, so this failure must come first.
+    const current = await ensureCurrentVersion(connection.workflowService, { namespace, version: deployment, policy: options.currentVersion ?? 'if-none' });
     const worker = await Worker.create({
       connection,
-      namespace: options.namespace ?? 'default',
+      namespace,
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowBundle: await workflowBundle(),
       dataConverter,
@@ -58,9 +76,17 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
       // from their heartbeats); one that does not stop within 25 s is abandoned rather than
       // holding the process: compose gives the container 30 s (stop_grace_period).
       shutdownForceTime: '25s',
+      workerDeploymentOptions: {
+        useWorkerVersioning: true,
+        version: { deploymentName: deployment.deploymentName, buildId: deployment.buildId },
+        // Each workflow states its own (workflows/versioning.ts); pinned is the safe default.
+        defaultVersioningBehavior: 'PINNED',
+      },
     });
     return {
       worker,
+      deployment,
+      current,
       async close() {
         await client?.connection.close();
         await connection.close();

@@ -8,3 +8,4 @@ export { replaceNode } from './replace-node';
 export { healthCheck } from './health-check';
 export { clusterWatcher } from './cluster-watcher';
 export { clusterSpec } from './cluster-spec';
+import './versioning'; // each workflow's versioning behaviour, set on the functions above

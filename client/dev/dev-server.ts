@@ -17,6 +17,8 @@ export interface DevServerOptions {
   dbFile?: string;
   /** A codec server the Web UI calls to show encrypted payloads decoded (autok8s codec-server). */
   uiCodecEndpoint?: string;
+  /** Server dynamic config (`--dynamic-config-value key=<JSON>`). */
+  dynamicConfig?: Record<string, string | number | boolean>;
   cliPath?: string;
   log?: (line: string) => void;
   startTimeoutMs?: number;
@@ -60,6 +62,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     args.push('--db-filename', options.dbFile);
   }
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -51,6 +51,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       address: server.address,
       dataConverter: codec.dataConverter,
       deps: { policy: box.workerPolicy, pollIntervalMs: o.pollIntervalMs },
+      // The stack's worker is its deployment's only one: a build from a newer checkout takes over new runs at once.
+      currentVersion: 'always',
     });
     up.unshift(["the worker's connections", closeWorker]);
     const running = worker.run();

@@ -117,6 +117,16 @@ describe('autok8s CLI', () => {
     expect(badOrigin.stderr).toMatch(/--allow-origin localhost:8233: give an origin such as http:\/\/localhost:8233/);
   });
 
+  it('worker refuses a keyring it cannot read or a deployment name Temporal would refuse, before contacting Temporal: exit 2', async () => {
+    // The worker is loaded from source, not from the CLI bundle: its errors still count as bad input.
+    const noKeys = await autok8s(['worker'], { TEMPORAL_ADDRESS: '127.0.0.1:1', AUTOK8S_PAYLOAD_KEYS: '/nonexistent/payload-keys' });
+    expect(noKeys.code).toBe(2);
+    expect(noKeys.stderr).toMatch(/cannot read the payload keys at \/nonexistent\/payload-keys/);
+    const dotted = await autok8s(['worker'], { TEMPORAL_ADDRESS: '127.0.0.1:1', AUTOK8S_PAYLOAD_KEYS: '', AUTOK8S_DEPLOYMENT_NAME: 'autok8s.prod' });
+    expect(dotted.code).toBe(2);
+    expect(dotted.stderr).toMatch(/deployment name "autok8s\.prod" \(AUTOK8S_DEPLOYMENT_NAME\) holds a dot/);
+  });
+
   it('codec-server serves /encode and /decode with the keyring until stopped', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ak8s-keys-')), 'keys');
     await autok8s(['payload-keys', 'add', file, '--id', 'cli']);

@@ -5,9 +5,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { inject } from 'vitest';
-import { createWorker } from '../../worker/worker';
+import { createWorker, type CreatedWorker } from '../../worker/worker';
 import { findTemporalCli } from '../../client/dev/find-temporal-cli';
 import { stopWorker } from '../../client/lifecycle';
 import { ROOT } from './paths';
@@ -29,20 +29,23 @@ export function uniqueQueue(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export interface RunningWorker {
-  worker: Worker;
+export interface RunningWorker extends Pick<CreatedWorker, 'worker' | 'deployment' | 'current'> {
   stop(): Promise<void>;
 }
 
-export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 100): Promise<RunningWorker> {
-  const { worker, close: closeWorker } = await createWorker({
+/** A worker of the checkout's deployment version (worker/deployment.ts), or of `deployment`. */
+export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 100, deployment?: WorkerDeploymentVersion): Promise<RunningWorker> {
+  const { worker, deployment: version, current, close: closeWorker } = await createWorker({
     address: temporalAddress(),
     taskQueue,
     deps: { policy: SANDBOXES_POLICY, pollIntervalMs },
+    deployment,
   });
   const running = worker.run();
   return {
     worker,
+    deployment: version,
+    current,
     async stop() {
       await stopWorker(worker, running);
       await closeWorker();
