@@ -83,7 +83,7 @@ describe('versioning behaviours', () => {
   const behaviourOf = (name: keyof typeof workflows) => (workflows[name] as { workflowDefinitionOptions?: { versioningBehavior?: string } }).workflowDefinitionOptions?.versioningBehavior;
 
   it('the long-lived watcher and lock move to the current version; every other workflow stays on the build that started it', () => {
-    const longLived = ['clusterWatcher', 'clusterLock'];
+    const longLived = ['clusterWatcher', 'clusterLock', 'clusterSpec'];
     for (const name of Object.keys(workflows) as (keyof typeof workflows)[]) {
       expect({ name, behaviour: behaviourOf(name) }).toEqual({ name, behaviour: longLived.includes(name) ? 'AUTO_UPGRADE' : 'PINNED' });
     }

@@ -87,7 +87,7 @@ describe('Worker Deployment Versioning', () => {
     expect(a.current).toEqual({ outcome: 'made-current', currentBuildId: 'A' }); // a fresh deployment: its first worker makes itself current
 
     // The holder takes the lock, then the bootstrap queues behind it.
-    const watcher = await client.workflow.start('clusterWatcher', { taskQueue: queue, workflowId: workflowIds.watcher(CLUSTER), args: [{ spec: box.spec }] });
+    const watcher = await client.workflow.start('clusterWatcher', { taskQueue: queue, workflowId: workflowIds.watcher(CLUSTER), args: [{ cluster: CLUSTER }] });
     const lock = client.workflow.getHandle(workflowIds.lock(CLUSTER));
     await client.workflow.signalWithStart('clusterLock', {
       taskQueue: queue,
