@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rootCauseMessage } from '../../client/failure';
 import { startFailover } from '../../client/start';
 import { startSandbox, type Sandbox } from '../../sandbox';
+import { findLeaks, fixtureCodec, historyTexts } from '../helpers/secrets';
 import { connect, maybeRecordHistory, startChildWorker, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 
 const IP = '203.0.113.10';
@@ -149,9 +150,10 @@ describe('failoverIp', () => {
     const message = rootCauseMessage(err);
     expect(message).toMatch(/Invalid signature/);
     expect(message).not.toContain('not-the-secret');
-    expect(JSON.stringify(await handle.fetchHistory())).not.toContain('not-the-secret');
-    // One attempt only: non-retryable, so no retry loop ran.
     const history = await handle.fetchHistory();
+    const wrongSecret = { name: 'the wrong application secret', value: 'not-the-secret' };
+    expect(findLeaks([{ workflowId: handle.workflowId, texts: await historyTexts(history, fixtureCodec()) }], [wrongSecret])).toEqual([]);
+    // One attempt only: non-retryable, so no retry loop ran.
     const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
     expect(Math.max(...attempts)).toBe(1);
     expect(Date.now() - started).toBeLessThan(60_000);
