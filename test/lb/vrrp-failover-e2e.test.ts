@@ -16,6 +16,7 @@ import { argOf, installCliNotifyWrapper, readNotifyRuns, startedWorkflowOf, type
 import type { KeepalivedGroup } from '../../sandbox/netns/vrrp';
 import type { FailoverIpResult } from '../../workflows/failover-ip';
 import { connect, startInProcessWorker, temporalAddress, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
+import { requireInCi } from '../helpers/prerequisites';
 
 const unavailable = netnsUnavailableReason(['ip', 'keepalived', 'nsenter']);
 const CLUSTER = 'vrrp-e2e';
@@ -25,7 +26,7 @@ const TAKEOVER_BUDGET_MS = 15_000;
 /** keepalived → nsenter → node CLI start-up → workflow → OVH move task: seconds, plus a loaded machine. */
 const NOTIFY_BUDGET_MS = 60_000;
 
-describe.skipIf(unavailable !== undefined)(
+describe.skipIf(requireInCi(unavailable, 'VRRP failover end to end (real keepalived)'))(
   unavailable ? `VRRP failover end to end (skipped: ${unavailable})` : 'VRRP failover end to end: keepalived notify_master → autok8s CLI → failoverIp → OVH simulator',
   () => {
     let box: Sandbox;

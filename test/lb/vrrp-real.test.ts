@@ -6,12 +6,13 @@ import type { ClusterSpec } from '../../core/spec/schema';
 import { NetnsLab, netnsUnavailableReason, type LabHost } from '../../sandbox/netns/lab';
 import { KeepalivedGroup } from '../../sandbox/netns/vrrp';
 import { labSpec, serverName } from './helpers';
+import { requireInCi } from '../helpers/prerequisites';
 
 const unavailable = netnsUnavailableReason(['ip', 'keepalived']);
 /** 3 × advert_int + skew is under 4 s; allow for a slow, shared machine. */
 const TAKEOVER_BUDGET_MS = 15_000;
 
-describe.skipIf(unavailable !== undefined)(unavailable ? `VRRP failover between real keepalived (skipped: ${unavailable})` : 'VRRP failover between real keepalived in network namespaces', () => {
+describe.skipIf(requireInCi(unavailable, 'VRRP between real keepalived'))(unavailable ? `VRRP failover between real keepalived (skipped: ${unavailable})` : 'VRRP failover between real keepalived in network namespaces', () => {
   let lab: NetnsLab;
   let spec: ClusterSpec;
   let group: KeepalivedGroup;

@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../sandbox/audit';
 import { FaultInjector } from '../../sandbox/faults';
 import { FORWARDER_BINARY, TalosSimulator, TRANSPORT_ENV } from '../../sandbox/talos/simulator';
+import { requireInCi } from '../helpers/prerequisites';
+
+const FORWARDER_SOURCE = join(__dirname, '..', '..', 'sandbox', 'talos', 'forwarder', 'main.go');
 
 const CP = '10.10.0.41';
 const DOWN = '10.10.0.49';
@@ -46,10 +49,16 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
   }
 }
 
-const built = existsSync(FORWARDER_BINARY);
-const skipReason = built ? '' : ` (skipped: ${FORWARDER_BINARY} is not built; run \`npm install\` with Go on PATH)`;
+/** Why the sandbox would not use the forwarder (it never runs a build older than its source), or undefined. */
+function forwarderProblem(): string | undefined {
+  if (!existsSync(FORWARDER_BINARY)) return `${FORWARDER_BINARY} is not built (run \`npm run prepare\` with Go on PATH)`;
+  if (statSync(FORWARDER_BINARY).mtimeMs < statSync(FORWARDER_SOURCE).mtimeMs) return `${FORWARDER_BINARY} is older than ${FORWARDER_SOURCE} (run \`npm run prepare\` with Go on PATH)`;
+  return undefined;
+}
+const missingForwarder = forwarderProblem();
+const skipReason = missingForwarder ? ` (skipped: ${missingForwarder})` : '';
 
-describe.skipIf(!built)(`talosctl transports: Go forwarder and node bundle agree${skipReason}`, () => {
+describe.skipIf(requireInCi(missingForwarder, 'the talosctl transports tier'))(`talosctl transports: Go forwarder and node bundle agree${skipReason}`, () => {
   let dir: string;
   let work: string;
   let forwarder: string;
@@ -192,7 +201,7 @@ describe.skipIf(!built)(`talosctl transports: Go forwarder and node bundle agree
   });
 });
 
-describe.skipIf(!built)(`the Go forwarder without a simulator${skipReason}`, () => {
+describe.skipIf(requireInCi(missingForwarder, 'the Go forwarder tier'))(`the Go forwarder without a simulator${skipReason}`, () => {
   it('says the simulator is not running and exits 1, as the node stand-in does', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'autok8s-transports-down-'));
     try {
