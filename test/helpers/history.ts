@@ -1,0 +1,33 @@
+// What a workflow history says about its activities: each one's type, how many attempts it
+// took and how it ended. Tests read retries from here ("failed once, not retried") instead
+// of inferring them from how long a run took.
+import { decodeRetryState } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+
+export interface ActivityRun {
+  type: string;
+  /** The attempt that ended the activity (the server records only the last start). 0 while none started. */
+  attempts: number;
+  outcome: 'open' | 'completed' | 'failed' | 'timed out' | 'canceled';
+  /** Why a failed activity was not retried further: NON_RETRYABLE_FAILURE, MAXIMUM_ATTEMPTS_REACHED, ... */
+  retryState?: string;
+}
+
+const idOf = (id: unknown): string => String(id);
+
+/** Pure: every activity the history scheduled, in order. */
+export function activityRuns(history: temporal.api.history.v1.IHistory): ActivityRun[] {
+  const runs = new Map<string, ActivityRun>();
+  for (const e of history.events ?? []) {
+    if (e.activityTaskScheduledEventAttributes) runs.set(idOf(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', attempts: 0, outcome: 'open' });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) runs.get(idOf(started.scheduledEventId))!.attempts = started.attempt ?? 0;
+    if (e.activityTaskCompletedEventAttributes) runs.get(idOf(e.activityTaskCompletedEventAttributes.scheduledEventId))!.outcome = 'completed';
+    const failed = e.activityTaskFailedEventAttributes;
+    if (failed) Object.assign(runs.get(idOf(failed.scheduledEventId))!, { outcome: 'failed', retryState: decodeRetryState(failed.retryState) });
+    const timedOut = e.activityTaskTimedOutEventAttributes;
+    if (timedOut) Object.assign(runs.get(idOf(timedOut.scheduledEventId))!, { outcome: 'timed out', retryState: decodeRetryState(timedOut.retryState) });
+    if (e.activityTaskCanceledEventAttributes) runs.get(idOf(e.activityTaskCanceledEventAttributes.scheduledEventId))!.outcome = 'canceled';
+  }
+  return [...runs.values()];
+}
