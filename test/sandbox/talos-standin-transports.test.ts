@@ -191,12 +191,15 @@ describe.skipIf(requireInCi(missingForwarder, 'the talosctl transports tier'))(`
 
   it('stops the in-process run when the caller kills its talosctl, as a killed process stops', async () => {
     const withConfig = ['-n', CP, '-e', CP, '--talosconfig', 'talosconfig'];
-    faults.add({ service: 'talos', method: 'kubeconfig', effect: { kind: 'delay', ms: 800 }, times: 2 });
+    const delayed = faults.add({ service: 'talos', method: 'kubeconfig', effect: { kind: 'delay', ms: 800 }, times: 2 });
     for (const talosctl of [forwarder, bundle]) {
       const killed = await run(talosctl, work, ['kubeconfig', 'late-kubeconfig', ...withConfig], { timeoutMs: 200 });
       expect(killed.code).not.toBe(0);
+      if (talosctl === forwarder) expect(faults.list().find((r) => r.id === delayed.id)!.fired, "the forwarder's run reached its delayed node call").toBe(1);
     }
-    await new Promise((r) => setTimeout(r, 1200));
+    // The killed bundle process can write nothing more; the forwarder's run goes on in the
+    // simulator until its delayed node call is answered, and must stop there without writing.
+    await sim.execRunsSettled();
     expect(existsSync(join(work, 'late-kubeconfig'))).toBe(false);
   });
 });
