@@ -8,6 +8,7 @@
 // The autok8s rows break the latency down: VRRP takeover, CLI start-up to workflow start,
 // and the workflow's steps before the POST; a CLI start-up profile (fresh processes) says
 // what the start-up itself is made of.
+import { applySpec } from '../client/start';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -68,6 +69,8 @@ export async function failoverDetection(temporalAddress: string, trials = 10): P
   let fl: FailoverLab | undefined;
   try {
     fl = await FailoverLab.create(box.specFile);
+    // notify_master names the cluster only: the runs use the lab's spec, once the store has it.
+    await applySpec(client, taskQueue, fl.spec);
     const cliLogs = join(fl.lab.dir, 'notify-autok8s');
     const bareLogs = join(fl.lab.dir, 'notify-bare');
     const cliWrapper = await installCliNotifyWrapper(join(fl.binDir, 'autok8s-cli-notify'), { netnsPid: process.pid, logDir: cliLogs, temporalAddress, taskQueue });

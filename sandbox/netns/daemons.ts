@@ -89,11 +89,16 @@ export function startNginx(lab: NetnsLab, host: LabHost, configPath: string): Ch
   return lab.spawn(host, ['nginx', '-e', join(host.dir, 'nginx-startup.log'), '-g', 'daemon off;', '-c', configPath], 'nginx');
 }
 
-/** keepalived (VRRP only, foreground, logging to its log file) with pid files of its own, since all namespaces share one file system. */
+/**
+ * keepalived (VRRP only, foreground, logging to its log file) with pid files of its own, since
+ * all namespaces share one file system; for the same reason its TMPDIR is the host's directory,
+ * where SIGUSR2 makes it write keepalived.stats. `env` and `ip netns exec` both exec, so the
+ * child is keepalived itself and signals reach it.
+ */
 export function startKeepalived(lab: NetnsLab, host: LabHost, configPath: string): ChildProcess {
   return lab.spawn(
     host,
-    ['keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '-f', configPath, '-p', join(host.dir, 'keepalived.pid'), '-r', join(host.dir, 'keepalived-vrrp.pid')],
+    ['env', `TMPDIR=${host.dir}`, 'keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '-f', configPath, '-p', join(host.dir, 'keepalived.pid'), '-r', join(host.dir, 'keepalived-vrrp.pid')],
     'keepalived',
   );
 }

@@ -3,11 +3,12 @@
 // in for `autok8s failover` (the lead's end-to-end test swaps in the real CLI through
 // `notifyCommand`).
 import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderKeepalivedConf, type KeepalivedRenderOptions } from '../../core/render/keepalived';
+import { KEEPALIVED_DEFAULTS, renderKeepalivedConf, type KeepalivedRenderOptions } from '../../core/render/keepalived';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { startKeepalived } from './daemons';
+import { parseKeepalivedStats, type VrrpInstanceStats } from './keepalived-stats';
 import type { LabHost, NetnsLab } from './lab';
 
 export interface VrrpMember {
@@ -15,6 +16,8 @@ export interface VrrpMember {
   host: LabHost;
   configPath: string;
   process: ChildProcess | undefined;
+  /** How many times its keepalived was started (each start logs one "Startup complete"). */
+  starts: number;
 }
 
 export class KeepalivedGroup {
@@ -48,10 +51,10 @@ export class KeepalivedGroup {
       if (!host) throw new Error(`no lab host given for the LB of ${server.name}`);
       const configPath = join(host.dir, 'keepalived.conf');
       await writeFile(configPath, renderKeepalivedConf(spec, server.name, { notifyCommand: recorder, ...opts }));
-      members.push({ server: server.name, host, configPath, process: undefined });
+      members.push({ server: server.name, host, configPath, process: undefined, starts: 0 });
     }
     const group = new KeepalivedGroup(lab, spec.network.apiVip, members, notifyLog);
-    for (const m of members) m.process = startKeepalived(lab, m.host, m.configPath);
+    for (const m of members) group.launch(m);
     return group;
   }
 
@@ -88,12 +91,55 @@ export class KeepalivedGroup {
     }
   }
 
+  /**
+   * A running member's keepalived counters since it (re)started: SIGUSR2 makes it write
+   * keepalived.stats into its TMPDIR, the host's directory (startKeepalived sets it).
+   */
+  async stats(server: string, timeoutMs = 10_000): Promise<VrrpInstanceStats> {
+    const member = this.members.find((m) => m.server === server);
+    const child = member?.process;
+    if (!member || !child || child.exitCode !== null || child.signalCode !== null) throw new Error(`${server}'s keepalived is not running`);
+    const deadline = Date.now() + timeoutMs;
+    // Before its start-up completes, keepalived may not handle SIGUSR2 yet, and the signal's default action ends it.
+    const log = join(member.host.dir, 'keepalived.log');
+    while (((await readFile(log, 'utf8').catch(() => '')).match(/Startup complete/g) ?? []).length < member.starts) {
+      if (Date.now() > deadline) throw new Error(`${server}'s keepalived did not complete its start-up within ${timeoutMs} ms; see ${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const file = join(member.host.dir, 'keepalived.stats');
+    await rm(file, { force: true });
+    child.kill('SIGUSR2');
+    for (;;) {
+      const stats = parseKeepalivedStats(await readFile(file, 'utf8').catch(() => ''));
+      const ours = stats?.find((s) => s.instance === KEEPALIVED_DEFAULTS.instanceName);
+      if (ours) return ours;
+      if (Date.now() > deadline) throw new Error(`${server}'s keepalived wrote no complete ${file} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Polls a member's counters until `done` holds for them; returns them. */
+  async statsUntil(server: string, what: string, done: (stats: VrrpInstanceStats) => boolean, timeoutMs = 30_000): Promise<VrrpInstanceStats> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const stats = await this.stats(server);
+      if (done(stats)) return stats;
+      if (Date.now() > deadline) throw new Error(`${server}'s keepalived: not ${what} within ${timeoutMs} ms (last: ${JSON.stringify(stats)})`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  private launch(member: VrrpMember): void {
+    member.process = startKeepalived(this.lab, member.host, member.configPath);
+    member.starts += 1;
+  }
+
   /** Starts a stopped member's keepalived again (same config). */
   restart(server: string): void {
     const member = this.members.find((m) => m.server === server);
     if (!member) throw new Error(`${server} is not a member of this keepalived group`);
     const running = member.process && member.process.exitCode === null && member.process.signalCode === null;
-    if (!running) member.process = startKeepalived(this.lab, member.host, member.configPath);
+    if (!running) this.launch(member);
   }
 
   /** Lines the notify script recorded, oldest first, without their timestamps. */

@@ -93,6 +93,8 @@ export class TalosSimulator {
   private readonly token = randomBytes(12).toString('hex');
   /** Requests a "hang" fault holds open; answered (with a reset) on stop. */
   private readonly held = new Set<ServerResponse>();
+  /** Forwarder runs still executing in this process, including those whose caller went away. */
+  private readonly execRuns = new Set<Promise<unknown>>();
   private transport?: StandInTransport;
 
   constructor(private readonly options: TalosSimulatorOptions) {
@@ -210,10 +212,24 @@ export class TalosSimulator {
       chunks.push(chunk as Buffer);
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    const answer = route === 'call' ? await this.answer(body as TalosCall, req, res) : await this.exec(body, res);
+    const answer = route === 'call' ? await this.answer(body as TalosCall, req, res) : await this.tracked(this.exec(body, res));
     if (answer === undefined) return;
     const text = JSON.stringify(answer);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  }
+
+  /**
+   * Resolves once every forwarder run started so far has ended, aborted ones included: what a
+   * killed caller's run did (or did not do) after the kill is then final.
+   */
+  async execRunsSettled(): Promise<void> {
+    await Promise.allSettled([...this.execRuns]);
+  }
+
+  private tracked<T>(run: Promise<T>): Promise<T> {
+    this.execRuns.add(run);
+    void run.finally(() => this.execRuns.delete(run)).catch(() => undefined);
+    return run;
   }
 
   /**

@@ -21,6 +21,7 @@ import type { ClusterSpec } from '../../core/spec/schema';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { createWorker } from '../../worker/worker';
 import { ROOT } from '../helpers/paths';
+import { requireInCi } from '../helpers/prerequisites';
 import { uniqueQueue, waitUntil } from '../helpers/temporal';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -55,7 +56,9 @@ async function openFiltered(page: Page, query: string, expectedId: string): Prom
   return page.locator('body').innerText({ timeout: PAGE_TIMEOUT_MS });
 }
 
-describe.skipIf(!existsSync(CHROMIUM))(`Temporal Web UI (needs ${CHROMIUM}: apt-get install chromium)`, () => {
+const missingChromium = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
+
+describe.skipIf(requireInCi(missingChromium, 'the Web UI tier (headless Chromium)'))(`Temporal Web UI (needs ${CHROMIUM}: apt-get install chromium)`, () => {
   beforeAll(async () => {
     box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-webui-')), latency: { ovh: { moveMs: 200 } } });
     // Encrypted payloads, and the codec server the UI calls to decode them (as `autok8s dev` sets up).

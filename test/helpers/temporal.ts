@@ -2,7 +2,6 @@
 // test/global-setup.ts: a client, an in-process worker on a task queue of its own, and a
 // worker in a child process that a test can SIGKILL.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
@@ -12,6 +11,7 @@ import { findTemporalCli } from '../../client/dev/find-temporal-cli';
 import { stopWorker } from '../../client/lifecycle';
 import { ROOT } from './paths';
 import { SANDBOXES_POLICY, SANDBOXES_POLICY_ENV } from './policy';
+import { HISTORIES_DIR, refuseExistingHistory, saveRecordedHistory } from './recorded-history';
 
 export { ROOT };
 
@@ -94,17 +94,17 @@ export function startChildWorker(taskQueue: string, env: Record<string, string> 
 /**
  * Saves a finished run's history under test/histories/ when RECORD_HISTORIES=1, so the
  * replay test keeps checking that workflow changes stay compatible with recorded runs.
+ * Refuses to overwrite a history already there (see saveRecordedHistory).
  */
-export async function maybeRecordHistory(handle: Pick<WorkflowHandle, 'workflowId'>, name: string): Promise<void> {
+export async function maybeRecordHistory(handle: Pick<WorkflowHandle, 'workflowId'>, name: string, dir = HISTORIES_DIR): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
+  refuseExistingHistory(dir, name);
   // The Temporal CLI's JSON is the format replay documents (and historyFromJSON reads).
   const cli = findTemporalCli({ allowInstall: false }).path;
   const json = execFileSync(cli, ['workflow', 'show', '--address', temporalAddress(), '-w', handle.workflowId, '--output', 'json'], {
     encoding: 'utf8',
   });
-  const dir = join(ROOT, 'test', 'histories');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), json.trim() + '\n');
+  saveRecordedHistory(dir, name, json);
 }
 
 export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 50): Promise<void> {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { blobType, fingerprintOf, hostKeyAlgorithmsFor, parseHostKeyLine } from '../../activities/ssh/host-key';
 import { findProgram } from '../../sandbox/netns/lab';
 import { ed25519KeyPair } from './helpers';
+import { requireInCi } from '../helpers/prerequisites';
 
 describe('host key pins', () => {
   it('reads an OpenSSH public key line with or without a comment', () => {
@@ -24,7 +25,7 @@ describe('host key pins', () => {
     },
   );
 
-  it.skipIf(!findProgram('ssh-keygen'))('prints fingerprints exactly as ssh-keygen -l does', () => {
+  it.skipIf(requireInCi(findProgram('ssh-keygen') ? undefined : 'ssh-keygen is not installed (apt-get install openssh-client)', 'the ssh-keygen fingerprint check'))('prints fingerprints exactly as ssh-keygen -l does', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ak8s-hostkey-'));
     try {
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'k')]);

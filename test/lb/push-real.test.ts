@@ -19,6 +19,7 @@ import { renderNginxConf } from '../../core/render/nginx';
 import { canConnect, startHaproxy, startNginx, startSshd, waitForPort, type HaproxyHandle, type SshdHandle } from '../../sandbox/netns/daemons';
 import { NetnsLab, netnsUnavailableReason, type LabHost } from '../../sandbox/netns/lab';
 import { ed25519KeyPair, labSpec, secretsWith, TEST_KEY_REF } from './helpers';
+import { requireInCi } from '../helpers/prerequisites';
 
 const unavailable = netnsUnavailableReason();
 const client = ed25519KeyPair();
@@ -80,7 +81,7 @@ frontend lb_health
   monitor-uri /healthz
 `;
 
-describe.skipIf(unavailable !== undefined)(unavailable ? `push to a real LB host (skipped: ${unavailable})` : 'push to a real LB host in a network namespace', () => {
+describe.skipIf(requireInCi(unavailable, 'the push to a real LB host (sshd, HAProxy, keepalived)'))(unavailable ? `push to a real LB host (skipped: ${unavailable})` : 'push to a real LB host in a network namespace', () => {
   let lab: NetnsLab;
   let lb: LabHost;
   let cp: LabHost;

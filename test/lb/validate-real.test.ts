@@ -13,6 +13,7 @@ import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { checkHaproxyConfig, checkKeepalivedConfig, checkNginxConfig } from '../../sandbox/lbhost/validators';
 import { findProgram, NetnsLab, netnsUnavailableReason, type LabHost } from '../../sandbox/netns/lab';
+import { requireInCi } from '../helpers/prerequisites';
 
 const spec = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
 const servers = spec.servers.map((s) => s.name);
@@ -49,7 +50,7 @@ function writeScratch(name: string, text: string): string {
 
 // ---------------------------------------------------------------------------------------
 const haproxyMissing = missing('haproxy');
-describe.skipIf(haproxyMissing !== undefined)(title('haproxy -c on rendered haproxy.cfg', haproxyMissing), () => {
+describe.skipIf(requireInCi(haproxyMissing, 'haproxy -c'))(title('haproxy -c on rendered haproxy.cfg', haproxyMissing), () => {
   const haproxyCheck = (text: string, name: string) => runProgram(['haproxy', '-c', '-f', writeScratch(name, text)]);
 
   it.each(servers)('accepts the config of %s', async (name) => {
@@ -81,7 +82,7 @@ describe.skipIf(haproxyMissing !== undefined)(title('haproxy -c on rendered hapr
 
 // ---------------------------------------------------------------------------------------
 const nginxMissing = missing('nginx');
-describe.skipIf(nginxMissing !== undefined)(title('nginx -t on rendered nginx.conf, from a scratch prefix', nginxMissing), () => {
+describe.skipIf(requireInCi(nginxMissing, 'nginx -t'))(title('nginx -t on rendered nginx.conf, from a scratch prefix', nginxMissing), () => {
   function prefixPaths(name: string): NginxPaths {
     const dir = join(scratch, `nginx-${name}`);
     mkdirSync(join(dir, 'tmp'), { recursive: true });
@@ -128,7 +129,7 @@ describe.skipIf(nginxMissing !== undefined)(title('nginx -t on rendered nginx.co
 
 // ---------------------------------------------------------------------------------------
 const keepalivedUnavailable = netnsUnavailableReason(['ip', 'keepalived']);
-describe.skipIf(keepalivedUnavailable !== undefined)(title('keepalived -t on rendered keepalived.conf, inside a namespace with eth0', keepalivedUnavailable), () => {
+describe.skipIf(requireInCi(keepalivedUnavailable, 'keepalived -t in a namespace'))(title('keepalived -t on rendered keepalived.conf, inside a namespace with eth0', keepalivedUnavailable), () => {
   let lab: NetnsLab;
   let host: LabHost;
   beforeAll(async () => {

@@ -6,12 +6,13 @@ import type { ClusterSpec } from '../../core/spec/schema';
 import { NetnsLab, netnsUnavailableReason, type LabHost } from '../../sandbox/netns/lab';
 import { KeepalivedGroup } from '../../sandbox/netns/vrrp';
 import { labSpec, serverName } from './helpers';
+import { requireInCi } from '../helpers/prerequisites';
 
 const unavailable = netnsUnavailableReason(['ip', 'keepalived']);
 /** 3 × advert_int + skew is under 4 s; allow for a slow, shared machine. */
 const TAKEOVER_BUDGET_MS = 15_000;
 
-describe.skipIf(unavailable !== undefined)(unavailable ? `VRRP failover between real keepalived (skipped: ${unavailable})` : 'VRRP failover between real keepalived in network namespaces', () => {
+describe.skipIf(requireInCi(unavailable, 'VRRP between real keepalived'))(unavailable ? `VRRP failover between real keepalived (skipped: ${unavailable})` : 'VRRP failover between real keepalived in network namespaces', () => {
   let lab: NetnsLab;
   let spec: ClusterSpec;
   let group: KeepalivedGroup;
@@ -29,27 +30,40 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `VRRP failover between 
     await lab?.teardown();
   });
 
-  it('elects exactly one holder of the VIP, which calls failover for itself', async () => {
+  const failoverLine = (server: string) => `failover --cluster ${spec.metadata.name} --ip 203.0.113.10 --to ${server} --reason keepalived`;
+  /** keepalived's own count: more adverts than a BACKUP's master-down timer lasts (3 × advert_int + skew < 4 adverts). */
+  const PAST_MASTER_DOWN = 5;
+
+  it('elects one MASTER, which calls failover for itself; the others hear it and never became MASTER', async () => {
     const holder = await group.waitForSingleHolder(TAKEOVER_BUDGET_MS);
-    expect(spec.servers.map((s) => s.name)).toContain(holder);
-    await expect.poll(() => group.notifications(), { timeout: 5_000 }).toContainEqual(
-      `failover --cluster ${spec.metadata.name} --ip 203.0.113.10 --to ${holder} --reason keepalived`,
-    );
+    expect((await group.stats(holder)).becameMaster).toBe(1);
+    for (const other of spec.servers.map((s) => s.name).filter((n) => n !== holder)) {
+      // Counters since each keepalived started: no moment with a second MASTER, and the unicast adverts arrive.
+      const heard = await group.statsUntil(other, "hearing the MASTER's adverts", (s) => s.advertsReceived > 0);
+      expect(heard, other).toMatchObject({ becameMaster: 0, advertsSent: 0 });
+    }
+    await expect.poll(() => group.notifications(), { timeout: 5_000 }).toContainEqual(failoverLine(holder));
+    expect(await group.notifications(), 'one notify_master: only the MASTER asked for the IP').toEqual([failoverLine(holder)]);
   });
 
   it('moves the VIP to a BACKUP when the MASTER keepalived stops, and the new MASTER calls failover', async () => {
     const before = await group.waitForSingleHolder(TAKEOVER_BUDGET_MS);
-    await group.stop(before);
+    await group.stop(before); // SIGTERM: it releases the VIP with a priority-0 advert
     const after = await group.waitForSingleHolder(TAKEOVER_BUDGET_MS, [before]);
-    expect(after).not.toBe(before);
-    expect(await group.holders()).toEqual([after]);
-    await expect.poll(() => group.notifications(), { timeout: 5_000 }).toContainEqual(
-      `failover --cluster ${spec.metadata.name} --ip 203.0.113.10 --to ${after} --reason keepalived`,
-    );
+    // Taken over because the MASTER resigned (its priority-0 advert), by one BACKUP only.
+    expect(await group.stats(after)).toMatchObject({ becameMaster: 1, priorityZeroReceived: 1 });
+    const third = spec.servers.map((s) => s.name).find((n) => n !== before && n !== after)!;
+    expect(await group.stats(third)).toMatchObject({ becameMaster: 0, priorityZeroReceived: 1 });
+    await expect.poll(() => group.notifications(), { timeout: 5_000 }).toContainEqual(failoverLine(after));
+    const notified = (await group.notifications()).length;
 
-    // nopreempt: the old MASTER comes back as BACKUP and leaves the VIP where it is.
+    // nopreempt: the old MASTER, the highest priority, comes back as BACKUP and leaves the VIP
+    // where it is: it hears the new MASTER's adverts for longer than a preempting BACKUP would
+    // wait before taking over, and never becomes MASTER.
     group.restart(before);
-    await new Promise((r) => setTimeout(r, 5_000));
+    const back = await group.statsUntil(before, `hearing ${PAST_MASTER_DOWN} adverts`, (s) => s.advertsReceived >= PAST_MASTER_DOWN, TAKEOVER_BUDGET_MS);
+    expect(back).toMatchObject({ becameMaster: 0, advertsSent: 0 });
     expect(await group.holders()).toEqual([after]);
+    expect((await group.notifications()).length, 'no notify_master after the old MASTER came back').toBe(notified);
   });
 });

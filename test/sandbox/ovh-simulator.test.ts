@@ -74,6 +74,15 @@ function client(over: Partial<{ appKey: string; appSecret: string; consumerKey: 
   });
 }
 
+/** Polls `condition` (a simulator's state, which changes between event-loop turns) until it holds. */
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function rejectionOf(p: PromiseLike<unknown>): Promise<Rejection> {
   try {
     await p;
@@ -278,11 +287,16 @@ describe('faults', () => {
   });
 
   it('hang: never answers; the client’s timeout gives up, and stop() still closes', async () => {
-    faults.add({ service: 'ovh', method: 'GET', path: '^/ip/[^/]+$', effect: { kind: 'hang' } });
-    const started = Date.now();
+    const rule = faults.add({ service: 'ovh', method: 'GET', path: '^/ip/[^/]+$', effect: { kind: 'hang' }, times: 2 });
+    // A call without any client timeout is held first; while it still waits, the 300 ms
+    // client's call is held too and gives up: only its own timeout can have ended it.
+    let untimedSettled = false;
+    const untimed = rejectionOf(client({ timeout: undefined }).requestPromised('GET', IP_PATH)).finally(() => (untimedSettled = true));
+    await until(() => faults.list().find((r) => r.id === rule.id)!.fired === 1);
     const r = await rejectionOf(client({ timeout: 300 }).requestPromised('GET', IP_PATH));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect((r.error as NodeJS.ErrnoException).code).toBe('ECONNRESET');
+    expect(faults.list().find((f) => f.id === rule.id)!.fired, 'the simulator held both calls').toBe(2);
+    expect(untimedSettled, 'the call without a timeout still waits').toBe(false);
 
     // A hung call without any client timeout: stopping the simulator must end it.
     faults.add({ service: 'ovh', method: 'POST', path: '/move$', effect: { kind: 'hang' } });
@@ -290,6 +304,7 @@ describe('faults', () => {
     await audit.waitFor({ action: 'POST /ip/{ip}/move', outcome: 'fault' }, 5000);
     await sim.stop();
     expect((await hung).error).toBeDefined();
+    expect((await untimed).error).toBeDefined();
     expect(sim.routing(IP)).toBe(SRV_A);
   });
 
@@ -311,12 +326,17 @@ describe('faults', () => {
     expect(await audit.waitFor({ action: 'task:genericMoveFloatingIp' }, 5000)).toMatchObject({ outcome: 'fault', detail: { status: 'ovhError' } });
   });
 
-  it('delay: answers normally after the delay', async () => {
-    faults.add({ service: 'ovh', method: 'GET', path: '^/ip/[^/]+$', effect: { kind: 'delay', ms: 200 } });
-    const started = Date.now();
-    const ip = (await client().requestPromised('GET', IP_PATH)) as { routedTo: { serviceName: string } };
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-    expect(ip.routedTo.serviceName).toBe(SRV_A);
+  it('delay: holds the answer, then answers normally', async () => {
+    const rule = faults.add({ service: 'ovh', method: 'GET', path: '^/ip/[^/]+$', effect: { kind: 'delay', ms: 1000 } });
+    const c = client();
+    const answered: string[] = [];
+    const delayed = c.requestPromised('GET', IP_PATH).then((ip) => (answered.push('delayed call'), ip as { routedTo: { serviceName: string } }));
+    await until(() => faults.list().find((r) => r.id === rule.id)!.fired === 1);
+    // Asked after the delayed call, answered before it: the simulator held the first answer.
+    await c.requestPromised('GET', `${IP_PATH}/task`);
+    answered.push('call asked after it');
+    expect((await delayed).routedTo.serviceName).toBe(SRV_A);
+    expect(answered).toEqual(['call asked after it', 'delayed call']);
   });
 });
 

@@ -16,6 +16,15 @@ import { loadOrCreateSandboxCa, type SandboxCa } from '../../sandbox/tls';
 const NODE = 'pve-a';
 const TOKEN = { tokenId: 'root@pam!autok8s', secret: '6f1c1f5e-3b7a-4c1e-9a55-0d2b8f4e7a10' };
 const AUTH = `PVEAPIToken=${TOKEN.tokenId}=${TOKEN.secret}`;
+/** Polls a simulator's state (it changes between event-loop turns) until `condition` holds. */
+async function waitUntilTrue(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const LATENCY = { createMs: 60, startMs: 60, stopMs: 40, destroyMs: 40, bootMs: 150 };
 
 interface Answer {
@@ -206,7 +215,7 @@ describe('VM lifecycle', () => {
     const booting = await call('GET', `/nodes/${NODE}/qemu/101/agent/network-get-interfaces`);
     expect([booting.status, booting.reason]).toEqual([500, 'QEMU guest agent is not running']);
     expect(sim.vmByIp('10.10.0.21')).toBeUndefined();
-    await new Promise((r) => setTimeout(r, LATENCY.bootMs + 30));
+    await waitUntilTrue(() => sim.vms().find((v) => v.vmid === 101)?.bootedAt !== undefined); // booted: bootMs after the start
     const agent = await call('GET', `/nodes/${NODE}/qemu/101/agent/network-get-interfaces`);
     const eth0 = (agent.body.data as { result: { name: string; 'ip-addresses': { 'ip-address': string; prefix: number }[] }[] }).result.find((i) => i.name === 'eth0');
     expect(eth0?.['ip-addresses']).toEqual([{ 'ip-address': '10.10.0.21', 'ip-address-type': 'ipv4', prefix: 24 }]);
@@ -330,10 +339,13 @@ describe('faults', () => {
   it('reset and hang cut or stall a call', async () => {
     faults.add({ service: `proxmox:${NODE}`, path: '^/version$', effect: { kind: 'reset' } });
     await expect(call('GET', '/version')).rejects.toThrow();
-    faults.add({ service: `proxmox:${NODE}`, path: '^/version$', effect: { kind: 'hang' } });
-    const hung = call('GET', '/version');
-    const outcome = await Promise.race([hung.then(() => 'answered', () => 'failed'), new Promise((r) => setTimeout(() => r('still waiting'), 300))]);
-    expect(outcome).toBe('still waiting');
+    const hang = faults.add({ service: `proxmox:${NODE}`, path: '^/version$', effect: { kind: 'hang' } });
+    let hungSettled = false;
+    const hung = call('GET', '/version').finally(() => (hungSettled = true));
+    await waitUntilTrue(() => faults.list().find((r) => r.id === hang.id)!.fired === 1);
+    // The fault is used up: the same call asked after the hung one is answered, while the hung one still waits.
+    expect((await call('GET', '/version')).status).toBe(200);
+    expect(hungSettled).toBe(false);
     hung.catch(() => undefined); // cut when the simulator stops
   });
 });

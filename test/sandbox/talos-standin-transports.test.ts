@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../sandbox/audit';
 import { FaultInjector } from '../../sandbox/faults';
 import { FORWARDER_BINARY, TalosSimulator, TRANSPORT_ENV } from '../../sandbox/talos/simulator';
+import { requireInCi } from '../helpers/prerequisites';
+
+const FORWARDER_SOURCE = join(__dirname, '..', '..', 'sandbox', 'talos', 'forwarder', 'main.go');
 
 const CP = '10.10.0.41';
 const DOWN = '10.10.0.49';
@@ -46,10 +49,16 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
   }
 }
 
-const built = existsSync(FORWARDER_BINARY);
-const skipReason = built ? '' : ` (skipped: ${FORWARDER_BINARY} is not built; run \`npm install\` with Go on PATH)`;
+/** Why the sandbox would not use the forwarder (it never runs a build older than its source), or undefined. */
+function forwarderProblem(): string | undefined {
+  if (!existsSync(FORWARDER_BINARY)) return `${FORWARDER_BINARY} is not built (run \`npm run prepare\` with Go on PATH)`;
+  if (statSync(FORWARDER_BINARY).mtimeMs < statSync(FORWARDER_SOURCE).mtimeMs) return `${FORWARDER_BINARY} is older than ${FORWARDER_SOURCE} (run \`npm run prepare\` with Go on PATH)`;
+  return undefined;
+}
+const missingForwarder = forwarderProblem();
+const skipReason = missingForwarder ? ` (skipped: ${missingForwarder})` : '';
 
-describe.skipIf(!built)(`talosctl transports: Go forwarder and node bundle agree${skipReason}`, () => {
+describe.skipIf(requireInCi(missingForwarder, 'the talosctl transports tier'))(`talosctl transports: Go forwarder and node bundle agree${skipReason}`, () => {
   let dir: string;
   let work: string;
   let forwarder: string;
@@ -182,17 +191,20 @@ describe.skipIf(!built)(`talosctl transports: Go forwarder and node bundle agree
 
   it('stops the in-process run when the caller kills its talosctl, as a killed process stops', async () => {
     const withConfig = ['-n', CP, '-e', CP, '--talosconfig', 'talosconfig'];
-    faults.add({ service: 'talos', method: 'kubeconfig', effect: { kind: 'delay', ms: 800 }, times: 2 });
+    const delayed = faults.add({ service: 'talos', method: 'kubeconfig', effect: { kind: 'delay', ms: 800 }, times: 2 });
     for (const talosctl of [forwarder, bundle]) {
       const killed = await run(talosctl, work, ['kubeconfig', 'late-kubeconfig', ...withConfig], { timeoutMs: 200 });
       expect(killed.code).not.toBe(0);
+      if (talosctl === forwarder) expect(faults.list().find((r) => r.id === delayed.id)!.fired, "the forwarder's run reached its delayed node call").toBe(1);
     }
-    await new Promise((r) => setTimeout(r, 1200));
+    // The killed bundle process can write nothing more; the forwarder's run goes on in the
+    // simulator until its delayed node call is answered, and must stop there without writing.
+    await sim.execRunsSettled();
     expect(existsSync(join(work, 'late-kubeconfig'))).toBe(false);
   });
 });
 
-describe.skipIf(!built)(`the Go forwarder without a simulator${skipReason}`, () => {
+describe.skipIf(requireInCi(missingForwarder, 'the Go forwarder tier'))(`the Go forwarder without a simulator${skipReason}`, () => {
   it('says the simulator is not running and exits 1, as the node stand-in does', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'autok8s-transports-down-'));
     try {

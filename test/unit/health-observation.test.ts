@@ -163,11 +163,15 @@ describe('observeCluster', () => {
 });
 
 describe('schedulePhaseMs', () => {
-  it('is stable: the FNV-1a test vectors and the same phase every time', () => {
+  it('is stable: the FNV-1a test vectors, and a phase that follows from the name alone', () => {
     expect(fnv1a32('')).toBe(0x811c9dc5);
     expect(fnv1a32('a')).toBe(0xe40c292c);
     expect(fnv1a32('foobar')).toBe(0xbf9cf968);
-    expect(schedulePhaseMs('prod-gra', 30_000)).toBe(schedulePhaseMs('prod-gra', 30_000));
+    // 'foobar' hashes to 0xbf9cf968 = 3214735720, which falls in second 3214735720 mod 30 = 10
+    // of a 30 s interval and second 3214735720 mod 60 = 40 of a minute: every worker and CLI
+    // that creates the schedule puts it there.
+    expect(schedulePhaseMs('foobar', 30_000)).toBe(10_000);
+    expect(schedulePhaseMs('foobar', 60_000)).toBe(40_000);
   });
 
   it('spreads 200 clusters over the whole interval: no second of 30 holds more than 3× its share', () => {

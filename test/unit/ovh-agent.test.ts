@@ -19,6 +19,9 @@ let server: https.Server;
 let connections = 0;
 let caFile: string;
 const hung = new Set<string>();
+const hungSockets = new Set<import('node:net').Socket>();
+/** Every request the server received, with the connection it came on. */
+const received: { url: string; socket: import('node:net').Socket }[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ovh-agent-'));
@@ -26,7 +29,8 @@ beforeAll(async () => {
   caFile = ca.certFile;
   const cert = await ca.issueServerCert();
   server = https.createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
-    if (hung.has(req.url ?? '')) return; // never answers
+    received.push({ url: req.url ?? '', socket: req.socket });
+    if (hung.has(req.url ?? '')) return void hungSockets.add(req.socket); // never answers
     res.setHeader('content-type', 'application/json');
     res.end(req.url?.endsWith('/auth/time') ? String(Math.floor(Date.now() / 1000)) : JSON.stringify({ path: req.url }));
   });
@@ -68,13 +72,25 @@ describe('OvhClientAgent', () => {
     }
   });
 
-  it('times out a hung call on a reused connection, and the next call goes through', async () => {
+  it('times out a hung call on a reused connection by its own request timeout, and the next call goes through', async () => {
     const client = await api(500);
     await client.call('GET', '/warm');
     hung.add('/1.0/hang');
-    const started = Date.now();
-    await expect(client.call('GET', '/hang')).rejects.toMatchObject({ type: 'OvhTransient' });
-    expect(Date.now() - started).toBeLessThan(5000);
+    // The same hung call from a client whose timeout is two minutes: the 500 ms client must give
+    // up while this one still waits, which only its own request timeout can make it do.
+    const hanging = client.call('GET', '/hang'); // first, so it takes the kept connection of /warm
+    const patient = await api(120_000);
+    let patientSettled = false;
+    const patientCall = patient.call('GET', '/hang').then(
+      () => (patientSettled = true),
+      () => (patientSettled = true),
+    );
+    await expect(hanging).rejects.toMatchObject({ type: 'OvhTransient' });
+    const socketOf = (url: string) => received.find((r) => r.url === url)!.socket;
+    expect(socketOf('/1.0/hang'), 'the hung call went over the kept connection of /warm').toBe(socketOf('/1.0/warm'));
+    expect(patientSettled, 'the two-minute call is still waiting').toBe(false);
     expect(await client.call<{ path: string }>('GET', '/after')).toEqual({ path: '/1.0/after' });
+    for (const socket of hungSockets) socket.destroy(); // ends the patient call
+    await patientCall;
   });
 });

@@ -13,6 +13,7 @@ import { workflowIds } from '../../core/workflow-ids';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import type { WatcherState } from '../../core/health/watcher';
 import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
+import { decisionFor, healthyAgain, mostRemediationsAtOnce, nextPasses, passesUntil } from '../helpers/watcher';
 
 let box: Sandbox;
 let client: Client;
@@ -28,10 +29,6 @@ const hook = async (name: string, ...args: string[]) => {
   const response = await fetch(`${box.control.url}/hooks/${name}`, { method: 'POST', body: JSON.stringify({ args }) });
   if (!response.ok) throw new Error(await response.text());
 };
-const allHealthy = async () => {
-  const s = await status().catch(() => undefined);
-  return s?.lastObservation !== undefined && s.lastObservation.at > Date.now() - 5000 && s.lastObservation.nodes.every((n) => n.healthy) && s.inFlight.length === 0;
-};
 const vmActions = (srv: string, role: 'controlPlane' | 'worker' | 'lb', action: string) =>
   box.audit.entries({ service: `proxmox:${server(srv).proxmox.node}`, action, target: String(server(srv).vms[role]!.vmid), outcome: 'ok' });
 
@@ -42,7 +39,7 @@ beforeAll(async () => {
   worker = await startInProcessWorker(queue, 100);
   await (await startBootstrap(client, queue, box.spec)).handle.result();
   await upsertHealthSchedule(client, queue, box.spec, '1s');
-  await waitUntil('the first passes find the cluster healthy', allHealthy, 60_000, 250);
+  await healthyAgain(status, 60_000);
 }, 180_000);
 
 afterAll(async () => {
@@ -66,10 +63,12 @@ describe('scheduled health checks with safe auto-remediation', () => {
       // Back before unhealthyAfter, so the LB VM itself is not remediated.
       await hook('lb-up', 'srv-a');
     }
-    await new Promise((r) => setTimeout(r, 3000)); // further passes must not move it again
+    // The next three passes see srv-a's LB back and the IP on srv-b: none moves it again.
+    const after = await nextPasses(status, 3);
+    expect(after.flatMap((p) => p.actions.filter((a) => a.kind === 'failover'))).toEqual([]);
     expect(applied() - before).toBe(1);
     expect(box.ovh.routing(IP)).toBe(server('srv-b').ovhService);
-    await waitUntil('healthy again', allHealthy, 30_000, 250);
+    await healthyAgain(status);
     for await (const pass of client.workflow.list({ query: `WorkflowType = "healthCheck" AND AutoK8sCluster = "health" AND ExecutionStatus = "Completed"` })) {
       await maybeRecordHistory(client.workflow.getHandle(pass.workflowId, pass.runId), 'healthCheck-pass');
       break;
@@ -78,12 +77,17 @@ describe('scheduled health checks with safe auto-remediation', () => {
 
   it('reboots a killed worker VM after unhealthyAfter, and the cluster is healthy again', async () => {
     const starts = vmActions('srv-b', 'worker', 'qmstart').length;
-    const killedAt = Date.now();
     await hook('kill-vm', 'srv-b', 'worker');
-    await waitUntil('the watcher rebooted it', () => vmActions('srv-b', 'worker', 'qmstart').length > starts, 30_000, 100);
-    const rebootedAt = vmActions('srv-b', 'worker', 'qmstart').at(-1)!.at;
-    expect(rebootedAt - killedAt).toBeGreaterThanOrEqual(4000); // not before unhealthyAfter
-    await waitUntil('healthy again', allHealthy, 30_000, 250);
+    const passes = await passesUntil(status, 'the watcher rebooted it', () => vmActions('srv-b', 'worker', 'qmstart').length > starts);
+    // Not at first sight: the passes before the reboot decided to wait, counting towards
+    // unhealthyAfter (4 s); a later one decided the reboot.
+    const decisions = passes.map((p) => decisionFor(p, 'srv-b', 'worker')).filter((d) => d !== undefined);
+    const firstReboot = decisions.findIndex((d) => d.startsWith('reboot: '));
+    expect(decisions[0], decisions.join('\n')).toMatch(/^wait: unhealthy for \d+ ms of 4000$/);
+    expect(decisions.slice(0, firstReboot === -1 ? undefined : firstReboot).every((d) => /^wait: unhealthy for \d+ ms of 4000$/.test(d)), decisions.join('\n')).toBe(true);
+    const reboots = (await status()).recent.filter((r) => r.action.kind === 'reboot' && 'server' in r.action && r.action.server === 'srv-b' && r.action.role === 'worker');
+    expect(reboots.length).toBeGreaterThan(0);
+    await healthyAgain(status);
     expect(vmActions('srv-b', 'worker', 'qmdestroy')).toHaveLength(0); // a reboot was enough: no replacement
   });
 
@@ -103,9 +107,9 @@ describe('scheduled health checks with safe auto-remediation', () => {
       50,
     );
     expect(maxInFlight).toBe(1);
-    const times = ['srv-a', 'srv-b', 'srv-c'].map((s) => vmActions(s, 'worker', 'qmstart').at(-1)!.at).sort((a, b) => a - b);
-    expect(times[1] - times[0]).toBeGreaterThan(0);
-    await waitUntil('healthy again', allHealthy, 60_000, 250);
+    // From the watcher's history: never two reboots or replacements running at once.
+    expect(mostRemediationsAtOnce(await watcher().fetchHistory())).toBe(1);
+    await healthyAgain(status, 60_000);
   });
 
   it('replaces a worker that a reboot does not fix', async () => {
@@ -113,7 +117,7 @@ describe('scheduled health checks with safe auto-remediation', () => {
     const destroys = vmActions('srv-c', 'worker', 'qmdestroy').length;
     box.talos.setNotReady(ip, true); // survives reboots; a new machine starts Ready
     await waitUntil('rebooted, then replaced', () => vmActions('srv-c', 'worker', 'qmdestroy').length > destroys, 90_000, 200);
-    await waitUntil('healthy again', allHealthy, 90_000, 250);
+    await healthyAgain(status, 90_000);
     expect(vmActions('srv-c', 'worker', 'qmdestroy').length - destroys).toBe(1);
     const recent = (await status()).recent.map((r) => `${r.action.kind} ${'server' in r.action ? `${r.action.server}/${r.action.role}` : ''}`);
     expect(recent).toEqual(expect.arrayContaining(['reboot srv-c/worker', 'replace srv-c/worker']));
@@ -130,7 +134,7 @@ describe('scheduled health checks with safe auto-remediation', () => {
       console.log('replaceNode progress at timeout:', JSON.stringify(p, null, 1));
       throw e;
     });
-    await waitUntil('healthy again', allHealthy, 120_000, 250);
+    await healthyAgain(status, 120_000);
     expect(box.talos.etcdMembers('health')).toHaveLength(3);
     expect(vmActions('srv-b', 'controlPlane', 'qmdestroy')).toHaveLength(1);
     expect(box.audit.entries({ service: 'talos', action: 'etcd remove-member', outcome: 'ok' }).length - removals).toBeLessThanOrEqual(1);
@@ -151,7 +155,10 @@ describe('scheduled health checks with safe auto-remediation', () => {
       60_000,
       250,
     );
-    await new Promise((r) => setTimeout(r, 3000));
+    // Three more passes decide again, each with both control planes still down: none touches them.
+    const later = await nextPasses(status, 3);
+    expect(later.flatMap((p) => p.actions.filter((a) => a.kind === 'reboot' || a.kind === 'replace'))).toEqual([]);
+    for (const name of ['srv-a', 'srv-c']) expect(decisionFor(later.at(-1)!, name, 'controlPlane')).toMatch(/^report: .*quorum/);
     expect(touched()).toBe(before);
     // Without quorum even srv-b's Talos reports not ready; every control plane is reported, none touched.
     const reports = (await status()).lastActions.filter((a) => a.kind === 'report' && a.role === 'controlPlane');

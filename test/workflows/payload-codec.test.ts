@@ -27,6 +27,7 @@ import { workflowBundle } from '../../worker/bundle';
 import { installQuietRuntime } from '../../worker/worker';
 import { ROOT } from '../helpers/paths';
 import { runAutok8s } from '../helpers/cli';
+import { findLeaks, historyTexts, secretsOf } from '../helpers/secrets';
 import { connect, maybeRecordHistory, startChildWorker, temporalAddress, uniqueQueue, type ChildWorker } from '../helpers/temporal';
 
 const IP = '203.0.113.10';
@@ -94,6 +95,11 @@ describe('payload codec, end to end', () => {
       expect(decode(payload.metadata![METADATA_KEY_ID]), path).toBe('test-2026-12');
       expect(Buffer.from(payload.data!).toString('latin1'), path).not.toContain('codec-e2e');
     }
+    // The secret scan reads this encrypted history: decoded with the keyring, the reason given
+    // on the command line (planted as a canary) is found, and no sandbox credential is.
+    const canary = { name: 'canary: the --reason of the run', value: 'codec-e2e' };
+    const texts = await historyTexts(history, new AesGcmCodec(readKeyringFile(keys)));
+    expect(findLeaks([{ workflowId: handle.workflowId, texts }], [...secretsOf(box), canary])).toEqual([{ workflowId: handle.workflowId, secret: canary.name }]);
     // Without the key, the result cannot be read.
     await expect(handle.result()).rejects.toThrow(/binary\/encrypted/);
     await maybeRecordHistory(handle, 'failoverIp-move-encrypted');
