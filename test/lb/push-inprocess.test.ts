@@ -82,7 +82,7 @@ describe('pushConfigFile against the in-process LB host', () => {
     expect(result).toMatchObject({ changed: true, reloaded: true, rolledBack: false, resumed: false, contentSha256: sha(v1) });
     expect(result.validatedWith).toBe(`haproxy -c -f ${PATH}.autok8s-new`);
     expect(result.validationOutput).toContain('Configuration file is valid');
-    expect(stages).toEqual(['connect', 'inspect', 'upload', 'validate', 'backup', 'swap', 'reload', 'probe', 'finish']);
+    expect(stages).toEqual(['connect', 'lock', 'inspect', 'upload', 'validate', 'backup', 'swap', 'reload', 'probe', 'finish']);
     expect(readFileSync(onHost(PATH), 'utf8')).toBe(v1);
     expect(host.unit('haproxy')).toMatchObject({ loadedSha256: sha(v1), reloads: 1 });
     // No leftovers: the temporary upload and the in-flight markers are gone.
@@ -245,7 +245,7 @@ describe('pushLbConfigFile activity', () => {
     const activities = createSshActivities({ secrets });
     const result = await env.run(activities.pushLbConfigFile, { server, file: nginx });
     expect(result).toMatchObject({ changed: true, reloaded: true, probe: 'systemctl is-active --quiet nginx exited 0' });
-    expect(beats.map((b) => b.stage)).toEqual(['connect', 'inspect', 'upload', 'validate', 'backup', 'swap', 'reload', 'probe', 'finish']);
+    expect(beats.map((b) => b.stage)).toEqual(['connect', 'lock', 'inspect', 'upload', 'validate', 'backup', 'swap', 'reload', 'probe', 'finish']);
     expect(host.unit('nginx')!.loadedSha256).toBe(sha(nginx.content));
     expect(await env.run(activities.readLbConfigFile, { server, path: nginx.path })).toBe(nginx.content);
   });
