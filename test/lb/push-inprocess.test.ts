@@ -245,7 +245,8 @@ describe('pushLbConfigFile activity', () => {
     const activities = createSshActivities({ secrets });
     const result = await env.run(activities.pushLbConfigFile, { server, file: nginx });
     expect(result).toMatchObject({ changed: true, reloaded: true, probe: 'systemctl is-active --quiet nginx exited 0' });
-    expect(beats.map((b) => b.stage)).toEqual(['connect', 'lock', 'inspect', 'upload', 'validate', 'backup', 'swap', 'reload', 'probe', 'finish']);
+    // (Beats marked "still" repeat a stage that ran long; they come and go with the machine's load.)
+    expect(beats.filter((b) => !('still' in b)).map((b) => b.stage)).toEqual(['connect', 'lock', 'inspect', 'upload', 'validate', 'backup', 'swap', 'reload', 'probe', 'finish']);
     expect(host.unit('nginx')!.loadedSha256).toBe(sha(nginx.content));
     expect(await env.run(activities.readLbConfigFile, { server, path: nginx.path })).toBe(nginx.content);
   });

@@ -220,6 +220,16 @@ describe('pushLbConfigFile activity', () => {
     expect(live()).toBe('v1');
   });
 
+  it('keeps heartbeating through a step that runs long (a slow reload), repeating the stage', async () => {
+    faults.add({ service: 'ssh:lb-a', method: 'exec', path: '^systemctl reload haproxy$', effect: { kind: 'delay', ms: 4_000 } });
+    const env = new MockActivityEnvironment();
+    const beats: Record<string, unknown>[] = [];
+    env.on('heartbeat', (d: Record<string, unknown>) => beats.push(d));
+    await env.run(createSshActivities({ secrets }).pushLbConfigFile, { server: server(), file: haproxyFile(v2) });
+    expect(beats.filter((b) => b.still === true && b.stage === 'reload').length).toBeGreaterThan(0);
+    expect(live()).toBe('v2');
+  });
+
   it('honours a cancellation during the probe: the previous file is back, reloaded, and the lock released', async () => {
     await host.setHealthy(false);
     const env = new MockActivityEnvironment();
