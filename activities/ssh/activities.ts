@@ -12,6 +12,7 @@ import { lbConfigFiles, type LbFilesOptions, type LbProgram, type RemoteConfigFi
 import { planLbPush, type LbPushStep } from '../../core/render/push-plan';
 import type { ClusterSpec, ServerSpec } from '../../core/spec/schema';
 import type { SecretResolver } from '../secrets';
+import { KnownHostKeys } from './known-hosts';
 import { pushConfigFiles, readRemoteFile, type PushDeps, type PushResult, type PushStage } from './push';
 import type { OpenOptions } from './session';
 import { sshTargetFor } from './target';
@@ -25,9 +26,13 @@ export interface SshActivityDeps {
   lock?: Partial<HostLockOptions>;
 }
 
+/** The cluster a server belongs to: its state directory records host keys trusted on first use. */
+export type ClusterRef = Pick<ClusterSpec, 'metadata' | 'state'>;
+
 export interface PushLbConfigInput {
   server: ServerSpec;
   file: RemoteConfigFile;
+  cluster?: ClusterRef;
 }
 
 export interface PushLbConfigsResult {
@@ -40,11 +45,13 @@ export interface PushLbConfigsResult {
 }
 
 export function createSshActivities(deps: SshActivityDeps) {
+  const sshFor = (cluster: ClusterRef | undefined): OpenOptions => ({ ...deps.ssh, ...(cluster ? { knownHosts: KnownHostKeys.forCluster(cluster) } : {}) });
+
   /** Pushes files to one LB host under its lock, heartbeating and cancellable inside an activity. */
-  const pushHost = (server: ServerSpec, files: RemoteConfigFile[]): Promise<PushResult[]> =>
+  const pushHost = (server: ServerSpec, files: RemoteConfigFile[], cluster: ClusterRef | undefined): Promise<PushResult[]> =>
     pushConfigFiles(sshTargetFor(server), files, {
       secrets: deps.secrets,
-      ssh: deps.ssh,
+      ssh: sshFor(cluster),
       lock: deps.lock,
       ...activityHooks((stage, detail, file) => ({ stage, detail: `${server.name}${file ? ` ${file.program ?? file.path}` : ''}${detail ? `: ${detail}` : ''}` })),
     });
@@ -52,7 +59,7 @@ export function createSshActivities(deps: SshActivityDeps) {
   return {
     /** Safe push of one file to one LB VM (upload, validate on the target, swap, reload, probe, roll back on failure). */
     async pushLbConfigFile(input: PushLbConfigInput): Promise<PushResult> {
-      return (await pushHost(input.server, [input.file]))[0];
+      return (await pushHost(input.server, [input.file], input.cluster))[0];
     },
 
     /**
@@ -67,7 +74,7 @@ export function createSshActivities(deps: SshActivityDeps) {
       for (const step of plan.steps) {
         const server = spec.servers.find((s) => s.name === step.server)!;
         const files = lbConfigFiles(spec, server.name, deps.render);
-        const pushed = await pushHost(server, files);
+        const pushed = await pushHost(server, files, spec);
         for (const [i, file] of files.entries()) {
           const key = `${server.name}:${file.path}`;
           (pushed[i].changed ? result.changed : result.unchanged).push(key);
@@ -78,8 +85,8 @@ export function createSshActivities(deps: SshActivityDeps) {
     },
 
     /** The file as it is on the LB VM (null when absent), e.g. to show a diff before a push. */
-    async readLbConfigFile(input: { server: ServerSpec; path: string }): Promise<string | null> {
-      return (await readRemoteFile(sshTargetFor(input.server), input.path, { secrets: deps.secrets, ssh: deps.ssh })) ?? null;
+    async readLbConfigFile(input: { server: ServerSpec; path: string; cluster?: ClusterRef }): Promise<string | null> {
+      return (await readRemoteFile(sshTargetFor(input.server), input.path, { secrets: deps.secrets, ssh: sshFor(input.cluster) })) ?? null;
     },
   };
 }

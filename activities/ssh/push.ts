@@ -55,6 +55,8 @@ export interface PushResult {
   contentSha256: string;
   /** The host key the target presented (an OpenSSH public key line), e.g. to pin it after trust on first use. */
   hostKeySeen: string;
+  /** Its SHA256 fingerprint, as ssh-keygen -l prints it. */
+  hostKeyFingerprint: string;
   /** How long this push waited for the host's lock, and whose stale lock it took over, if any. */
   lock: { waitedMs: number; tookOverFrom?: string };
   probe?: string;
@@ -154,7 +156,7 @@ async function pushOne(ctx: FileContext, file: RemoteConfigFile): Promise<PushRe
   progress('inspect', file.path);
   const hashes = await remoteHashes(session, [paths.target, paths.rollback, paths.absent]);
   const plan = planFilePush({ current: hashes.get(paths.target), want, backup: hashes.has(paths.rollback), absentMarker: hashes.has(paths.absent) });
-  const base = { contentSha256: want, hostKeySeen: session.hostKeySeen, rolledBack: false, lock: { waitedMs: lock.waitedMs, ...(lock.tookOverFrom ? { tookOverFrom: lock.tookOverFrom } : {}) } };
+  const base = { contentSha256: want, hostKeySeen: session.hostKeySeen, hostKeyFingerprint: session.hostKeyFingerprint, rolledBack: false, lock: { waitedMs: lock.waitedMs, ...(lock.tookOverFrom ? { tookOverFrom: lock.tookOverFrom } : {}) } };
   if (plan.kind === 'unchanged') {
     return { ...base, changed: false, validatedWith: null, validationOutput: '', reloaded: false, resumed: false, durationMs: Date.now() - started };
   }
