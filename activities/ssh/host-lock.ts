@@ -66,7 +66,7 @@ export class HostLock {
       if (verdict === 'mine') return new HostLock(session, me, opts, tookOverFrom, Date.now() - started);
       if (verdict === 'free') continue; // released between our two commands
       if (verdict === 'stale') {
-        if (await breakStale(session, me, opts, look.holder!)) tookOverFrom = look.holder;
+        if (await breakStale(session, me, opts, look.holder!, hooks.signal)) tookOverFrom = look.holder;
         continue;
       }
       const waitedMs = Date.now() - started;
@@ -127,13 +127,13 @@ async function lookAt(session: SshSession, path: string): Promise<LockLook> {
  * first one's fresh lock. A breaker that died in between (a few commands) leaves its own lock
  * to go stale the same way. Returns true when this call removed the stale lock.
  */
-async function breakStale(session: SshSession, me: string, opts: HostLockOptions, staleHolder: string): Promise<boolean> {
+async function breakStale(session: SshSession, me: string, opts: HostLockOptions, staleHolder: string, signal: AbortSignal | undefined): Promise<boolean> {
   const breaker = `${opts.path}.break`;
   const took = await session.run(['ln', '-s', '-T', '--', me, breaker]);
   if (took.code !== 0) {
     const other = await lookAt(session, breaker);
     if (lockVerdict(other, me, opts.staleAfterMs) === 'stale') await session.run(['rm', '-f', '--', breaker]);
-    else await sleepOrAbort(opts.pollMs, undefined);
+    else await sleepOrAbort(opts.pollMs, signal);
     return false;
   }
   try {

@@ -4,6 +4,7 @@
 // two first connections cannot record two different keys; its mode is checked on every read
 // like every file of the state store.
 import { writeFile } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/common';
 import { StateStore } from '../talos/state-store';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { parseHostKeyLine } from './host-key';
@@ -36,7 +37,7 @@ export class KnownHostKeys {
     try {
       parseHostKeyLine(keyLine);
     } catch (err) {
-      throw new Error(`${this.store.path(name)} does not hold a known_hosts line (${(err as Error).message}); remove it to record the key again`);
+      throw ApplicationFailure.nonRetryable(`${this.store.path(name)} does not hold a known_hosts line (${(err as Error).message}); remove it to record the key again`, 'HostKeyInvalid');
     }
     return { keyLine, file: this.store.path(name) };
   }
