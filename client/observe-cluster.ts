@@ -69,7 +69,7 @@ export async function observeCluster(spec: ClusterSpec, policy: WorkerPolicy = p
       spec.servers.flatMap((server) =>
         lbConfigFiles(spec, server.name).map(async (file) => {
           try {
-            const remote = await ssh.readLbConfigFile({ server, path: file.path });
+            const remote = await ssh.readLbConfigFile({ server, path: file.path, cluster: spec });
             const state = remote === null ? 'missing' : sha(remote) === sha(file.content) ? 'same' : 'differs';
             return { server: server.name, path: file.path, state } as const;
           } catch (err) {

@@ -96,7 +96,8 @@ async function replaceLocked(spec: ClusterSpec, generation: string, input: Repla
   await log.run('boot-vm', () => wait.bootVm(spec, server, role), describeBoot);
 
   if (role === 'controlPlane' || role === 'worker') {
-    await log.run('apply-config', () => call.applyMachineConfig(spec, server, role));
+    // A new machine: its VM was destroyed and created again above, so it is in maintenance mode.
+    await log.run('apply-config', () => call.applyMachineConfig(spec, server, role, { newMachine: true }));
     if (role === 'controlPlane') {
       await log.run('wait-etcd-member', () => wait.waitForEtcdMember(spec, server), (r) => `member ${r.memberId}`);
       const after = await log.run('etcd-members', () => call.etcdMembers(spec, server), (r) => `${r.members.length} members`);

@@ -1,19 +1,20 @@
 // Proxmox activities: the VMs of a cluster on one server's Proxmox node. JSON in, JSON out;
 // each builds a client for the call from the spec (secret resolved here, at call time) and
 // closes it afterwards. Every mutating activity looks before it acts and only ever acts on
-// a VM that carries autok8s's mark (vmPlan.findOwnedVm), so a retried or replayed activity
+// a VM that carries autok8s's mark (vm-plan.ts findOwnedVm), so a retried or replayed activity
 // never duplicates a VM and never touches someone else's.
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
+import { decideReboot } from '../../core/policies/reboot-once';
 import type { ClusterSpec, ServerSpec, VmRole } from '../../core/spec/schema';
 import { parseDuration } from '../../core/spec/duration';
 import { expandHome, type SecretResolver } from '../secrets';
 import type { Agent } from 'undici';
 import { ProxmoxClient, proxmoxAgent, type VmStatusCurrent } from './client';
 import { classifyProxmoxError, runtimeConflict, type ProxmoxTarget } from './errors';
-import { cancellationSignal } from '../activity-context';
+import { activityContext, cancellationSignal } from '../activity-context';
 import { heartbeatProgress, sleep, type OnProgress } from './progress';
-import { waitForTask } from './tasks';
+import { taskSucceeded, waitForTask } from './tasks';
 import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type VmListEntry, type VmOwnership } from './vm-plan';
 
 export interface ProxmoxActivityDeps {
@@ -301,15 +302,38 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
       });
     },
 
-    /** Reboots a running VM; starts a stopped one. */
-    async rebootVm(spec: ClusterSpec, serverName: string, role: VmRole): Promise<{ vmid: number; action: 'rebooted' | 'started' }> {
+    /**
+     * Reboots a running VM, once however often the activity is retried; starts a stopped
+     * one. A retry looks first (core/policies/reboot-once.ts): the reboot task an earlier
+     * attempt started (its UPID is in the heartbeat details) or an uptime shorter than the
+     * time since the first attempt means it has been rebooted already.
+     */
+    async rebootVm(spec: ClusterSpec, serverName: string, role: VmRole): Promise<{ vmid: number; action: 'rebooted' | 'started'; alreadyRebooted?: boolean }> {
       return onNode(spec, serverName, async (call) => {
         const vm = await ourVm(call, spec, role);
         if (vm === 'missing') throw missingVm(spec, call.server, role);
+        const info = activityContext()?.info;
+        const earlierUpid = (info?.heartbeatDetails as { rebootUpid?: unknown } | undefined)?.rebootUpid;
+        const earlierTask = typeof earlierUpid === 'string' ? await call.client.taskStatus(earlierUpid).catch(() => undefined) : undefined;
         const status = await call.client.vmStatus(vm.vmid);
-        if (status.status === 'running') {
+        const decision = decideReboot({
+          attempt: info?.attempt,
+          vm: { status: status.status, uptimeSeconds: status.uptime },
+          earlierTask: earlierTask && { running: earlierTask.status !== 'stopped', succeeded: earlierTask.status === 'stopped' && taskSucceeded(earlierTask.exitstatus) },
+          sinceFirstScheduledMs: info ? Date.now() - info.scheduledTimestampMs : undefined,
+        });
+        // Every heartbeat of a reboot carries its UPID, so the next attempt finds it.
+        const rebootTask = (upid: string) => waitForTask(call.client, upid, { pollIntervalMs, timeoutMs: taskTimeoutMs, onProgress: (d) => progress({ ...d, rebootUpid: upid }), signal: call.signal });
+        if (decision.act === 'waitForEarlierTask') {
+          await rebootTask(earlierUpid as string);
+          return { vmid: vm.vmid, action: 'rebooted', alreadyRebooted: true };
+        }
+        if (decision.act === 'nothing') return { vmid: vm.vmid, action: 'rebooted', alreadyRebooted: true };
+        if (decision.act === 'reboot') {
           try {
-            await waitTask(call, await call.client.rebootVm(vm.vmid));
+            const upid = await call.client.rebootVm(vm.vmid);
+            activityContext()?.heartbeat({ rebootUpid: upid }); // at once, not throttled: this is what a retry needs
+            await rebootTask(upid);
             return { vmid: vm.vmid, action: 'rebooted' };
           } catch (err) {
             if (runtimeConflict(err) !== 'notRunning') throw err;

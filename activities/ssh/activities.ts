@@ -2,12 +2,18 @@
 // config of a cluster in a safe order, read one file back. Built once in the worker from its
 // dependencies (createActivities); what goes where is decided by pure functions
 // (core/render/lb-files.ts, core/render/push-plan.ts).
+//
+// Each LB host is pushed under its own lock (core/push/host-lock.ts), all its files over one
+// connection: two overlapping attempts of a push (a heartbeat timeout starts the next while
+// the first still runs) take turns on a host instead of undoing each other's work.
 import { Context } from '@temporalio/activity';
+import type { HostLockOptions } from '../../core/push/host-lock';
 import { lbConfigFiles, type LbFilesOptions, type LbProgram, type RemoteConfigFile } from '../../core/render/lb-files';
 import { planLbPush, type LbPushStep } from '../../core/render/push-plan';
 import type { ClusterSpec, ServerSpec } from '../../core/spec/schema';
 import type { SecretResolver } from '../secrets';
-import { pushConfigFile, readRemoteFile, type PushResult, type PushStage } from './push';
+import { KnownHostKeys } from './known-hosts';
+import { pushConfigFiles, readRemoteFile, type PushDeps, type PushResult, type PushStage } from './push';
 import type { OpenOptions } from './session';
 import { sshTargetFor } from './target';
 
@@ -16,11 +22,17 @@ export interface SshActivityDeps {
   ssh?: OpenOptions;
   /** Render options for every LB (e.g. a NodePort pair, nginx paths). */
   render?: LbFilesOptions;
+  /** The LB hosts' push lock (path, stale bound, wait bound); defaults in core/push/host-lock.ts. */
+  lock?: Partial<HostLockOptions>;
 }
+
+/** The cluster a server belongs to: its state directory records host keys trusted on first use. */
+export type ClusterRef = Pick<ClusterSpec, 'metadata' | 'state'>;
 
 export interface PushLbConfigInput {
   server: ServerSpec;
   file: RemoteConfigFile;
+  cluster?: ClusterRef;
 }
 
 export interface PushLbConfigsResult {
@@ -33,13 +45,21 @@ export interface PushLbConfigsResult {
 }
 
 export function createSshActivities(deps: SshActivityDeps) {
-  const push = (server: ServerSpec, file: RemoteConfigFile, onProgress = heartbeatStage) =>
-    pushConfigFile(sshTargetFor(server), file, { secrets: deps.secrets, ssh: deps.ssh, onProgress });
+  const sshFor = (cluster: ClusterRef | undefined): OpenOptions => ({ ...deps.ssh, ...(cluster ? { knownHosts: KnownHostKeys.forCluster(cluster) } : {}) });
+
+  /** Pushes files to one LB host under its lock, heartbeating and cancellable inside an activity. */
+  const pushHost = (server: ServerSpec, files: RemoteConfigFile[], cluster: ClusterRef | undefined): Promise<PushResult[]> =>
+    pushConfigFiles(sshTargetFor(server), files, {
+      secrets: deps.secrets,
+      ssh: sshFor(cluster),
+      lock: deps.lock,
+      ...activityHooks((stage, detail, file) => ({ stage, detail: `${server.name}${file ? ` ${file.program ?? file.path}` : ''}${detail ? `: ${detail}` : ''}` })),
+    });
 
   return {
     /** Safe push of one file to one LB VM (upload, validate on the target, swap, reload, probe, roll back on failure). */
     async pushLbConfigFile(input: PushLbConfigInput): Promise<PushResult> {
-      return push(input.server, input.file);
+      return (await pushHost(input.server, [input.file], input.cluster))[0];
     },
 
     /**
@@ -53,30 +73,42 @@ export function createSshActivities(deps: SshActivityDeps) {
       const result: PushLbConfigsResult = { changed: [], unchanged: [], order: plan.steps, why: plan.why, files: [] };
       for (const step of plan.steps) {
         const server = spec.servers.find((s) => s.name === step.server)!;
-        for (const file of lbConfigFiles(spec, server.name, deps.render)) {
-          const pushed = await push(server, file, (stage, detail) => heartbeatStage(stage, `${server.name} ${file.program}${detail ? `: ${detail}` : ''}`));
+        const files = lbConfigFiles(spec, server.name, deps.render);
+        const pushed = await pushHost(server, files, spec);
+        for (const [i, file] of files.entries()) {
           const key = `${server.name}:${file.path}`;
-          (pushed.changed ? result.changed : result.unchanged).push(key);
-          result.files.push({ server: server.name, program: file.program, path: file.path, changed: pushed.changed, durationMs: pushed.durationMs });
+          (pushed[i].changed ? result.changed : result.unchanged).push(key);
+          result.files.push({ server: server.name, program: file.program, path: file.path, changed: pushed[i].changed, durationMs: pushed[i].durationMs });
         }
       }
       return result;
     },
 
     /** The file as it is on the LB VM (null when absent), e.g. to show a diff before a push. */
-    async readLbConfigFile(input: { server: ServerSpec; path: string }): Promise<string | null> {
-      return (await readRemoteFile(sshTargetFor(input.server), input.path, { secrets: deps.secrets, ssh: deps.ssh })) ?? null;
+    async readLbConfigFile(input: { server: ServerSpec; path: string; cluster?: ClusterRef }): Promise<string | null> {
+      return (await readRemoteFile(sshTargetFor(input.server), input.path, { secrets: deps.secrets, ssh: sshFor(input.cluster) })) ?? null;
     },
   };
 }
 
-/** Heartbeats with the push stage when running as an activity; a no-op in plain calls. */
-function heartbeatStage(stage: PushStage, detail?: string): void {
+type StageDetails = (stage: PushStage, detail: string | undefined, file: (RemoteConfigFile & { program?: string }) | undefined) => Record<string, unknown>;
+
+/**
+ * Inside an activity: stages and loop beats as heartbeats, the activity's cancellation, and
+ * the attempt's identity for the host lock. Outside one (plain calls, the CLI): nothing.
+ */
+function activityHooks(describe: StageDetails): Pick<PushDeps, 'onProgress' | 'heartbeat' | 'signal' | 'attempt'> {
   let context: Context;
   try {
     context = Context.current();
   } catch {
-    return;
+    return {};
   }
-  context.heartbeat({ stage, detail });
+  const { workflowExecution, activityId, attempt } = context.info;
+  return {
+    onProgress: (stage, detail, file) => context.heartbeat(describe(stage, detail, file)),
+    heartbeat: (details) => context.heartbeat(details),
+    signal: context.cancellationSignal,
+    attempt: `${workflowExecution?.workflowId ?? 'activity'}/${activityId}#${attempt}`,
+  };
 }

@@ -38,3 +38,26 @@ export function blobType(blob: Buffer): string {
 export function hostKeyAlgorithmsFor(type: string): string[] {
   return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
 }
+
+/** Where the key a connection must present comes from: the spec's pin first, else a key trusted on first use and recorded. */
+export interface HostKeyPins {
+  spec?: PinnedHostKey;
+  recorded?: PinnedHostKey;
+}
+
+export type HostKeyVerdict =
+  | { kind: 'match'; by: 'spec' | 'record' }
+  /** No pin and no record: accepted because trustOnFirstUse is on; to be recorded. */
+  | { kind: 'tofu' }
+  | { kind: 'mismatch'; by: 'spec' | 'record'; expected: string }
+  /** No pin, no record, no trust on first use. */
+  | { kind: 'unknown' };
+
+/** Judges the key a host presented. Pure. */
+export function judgeHostKey(seen: Buffer, pins: HostKeyPins, trustOnFirstUse: boolean): HostKeyVerdict {
+  const pin = pins.spec ? { key: pins.spec, by: 'spec' as const } : pins.recorded ? { key: pins.recorded, by: 'record' as const } : undefined;
+  if (pin) return seen.equals(pin.key.blob) ? { kind: 'match', by: pin.by } : { kind: 'mismatch', by: pin.by, expected: fingerprintOf(pin.key.blob) };
+  return trustOnFirstUse ? { kind: 'tofu' } : { kind: 'unknown' };
+}
+
+export const hostKeyAccepted = (v: HostKeyVerdict) => v.kind === 'match' || v.kind === 'tofu';

@@ -1,9 +1,11 @@
 // Checking a service after a config reload: an HTTP or TCP probe from the worker (what
 // clients see), or a command on the target. Retried a bounded number of times, because a
-// reloaded HAProxy or Nginx takes a moment to bind. A failed probe is an answer, returned
-// with what was seen, so the push can roll back and say why.
+// reloaded HAProxy or Nginx takes a moment to bind; every attempt is reported (the push
+// heartbeats with it) and a cancellation ends the loop at once. A failed probe is an
+// answer, returned with what was seen, so the push can roll back and say why.
 import { connect } from 'node:net';
 import type { PushProbe } from '../../core/render/lb-files';
+import { sleepOrAbort, throwIfAborted } from './host-lock';
 import type { SshSession } from './session';
 
 export interface ProbeOutcome {
@@ -14,25 +16,35 @@ export interface ProbeOutcome {
 
 export const PROBE_DEFAULTS = { attempts: 10, intervalMs: 500, timeoutMs: 2_000 } as const;
 
-export async function runProbe(probe: PushProbe, session: SshSession): Promise<ProbeOutcome> {
+export interface ProbeLoopOptions {
+  /** Ends the loop (rejecting with the signal's reason) when it aborts. */
+  signal?: AbortSignal;
+  /** Called after every attempt that did not succeed (the push heartbeats with it). */
+  onAttempt?: (a: { attempt: number; detail: string }) => void;
+}
+
+export async function runProbe(probe: PushProbe, session: SshSession, opts: ProbeLoopOptions = {}): Promise<ProbeOutcome> {
   const attempts = Math.max(1, probe.attempts ?? PROBE_DEFAULTS.attempts);
   const intervalMs = probe.intervalMs ?? PROBE_DEFAULTS.intervalMs;
   const timeoutMs = probe.timeoutMs ?? PROBE_DEFAULTS.timeoutMs;
   let detail = 'not run';
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const result = await probeOnce(probe, session, timeoutMs);
+    throwIfAborted(opts.signal);
+    const result = await probeOnce(probe, session, timeoutMs, opts.signal);
     detail = result.detail;
     if (result.ok) return { ok: true, attempts: attempt, detail };
-    if (attempt < attempts) await new Promise((r) => setTimeout(r, intervalMs));
+    opts.onAttempt?.({ attempt, detail });
+    if (attempt < attempts) await sleepOrAbort(intervalMs, opts.signal);
   }
   return { ok: false, attempts, detail };
 }
 
-async function probeOnce(probe: PushProbe, session: SshSession, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+async function probeOnce(probe: PushProbe, session: SshSession, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ ok: boolean; detail: string }> {
   switch (probe.kind) {
     case 'http': {
       try {
-        const response = await fetch(probe.url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+        const bounded = AbortSignal.timeout(timeoutMs);
+        const response = await fetch(probe.url, { signal: signal ? AbortSignal.any([bounded, signal]) : bounded, redirect: 'manual' });
         await response.arrayBuffer();
         const ok = probe.expectStatus !== undefined ? response.status === probe.expectStatus : response.ok;
         return { ok, detail: `${probe.url} answered ${response.status}` };

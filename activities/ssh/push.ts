@@ -1,32 +1,46 @@
-// The safe LB config push (docs/design.md §4.6), over one SSH connection:
+// The safe LB config push (docs/design.md §4.6), over one SSH connection per LB host:
 //
+//   lock     take the host's push lock (core/push/host-lock.ts): one push at a time per host,
+//            even when two attempts of one activity overlap; refreshed while the push runs
 //   look     hash the file on the target; same content and no push in flight → done, no reload
 //   upload   write <path>.autok8s-new beside the target (same file system, so the swap is a rename)
 //   validate the real program checks the uploaded file on the target (haproxy -c, nginx -t, keepalived -t)
-//   back up  <path>.autok8s-rollback (or the marker <path>.autok8s-absent when there was no file)
-//   swap     mv -f: readers see the old file or the new one, never half of one
-//   reload   then probe; on failure restore the backup, reload again, fail with the program's words
-//   finish   keep the backup as <path>.autok8s-prev for humans; remove the markers
+//   record   <path>.autok8s-rollback, a hard link to the previous file, or the marker
+//            <path>.autok8s-absent when there was none: written before the swap, the only
+//            thing a rollback trusts (core/push/file-steps.ts)
+//   swap     mv -f: readers see the old file or the new one, never half of one, never none
+//   reload   then probe; on failure or cancellation restore from the record, reload again
+//   finish   keep the previous file as <path>.autok8s-prev for humans; remove the record
 //
-// The rollback file doubles as the "push in flight" marker: a retry after a lost connection
-// that finds the new content already in place still reloads and probes (and can still roll
+// The record doubles as the "push in flight" marker: a retry after a lost connection that
+// finds the new content already in place still reloads and probes (and can still roll
 // back), instead of calling the file "unchanged" and leaving it never loaded.
 import { ApplicationFailure } from '@temporalio/common';
+import { planFilePush } from '../../core/push/file-steps';
+import { HOST_LOCK_DEFAULTS, refreshEveryMs, type HostLockOptions } from '../../core/push/host-lock';
 import { FILE_PLACEHOLDER, type RemoteConfigFile } from '../../core/render/lb-files';
 import { sha256Hex } from '../../core/render/sha256';
 import type { SecretResolver } from '../secrets';
+import { HostLock, throwIfAborted } from './host-lock';
 import { runProbe } from './probe';
+import { Pulse, type PulseSinks, type PushStage } from './pulse';
+import { clip, output, pushPaths, remoteHashes, restorePrevious } from './remote-files';
 import { SshSession, type OpenOptions, type RemoteResult, type SshTarget } from './session';
 import { shellCommand } from './shell-quote';
 
-export interface PushDeps {
-  secrets: SecretResolver;
-  /** Called at each stage (the activity heartbeats with it). */
-  onProgress?: (stage: PushStage, detail?: string) => void;
-  ssh?: OpenOptions;
-}
+export { pushPaths, readRemoteFile } from './remote-files';
+export type { PushStage } from './pulse';
 
-export type PushStage = 'connect' | 'inspect' | 'upload' | 'validate' | 'backup' | 'swap' | 'reload' | 'probe' | 'rollback' | 'finish';
+export interface PushDeps extends PulseSinks {
+  secrets: SecretResolver;
+  ssh?: OpenOptions;
+  /** Cancels the push: before the swap nothing changes; after it, the previous file is restored. */
+  signal?: AbortSignal;
+  /** The host's push lock (defaults: HOST_LOCK_DEFAULTS). */
+  lock?: Partial<HostLockOptions>;
+  /** Which attempt this is (e.g. "<workflow id>/<activity id>#<attempt>"), written into the lock. */
+  attempt?: string;
+}
 
 export interface PushResult {
   changed: boolean;
@@ -41,6 +55,10 @@ export interface PushResult {
   contentSha256: string;
   /** The host key the target presented (an OpenSSH public key line), e.g. to pin it after trust on first use. */
   hostKeySeen: string;
+  /** Its SHA256 fingerprint, as ssh-keygen -l prints it. */
+  hostKeyFingerprint: string;
+  /** How long this push waited for the host's lock, and whose stale lock it took over, if any. */
+  lock: { waitedMs: number; tookOverFrom?: string };
   probe?: string;
   durationMs: number;
 }
@@ -55,33 +73,58 @@ export interface PushFailureDetails {
   rollbackReload?: 'ok' | 'failed' | 'skipped';
 }
 
-/** Side files of a push, all beside the target so renames stay on one file system. */
-export function pushPaths(path: string) {
-  return {
-    target: path,
-    upload: `${path}.autok8s-new`,
-    rollback: `${path}.autok8s-rollback`,
-    absent: `${path}.autok8s-absent`,
-    previous: `${path}.autok8s-prev`,
-  };
+interface FileContext {
+  session: SshSession;
+  pulse: Pulse;
+  lock: HostLock;
+  signal?: AbortSignal;
 }
 
-const MAX_OUTPUT = 4_000;
-
+/** Pushes one file (see pushConfigFiles). */
 export async function pushConfigFile(target: SshTarget, file: RemoteConfigFile, deps: PushDeps): Promise<PushResult> {
-  checkFile(file);
-  const started = Date.now();
-  const progress = deps.onProgress ?? (() => undefined);
-  progress('connect', `${target.user}@${target.host}:${target.port}`);
-  const session = await SshSession.open(target, deps.secrets, deps.ssh);
+  return (await pushConfigFiles(target, [file], deps))[0];
+}
+
+/** Pushes files to one LB host in order, under its push lock, over one connection. Stops at the first failure. */
+export async function pushConfigFiles(target: SshTarget, files: RemoteConfigFile[], deps: PushDeps): Promise<PushResult[]> {
+  files.forEach(checkFile);
+  const lockOptions: HostLockOptions = { ...HOST_LOCK_DEFAULTS, ...deps.lock };
+  const me = HostLock.identity(deps.attempt);
+  const pulse = new Pulse(deps);
   try {
-    return await pushOverSession(session, file, progress, started);
+    throwIfAborted(deps.signal);
+    pulse.stage('connect', `${target.user}@${target.host}:${target.port}`);
+    const session = await SshSession.open(target, deps.secrets, deps.ssh);
+    try {
+      pulse.stage('lock', lockOptions.path);
+      const lock = await HostLock.acquire(session, me, lockOptions, {
+        signal: deps.signal,
+        onWait: (w) => pulse.beat({ waitingFor: `the push lock ${lockOptions.path}`, holder: w.holder, waitedMs: w.waitedMs }),
+      });
+      pulse.refreshEvery(refreshEveryMs(lockOptions.staleAfterMs), () => lock.refresh());
+      try {
+        const results: PushResult[] = [];
+        for (const file of files) {
+          throwIfAborted(deps.signal);
+          results.push(await pushOne({ session, pulse, lock, signal: deps.signal }, file));
+        }
+        return results;
+      } finally {
+        pulse.stopRefreshing();
+        await lock.release();
+      }
+    } finally {
+      session.close();
+    }
   } finally {
-    session.close();
+    pulse.stop();
   }
 }
 
-async function pushOverSession(session: SshSession, file: RemoteConfigFile, progress: NonNullable<PushDeps['onProgress']>, started: number): Promise<PushResult> {
+async function pushOne(ctx: FileContext, file: RemoteConfigFile): Promise<PushResult> {
+  const { session, pulse, lock, signal } = ctx;
+  const started = Date.now();
+  const progress = (stage: PushStage, detail?: string) => pulse.stage(stage, detail, file);
   const paths = pushPaths(file.path);
   const want = sha256Hex(file.content);
   const fail = (stage: PushStage, message: string, type: string, details: Omit<PushFailureDetails, 'stage' | 'path' | 'host'>) =>
@@ -96,21 +139,33 @@ async function pushOverSession(session: SshSession, file: RemoteConfigFile, prog
     }
     return result;
   };
+  /** Undoes the swap and throws why (the failure names the stage and what the program said). */
+  const rollBack = async (stage: 'validate' | 'reload' | 'probe', why: string): Promise<never> => {
+    progress('rollback', `${stage} failed`);
+    const undone = await restorePrevious(session, file);
+    const what = { validate: 'validation', reload: 'reload', probe: 'probe' }[stage];
+    const command = stage === 'reload' ? ` (${file.reload.join(' ')})` : '';
+    throw fail(
+      stage,
+      `${what}${command} failed on ${session.target.host} after swapping in the new ${file.path}; ${undone.said}. It said:\n${why}`,
+      stage === 'reload' ? 'ReloadFailed' : stage === 'probe' ? 'ProbeFailed' : 'ConfigInvalid',
+      { rolledBack: undone.rolledBack, output: why, rollbackReload: undone.rollbackReload },
+    );
+  };
 
   progress('inspect', file.path);
   const hashes = await remoteHashes(session, [paths.target, paths.rollback, paths.absent]);
-  const current = hashes.get(paths.target);
-  const inFlight = hashes.has(paths.rollback) || hashes.has(paths.absent);
-  const base = { contentSha256: want, hostKeySeen: session.hostKeySeen, rolledBack: false };
-  if (current === want && !inFlight) {
+  const plan = planFilePush({ current: hashes.get(paths.target), want, backup: hashes.has(paths.rollback), absentMarker: hashes.has(paths.absent) });
+  const base = { contentSha256: want, hostKeySeen: session.hostKeySeen, hostKeyFingerprint: session.hostKeyFingerprint, rolledBack: false, lock: { waitedMs: lock.waitedMs, ...(lock.tookOverFrom ? { tookOverFrom: lock.tookOverFrom } : {}) } };
+  if (plan.kind === 'unchanged') {
     return { ...base, changed: false, validatedWith: null, validationOutput: '', reloaded: false, resumed: false, durationMs: Date.now() - started };
   }
 
   // Upload and validate, unless an interrupted push already swapped this content in: then
-  // validate the file in place (cheap, and the rollback below still has its backup).
-  const resumed = current === want;
+  // validate the file in place (cheap, and the rollback below still has its record).
+  const resumed = plan.kind === 'resume';
   const checkedPath = resumed ? paths.target : paths.upload;
-  if (!resumed) {
+  if (plan.kind === 'push') {
     progress('upload', paths.upload);
     await must('upload', ['dd', `of=${paths.upload}`, 'status=none'], { stdin: file.content });
     await must('upload', ['chmod', file.mode ?? '0644', '--', paths.upload]);
@@ -131,7 +186,7 @@ async function pushOverSession(session: SshSession, file: RemoteConfigFile, prog
     });
   }
   if (validation.code !== 0) {
-    if (resumed) return rollBack(session, file, 'validate', validationOutput, progress, fail);
+    if (resumed) return rollBack('validate', validationOutput);
     await session.run(['rm', '-f', '--', paths.upload]);
     throw fail(
       'validate',
@@ -141,27 +196,42 @@ async function pushOverSession(session: SshSession, file: RemoteConfigFile, prog
     );
   }
 
-  if (!resumed) {
-    // Keep the oldest backup: after an interrupted push the live service still runs the file saved then.
-    if (!inFlight) {
-      progress('backup', paths.rollback);
-      if (current !== undefined) await must('backup', ['cp', '-p', '--', paths.target, paths.rollback]);
+  if (plan.kind === 'push') {
+    // Last point where stopping leaves the host exactly as it was.
+    if (signal?.aborted || !(await lock.held())) {
+      await session.run(['rm', '-f', '--', paths.upload]);
+      throwIfAborted(signal);
+      throw ApplicationFailure.retryable(`the push lock on ${session.target.host} was taken over (this push stopped refreshing it); nothing was swapped`, 'LbLockLost');
+    }
+    if (plan.record !== 'keepEarlier') {
+      progress('backup', plan.record === 'linkPrevious' ? paths.rollback : paths.absent);
+      if (plan.record === 'linkPrevious') await must('backup', ['ln', '-T', '--', paths.target, paths.rollback]);
       else await must('backup', ['touch', '--', paths.absent]);
     }
     progress('swap', file.path);
     await must('swap', ['mv', '-f', '--', paths.upload, paths.target]);
   }
 
-  progress('reload', file.reload.join(' '));
-  const reload = await session.run(file.reload);
-  if (reload.code !== 0) return rollBack(session, file, 'reload', clip(output(reload)), progress, fail);
-
+  // Swapped: from here a failure, or a cancellation, puts the previous file back.
   let probeDetail: string | undefined;
-  if (file.probe) {
-    progress('probe', file.probe.kind);
-    const probe = await runProbe(file.probe, session);
-    probeDetail = probe.detail;
-    if (!probe.ok) return rollBack(session, file, 'probe', `${probe.detail} (after ${probe.attempts} attempts)`, progress, fail);
+  try {
+    throwIfAborted(signal);
+    progress('reload', file.reload.join(' '));
+    const reload = await session.run(file.reload);
+    if (reload.code !== 0) return await rollBack('reload', clip(output(reload)));
+    throwIfAborted(signal);
+    if (file.probe) {
+      progress('probe', file.probe.kind);
+      const probe = await runProbe(file.probe, session, { signal, onAttempt: (a) => pulse.beat({ probeAttempt: a.attempt, last: a.detail }) });
+      probeDetail = probe.detail;
+      if (!probe.ok) return await rollBack('probe', `${probe.detail} (after ${probe.attempts} attempts)`);
+    }
+  } catch (err) {
+    if (signal?.aborted && err === signal.reason) {
+      progress('rollback', 'cancelled');
+      await restorePrevious(session, file);
+    }
+    throw err;
   }
 
   progress('finish', file.path);
@@ -180,78 +250,6 @@ async function pushOverSession(session: SshSession, file: RemoteConfigFile, prog
   };
 }
 
-/** Puts the previous file back, reloads it, and throws the failure that made it necessary. */
-async function rollBack(
-  session: SshSession,
-  file: RemoteConfigFile,
-  stage: 'validate' | 'reload' | 'probe',
-  why: string,
-  progress: NonNullable<PushDeps['onProgress']>,
-  fail: (stage: PushStage, message: string, type: string, details: Omit<PushFailureDetails, 'stage' | 'path' | 'host'>) => ApplicationFailure,
-): Promise<never> {
-  const paths = pushPaths(file.path);
-  progress('rollback', `${stage} failed`);
-  const markers = await remoteHashes(session, [paths.rollback, paths.absent]);
-  let rollbackReload: PushFailureDetails['rollbackReload'] = 'skipped';
-  let restored: string;
-  if (markers.has(paths.rollback)) {
-    await session.run(['mv', '-f', '--', paths.rollback, paths.target]);
-    await session.run(['rm', '-f', '--', paths.absent]);
-    const again = await session.run(file.reload);
-    rollbackReload = again.code === 0 ? 'ok' : 'failed';
-    restored =
-      again.code === 0
-        ? `restored the previous ${file.path} and reloaded it`
-        : `restored the previous ${file.path}, but reloading it failed too (${clip(output(again), 500)}); check the service on the host now`;
-  } else {
-    // There was no file before this push: remove ours. Nothing to reload back to.
-    await session.run(['rm', '-f', '--', paths.target, paths.absent]);
-    restored = `removed the new ${file.path} (there was none before)`;
-  }
-  const what = { validate: 'validation', reload: 'reload', probe: 'probe' }[stage];
-  const command = stage === 'reload' ? ` (${file.reload.join(' ')})` : '';
-  throw fail(
-    stage,
-    `${what}${command} failed on ${session.target.host} after swapping in the new ${file.path}; ${restored}. It said:\n${why}`,
-    stage === 'reload' ? 'ReloadFailed' : stage === 'probe' ? 'ProbeFailed' : 'ConfigInvalid',
-    { rolledBack: true, output: why, rollbackReload },
-  );
-}
-
-/** sha256 of each path that exists (one round trip). Missing files are simply absent from the map. */
-async function remoteHashes(session: SshSession, paths: string[]): Promise<Map<string, string>> {
-  const result = await session.run(['env', 'LC_ALL=C', 'sha256sum', '--', ...paths]);
-  const found = new Map<string, string>();
-  for (const line of result.stdout.split('\n')) {
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (m && paths.includes(m[2])) found.set(m[2], m[1]);
-  }
-  if (result.code !== 0) {
-    const unexpected = result.stderr
-      .split('\n')
-      .filter((l) => l.trim() !== '' && !/No such file or directory/.test(l))
-      .join('\n');
-    if (unexpected !== '') {
-      throw ApplicationFailure.nonRetryable(`cannot read ${paths.join(', ')} on ${session.target.host}: ${clip(unexpected)}; check the SSH user may read and write there`, 'RemoteCommandFailed');
-    }
-  }
-  return found;
-}
-
-/** Reads a file on the target; undefined when it does not exist. */
-export async function readRemoteFile(target: SshTarget, path: string, deps: Pick<PushDeps, 'secrets' | 'ssh'>): Promise<string | undefined> {
-  const session = await SshSession.open(target, deps.secrets, deps.ssh);
-  try {
-    const exists = await session.run(['test', '-e', path]);
-    if (exists.code !== 0) return undefined;
-    const result = await session.run(['cat', '--', path]);
-    if (result.code !== 0) throw ApplicationFailure.nonRetryable(`cannot read ${path} on ${target.host}: ${clip(result.stderr)}`, 'RemoteCommandFailed');
-    return result.stdout;
-  } finally {
-    session.close();
-  }
-}
-
 function checkFile(file: RemoteConfigFile): void {
   const bad = (why: string) => ApplicationFailure.nonRetryable(`config file ${file.path}: ${why}`, 'BadInput');
   if (!/^\/[A-Za-z0-9_./@+-]+$/.test(file.path) || file.path.split('/').includes('..')) {
@@ -262,12 +260,4 @@ function checkFile(file: RemoteConfigFile): void {
   }
   if (file.reload.length === 0) throw bad("reload must be an argv such as ['systemctl', 'reload', 'haproxy']");
   if (file.mode !== undefined && !/^0?[0-7]{3}$/.test(file.mode)) throw bad(`mode ${file.mode} must be octal such as 0644`);
-}
-
-function output(result: RemoteResult): string {
-  return `${result.stdout}${result.stdout && result.stderr ? '\n' : ''}${result.stderr}`.trim();
-}
-
-function clip(text: string, max = MAX_OUTPUT): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }

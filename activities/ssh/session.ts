@@ -8,11 +8,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
+import { activityContext } from '../activity-context';
 import type { SecretResolver } from '../secrets';
-import { blobType, fingerprintOf, hostKeyAlgorithmsFor, parseHostKeyLine, type PinnedHostKey } from './host-key';
+import { blobType, fingerprintOf, hostKeyAccepted, hostKeyAlgorithmsFor, judgeHostKey, parseHostKeyLine, type HostKeyPins, type HostKeyVerdict } from './host-key';
+import type { KnownHostKeys, RecordedHostKey } from './known-hosts';
 import { shellCommand } from './shell-quote';
 
 export interface SshTarget {
+  /** The spec server whose LB VM this is, for messages. */
+  name?: string;
   host: string;
   port: number;
   user: string;
@@ -20,7 +24,10 @@ export interface SshTarget {
   privateKeyRef: string;
   /** Pinned host key, an OpenSSH public key line. */
   hostKey?: string;
-  /** Accept whatever key the host presents when none is pinned (the key seen is returned so it can be pinned). */
+  /**
+   * With no pin: accept the key the host presents the first time, record it (OpenOptions.knownHosts)
+   * and pin it from then on.
+   */
   trustOnFirstUse: boolean;
 }
 
@@ -40,9 +47,9 @@ export interface RunOptions {
 export interface OpenOptions {
   /** Handshake and authentication budget (default 10 s). */
   readyTimeoutMs?: number;
+  /** Where keys trusted on first use are recorded and read back (the cluster's state directory). */
+  knownHosts?: KnownHostKeys;
 }
-
-type HostKeyVerdict = { kind: 'match' } | { kind: 'tofu' } | { kind: 'mismatch'; expected: string } | { kind: 'unknown' };
 
 export class SshSession {
   private constructor(
@@ -58,14 +65,26 @@ export class SshSession {
 
   static async open(target: SshTarget, secrets: SecretResolver, opts: OpenOptions = {}): Promise<SshSession> {
     const where = `${target.user}@${target.host}:${target.port}`;
-    let pinned: PinnedHostKey | undefined;
+    const pins: HostKeyPins = {};
     if (target.hostKey !== undefined) {
       try {
-        pinned = parseHostKeyLine(target.hostKey);
+        pins.spec = parseHostKeyLine(target.hostKey);
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`pinned host key for ${target.host}: ${(err as Error).message}`, 'HostKeyInvalid');
       }
     }
+    let recorded: RecordedHostKey | undefined;
+    if (!pins.spec && opts.knownHosts) {
+      recorded = await opts.knownHosts.recorded(target.host, target.port);
+      if (recorded) pins.recorded = parseHostKeyLine(recorded.keyLine);
+    }
+    if (!pins.spec && !recorded && target.trustOnFirstUse && !opts.knownHosts) {
+      throw ApplicationFailure.nonRetryable(
+        `trustOnFirstUse for ${label(target)} needs the cluster's state directory to record the key it accepts (and pin it from then on); none was given to this call`,
+        'HostKeyUnrecordable',
+      );
+    }
+    const pinned = pins.spec ?? pins.recorded;
     const privateKey = await secrets(target.privateKeyRef);
 
     let seen: Buffer | undefined;
@@ -83,14 +102,13 @@ export class SshSession {
         // handshake before authentication, so nothing is sent to a host we cannot vouch for.
         hostVerifier: (key: Buffer) => {
           seen = Buffer.from(key);
-          if (pinned) verdict = key.equals(pinned.blob) ? { kind: 'match' } : { kind: 'mismatch', expected: fingerprintOf(pinned.blob) };
-          else verdict = target.trustOnFirstUse ? { kind: 'tofu' } : { kind: 'unknown' };
-          return verdict.kind === 'match' || verdict.kind === 'tofu';
+          verdict = judgeHostKey(seen, pins, target.trustOnFirstUse);
+          return hostKeyAccepted(verdict);
         },
       });
     } catch (err) {
       ssh.dispose();
-      throw classifyConnectError(err, where, target, seen, verdict);
+      throw classifyConnectError(err, where, target, seen, verdict, recorded);
     }
     // node-ssh stops listening for connection errors once connected; an 'error' event with
     // no listener would crash the worker, so keep one (commands in flight see the close).
@@ -98,7 +116,29 @@ export class SshSession {
     // Each command is a small request/response exchange; Nagle's algorithm would hold every one back.
     ssh.connection?.setNoDelay(true);
     const hostKeySeen = `${blobType(seen!)} ${seen!.toString('base64')}`;
+    if (verdict?.kind === 'tofu') {
+      // First use: record the key (one writer wins a race; a loser with another key is refused).
+      const kept = await opts.knownHosts!.record(target.host, target.port, hostKeySeen).catch((err: unknown) => {
+        ssh.dispose();
+        throw err;
+      });
+      if (kept.keyLine !== hostKeySeen) {
+        ssh.dispose();
+        throw classifyConnectError(new Error('host key changed'), where, target, seen, { kind: 'mismatch', by: 'record', expected: fingerprintOf(parseHostKeyLine(kept.keyLine).blob) }, kept);
+      }
+      if (kept.recordedNow) {
+        (activityContext()?.log ?? console).warn(
+          `trust on first use: ${label(target)} presented host key ${fingerprintOf(seen!)} (${blobType(seen!)}); recorded in ${kept.file} and pinned from now on. ` +
+            `Check it out of band, then pin it in the spec: ssh.hostKey: "${hostKeySeen}"`,
+        );
+      }
+    }
     return new SshSession(ssh, target, hostKeySeen);
+  }
+
+  /** SHA256 fingerprint of the key the host presented, as ssh-keygen -l prints it. */
+  get hostKeyFingerprint(): string {
+    return fingerprintOf(parseHostKeyLine(this.hostKeySeen).blob);
   }
 
   /** Runs argv on the target. A non-zero exit is a result, not an error; a lost connection or timeout throws (retryable). */
@@ -136,18 +176,36 @@ export class SshSession {
   }
 }
 
-function classifyConnectError(err: unknown, where: string, target: SshTarget, seen: Buffer | undefined, verdict: HostKeyVerdict | undefined): Error {
+function label(target: SshTarget): string {
+  return `${target.name ? `the LB of ${target.name} at ` : ''}${target.host}:${target.port}`;
+}
+
+function classifyConnectError(
+  err: unknown,
+  where: string,
+  target: SshTarget,
+  seen: Buffer | undefined,
+  verdict: HostKeyVerdict | undefined,
+  recorded: RecordedHostKey | undefined,
+): Error {
   const seenText = seen ? `${fingerprintOf(seen)} (${blobType(seen)})` : 'none';
+  if (verdict?.kind === 'mismatch' && verdict.by === 'record') {
+    return ApplicationFailure.nonRetryable(
+      `refusing ${label(target)}: its host key is ${seenText}, but the key trusted on first use there is ${verdict.expected} (recorded in ${recorded?.file ?? 'the state directory'}). ` +
+        'If the LB VM was rebuilt, check the new key out of band (ssh-keyscan from a trusted network, or the VM console), then pin it as ssh.hostKey in the spec or delete that file to trust the next key',
+      'HostKeyMismatch',
+    );
+  }
   if (verdict?.kind === 'mismatch') {
     return ApplicationFailure.nonRetryable(
-      `refusing ${target.host}:${target.port}: its host key is ${seenText}, but the spec pins ${verdict.expected}. ` +
+      `refusing ${label(target)}: its host key is ${seenText}, but the spec pins ${verdict.expected}. ` +
         'If the LB VM was rebuilt, check the new key out of band (ssh-keyscan from a trusted network, or the VM console) and update ssh.hostKey in the spec',
       'HostKeyMismatch',
     );
   }
   if (verdict?.kind === 'unknown') {
     return ApplicationFailure.nonRetryable(
-      `refusing ${target.host}:${target.port}: no host key is pinned in the spec and trustOnFirstUse is false; the host presented ${seenText}. ` +
+      `refusing ${label(target)}: no host key is pinned in the spec and trustOnFirstUse is false; the host presented ${seenText}. ` +
         'Pin it as ssh.hostKey (the OpenSSH public key line) once you have checked it, or set ssh.trustOnFirstUse: true',
       'HostKeyUnknown',
     );
@@ -163,9 +221,9 @@ function classifyConnectError(err: unknown, where: string, target: SshTarget, se
     // ssh2's own message is safe, but say it our way so nothing of the key can ever leak.
     return ApplicationFailure.nonRetryable(`the private key from ${target.privateKeyRef} cannot be read as an SSH private key (OpenSSH or PEM, unencrypted)`, 'SshKeyInvalid');
   }
-  if (e.level === 'handshake' && target.hostKey !== undefined) {
+  if (e.level === 'handshake' && (target.hostKey !== undefined || recorded !== undefined)) {
     return ApplicationFailure.nonRetryable(
-      `${target.host}:${target.port} offers no host key of the pinned type (${e.message}); the VM's SSH host keys changed or the pin is wrong`,
+      `${label(target)} offers no host key of the pinned type (${e.message}); the VM's SSH host keys changed or the ${target.hostKey !== undefined ? 'pin in the spec' : `key recorded in ${recorded!.file}`} is wrong`,
       'HostKeyMismatch',
     );
   }

@@ -6,6 +6,7 @@ import type { SshTarget } from './session';
 export function sshTargetFor(server: ServerSpec): SshTarget {
   const { host, port } = lbSshAddress(server);
   return {
+    name: server.name,
     host,
     port,
     user: server.ssh.user,

@@ -5,6 +5,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { clusterEndpoint, controlPlaneNodes, talosNodes, type TalosRole } from '../../core/talos/nodes';
+import { decideApplyMode } from '../../core/talos/apply-mode';
 import { renderNodePatch } from '../../core/talos/patch';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { heartbeat } from '../activity-context';
@@ -110,42 +111,55 @@ export function createTalosConfigActivities(ctx: TalosContext) {
     },
 
     /**
-     * Gives a node its machine config. A node in maintenance mode gets it over the insecure
-     * maintenance API; a node that already has a config is asked (dry run, with this
-     * cluster's credentials) whether it runs exactly this one, and only re-applied if not.
+     * Gives a node its machine config. Asks first with this cluster's credentials (a dry run:
+     * does it run exactly this config?) and re-applies only if not. The insecure maintenance
+     * API is used only for a node that refused those credentials and is known to be a new
+     * machine (core/talos/apply-mode.ts): `newMachine` from the workflow, or no record of an
+     * earlier apply by autok8s. Every successful apply is recorded in the state store.
      */
     async applyMachineConfig(
       spec: ClusterSpec,
       serverName: string,
       role: TalosRole,
+      opts: { newMachine?: boolean } = {},
     ): Promise<{ applied: boolean; alreadyConfigured: boolean; via: 'maintenance' | 'authenticated' | 'none' }> {
       const node = nodeOf(spec, serverName, role);
       const file = await requireState(spec, configName(node), 'renderMachineConfigs');
+      const store = storeOf(spec);
+      const applied = `${STATE_FILES.configsDir}/${node.hostname}.applied`;
+      const remember = (via: string) => store.writeAtomic(applied, `${JSON.stringify({ ip: node.ip, via, at: new Date().toISOString() })}\n`);
 
-      // The maintenance API is its own look: it answers only while the node has no config, and
-      // a node that has one refuses it (certificate required), so no dry run goes first.
-      const first = await talosctl(spec, applyConfigArgs({ insecure: true, node: node.ip, file }));
-      if (first.exitCode === 0) return { applied: true, alreadyConfigured: false, via: 'maintenance' };
-      const refused = classify(first);
-      if (refused.kind !== 'notInMaintenance') throw toFailure(refused, 'talosctl apply-config --insecure', node.ip);
-
-      // The node has a config. Does it run this one? (also proves it trusts this cluster)
       const target = await authTo(spec, node);
       const diff = await talosctl(spec, applyConfigArgs({ ...target, file, dryRun: true }));
-      if (diff.exitCode !== 0) {
-        const f = classify(diff);
-        if (f.kind === 'untrusted') {
-          throw ApplicationFailure.nonRetryable(
-            `${node.hostname} (${node.ip}) already has a machine config, but not from cluster ${spec.metadata.name}: it does not trust this cluster's talosconfig (${f.summary}); reset it (talosctl reset) or recreate its VM`,
-            FAILURE_TYPE.untrusted,
-          );
+      const refused = diff.exitCode === 0 ? undefined : classify(diff);
+      if (refused && refused.kind !== 'untrusted') throw toFailure(refused, 'talosctl apply-config --dry-run', node.ip);
+      const mode = decideApplyMode({ authenticated: refused ? 'untrusted' : 'trusted', newMachine: opts.newMachine === true, configuredBefore: await store.exists(applied) });
+
+      if (mode.via === 'authenticated') {
+        if (/No changes\./.test(diff.stdout + diff.stderr)) {
+          await remember('none');
+          return { applied: false, alreadyConfigured: true, via: 'none' };
         }
-        throw toFailure(f, 'talosctl apply-config --dry-run', node.ip);
+        const act = await talosctl(spec, applyConfigArgs({ ...target, file, mode: 'auto' }));
+        if (act.exitCode !== 0) throw toFailure(classify(act), 'talosctl apply-config', node.ip);
+        await remember('authenticated');
+        return { applied: true, alreadyConfigured: false, via: 'authenticated' };
       }
-      if (/No changes\./.test(diff.stdout + diff.stderr)) return { applied: false, alreadyConfigured: true, via: 'none' };
-      const act = await talosctl(spec, applyConfigArgs({ ...target, file, mode: 'auto' }));
-      if (act.exitCode !== 0) throw toFailure(classify(act), 'talosctl apply-config', node.ip);
-      return { applied: true, alreadyConfigured: false, via: 'authenticated' };
+      if (mode.via === 'refuse') throw ApplicationFailure.nonRetryable(`${node.hostname} (${node.ip}): ${mode.why} (${refused!.summary})`, FAILURE_TYPE.untrusted);
+
+      const first = await talosctl(spec, applyConfigArgs({ insecure: true, node: node.ip, file }));
+      if (first.exitCode === 0) {
+        await remember('maintenance');
+        return { applied: true, alreadyConfigured: false, via: 'maintenance' };
+      }
+      const insecure = classify(first);
+      if (insecure.kind === 'notInMaintenance') {
+        throw ApplicationFailure.nonRetryable(
+          `${node.hostname} (${node.ip}) already has a machine config, but not from cluster ${spec.metadata.name}: it does not trust this cluster's talosconfig (${refused!.summary}); reset it (talosctl reset) or recreate its VM`,
+          FAILURE_TYPE.untrusted,
+        );
+      }
+      throw toFailure(insecure, 'talosctl apply-config --insecure', node.ip);
     },
 
     /** Writes the cluster's admin kubeconfig into the state store (0600) and returns its path. */

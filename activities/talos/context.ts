@@ -127,10 +127,11 @@ export function createTalosContext(deps: TalosActivityDeps = {}) {
 
   async function requireState(spec: ClusterSpec, name: string, producer: string): Promise<string> {
     const store = storeOf(spec);
-    if (!(await store.exists(name))) {
+    const path = await store.securePath(name); // its mode is checked every time talosctl gets it
+    if (path === undefined) {
       throw ApplicationFailure.nonRetryable(`${name} is missing from the state store ${store.dir}; run ${producer} first`, 'TalosStateMissing');
     }
-    return store.path(name);
+    return path;
   }
 
   async function authTo(spec: ClusterSpec, node: TalosNode): Promise<AuthTarget> {

@@ -2,10 +2,18 @@
 // A directory (default spec.state.dir, else $AUTOK8S_HOME/clusters/<name>, AUTOK8S_HOME
 // defaulting to ~/.autok8s) created 0700 with files 0600. Workflows only ever see refs
 // ("state:secrets.yaml") and paths, never contents, so no secret enters a history.
+//
+// Modes are checked where they matter (core/state/file-modes.ts): a directory autok8s did
+// not create is never chmod-ed (refused when others may write to it), and every file is
+// checked each time it is read or handed to talosctl (a loose mode repaired, with a
+// warning; a file of another user refused).
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { secretFileVerdict, stateDirVerdict } from '../../core/state/file-modes';
+import { activityContext } from '../activity-context';
 import { expandHome } from '../secrets';
 import type { ClusterSpec } from '../../core/spec/schema';
 
@@ -50,15 +58,11 @@ export class StateStore {
     return this.path(ref.slice(STATE_REF_PREFIX.length));
   }
 
-  /** Creates the store (and a sub-directory) 0700. Tightens an existing directory too. */
+  /** Creates the store (and a sub-directory) 0700; an existing one is checked, never chmod-ed. */
   async ensureDir(sub = '.'): Promise<string> {
     const dir = this.path(sub);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await chmod(this.dir, 0o700);
-    if (dir !== this.dir) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await chmod(dir, 0o700);
-    }
+    await makeOrCheckDir(this.dir);
+    if (dir !== this.dir) await makeOrCheckDir(dir);
     return dir;
   }
 
@@ -72,13 +76,21 @@ export class StateStore {
     }
   }
 
+  /** The file's content (undefined when absent), after checking its mode. */
   async read(name: string): Promise<string | undefined> {
+    if ((await this.securePath(name)) === undefined) return undefined;
     try {
       return await readFile(this.path(name), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+  }
+
+  /** The path of a file for a tool to read (talosctl), after checking its mode; undefined when absent. */
+  async securePath(name: string): Promise<string | undefined> {
+    const path = this.path(name);
+    return (await checkSecretFile(path)) ? path : undefined;
   }
 
   /** A fresh path next to `name` for a tool to write into before it is moved in place. */
@@ -119,11 +131,42 @@ export class StateStore {
     }
   }
 
+  /** Checks (and repairs) the mode of a file that is there. */
   async secure(name: string): Promise<void> {
-    await chmod(this.path(name), 0o600);
+    await checkSecretFile(this.path(name));
   }
 
   async remove(name: string): Promise<void> {
     await rm(this.path(name), { force: true, recursive: true });
   }
+}
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException).code;
+const warn = (message: string) => (activityContext()?.log ?? console).warn(message);
+
+async function makeOrCheckDir(dir: string): Promise<void> {
+  // mkdir -p returns the first directory it made: then this one and its new parents are ours, 0700.
+  if ((await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined) return;
+  const st = await stat(dir);
+  const verdict = stateDirVerdict(dir, { mode: st.mode & 0o7777, ownerUid: st.uid, uid: process.getuid?.(), plain: true, isDirectory: st.isDirectory() });
+  if (!verdict.ok) throw ApplicationFailure.nonRetryable(verdict.why, 'StateDirUnsafe');
+}
+
+/** False when the file is absent; true when it is safe to read (repairing a loose mode); throws when it is not. */
+async function checkSecretFile(path: string): Promise<boolean> {
+  let link;
+  let st;
+  try {
+    link = await lstat(path);
+    st = link.isSymbolicLink() ? await stat(path) : link;
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return false;
+    throw err;
+  }
+  const verdict = secretFileVerdict(path, { mode: st.mode & 0o7777, ownerUid: st.uid, uid: process.getuid?.(), plain: link.isFile() });
+  if (verdict.ok) return true;
+  if (!verdict.repair) throw ApplicationFailure.nonRetryable(verdict.why, 'StateFileUnsafe');
+  await chmod(path, 0o600);
+  warn(verdict.why);
+  return true;
 }

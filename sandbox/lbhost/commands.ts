@@ -3,9 +3,10 @@
 // the push and its probes use are supported; anything else answers like a missing program
 // (exit 127), so a push relying on something new fails here instead of passing silently.
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, readFile, rename, rm, stat, utimes, writeFile, open } from 'node:fs/promises';
+import { chmod, copyFile, lstat, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { posix, resolve, sep } from 'node:path';
 import { LB_CONFIG_PATHS } from '../../core/render/lb-files';
+import { dateCommand, ln, readlinkCommand, statCommand, touch } from './link-commands';
 import { checkHaproxyConfig, checkKeepalivedConfig, checkNginxConfig, type ProgramResult } from './validators';
 
 export interface UnitState {
@@ -56,7 +57,8 @@ function operands(args: string[], allowedFlags: string[]): string[] | string {
   return out;
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+// lstat: like the real mv and rm, these act on a symbolic link itself, dangling or not.
+const exists = (p: string) => lstat(p).then(() => true, () => false);
 const noSuch = (program: string, path: string, verb = "cannot stat") => err(1, `${program}: ${verb} '${path}': No such file or directory`);
 
 export async function runCommand(argv: string[], stdin: Buffer, fs: HostFilesystem): Promise<CommandOutcome> {
@@ -154,18 +156,16 @@ export async function runCommand(argv: string[], stdin: Buffer, fs: HostFilesyst
       }
       return ok('', { action: 'remove', target: files.join(' ') });
     }
-    case 'touch': {
-      const files = operands(args, []);
-      if (typeof files === 'string') return err(1, `touch: ${files}`);
-      for (const f of files) {
-        try {
-          await (await open(at(f), 'a')).close();
-        } catch {
-          return err(1, `touch: cannot touch '${f}': No such file or directory`);
-        }
-      }
-      return ok('', { action: 'touch', target: files.join(' ') });
-    }
+    case 'touch':
+      return touch(args, at);
+    case 'ln':
+      return ln(args, at);
+    case 'readlink':
+      return readlinkCommand(args, at);
+    case 'stat':
+      return statCommand(args, at);
+    case 'date':
+      return dateCommand(args);
     case 'haproxy':
     case 'nginx':
     case 'keepalived':

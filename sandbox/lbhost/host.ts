@@ -71,8 +71,10 @@ export class InProcessLbHost {
     const authorized = parseOne(opts.authorizedKey, 'authorizedKey');
     const authorizedBlob = authorized.getPublicSSH();
     const fs: HostFilesystem = { rootDir: opts.rootDir, unitConfig: { ...LB_CONFIG_PATHS, ...opts.unitConfig }, units: defaultUnits() };
-    // The LB template VM has its packages installed: their configuration directories exist.
+    // The LB template VM has its packages installed: their configuration directories exist,
+    // and so does Debian's /run/lock (where the push takes its lock).
     for (const path of Object.values(fs.unitConfig)) await mkdir(hostPath(fs, posix.dirname(path)), { recursive: true });
+    await mkdir(hostPath(fs, '/run/lock'), { recursive: true });
     const audit = (action: string, target: string, outcome: AuditOutcome, detail?: Record<string, unknown>) =>
       opts.audit.record({ service, action, target, outcome, detail });
 

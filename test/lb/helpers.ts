@@ -62,3 +62,22 @@ export function labSpec(net: { ip(n: number): string; cidr: string }, opts: LabS
   };
   return parseSpec(stringify(doc), 'lab-spec.yaml');
 }
+
+/**
+ * Calls `sample` every `everyMs` until every promise has settled (or `maxSamples` were
+ * taken), and returns the samples with the settled outcomes: what an observer of the host
+ * saw while the work ran.
+ */
+export async function sampleWhile<T>(work: Promise<unknown>[], sample: () => T, o: { everyMs: number; maxSamples: number }) {
+  let done = false;
+  const settled = Promise.allSettled(work).then((outcomes) => {
+    done = true;
+    return outcomes;
+  });
+  const samples: T[] = [sample()];
+  while (!done && samples.length < o.maxSamples) {
+    await new Promise((r) => setTimeout(r, o.everyMs));
+    samples.push(sample());
+  }
+  return { samples, outcomes: await settled, finished: done };
+}

@@ -2,13 +2,13 @@
 // network namespace, a control-plane stand-in (a TCP server) in another one. Root only.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushConfigFile } from '../../activities/ssh/push';
+import { pushConfigFile, type PushDeps } from '../../activities/ssh/push';
 import type { SshTarget } from '../../activities/ssh/session';
 import { sshTargetFor } from '../../activities/ssh/target';
 import { renderHaproxyCfg } from '../../core/render/haproxy';
@@ -18,7 +18,7 @@ import type { ClusterSpec } from '../../core/spec/schema';
 import { renderNginxConf } from '../../core/render/nginx';
 import { canConnect, startHaproxy, startNginx, startSshd, waitForPort, type HaproxyHandle, type SshdHandle } from '../../sandbox/netns/daemons';
 import { NetnsLab, netnsUnavailableReason, type LabHost } from '../../sandbox/netns/lab';
-import { ed25519KeyPair, labSpec, secretsWith, TEST_KEY_REF } from './helpers';
+import { ed25519KeyPair, labSpec, sampleWhile, secretsWith, TEST_KEY_REF } from './helpers';
 import { requireInCi } from '../helpers/prerequisites';
 
 const unavailable = netnsUnavailableReason();
@@ -91,6 +91,8 @@ describe.skipIf(requireInCi(unavailable, 'the push to a real LB host (sshd, HAPr
   let target: SshTarget;
   let haproxyPath: string;
   let good: string;
+  /** The push lock lives in the lab host's directory (the namespaces share this machine's file system). */
+  let deps: PushDeps;
 
   const haproxyFile = (content: string): RemoteConfigFile => ({
     path: haproxyPath,
@@ -114,6 +116,8 @@ describe.skipIf(requireInCi(unavailable, 'the push to a real LB host (sshd, HAPr
     spec = labSpec(lab, { servers: 1, hostKeys: { 'srv-a': sshd.hostKeyLine } });
     target = sshTargetFor(spec.servers[0]);
     haproxyPath = join(lb.dir, 'etc/haproxy/haproxy.cfg');
+    mkdirSync(join(lb.dir, 'run/lock'), { recursive: true });
+    deps = { secrets, lock: { path: join(lb.dir, 'run/lock/autok8s-push.lock') } };
     mkdirSync(join(lb.dir, 'etc/haproxy'), { recursive: true });
     mkdirSync(join(lb.dir, 'etc/keepalived'), { recursive: true });
     writeFileSync(haproxyPath, INITIAL_HAPROXY);
@@ -126,7 +130,7 @@ describe.skipIf(requireInCi(unavailable, 'the push to a real LB host (sshd, HAPr
 
   it('applies a good config, which then forwards TCP to the control plane in another namespace', async () => {
     expect(await canConnect(lb.ip, 6443)).toBe(false);
-    const result = await pushConfigFile(target, haproxyFile(good), { secrets });
+    const result = await pushConfigFile(target, haproxyFile(good), deps);
     expect(result).toMatchObject({ changed: true, reloaded: true, rolledBack: false });
     expect(result.validationOutput).toContain('Configuration file is valid');
     expect(result.hostKeySeen).toBe(sshd.hostKeyLine);
@@ -137,14 +141,14 @@ describe.skipIf(requireInCi(unavailable, 'the push to a real LB host (sshd, HAPr
 
   it('does not upload or reload an unchanged config (the HAProxy process stays the same)', async () => {
     const pid = haproxyPid();
-    const result = await pushConfigFile(target, haproxyFile(good), { secrets });
+    const result = await pushConfigFile(target, haproxyFile(good), deps);
     expect(result).toMatchObject({ changed: false, reloaded: false });
     expect(haproxyPid()).toBe(pid);
   });
 
   it("rejects a broken config with haproxy's own words, and the old config keeps serving", async () => {
     const pid = haproxyPid();
-    const err = await pushError(pushConfigFile(target, haproxyFile(good.replace('bind *:6443', 'bind *:99999')), { secrets }));
+    const err = await pushError(pushConfigFile(target, haproxyFile(good.replace('bind *:6443', 'bind *:99999')), deps));
     expect(err.type).toBe('ConfigInvalid');
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/\[ALERT\]/);
@@ -157,7 +161,7 @@ describe.skipIf(requireInCi(unavailable, 'the push to a real LB host (sshd, HAPr
   it('rolls back when the reload fails (a port sshd holds), and the old config keeps serving', async () => {
     // Valid for `haproxy -c` (it does not bind), refused when the new HAProxy starts.
     const clash = `${good}\nfrontend clash\n  bind ${lb.ip}:22\n  default_backend kube_api\n`;
-    const err = await pushError(pushConfigFile(target, haproxyFile(clash), { secrets }));
+    const err = await pushError(pushConfigFile(target, haproxyFile(clash), deps));
     expect(err.type).toBe('ReloadFailed');
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/cannot bind|Address already in use/i);
@@ -166,15 +170,47 @@ describe.skipIf(requireInCi(unavailable, 'the push to a real LB host (sshd, HAPr
     expect(await exchange(lb.ip, 6443, 'after-rollback')).toBe('cp-a got after-rollback');
   });
 
+  it('two attempts of the same push at once: the live file is always the old or the new one, swapped once', async () => {
+    const next = good.replace('timeout client 10s', 'timeout client 11s');
+    expect(next).not.toBe(good);
+    const seen = () => {
+      try {
+        const text = readFileSync(haproxyPath, 'utf8');
+        return { content: text === good ? 'old' : text === next ? 'new' : 'other', inode: statSync(haproxyPath).ino };
+      } catch {
+        return { content: 'missing', inode: 0 };
+      }
+    };
+    const attempt = (i: number) => pushConfigFile(target, haproxyFile(next), { ...deps, attempt: `wf/push#${i}` });
+    const { samples, outcomes } = await sampleWhile([attempt(1), attempt(2)], seen, { everyMs: 5, maxSamples: 20_000 });
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    const results = outcomes.map((o) => (o as PromiseFulfilledResult<Awaited<ReturnType<typeof pushConfigFile>>>).value);
+    expect(results.map((r) => r.changed).sort()).toEqual([false, true]);
+    expect(new Set(samples.map((s) => s.content))).toEqual(new Set(['old', 'new']));
+    // One swap: the path named one file before and one after (each swap is a new inode).
+    expect(new Set(samples.map((s) => s.inode)).size).toBe(2);
+    expect(await exchange(lb.ip, 6443, 'after-overlap')).toBe('cp-a got after-overlap');
+
+    // The overlap that once deleted the file: both attempts fail after their swap and roll back.
+    const clash = `${next}\nfrontend clash\n  bind ${lb.ip}:22\n  default_backend kube_api\n`;
+    const failing = (i: number) => pushConfigFile(target, haproxyFile(clash), { ...deps, attempt: `wf/clash#${i}` });
+    const rolled = await sampleWhile([failing(1), failing(2)], seen, { everyMs: 5, maxSamples: 20_000 });
+    for (const o of rolled.outcomes) expect((o as PromiseRejectedResult).reason).toMatchObject({ type: 'ReloadFailed', details: [expect.objectContaining({ rolledBack: true })] });
+    expect(rolled.samples.map((s) => s.content)).not.toContain('missing');
+    expect(readFileSync(haproxyPath, 'utf8')).toBe(next);
+    expect(await exchange(lb.ip, 6443, 'after-rollbacks')).toBe('cp-a got after-rollbacks');
+    good = next;
+  });
+
   it('refuses a host whose key is not the pinned one, naming the fingerprint ssh-keygen shows', async () => {
     const other = ed25519KeyPair().publicKey;
-    const err = await pushError(pushConfigFile({ ...target, hostKey: other }, haproxyFile(good), { secrets }));
+    const err = await pushError(pushConfigFile({ ...target, hostKey: other }, haproxyFile(good), deps));
     expect(err.type).toBe('HostKeyMismatch');
     expect(err.nonRetryable).toBe(true);
     const { stdout } = await promisify(execFile)('ssh-keygen', ['-lf', join(lb.dir, 'sshd/ssh_host_ed25519_key.pub')]);
     expect(err.message).toContain(stdout.split(' ')[1]);
 
-    const unknown = await pushError(pushConfigFile({ ...target, hostKey: undefined, trustOnFirstUse: false }, haproxyFile(good), { secrets }));
+    const unknown = await pushError(pushConfigFile({ ...target, hostKey: undefined, trustOnFirstUse: false }, haproxyFile(good), deps));
     expect(unknown.type).toBe('HostKeyUnknown');
     expect(unknown.message).toContain(stdout.split(' ')[1]);
   });
@@ -182,11 +218,11 @@ describe.skipIf(requireInCi(unavailable, 'the push to a real LB host (sshd, HAPr
   it('validates keepalived.conf on the target, where its interface exists, and refuses one naming a missing interface', async () => {
     const path = join(lb.dir, 'etc/keepalived/keepalived.conf');
     const keepalivedFile = (content: string): RemoteConfigFile => ({ path, content, validate: ['keepalived', '-t', '-f', '{file}'], reload: ['true'] });
-    const ok = await pushConfigFile(target, keepalivedFile(renderKeepalivedConf(spec, 'srv-a')), { secrets });
+    const ok = await pushConfigFile(target, keepalivedFile(renderKeepalivedConf(spec, 'srv-a')), deps);
     expect(ok).toMatchObject({ changed: true, validatedWith: `keepalived -t -f ${path}.autok8s-new` });
 
     const wrongIface = renderKeepalivedConf({ ...spec, network: { ...spec.network, interface: 'ens18' } }, 'srv-a');
-    const err = await pushError(pushConfigFile(target, keepalivedFile(wrongIface), { secrets }));
+    const err = await pushError(pushConfigFile(target, keepalivedFile(wrongIface), deps));
     expect(err.type).toBe('ConfigInvalid');
     expect(err.message).toContain('ens18');
     expect(readFileSync(path, 'utf8')).toBe(renderKeepalivedConf(spec, 'srv-a'));

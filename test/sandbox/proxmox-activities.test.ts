@@ -280,6 +280,45 @@ describe('power and lifecycle', () => {
     expect(await act.vmStatus(spec, 'srv-a', 'lb')).toMatchObject({ exists: true, owned: true, status: 'stopped' });
   });
 
+  it('a retried reboot whose first attempt was cut off after starting the reboot waits for that task and reboots once', async () => {
+    const act = activities();
+    const spec = specFor();
+    await act.ensureVm(spec, 'srv-a', 'lb');
+    await act.bootVm(spec, 'srv-a', 'lb');
+    // Attempt 1 starts the reboot, then loses the node while it waits for the task.
+    faults.add({ service: SERVICE, method: 'GET', path: '/tasks/.*/status$', effect: { kind: 'status', status: 500 }, times: 1_000 });
+    const first = new MockActivityEnvironment({ attempt: 1, scheduledTimestampMs: Date.now() });
+    const beats: Record<string, unknown>[] = [];
+    first.on('heartbeat', (d: Record<string, unknown>) => beats.push(d));
+    await expect(failure(first.run(() => act.rebootVm(spec, 'srv-a', 'lb')))).resolves.toMatchObject({ nonRetryable: false });
+    expect(audit.count({ action: 'qmreboot' })).toBe(1);
+    faults.clear();
+
+    // Attempt 2 gets the last heartbeat details, as Temporal hands them to a retry.
+    const second = new MockActivityEnvironment({ attempt: 2, scheduledTimestampMs: Date.now(), heartbeatDetails: beats[beats.length - 1] });
+    expect(await second.run(() => act.rebootVm(spec, 'srv-a', 'lb'))).toEqual({ vmid: 101, action: 'rebooted', alreadyRebooted: true });
+    expect(audit.count({ action: 'qmreboot' })).toBe(1);
+    expect(sim.vms().find((v) => v.vmid === 101)?.status).toBe('running');
+  });
+
+  it('a retry that finds the VM up for less time than since the first attempt does not reboot it again; one up for longer is rebooted', async () => {
+    const act = activities();
+    const spec = specFor();
+    await act.ensureVm(spec, 'srv-a', 'lb');
+    await act.bootVm(spec, 'srv-a', 'lb');
+    expect(await act.rebootVm(spec, 'srv-a', 'lb')).toEqual({ vmid: 101, action: 'rebooted' });
+    // No recorded task (the first attempt died before its heartbeat got out), but the VM
+    // came up after the activity was first scheduled, a minute ago.
+    const retry = new MockActivityEnvironment({ attempt: 2, scheduledTimestampMs: Date.now() - 60_000 });
+    expect(await retry.run(() => act.rebootVm(spec, 'srv-a', 'lb'))).toEqual({ vmid: 101, action: 'rebooted', alreadyRebooted: true });
+    expect(audit.count({ action: 'qmreboot' })).toBe(1);
+
+    // Scheduled just now: the VM has been up longer than this activity has existed.
+    const fresh = new MockActivityEnvironment({ attempt: 2, scheduledTimestampMs: Date.now() });
+    expect(await fresh.run(() => act.rebootVm(spec, 'srv-a', 'lb'))).toEqual({ vmid: 101, action: 'rebooted' });
+    expect(audit.count({ action: 'qmreboot' })).toBe(2);
+  });
+
   it('destroys a running VM of ours (stopping it first); a second destroy finds nothing to do', async () => {
     const act = activities();
     const spec = specFor();

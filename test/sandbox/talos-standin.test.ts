@@ -123,7 +123,10 @@ describe('Talos activities against the talosctl stand-in', () => {
     }
 
     await until(() => Object.values(CP).every((ip) => sim.nodes().find((n) => n.ip === ip)?.phase === 'running'));
+    // A configured node is asked with the cluster's credentials only: no insecure apply is tried (and refused).
+    const refusedBefore = audit.count({ service: 'talos', action: 'apply-config', outcome: 'rejected' });
     expect(await activities.applyMachineConfig(spec, 'srv-a', 'controlPlane')).toEqual({ applied: false, alreadyConfigured: true, via: 'none' });
+    expect(audit.count({ service: 'talos', action: 'apply-config', outcome: 'rejected' })).toBe(refusedBefore);
     expect(audit.count({ service: 'talos', action: 'apply-config', outcome: 'ok' })).toBe(3);
   });
 
@@ -210,7 +213,14 @@ describe('Talos activities against the talosctl stand-in', () => {
     expect(sim.nodes().find((n) => n.ip === CP['srv-c'])).toMatchObject({ phase: 'maintenance', etcd: 'none' });
     expect(sim.etcdMembers('prod-gra').find((m) => m.id === stale.id)).toMatchObject({ alive: false });
 
-    expect(await activities.applyMachineConfig(spec, 'srv-c', 'controlPlane')).toEqual({ applied: true, alreadyConfigured: false, via: 'maintenance' });
+    // autok8s configured srv-c before: without the workflow saying it is a new machine, its
+    // config is not sent to the unauthenticated maintenance API.
+    const unknown = await failureOf(activities.applyMachineConfig(spec, 'srv-c', 'controlPlane'));
+    expect(unknown).toMatchObject({ nonRetryable: true, type: 'TalosUntrusted' });
+    expect(unknown.message).toMatch(/configured this node before.*not sent unauthenticated/);
+    expect(sim.nodes().find((n) => n.ip === CP['srv-c'])).toMatchObject({ phase: 'maintenance' });
+    // replaceNode knows: it has just recreated the VM.
+    expect(await activities.applyMachineConfig(spec, 'srv-c', 'controlPlane', { newMachine: true })).toEqual({ applied: true, alreadyConfigured: false, via: 'maintenance' });
 
     // The new machine installs, runs, and cannot join while the stale member holds its peer URL.
     const env = new MockActivityEnvironment();
