@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { KeyringError, PAYLOAD_KEYS_ENV } from '../codec/keyring';
 import { SpecError } from '../core/spec/load';
 import { EXIT_BAD_INPUT, EXIT_FAILED, UsageError } from './errors';
+import { TemporalConfigError } from './temporal-connection';
 import { failoverCommand } from './commands/failover';
 import { schemaCommand } from './commands/schema';
 import { validateCommand } from './commands/validate';
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version end with code 0; usage mistakes (unknown option, missing value) are bad input.
       return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     }
-    if (err instanceof SpecError || err instanceof UsageError || err instanceof KeyringError) {
+    if (err instanceof SpecError || err instanceof UsageError || err instanceof KeyringError || err instanceof TemporalConfigError) {
       process.stderr.write(`autok8s: ${err.message}\n`);
       return EXIT_BAD_INPUT;
     }

@@ -1,18 +1,20 @@
 // `autok8s worker` and the worker process the tests SIGKILL: runs until SIGINT/SIGTERM.
-// Configuration from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, AUTOK8S_TASK_QUEUE,
-// AUTOK8S_PAYLOAD_KEYS (the payload codec's keyring; without it payloads are stored in clear).
+// Configuration from the environment: the standard Temporal connection settings (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY, TEMPORAL_PROFILE; client/temporal-connection.ts),
+// AUTOK8S_TASK_QUEUE, AUTOK8S_PAYLOAD_KEYS (the payload codec's keyring; without it payloads are
+// stored in clear) and AUTOK8S_ACCEPT_PLAINTEXT_INPUTS (codec/data-converter.ts).
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createSecretResolver } from '../activities/secrets';
 import { describePayloadProtection, payloadDataConverter } from '../codec/data-converter';
+import { temporalConnection } from '../client/temporal-connection';
 import { createWorker } from './worker';
 
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  const connection = temporalConnection(env);
   const taskQueue = env.AUTOK8S_TASK_QUEUE ?? TASK_QUEUE;
   const dataConverter = payloadDataConverter(env);
   const { worker, close: closeWorker } = await createWorker({
-    address,
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    connection,
     taskQueue,
     dataConverter,
     deps: {
@@ -20,7 +22,9 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       pollIntervalMs: env.AUTOK8S_POLL_INTERVAL_MS ? Number(env.AUTOK8S_POLL_INTERVAL_MS) : undefined,
     },
   });
-  console.log(`autok8s worker polling task queue ${taskQueue} on ${address}; ${describePayloadProtection(dataConverter)}`);
+  console.log(
+    `autok8s worker polling task queue ${taskQueue} on ${connection.options.address} (namespace ${connection.namespace}, ${connection.security}); ${describePayloadProtection(dataConverter)}`,
+  );
   try {
     await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
   } finally {

@@ -3,13 +3,14 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { payloadDataConverter } from '../codec/data-converter';
+import type { TemporalConnection } from '../client/temporal-connection';
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from './activities';
 import { workflowBundle } from './bundle';
 
 export interface WorkerOptions {
-  address: string;
-  namespace?: string;
+  /** Where Temporal is and how to authenticate: temporalConnection() (the environment) or localTemporalConnection(). */
+  connection: TemporalConnection;
   taskQueue?: string;
   deps?: ActivityDeps;
   /** Bounds on concurrency; defaults suit one small VM. */
@@ -41,14 +42,15 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
   installQuietRuntime();
   // First, so a keyring that cannot be used stops the worker before it connects.
   const dataConverter = options.dataConverter ?? payloadDataConverter();
-  const connection = await NativeConnection.connect({ address: options.address });
+  const { options: connectionOptions, namespace } = options.connection;
+  const connection = await NativeConnection.connect(connectionOptions);
   // Activities that signal other workflows (the cluster lock) use a client of their own, made on first use.
   let client: Client | undefined;
-  const temporal = () => (client ??= new Client({ connection: Connection.lazy({ address: options.address }), namespace: options.namespace ?? 'default', dataConverter }));
+  const temporal = () => (client ??= new Client({ connection: Connection.lazy(connectionOptions), namespace, dataConverter }));
   try {
     const worker = await Worker.create({
       connection,
-      namespace: options.namespace ?? 'default',
+      namespace,
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowBundle: await workflowBundle(),
       dataConverter,

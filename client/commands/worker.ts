@@ -6,7 +6,17 @@ export function workerCommand(): Command {
     .description('Run an autok8s worker (scale horizontally: every worker polls the same task queue)')
     .addHelpText(
       'after',
-      '\nEnvironment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), AUTOK8S_TASK_QUEUE (autok8s),\nand the secrets the specs reference (env:NAME).\n\nExample:\n  TEMPORAL_ADDRESS=temporal:7233 autok8s worker',
+      [
+        '',
+        'Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), AUTOK8S_TASK_QUEUE (autok8s),',
+        'TLS and API keys as the temporal CLI reads them: TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH,',
+        'TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY, or a TEMPORAL_PROFILE of temporal.toml;',
+        'AUTOK8S_PAYLOAD_KEYS (encrypt payloads; plaintext inputs are then refused unless AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=1),',
+        'and the secrets the specs reference (env:NAME).',
+        '',
+        'Example:',
+        '  TEMPORAL_ADDRESS=temporal:7233 TEMPORAL_TLS_SERVER_CA_CERT_PATH=/etc/autok8s/temporal-ca.pem autok8s worker',
+      ].join('\n'),
     )
     .action(async () => {
       // Loaded on use: the worker pulls in the native bridge and the bundler, which other commands never need.

@@ -18,6 +18,7 @@ import { AesGcmCodec, ENCRYPTED_ENCODING } from '../../codec/encryption-codec';
 import { addKey, readKeyringFile } from '../../codec/keyring';
 import { freePort, startDevServer, type DevServer } from '../../client/dev/dev-server';
 import { startFailover } from '../../client/start';
+import { localTemporalConnection } from '../../client/temporal-connection';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { createWorker } from '../../worker/worker';
@@ -67,7 +68,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`Temporal Web UI (needs ${CHROMIUM}: apt-
     codecServer = await startCodecServer({ codec: new AesGcmCodec(readKeyringFile(keys)), port: 0, allowedOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`] });
     server = await startDevServer({ uiPort, uiCodecEndpoint: codecServer.url });
     const taskQueue = uniqueQueue('web-ui');
-    const built = await createWorker({ address: server.address, taskQueue, dataConverter, deps: { secrets: createSecretResolver(), pollIntervalMs: 100 } });
+    const built = await createWorker({ connection: localTemporalConnection(server.address), taskQueue, dataConverter, deps: { secrets: createSecretResolver(), pollIntervalMs: 100 } });
     worker = built.worker;
     closeWorkerConnection = () => built.close();
     running = worker.run();

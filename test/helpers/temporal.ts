@@ -11,6 +11,7 @@ import { createSecretResolver } from '../../activities/secrets';
 import { createWorker } from '../../worker/worker';
 import { findTemporalCli } from '../../client/dev/find-temporal-cli';
 import { stopWorker } from '../../client/lifecycle';
+import { localTemporalConnection } from '../../client/temporal-connection';
 import { ROOT } from './paths';
 
 export { ROOT };
@@ -36,7 +37,7 @@ export interface RunningWorker {
 
 export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 100): Promise<RunningWorker> {
   const { worker, close: closeWorker } = await createWorker({
-    address: temporalAddress(),
+    connection: localTemporalConnection(temporalAddress()),
     taskQueue,
     deps: { secrets: createSecretResolver(), pollIntervalMs },
   });
