@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { temporalConnection, type TemporalConnection } from './temporal-connection';
+import { cannotReachTemporal } from './tls-probe';
 
 export interface TemporalSettings {
   connection: TemporalConnection;
@@ -32,14 +33,11 @@ export function openConnection(connection: TemporalConnection, connectTimeoutMs 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
   // Before connecting: a keyring that cannot be used is bad input (exit 2), and nothing starts.
   const dataConverter = payloadDataConverter();
-  const { options, security } = settings.connection;
   let connection: Connection;
   try {
     connection = await openConnection(settings.connection);
   } catch (err) {
-    throw new Error(
-      `cannot reach Temporal at ${options.address} (${security}): ${(err as Error).message}; start one with \`autok8s dev\`, or check TEMPORAL_ADDRESS and the TEMPORAL_TLS_* / TEMPORAL_API_KEY settings`,
-    );
+    throw await cannotReachTemporal(settings.connection, err, 'start one with `autok8s dev`, or check TEMPORAL_ADDRESS and the TEMPORAL_TLS_* / TEMPORAL_API_KEY settings');
   }
   return new Client({ connection, namespace: settings.namespace, dataConverter });
 }

@@ -4,6 +4,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { payloadDataConverter } from '../codec/data-converter';
 import type { TemporalConnection } from '../client/temporal-connection';
+import { cannotReachTemporal } from '../client/tls-probe';
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from './activities';
 import { workflowBundle } from './bundle';
@@ -43,7 +44,12 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
   // First, so a keyring that cannot be used stops the worker before it connects.
   const dataConverter = options.dataConverter ?? payloadDataConverter();
   const { options: connectionOptions, namespace } = options.connection;
-  const connection = await NativeConnection.connect(connectionOptions);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(connectionOptions);
+  } catch (err) {
+    throw await cannotReachTemporal(options.connection, err, 'check TEMPORAL_ADDRESS and the TEMPORAL_TLS_* / TEMPORAL_API_KEY settings');
+  }
   // Activities that signal other workflows (the cluster lock) use a client of their own, made on first use.
   let client: Client | undefined;
   const temporal = () => (client ??= new Client({ connection: Connection.lazy(connectionOptions), namespace, dataConverter }));

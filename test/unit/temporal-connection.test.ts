@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeSecurity, localTemporalConnection, TemporalConfigError, temporalConnection } from '../../client/temporal-connection';
+import { splitAddress } from '../../client/tls-probe';
 
 const dir = mkdtempSync(join(tmpdir(), 'ak8s-temporal-conn-'));
 const file = (name: string, text: string) => {
@@ -127,5 +128,16 @@ describe('describeSecurity', () => {
     ['mTLS with a private CA', { tls: { serverRootCACertificate: Buffer.from('x'), clientCertPair: { crt: Buffer.from('c'), key: Buffer.from('k') } } }, 'TLS, server CA from the configuration, client certificate'],
   ])('says %s', (_name, options, expected) => {
     expect(describeSecurity(options)).toBe(expected);
+  });
+});
+
+describe('splitAddress', () => {
+  it.each([
+    ['a host name', 'temporal.internal:7233', { host: 'temporal.internal', port: 7233 }],
+    ['an IPv4 address', '127.0.0.1:7443', { host: '127.0.0.1', port: 7443 }],
+    ['an IPv6 address in brackets', '[::1]:7233', { host: '::1', port: 7233 }],
+    ['no port', 'temporal.internal', undefined],
+  ])('reads %s', (_name, address, expected) => {
+    expect(splitAddress(address)).toEqual(expected);
   });
 });
