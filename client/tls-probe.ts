@@ -13,6 +13,23 @@ export function splitAddress(address: string): { host: string; port: number } | 
   return m ? { host: m[1], port: Number(m[2]) } : undefined;
 }
 
+const UNTRUSTED_SERVER = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_UNTRUSTED']);
+
+/** Pure: a TLS error → what it means for the operator, with the variable to set. */
+export function explainTlsError(err: { code?: string; reason?: string; message: string }): string {
+  // OpenSSL's own errors carry a short `reason`; the message adds library internals.
+  const what = err.reason ?? err.message;
+  if (err.code === 'ECONNREFUSED') return 'nothing listens there';
+  if (/alert certificate required/i.test(what)) return `the server wants a client certificate (${what}); set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH`;
+  if (/alert (unknown ca|bad certificate|certificate unknown|unsupported certificate)/i.test(what)) {
+    return `the server refused the client certificate (${what}); use one signed by the CA the server trusts for clients`;
+  }
+  if (err.code && UNTRUSTED_SERVER.has(err.code)) return `the server's certificate is not trusted (${what}); set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it`;
+  if (err.code === 'CERT_HAS_EXPIRED') return `the server's certificate has expired (${what})`;
+  if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `${what}; set TEMPORAL_TLS_SERVER_NAME to a name the certificate carries`;
+  return what;
+}
+
 /**
  * Handshakes once as the connection would and returns what went wrong, or undefined when
  * TLS itself works (then the trouble is elsewhere). A server that refuses the client's
@@ -49,10 +66,7 @@ export function probeTls(options: TemporalConnectionOptions, timeoutMs = 3000): 
       // Accepted so far; a refused client certificate arrives as an alert right after.
       setTimeout(() => finish(undefined), Math.min(500, timeoutMs));
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      const what = err.code === 'ECONNREFUSED' ? 'nothing listens there' : err.message;
-      finish(`TLS: ${what}`);
-    });
+    socket.on('error', (err: NodeJS.ErrnoException & { reason?: string }) => finish(`TLS: ${explainTlsError(err)}`));
   });
 }
 

@@ -1,14 +1,15 @@
 // The Temporal connection settings (client/temporal-connection.ts): the standard TEMPORAL_*
 // variables and temporal.toml profiles, as the `temporal` CLI reads them, turned into what
 // Connection.connect and NativeConnection.connect take; and the settings that cannot be used,
-// refused with the variable named. Each case gets its own environment object, with HOME in an
-// empty directory so no temporal.toml of the machine's user takes part.
+// refused with the variable named; and how a failed TLS handshake is explained (client/tls-probe.ts).
+// Each case gets its own environment object, with HOME in an empty directory so no
+// temporal.toml of the machine's user takes part.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeSecurity, localTemporalConnection, TemporalConfigError, temporalConnection } from '../../client/temporal-connection';
-import { splitAddress } from '../../client/tls-probe';
+import { explainTlsError, splitAddress } from '../../client/tls-probe';
 
 const dir = mkdtempSync(join(tmpdir(), 'ak8s-temporal-conn-'));
 const file = (name: string, text: string) => {
@@ -139,5 +140,18 @@ describe('splitAddress', () => {
     ['no port', 'temporal.internal', undefined],
   ])('reads %s', (_name, address, expected) => {
     expect(splitAddress(address)).toEqual(expected);
+  });
+});
+
+describe('explainTlsError', () => {
+  it.each([
+    ['a server that wants a client certificate', { reason: 'tlsv13 alert certificate required', message: '80AC...:error:0A00045C:SSL routines' }, 'the server wants a client certificate (tlsv13 alert certificate required); set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH'],
+    ['a client certificate of another CA', { reason: 'tlsv1 alert unknown ca', message: 'x' }, 'the server refused the client certificate (tlsv1 alert unknown ca); use one signed by the CA the server trusts for clients'],
+    ['a server certificate of an unknown CA', { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', message: 'unable to verify the first certificate' }, "the server's certificate is not trusted (unable to verify the first certificate); set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it"],
+    ['a certificate for another name', { code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: "Hostname/IP does not match certificate's altnames" }, "Hostname/IP does not match certificate's altnames; set TEMPORAL_TLS_SERVER_NAME to a name the certificate carries"],
+    ['a closed port', { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }, 'nothing listens there'],
+    ['anything else', { message: 'socket hang up' }, 'socket hang up'],
+  ])('explains %s', (_name, err, expected) => {
+    expect(explainTlsError(err)).toBe(expected);
   });
 });
