@@ -53,8 +53,9 @@ export function describeSecurity(options: Pick<TemporalConnectionOptions, 'tls' 
 }
 
 /**
- * Pure: a loaded profile → connection settings, refusing what would fail later or weaken the
- * connection: half a client certificate pair, an API key sent without TLS.
+ * A loaded profile → connection settings (reading the certificate files it names), refusing
+ * what would fail later or weaken the connection: half a client certificate pair, an API key
+ * sent without TLS.
  */
 export function connectionFromProfile(profile: ClientConfigProfile, where: string): TemporalConnection {
   const tls = profile.tls;
