@@ -2,10 +2,12 @@
 // queue of the entry's own, with the sandbox's secrets, and a client; stop() takes both down
 // (the worker drained first). What differs between entries is only the poll interval and the
 // activity slots.
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
+import { openConnection } from '../client/connection';
 import { stopWorker } from '../client/lifecycle';
+import { localTemporalConnection } from '../client/temporal-connection';
 import { SANDBOXES_POLICY } from '../test/helpers/policy';
 import { createWorker } from '../worker/worker';
 
@@ -17,7 +19,7 @@ export interface BenchWorker {
 
 export async function startBenchWorker(o: { address: string; taskQueue: string; pollIntervalMs: number; maxConcurrentActivityTaskExecutions?: number; dataConverter?: DataConverter }): Promise<BenchWorker> {
   const { worker, close } = await createWorker({
-    address: o.address,
+    connection: localTemporalConnection(o.address),
     taskQueue: o.taskQueue,
     deps: { policy: SANDBOXES_POLICY, pollIntervalMs: o.pollIntervalMs },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions,
@@ -26,7 +28,7 @@ export async function startBenchWorker(o: { address: string; taskQueue: string; 
   const running = worker.run();
   let client: Client;
   try {
-    client = new Client({ connection: await Connection.connect({ address: o.address }), dataConverter: o.dataConverter });
+    client = new Client({ connection: await openConnection(localTemporalConnection(o.address)), dataConverter: o.dataConverter });
   } catch (err) {
     await stopWorker(worker, running);
     await close();

@@ -34,8 +34,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** The `name`s SpecError, UsageError and KeyringError give their instances. */
-const BAD_INPUT_ERRORS = new Set(['SpecError', 'UsageError', 'KeyringError']);
+/** The `name`s SpecError, UsageError, KeyringError and TemporalConfigError give their instances. */
+const BAD_INPUT_ERRORS = new Set(['SpecError', 'UsageError', 'KeyringError', 'TemporalConfigError']);
 
 export async function main(argv: string[]): Promise<number> {
   try {

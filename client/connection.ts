@@ -1,24 +1,33 @@
-// Connecting the CLI to Temporal. Same settings as the worker: TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, AUTOK8S_TASK_QUEUE, AUTOK8S_PAYLOAD_KEYS (the payload codec's keys),
-// and TEMPORAL_UI for the links it prints.
+// Connecting the CLI to Temporal. Same settings as the worker: the standard Temporal
+// environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*,
+// TEMPORAL_API_KEY, TEMPORAL_PROFILE; client/temporal-connection.ts), AUTOK8S_TASK_QUEUE,
+// AUTOK8S_PAYLOAD_KEYS (the payload codec's keys), and TEMPORAL_UI for the links it prints.
 import { Client, Connection } from '@temporalio/client';
 import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
+import { temporalConnection, type TemporalConnection } from './temporal-connection';
+import { cannotReachTemporal } from './tls-probe';
 
 export interface TemporalSettings {
-  address: string;
+  connection: TemporalConnection;
   namespace: string;
   taskQueue: string;
   uiUrl: string;
 }
 
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const connection = temporalConnection(env);
   return {
-    address: env.TEMPORAL_ADDRESS ?? 'localhost:7233',
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    connection,
+    namespace: connection.namespace,
     taskQueue: env.AUTOK8S_TASK_QUEUE ?? TASK_QUEUE,
     uiUrl: (env.TEMPORAL_UI ?? 'http://localhost:8233').replace(/\/$/, ''),
   };
+}
+
+/** Opens a client connection as the settings say (TLS, client certificate, API key). */
+export function openConnection(connection: TemporalConnection, connectTimeoutMs = 5000): Promise<Connection> {
+  return Connection.connect({ ...connection.options, connectTimeout: connectTimeoutMs });
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
@@ -26,11 +35,9 @@ export async function connectClient(settings: TemporalSettings): Promise<Client>
   const dataConverter = payloadDataConverter();
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: settings.address, connectTimeout: 5000 });
+    connection = await openConnection(settings.connection);
   } catch (err) {
-    throw new Error(
-      `cannot reach Temporal at ${settings.address} (${(err as Error).message}); start one with \`autok8s dev\` or set TEMPORAL_ADDRESS`,
-    );
+    throw await cannotReachTemporal(settings.connection, err, 'start one with `autok8s dev`, or check TEMPORAL_ADDRESS and the TEMPORAL_TLS_* / TEMPORAL_API_KEY settings');
   }
   return new Client({ connection, namespace: settings.namespace, dataConverter });
 }

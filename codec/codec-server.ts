@@ -3,12 +3,18 @@
 // (docs/design.md §4.7). Temporal's remote codec protocol: POST /decode and POST /encode with
 // {"payloads": [{"metadata": {k: base64}, "data": base64}]}, answered in the same shape.
 //
-// node:http rather than a web framework: two routes, a CORS preflight and a body limit,
-// with no dependency to keep up to date. It listens on loopback by default: the browser
-// that runs the UI calls it directly, so it belongs next to the operator, not on the network.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// It answers only those who prove who they are (a bearer token, a client certificate or
+// both) and only under its own host names and the Web UI's origins: codec/codec-server-auth.ts.
+//
+// node:http(s) rather than a web framework: two routes, a CORS preflight, the checks and a
+// body limit, with no dependency to keep up to date. It listens on loopback by default: the
+// browser that runs the UI calls it directly, so it belongs next to the operator, not on the
+// network.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import { allowedHosts, bearerToken, hostAllowed, sameToken, splitPath, tokenProblem } from './codec-server-auth';
 
 /** Bodies above this are refused (413): a page of history holds far less. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -18,14 +24,36 @@ interface JsonPayload {
   data?: string | null;
 }
 
+/** PEM text or bytes. */
+type Pem = string | Buffer;
+
+export interface CodecServerAuth {
+  /** Callers must send it (Authorization: Bearer, or as the first path segment). */
+  token?: string;
+  /** Serve HTTPS with this certificate; with clientCa, callers must present a certificate that CA signed. */
+  tls?: { cert: Pem; key: Pem; clientCa?: Pem };
+}
+
 export interface CodecServerOptions {
+  /** Should accept payloads in clear (AesGcmCodec acceptPlaintext): the server shows payloads, whatever they are. */
   codec: PayloadCodec;
   /** 0 picks a free port. */
   port: number;
   host?: string;
   /** Origins allowed to call it from a browser: the Web UI's, e.g. http://localhost:8233. */
   allowedOrigins: readonly string[];
+  /** Host header values it answers to besides its listening address (a name it is reached by). */
+  allowedHosts?: readonly string[];
+  /** At least a token or client certificates: it decrypts for whoever it answers. */
+  auth: CodecServerAuth;
   log?: (line: string) => void;
+}
+
+/** Why these auth settings cannot protect the server, or undefined when they can. */
+export function codecServerAuthProblem(auth: CodecServerAuth): string | undefined {
+  if (auth.token !== undefined) return tokenProblem(auth.token);
+  if (auth.tls?.clientCa) return undefined;
+  return 'the codec server decrypts for whoever it answers: give it a token or require client certificates (a client CA)';
 }
 
 export interface CodecServer {
@@ -86,8 +114,12 @@ function parsePayloads(body: Buffer): Payload[] {
 }
 
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
+  const problem = codecServerAuthProblem(options.auth);
+  if (problem) throw new Error(problem);
   const allowed = new Set(options.allowedOrigins.map((o) => o.replace(/\/$/, '')));
   const log = options.log ?? (() => undefined);
+  const { token } = options.auth;
+  let hosts: ReadonlySet<string> = new Set();
 
   const cors = (req: IncomingMessage, res: ServerResponse) => {
     const origin = req.headers.origin;
@@ -102,8 +134,12 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // First: a request for another host (a rebound DNS name) learns nothing, not even CORS.
+    if (!hostAllowed(req.headers.host, hosts)) {
+      throw new BadRequest(421, `this codec server does not answer to host ${req.headers.host ?? '(none)'}; it is reached as ${[...hosts].join(', ')} (add a name it is reached by with --allow-host)`);
+    }
     cors(req, res);
-    const route = (req.url ?? '').split('?')[0].replace(/\/+$/, '');
+    const { prefix, route } = splitPath(req.url ?? '');
     if (req.method === 'OPTIONS') {
       res.writeHead(req.headers.origin && allowed.has(req.headers.origin) ? 204 : 403).end();
       return;
@@ -111,6 +147,12 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     if (req.headers.origin && !allowed.has(req.headers.origin)) {
       throw new BadRequest(403, `origin ${req.headers.origin} is not allowed; start the codec server with --allow-origin ${req.headers.origin}`);
     }
+    // The token, from the header or the path; a client certificate was checked in the handshake.
+    if (token !== undefined && !sameToken(token, bearerToken(req.headers.authorization)) && !sameToken(token, prefix)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      throw new BadRequest(401, "the codec server's token is missing or wrong: send Authorization: Bearer <token> (temporal CLI: --codec-auth 'Bearer <token>'), or give the Web UI the codec endpoint <url>/<token>");
+    }
+    if (token === undefined && prefix !== '') throw new BadRequest(404, 'POST /decode or /encode');
     if (route !== '/decode' && route !== '/encode') throw new BadRequest(404, 'POST /decode or /encode');
     if (req.method !== 'POST') throw new BadRequest(405, `${route} takes POST`);
     const payloads = parsePayloads(await readBody(req));
@@ -118,22 +160,28 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ payloads: out.map(toJson) }));
   };
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: Error) => {
       const status = err instanceof BadRequest ? err.status : 422;
       // A payload that does not decode is the caller's data, not a server fault: 422 with why.
-      if (!(err instanceof BadRequest)) log(`codec server: ${req.url}: ${err.message}`);
+      // Logged by route only: the path may hold the token.
+      if (!(err instanceof BadRequest)) log(`codec server: ${splitPath(req.url ?? '').route}: ${err.message}`);
       if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(err.message);
     });
-  });
+  };
+  const tls = options.auth.tls;
+  const server: Server = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, listener)
+    : createHttpServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
+  hosts = allowedHosts(address, port, options.allowedHosts);
   return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

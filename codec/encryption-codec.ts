@@ -8,8 +8,11 @@
 // 12-byte random IV ‖ ciphertext ‖ 16-byte GCM tag. The key ID is authenticated as
 // associated data, so a payload relabelled with another key ID fails to decrypt.
 //
-// Decoding passes through payloads that are not encrypted: histories recorded before the
-// codec was turned on, and inputs given as plain JSON to `temporal workflow start`.
+// Decoding refuses payloads that are not encrypted: whoever can start a workflow or send a
+// signal, but holds no key, could otherwise hand an encrypting worker any input it likes.
+// A codec made with `acceptPlaintext` passes them through instead: for a worker that turns
+// encryption on over runs started in clear (AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=1), for replaying
+// histories recorded in clear, and for the codec server, which only shows payloads.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
 import { decode, encode } from '@temporalio/common/lib/encoding';
@@ -17,20 +20,34 @@ import { temporal } from '@temporalio/proto';
 import { PAYLOAD_KEYS_ENV, type Keyring } from './keyring';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
+/** Set to 1 on a worker to accept payloads that are not encrypted (codec/data-converter.ts). */
+export const ACCEPT_PLAINTEXT_ENV = 'AUTOK8S_ACCEPT_PLAINTEXT_INPUTS';
 export const METADATA_KEY_ID = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export class AesGcmCodec implements PayloadCodec {
+export interface AesGcmCodecOptions {
   /**
-   * @param reload reads the keyring again (its file, when it changed). Called when a payload
-   *   names a key this codec does not have: after a rotation, a running worker picks up the
-   *   new key the first time it meets it instead of failing until it is restarted.
+   * Reads the keyring again (its file, when it changed). Called when a payload names a key
+   * this codec does not have: after a rotation, a running worker picks up the new key the
+   * first time it meets it instead of failing until it is restarted.
    */
+  reload?: () => Keyring;
+  /** Pass payloads that are not encrypted through on decoding, instead of refusing them. */
+  acceptPlaintext?: boolean;
+}
+
+export class AesGcmCodec implements PayloadCodec {
+  private readonly reload?: () => Keyring;
+  readonly acceptPlaintext: boolean;
+
   constructor(
     private keyring: Keyring,
-    private readonly reload?: () => Keyring,
-  ) {}
+    options: AesGcmCodecOptions = {},
+  ) {
+    this.reload = options.reload;
+    this.acceptPlaintext = options.acceptPlaintext ?? false;
+  }
 
   /** The ID of the key new payloads are encrypted with. */
   get keyId(): string {
@@ -53,7 +70,13 @@ export class AesGcmCodec implements PayloadCodec {
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
-      if (!encoding || decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+      if (!encoding || decode(encoding) !== ENCRYPTED_ENCODING) {
+        if (this.acceptPlaintext) return payload;
+        throw new ValueError(
+          `refused a payload that is not encrypted (encoding ${encoding ? decode(encoding) : 'none'}): this side encrypts with ${this.keyring.source} (${PAYLOAD_KEYS_ENV}), so its inputs must come encrypted with that keyring; ` +
+            `start the run with ${PAYLOAD_KEYS_ENV} set (the temporal CLI: --codec-endpoint of \`autok8s codec-server\`), or set ${ACCEPT_PLAINTEXT_ENV}=1 on the workers to accept plain inputs`,
+        );
+      }
       const idBytes = payload.metadata?.[METADATA_KEY_ID];
       if (!idBytes) throw new ValueError(`an encrypted payload names no key (metadata ${METADATA_KEY_ID} missing); it was not written by autok8s's codec`);
       const id = decode(idBytes);

@@ -13,7 +13,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
 
-export interface ServerCertificate {
+export interface IssuedCertificate {
   certPem: string;
   keyPem: string;
   /** SHA-256 fingerprint as Proxmox shows it: upper-case hex bytes joined by ":". */
@@ -24,7 +24,9 @@ export interface SandboxCa {
   certPem: string;
   /** Path of the CA's PEM file, for `ovh.caFile` / `proxmox.caFile` / NODE_EXTRA_CA_CERTS. */
   certFile: string;
-  issueServerCert(hosts?: string[]): Promise<ServerCertificate>;
+  issueServerCert(hosts?: string[]): Promise<IssuedCertificate>;
+  /** A certificate for TLS client authentication (mTLS), subject CN=`commonName`. */
+  issueClientCert(commonName: string): Promise<IssuedCertificate>;
 }
 
 function keyToPem(der: ArrayBuffer): string {
@@ -71,34 +73,40 @@ export async function loadOrCreateSandboxCa(dir: string): Promise<SandboxCa> {
   }
   const certPem = caCert.toString('pem');
 
+  async function issue(subject: string, usage: x509.ExtendedKeyUsageType, extensions: x509.Extension[]): Promise<IssuedCertificate> {
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject,
+      issuer: caCert.subject,
+      notBefore: new Date(Date.now() - DAY_MS),
+      notAfter: new Date(Date.now() + 365 * DAY_MS),
+      signingKey: caKey,
+      publicKey: keys.publicKey,
+      signingAlgorithm: ALG,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([usage]),
+        ...extensions,
+        await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      ],
+    });
+    const pem = cert.toString('pem');
+    return {
+      certPem: pem,
+      keyPem: keyToPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+      fingerprint256: new NodeX509(pem).fingerprint256,
+    };
+  }
+
   return {
     certPem,
     certFile,
-    async issueServerCert(hosts = ['localhost', '127.0.0.1']) {
-      const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-      const cert = await x509.X509CertificateGenerator.create({
-        serialNumber: serial(),
-        subject: `CN=${hosts[0]}`,
-        issuer: caCert.subject,
-        notBefore: new Date(Date.now() - DAY_MS),
-        notAfter: new Date(Date.now() + 365 * DAY_MS),
-        signingKey: caKey,
-        publicKey: keys.publicKey,
-        signingAlgorithm: ALG,
-        extensions: [
-          new x509.BasicConstraintsExtension(false, undefined, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-          new x509.SubjectAlternativeNameExtension(hosts.map((h): x509.JsonGeneralName => (/^[\d.]+$/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h }))),
-          await x509.AuthorityKeyIdentifierExtension.create(caCert),
-        ],
-      });
-      const pem = cert.toString('pem');
-      return {
-        certPem: pem,
-        keyPem: keyToPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
-        fingerprint256: new NodeX509(pem).fingerprint256,
-      };
-    },
+    issueServerCert: (hosts = ['localhost', '127.0.0.1']) =>
+      issue(`CN=${hosts[0]}`, x509.ExtendedKeyUsage.serverAuth, [
+        new x509.SubjectAlternativeNameExtension(hosts.map((h): x509.JsonGeneralName => (/^[\d.]+$/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h }))),
+      ]),
+    issueClientCert: (commonName) => issue(`CN=${commonName}`, x509.ExtendedKeyUsage.clientAuth, []),
   };
 }

@@ -4,6 +4,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { UsageError } from '../client/errors';
+import type { TemporalConnection } from '../client/temporal-connection';
+import { cannotReachTemporal } from '../client/tls-probe';
 import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createActivities, type ActivityDeps } from '../activities';
@@ -12,8 +14,8 @@ import { ensureCurrentVersion, type CurrentVersionOutcome, type CurrentVersionPo
 import { deploymentVersionFromEnv, deploymentVersionProblem, type DeploymentVersionOf } from './deployment';
 
 export interface WorkerOptions {
-  address: string;
-  namespace?: string;
+  /** Where Temporal is and how to authenticate: temporalConnection() (the environment) or localTemporalConnection(). */
+  connection: TemporalConnection;
   taskQueue?: string;
   deps?: ActivityDeps;
   /** Bounds on concurrency; defaults suit one small VM. */
@@ -55,11 +57,16 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
   const deployment = options.deployment ? { ...options.deployment, commitKnown: true } : deploymentVersionFromEnv();
   const problem = deploymentVersionProblem(deployment);
   if (problem) throw new UsageError(problem); // exit status 2: nothing was started
-  const namespace = options.namespace ?? 'default';
-  const connection = await NativeConnection.connect({ address: options.address });
-  // Activities that signal other workflows (the cluster lock) use a client of their own, made on first use.
+  const { options: connectionOptions, namespace } = options.connection;
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(connectionOptions);
+  } catch (err) {
+    throw await cannotReachTemporal(options.connection, err, 'check TEMPORAL_ADDRESS and the TEMPORAL_TLS_* / TEMPORAL_API_KEY settings');
+  }
+  // Activities that signal other workflows (the cluster lock, the spec store) use a client of their own, made on first use.
   let client: Client | undefined;
-  const temporal = () => (client ??= new Client({ connection: Connection.lazy({ address: options.address }), namespace, dataConverter }));
+  const temporal = () => (client ??= new Client({ connection: Connection.lazy(connectionOptions), namespace, dataConverter }));
   try {
     // Before the Worker is built: the server keeps new runs for this version until it polls,
     // and a built Worker cannot be let go without running it, so this failure must come first.

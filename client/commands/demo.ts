@@ -4,10 +4,11 @@
 // `--until done`, which tests and CI use).
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { TASK_QUEUE } from '../../core/workflow-ids';
 import type { Sandbox } from '../../sandbox';
-import { runUrl, type TemporalSettings } from '../connection';
+import { openConnection, runUrl, type TemporalSettings } from '../connection';
+import { localTemporalConnection } from '../temporal-connection';
 import type { Output } from '../output';
 import { startBootstrap, startReplace } from '../start';
 import { upsertHealthSchedule } from '../health-schedule';
@@ -164,7 +165,7 @@ export function demoCommand(): Command {
       log: (line) => out.info(out.paint.dim(`  temporal cli: ${line}`)),
     });
     const { server, codec, box } = stack;
-    const settings: TemporalSettings = { address: server.address, namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: server.uiUrl! };
+    const settings: TemporalSettings = { connection: localTemporalConnection(server.address), namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: server.uiUrl! };
     out.info(`  Temporal dev server ${server.address}, Web UI ${out.paint.bold(server.uiUrl!)}`);
     out.info(`  payloads encrypted with ${codec.keysFile}; the Web UI decodes them through ${codec.codecServer.url}`);
     out.info(`  sandbox: ${box.spec.servers.length} simulated OVH servers, spec ${box.specFile}`);
@@ -180,7 +181,7 @@ export function demoCommand(): Command {
     };
     const results: ChapterResult[] = [];
     try {
-      client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: codec.dataConverter });
+      client = new Client({ connection: await openConnection(settings.connection), dataConverter: codec.dataConverter });
       const ctx: DemoContext = { client, settings, box, out };
       for (const chapter of CHAPTERS) {
         out.info(`\n${out.paint.bold(chapter.title)}`);

@@ -4,8 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
-import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../core/search-attributes';
+import { openConnection } from '../connection';
+import { localTemporalConnection } from '../temporal-connection';
 import { findTemporalCli } from './find-temporal-cli';
 
 export interface DevServerOptions {
@@ -74,7 +75,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   for (;;) {
     if (child.exitCode !== null) throw new Error(`temporal server start-dev exited with ${child.exitCode}: ${stderr.trim()}${startFailureHint(stderr)}`);
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      const connection = await openConnection(localTemporalConnection(address), 1000);
       await connection.workflowService.getSystemInfo({});
       await connection.close();
       break;

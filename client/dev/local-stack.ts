@@ -8,6 +8,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Sandbox, SandboxOptions } from '../../sandbox';
 import { stopAll, stopWorker, type StopStep } from '../lifecycle';
 import { loadSource } from '../project';
+import { localTemporalConnection } from '../temporal-connection';
 import { lockDir } from './dir-lock';
 import { startLocalTemporal, type LocalTemporal } from './local-temporal';
 
@@ -48,7 +49,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const box = await startSandbox({ ...o.sandbox, dir: `${o.dir}/sandbox` });
     up.unshift(['the sandbox', () => box.stop()]);
     const { worker, close: closeWorker } = await createWorker({
-      address: server.address,
+      connection: localTemporalConnection(server.address),
       dataConverter: codec.dataConverter,
       deps: { policy: box.workerPolicy, pollIntervalMs: o.pollIntervalMs },
       // The stack's worker is its deployment's only one: a build from a newer checkout takes over new runs at once.

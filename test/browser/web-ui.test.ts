@@ -11,12 +11,12 @@ import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCodecServer, type CodecServer } from '../../codec/codec-server';
-import { payloadDataConverter } from '../../codec/data-converter';
-import { AesGcmCodec, ENCRYPTED_ENCODING } from '../../codec/encryption-codec';
-import { addKey, readKeyringFile } from '../../codec/keyring';
+import type { CodecServer } from '../../codec/codec-server';
+import { ENCRYPTED_ENCODING } from '../../codec/encryption-codec';
+import { startLocalCodec } from '../../client/dev/local-temporal';
 import { freePort, startDevServer, type DevServer } from '../../client/dev/dev-server';
 import { startFailover } from '../../client/start';
+import { localTemporalConnection } from '../../client/temporal-connection';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { createWorker } from '../../worker/worker';
@@ -61,15 +61,15 @@ const missingChromium = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missi
 describe.skipIf(requireInCi(missingChromium, 'the Web UI tier (headless Chromium)'))(`Temporal Web UI (needs ${CHROMIUM}: apt-get install chromium)`, () => {
   beforeAll(async () => {
     box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-webui-')), latency: { ovh: { moveMs: 200 } } });
-    // Encrypted payloads, and the codec server the UI calls to decode them (as `autok8s dev` sets up).
-    const keys = join(box.dir, 'payload-keys');
-    addKey(keys, 'webui');
-    const dataConverter = payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: keys });
+    // Encrypted payloads, and the codec server the UI calls to decode them, behind its token
+    // (startLocalCodec: as `autok8s dev` sets it up, the UI's codec endpoint carries the token).
     const uiPort = await freePort();
-    codecServer = await startCodecServer({ codec: new AesGcmCodec(readKeyringFile(keys)), port: 0, allowedOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`] });
-    server = await startDevServer({ uiPort, uiCodecEndpoint: codecServer.url });
+    const codec = await startLocalCodec(join(box.dir, 'codec'), uiPort);
+    codecServer = codec.codecServer;
+    const dataConverter = codec.dataConverter;
+    server = await startDevServer({ uiPort, uiCodecEndpoint: codec.uiEndpoint });
     const taskQueue = uniqueQueue('web-ui');
-    const built = await createWorker({ address: server.address, taskQueue, dataConverter, deps: { policy: box.workerPolicy, pollIntervalMs: 100 } });
+    const built = await createWorker({ connection: localTemporalConnection(server.address), taskQueue, dataConverter, deps: { policy: box.workerPolicy, pollIntervalMs: 100 } });
     worker = built.worker;
     closeWorkerConnection = () => built.close();
     running = worker.run();

@@ -1,8 +1,9 @@
 // The autok8s command line as a user runs it: a real process, no TTY, exit codes checked.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ROOT } from '../helpers/paths';
@@ -76,6 +77,15 @@ describe('autok8s CLI', () => {
     expect(stderr).toMatch(/127\.0\.0\.1:1/);
   });
 
+  it('Temporal connection settings that cannot be used are bad input: exit 2 before connecting, naming the variable', async () => {
+    const halfPair = await autok8s(['failover', '-f', FIXTURE, '--ip', '203.0.113.10'], { TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_TLS_CLIENT_CERT_PATH: FIXTURE });
+    expect(halfPair.code).toBe(2);
+    expect(halfPair.stderr).toContain('have a client certificate but no key to go with it; set TEMPORAL_TLS_CLIENT_KEY_PATH (or _DATA) too');
+    const noProfile = await autok8s(['bootstrap', '-f', FIXTURE], { TEMPORAL_CONFIG_FILE: join(tmpdir(), 'no-such-temporal.toml') });
+    expect(noProfile.code).toBe(2);
+    expect(noProfile.stderr).toMatch(/TEMPORAL_CONFIG_FILE names .*no-such-temporal\.toml, which does not exist/);
+  });
+
   it('schema prints a JSON Schema that editors can use', async () => {
     const { code, stdout } = await autok8s(['schema']);
     expect(code).toBe(0);
@@ -106,7 +116,7 @@ describe('autok8s CLI', () => {
     expect(none.stderr).toContain('name the keyring file, or set AUTOK8S_PAYLOAD_KEYS');
   });
 
-  it('codec-server refuses to start without a keyring or with a bad origin: exit 2', async () => {
+  it('codec-server refuses to start without a keyring, a bad origin, or nothing to tell callers apart: exit 2', async () => {
     const noKeys = await autok8s(['codec-server'], { AUTOK8S_PAYLOAD_KEYS: '' });
     expect(noKeys.code).toBe(2);
     expect(noKeys.stderr).toMatch(/AUTOK8S_PAYLOAD_KEYS is not set; point it at the keyring the workers use/);
@@ -115,6 +125,21 @@ describe('autok8s CLI', () => {
     const badOrigin = await autok8s(['codec-server', '--allow-origin', 'localhost:8233'], { AUTOK8S_PAYLOAD_KEYS: file });
     expect(badOrigin.code).toBe(2);
     expect(badOrigin.stderr).toMatch(/--allow-origin localhost:8233: give an origin such as http:\/\/localhost:8233/);
+    const open = await autok8s(['codec-server'], { AUTOK8S_PAYLOAD_KEYS: file, AUTOK8S_CODEC_TOKEN: '' });
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain('the codec server decrypts for whoever it answers: set AUTOK8S_CODEC_TOKEN or --token-file (a token from "openssl rand -hex 32"), or require client certificates with --client-ca');
+    const weak = await autok8s(['codec-server'], { AUTOK8S_PAYLOAD_KEYS: file, AUTOK8S_CODEC_TOKEN: 'letmein' });
+    expect(weak.code).toBe(2);
+    expect(weak.stderr).toMatch(/AUTOK8S_CODEC_TOKEN: the codec server's token must be at least 24 characters/);
+    const tokenFile = join(dirname(file), 'token');
+    writeFileSync(tokenFile, `${'f'.repeat(64)}\n`, { mode: 0o644 });
+    chmodSync(tokenFile, 0o644);
+    const exposed = await autok8s(['codec-server', '--token-file', tokenFile], { AUTOK8S_PAYLOAD_KEYS: file });
+    expect(exposed.code).toBe(2);
+    expect(exposed.stderr).toContain(`--token-file: ${tokenFile} can be read by others (mode 644); run "chmod 600 ${tokenFile}"`);
+    const mtlsWithoutTls = await autok8s(['codec-server', '--client-ca', tokenFile], { AUTOK8S_PAYLOAD_KEYS: file });
+    expect(mtlsWithoutTls.code).toBe(2);
+    expect(mtlsWithoutTls.stderr).toContain('--client-ca needs --tls-cert and --tls-key');
   });
 
   it('worker refuses a keyring it cannot read or a deployment name Temporal would refuse, before contacting Temporal: exit 2', async () => {
@@ -127,10 +152,13 @@ describe('autok8s CLI', () => {
     expect(dotted.stderr).toMatch(/deployment name "autok8s\.prod" \(AUTOK8S_DEPLOYMENT_NAME\) holds a dot/);
   });
 
-  it('codec-server serves /encode and /decode with the keyring until stopped', async () => {
+  it('codec-server serves /encode and /decode with the keyring, to callers with the token, until stopped', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ak8s-keys-')), 'keys');
     await autok8s(['payload-keys', 'add', file, '--id', 'cli']);
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), 'codec-server', '--port', '0', '--output', 'json'], { cwd: ROOT, env: { ...process.env, AUTOK8S_PAYLOAD_KEYS: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const token = randomBytes(32).toString('hex');
+    const tokenFile = join(dirname(file), 'token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), 'codec-server', '--port', '0', '--token-file', tokenFile, '--output', 'json'], { cwd: ROOT, env: { ...process.env, AUTOK8S_PAYLOAD_KEYS: file }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const started = await new Promise<{ url: string; keyId: string }>((resolve, reject) => {
         let out = '';
@@ -145,9 +173,12 @@ describe('autok8s CLI', () => {
         child.once('exit', (code) => reject(new Error(`codec-server exited ${code}: ${out}`)));
       });
       expect(started.keyId).toBe('cli');
+      expect(JSON.stringify(started)).not.toContain(token);
       const plain = defaultPayloadConverter.toPayload({ hello: 'world' });
       const wire = { metadata: Object.fromEntries(Object.entries(plain.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(plain.data!).toString('base64') };
-      const post = async (route: string, payloads: unknown[]) => ((await (await fetch(`${started.url}${route}`, { method: 'POST', body: JSON.stringify({ payloads }) })).json()) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads;
+      const post = async (route: string, payloads: unknown[]) =>
+        ((await (await fetch(`${started.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ payloads }) })).json()) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads;
+      expect((await fetch(`${started.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [wire] }) })).status).toBe(401);
       const [encrypted] = await post('/encode', [wire]);
       expect(Buffer.from(encrypted.metadata.encoding, 'base64').toString()).toBe('binary/encrypted');
       const [decoded] = await post('/decode', [encrypted]);

@@ -9,6 +9,7 @@ import { inject } from 'vitest';
 import { createWorker, type CreatedWorker } from '../../worker/worker';
 import { findTemporalCli } from '../../client/dev/find-temporal-cli';
 import { stopWorker } from '../../client/lifecycle';
+import { localTemporalConnection } from '../../client/temporal-connection';
 import { ROOT } from './paths';
 import { SANDBOXES_POLICY, SANDBOXES_POLICY_ENV } from './policy';
 import { HISTORIES_DIR, refuseExistingHistory, saveRecordedHistory } from './recorded-history';
@@ -36,7 +37,7 @@ export interface RunningWorker extends Pick<CreatedWorker, 'worker' | 'deploymen
 /** A worker of the checkout's deployment version (worker/deployment.ts), or of `deployment`. */
 export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 100, deployment?: WorkerDeploymentVersion): Promise<RunningWorker> {
   const { worker, deployment: version, current, close: closeWorker } = await createWorker({
-    address: temporalAddress(),
+    connection: localTemporalConnection(temporalAddress()),
     taskQueue,
     deps: { policy: SANDBOXES_POLICY, pollIntervalMs },
     deployment,

@@ -1,15 +1,14 @@
 // The payload codec (codec/): keyring files parsed with errors that name the line and the
 // fix; AES-GCM payloads that round-trip, name their key, refuse tampering and relabelling,
-// and decode after a rotation; plain payloads passed through. Then the codec server over
-// real HTTP on loopback, as the Web UI calls it.
+// and decode after a rotation; payloads in clear refused unless accepted. The codec server:
+// test/unit/payload-codec-server.test.ts.
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import { decode, encode } from '@temporalio/common/lib/encoding';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startCodecServer, type CodecServer } from '../../codec/codec-server';
-import { describePayloadProtection, payloadDataConverter } from '../../codec/data-converter';
+import { describe, expect, it } from 'vitest';
+import { acceptsPlaintext, describePayloadProtection, payloadDataConverter } from '../../codec/data-converter';
 import { AesGcmCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID } from '../../codec/encryption-codec';
 import { addKey, KeyringError, newKeyLine, parseKeyring, readKeyringFile } from '../../codec/keyring';
 
@@ -81,8 +80,27 @@ describe('keyring files', () => {
     const converter = payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: path });
     expect(converter.payloadCodecs?.[0]).toBeInstanceOf(AesGcmCodec);
     expect(payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: path })).toBe(converter); // one codec per keyring
-    expect(describePayloadProtection(converter)).toBe('payloads encrypted (AES-256-GCM, key env-key)');
+    expect(describePayloadProtection(converter)).toBe('payloads encrypted (AES-256-GCM, key env-key); payloads in clear refused');
+    const accepting = payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: path, AUTOK8S_ACCEPT_PLAINTEXT_INPUTS: '1' });
+    expect(accepting).not.toBe(converter);
+    expect(describePayloadProtection(accepting)).toBe('payloads encrypted (AES-256-GCM, key env-key); payloads in clear ACCEPTED (AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=1)');
     expect(readFileSync(path, 'utf8')).not.toContain(describePayloadProtection(converter)); // (the key itself is never described)
+  });
+});
+
+describe('acceptsPlaintext', () => {
+  it.each([
+    ['unset', {}, false],
+    ['empty', { AUTOK8S_ACCEPT_PLAINTEXT_INPUTS: '' }, false],
+    ['0', { AUTOK8S_ACCEPT_PLAINTEXT_INPUTS: '0' }, false],
+    ['1', { AUTOK8S_ACCEPT_PLAINTEXT_INPUTS: '1' }, true],
+    ['true', { AUTOK8S_ACCEPT_PLAINTEXT_INPUTS: 'true' }, true],
+  ])('reads %s', (_name, env, expected) => {
+    expect(acceptsPlaintext(env)).toBe(expected);
+  });
+
+  it('refuses a value that is neither, naming the variable', () => {
+    expect(() => acceptsPlaintext({ AUTOK8S_ACCEPT_PLAINTEXT_INPUTS: 'yes please' })).toThrow('AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=yes please: give 1 (accept payloads that are not encrypted) or 0 (refuse them, the default)');
   });
 });
 
@@ -125,10 +143,23 @@ describe('AesGcmCodec', () => {
     expect(Buffer.from(a.data!).equals(Buffer.from(b.data!))).toBe(false);
   });
 
-  it('passes plain payloads through (histories from before the codec, `temporal workflow start --input`)', async () => {
+  it('refuses a payload in clear, saying how to send it encrypted or how to accept it', async () => {
+    await expect(codec.decode([json(input)])).rejects.toThrow(
+      'refused a payload that is not encrypted (encoding json/plain): this side encrypts with ring-1 (AUTOK8S_PAYLOAD_KEYS), so its inputs must come encrypted with that keyring; start the run with AUTOK8S_PAYLOAD_KEYS set (the temporal CLI: --codec-endpoint of `autok8s codec-server`), or set AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=1 on the workers to accept plain inputs',
+    );
+    await expect(codec.decode([{ metadata: {}, data: Buffer.from('{}') }])).rejects.toThrow(/not encrypted \(encoding none\)/);
+    // One payload in clear among encrypted ones is enough to refuse the lot.
+    const [encrypted] = await codec.encode([json(input)]);
+    await expect(codec.decode([encrypted, json('sneaked in')])).rejects.toThrow(/not encrypted/);
+  });
+
+  it('passes payloads in clear through when made to accept them (histories from before the codec, replay, the codec server)', async () => {
+    const accepting = new AesGcmCodec(parseKeyring(`k1 ${K1}\n`, 'ring-1'), { acceptPlaintext: true });
     const plain = json(input);
-    const [out] = await codec.decode([plain]);
-    expect(out).toBe(plain);
+    const [encrypted] = await codec.encode([json('secret')]);
+    const [outPlain, outDecrypted] = await accepting.decode([plain, encrypted]);
+    expect(outPlain).toBe(plain);
+    expect(value(outDecrypted)).toBe('secret');
   });
 
   it('refuses a changed payload, and one relabelled with another key ID', async () => {
@@ -150,64 +181,5 @@ describe('AesGcmCodec', () => {
     expect(value((await rotated.decode([old]))[0])).toEqual(input);
     const withoutOld = new AesGcmCodec(parseKeyring(`k2 ${K2}\n`, 'ring-3'));
     await expect(withoutOld.decode([old])).rejects.toThrow("a payload is encrypted with key k1, which is not in ring-3 (AUTOK8S_PAYLOAD_KEYS); add that key's line back");
-  });
-});
-
-describe('codec server', () => {
-  const codec = new AesGcmCodec(parseKeyring(`k1 ${K1}\n`, 'ring'));
-  const UI = 'http://localhost:8233';
-  let server: CodecServer;
-  const wire = (p: Payload) => ({
-    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
-    data: Buffer.from(p.data ?? []).toString('base64'),
-  });
-  const unwire = (p: { metadata: Record<string, string>; data?: string }): Payload => ({
-    metadata: Object.fromEntries(Object.entries(p.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
-    data: p.data ? Buffer.from(p.data, 'base64') : undefined,
-  });
-  const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-
-  afterAll(async () => server?.close());
-
-  it('decodes what the codec encoded, and encodes what it is given, in the remote codec wire format', async () => {
-    server = await startCodecServer({ codec, port: 0, allowedOrigins: [UI] });
-    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const [encrypted] = await codec.encode([json({ ip: '203.0.113.10' })]);
-    const decoded = await post('/decode', { payloads: [wire(encrypted), wire(json('plain'))] }, { origin: UI });
-    expect(decoded.status).toBe(200);
-    expect(decoded.headers.get('access-control-allow-origin')).toBe(UI);
-    const body = (await decoded.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
-    expect(body.payloads.map((p) => value(unwire(p)))).toEqual([{ ip: '203.0.113.10' }, 'plain']);
-
-    const encoded = (await (await post('/encode', { payloads: [wire(json(7))] })).json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
-    const back = unwire(encoded.payloads[0]);
-    expect(encodingOf(back)).toBe(ENCRYPTED_ENCODING);
-    expect(value((await codec.decode([back]))[0])).toBe(7);
-  });
-
-  it('answers the browser preflight for the UI origin only, and refuses other origins', async () => {
-    const preflight = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { origin: UI, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
-    expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/x-namespace/);
-    const stranger = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.example' } });
-    expect(stranger.status).toBe(403);
-    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
-    const post403 = await post('/decode', { payloads: [] }, { origin: 'http://evil.example' });
-    expect(post403.status).toBe(403);
-    expect(await post403.text()).toMatch(/origin http:\/\/evil.example is not allowed; start the codec server with --allow-origin/);
-  });
-
-  it('says what is wrong with a bad request', async () => {
-    expect(await (await post('/decode', 'not json')).text()).toMatch(/not JSON; send \{"payloads"/);
-    expect((await post('/decode', { nope: 1 })).status).toBe(400);
-    expect((await post('/decode', { payloads: [{ metadata: { encoding: 5 } }] })).status).toBe(400);
-    expect((await fetch(`${server.url}/other`, { method: 'POST', body: '{}' })).status).toBe(404);
-    expect((await fetch(`${server.url}/decode`)).status).toBe(405);
-    const [encrypted] = await codec.encode([json(1)]);
-    const tampered = { ...wire(encrypted), data: Buffer.alloc(40, 9).toString('base64') };
-    const refused = await post('/decode', { payloads: [tampered] });
-    expect(refused.status).toBe(422);
-    expect(await refused.text()).toMatch(/does not decrypt/);
   });
 });

@@ -2,11 +2,14 @@
 // real `autok8s failover` command, both given AUTOK8S_PAYLOAD_KEYS, move a failover IP in the
 // sandbox. The Temporal server then holds only ciphertext: every payload of the run's history
 // is binary/encrypted under the keyring's key, and a client without the key cannot read the
-// result. The codec server decodes the run's input for whoever holds the key (directly, and
+// result. The codec server decodes the run's input for whoever holds its token (directly, and
 // for `temporal workflow show --codec-endpoint`), and the history replays with the codec.
-// A keyring that cannot be used stops the CLI with exit 2 before anything starts, and a
-// CLI without the keys is told what to set.
+// A keyring that cannot be used stops the CLI with exit 2 before anything starts. A run started
+// in clear (without the keys) is refused by the encrypting worker before its code sees the
+// input, unless the worker is told to accept plain inputs; a CLI without the keys is told
+// what to set when it meets encrypted results.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
@@ -28,12 +31,13 @@ import { installQuietRuntime } from '../../worker/worker';
 import { ROOT } from '../helpers/paths';
 import { runAutok8s } from '../helpers/cli';
 import { findLeaks, historyTexts, secretsOf } from '../helpers/secrets';
-import { connect, maybeRecordHistory, startChildWorker, temporalAddress, uniqueQueue, type ChildWorker } from '../helpers/temporal';
+import { connect, maybeRecordHistory, startChildWorker, temporalAddress, uniqueQueue, waitUntil, type ChildWorker } from '../helpers/temporal';
 
 const IP = '203.0.113.10';
 let box: Sandbox;
 let plainClient: Client;
 let worker: ChildWorker;
+const workers: ChildWorker[] = [];
 let queue: string;
 let keys: string;
 
@@ -71,13 +75,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.kill('SIGTERM');
+  for (const w of workers) await w.kill('SIGTERM');
   await plainClient?.connection.close();
   await box?.stop();
 });
 
 describe('payload codec, end to end', () => {
   it('moves the IP through the CLI and the worker while the server stores only ciphertext', async () => {
-    expect(worker.output()).toContain('payloads encrypted (AES-256-GCM, key test-2026-12)');
+    expect(worker.output()).toContain('payloads encrypted (AES-256-GCM, key test-2026-12); payloads in clear refused');
     const env = { TEMPORAL_ADDRESS: temporalAddress(), AUTOK8S_TASK_QUEUE: queue, AUTOK8S_PAYLOAD_KEYS: keys };
     const run = await autok8s(['failover', '-f', box.specFile, '--ip', IP, '--to', 'srv-b', '--reason', 'codec-e2e', '--wait', '--output', 'json'], env);
     expect(run.stderr).toBe('');
@@ -105,11 +110,12 @@ describe('payload codec, end to end', () => {
     await maybeRecordHistory(handle, 'failoverIp-move-encrypted');
 
     // With it, through the codec server as the Web UI would ask: the run's input, decoded.
-    const server = await startCodecServer({ codec: new AesGcmCodec(readKeyringFile(keys)), port: 0, allowedOrigins: ['http://localhost:8233'] });
+    const token = randomBytes(32).toString('hex');
+    const server = await startCodecServer({ codec: new AesGcmCodec(readKeyringFile(keys), { acceptPlaintext: true }), port: 0, allowedOrigins: ['http://localhost:8233'], auth: { token } });
     try {
       const input = history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
       const body = { payloads: [{ metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(input.data!).toString('base64') }] };
-      const res = await fetch(`${server.url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default' }, body: JSON.stringify(body) });
+      const res = await fetch(`${server.url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
       const decoded = ((await res.json()) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads[0];
       const value = defaultPayloadConverter.fromPayload({ metadata: Object.fromEntries(Object.entries(decoded.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])), data: Buffer.from(decoded.data, 'base64') });
       expect(value).toMatchObject({ ip: IP, to: 'srv-b', reason: 'codec-e2e' });
@@ -120,7 +126,7 @@ describe('payload codec, end to end', () => {
         const shown = JSON.parse(stdout).events[0].workflowExecutionStartedEventAttributes.input.payloads[0] as { metadata: { encoding: string }; data: string };
         return { encoding: Buffer.from(shown.metadata.encoding, 'base64').toString(), data: Buffer.from(shown.data, 'base64').toString('latin1') };
       };
-      const decodedByCli = inputShown((await temporalCli('--codec-endpoint', server.url)).stdout);
+      const decodedByCli = inputShown((await temporalCli('--codec-endpoint', server.url, '--codec-auth', `Bearer ${token}`)).stdout);
       expect(decodedByCli.encoding).toBe('json/plain');
       expect(JSON.parse(decodedByCli.data)).toMatchObject({ ip: IP, reason: 'codec-e2e' });
       const withoutCodec = inputShown((await temporalCli()).stdout);
@@ -151,8 +157,41 @@ describe('payload codec, end to end', () => {
     expect(box.ovh.routing(IP)).toBe(box.spec.servers[1].ovhService); // still where the first test put it
   }, 120_000);
 
-  it('tells a CLI without the keys that the run is encrypted and what to set', async () => {
-    const env = { TEMPORAL_ADDRESS: temporalAddress(), AUTOK8S_TASK_QUEUE: queue, AUTOK8S_PAYLOAD_KEYS: '' };
+  it('refuses a run started in clear: its first workflow task fails with the reason, and nothing reaches OVH', async () => {
+    const before = box.audit.entries({ service: 'ovh' }).length;
+    // As `temporal workflow start --input '{...}'` does it: the input in clear. The refusal comes
+    // before the workflow's code reads the input, so its shape does not matter here.
+    const handle = await plainClient.workflow.start('failoverIp', {
+      taskQueue: queue,
+      workflowId: `codec/plain-input/${queue}`,
+      args: [{ cluster: 'codec', ip: IP, to: 'srv-a', reason: 'plain-input' }],
+    });
+    try {
+      let failure: string | undefined;
+      await waitUntil('the worker refused the first workflow task', async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        failure = events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message ?? undefined;
+        return failure !== undefined;
+      });
+      expect(failure).toContain('refused a payload that is not encrypted (encoding json/plain)');
+      expect(failure).toContain('or set AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=1 on the workers to accept plain inputs');
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);
+      expect(box.audit.entries({ service: 'ovh' }).length).toBe(before);
+      expect(box.ovh.routing(IP)).toBe(box.spec.servers[1].ovhService);
+    } finally {
+      await handle.terminate('test: refused plain input');
+    }
+  }, 120_000);
+
+  it('tells a CLI without the keys that the run is encrypted and what to set (a worker that accepts plain inputs)', async () => {
+    // Plain inputs reach this worker; what it writes back is still encrypted.
+    const acceptingQueue = uniqueQueue('codec-accepting');
+    const accepting = startChildWorker(acceptingQueue, { AUTOK8S_PAYLOAD_KEYS: keys, AUTOK8S_ACCEPT_PLAINTEXT_INPUTS: '1' });
+    workers.push(accepting);
+    await accepting.ready;
+    expect(accepting.output()).toContain('payloads in clear ACCEPTED (AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=1)');
+    const env = { TEMPORAL_ADDRESS: temporalAddress(), AUTOK8S_TASK_QUEUE: acceptingQueue, AUTOK8S_PAYLOAD_KEYS: '' };
     // Already on srv-b: the run changes nothing, but its answers come back encrypted.
     const run = await autok8s(['failover', '-f', box.specFile, '--ip', IP, '--to', 'srv-b', '--wait'], env);
     expect(run.code).toBe(1);

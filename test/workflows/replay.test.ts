@@ -4,8 +4,9 @@
 // version for the pinned workflows, patched() for clusterWatcher and clusterLock).
 // Record new histories with: RECORD_HISTORIES=1 npx vitest run test/workflows
 // Histories are replayed through the payload codec with the test-only keyring of
-// test/fixtures: the encrypted one decodes with it, the plain ones pass through, as they
-// do for a worker that turns the codec on over existing runs.
+// test/fixtures: the encrypted one decodes with it, the plain ones pass through (a codec
+// that accepts plaintext, as a worker with AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=1 that turns
+// the codec on over existing runs).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
@@ -20,7 +21,7 @@ import { installQuietRuntime } from '../../worker/worker';
 const DIR = join(__dirname, '..', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 const KEYRING = join(__dirname, '..', 'fixtures', 'payload-keys');
-const dataConverter = { payloadCodecs: [new AesGcmCodec(parseKeyring(readFileSync(KEYRING, 'utf8'), KEYRING))] };
+const dataConverter = { payloadCodecs: [new AesGcmCodec(parseKeyring(readFileSync(KEYRING, 'utf8'), KEYRING), { acceptPlaintext: true })] };
 
 describe('recorded histories replay against the current workflow code', () => {
   it('has a recorded history for every workflow type the worker registers', () => {
