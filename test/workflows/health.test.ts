@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertHealthSchedule } from '../../client/health-schedule';
 import { startBootstrap } from '../../client/start';
+import { parseDuration } from '../../core/spec/duration';
 import { workflowIds } from '../../core/workflow-ids';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import type { WatcherState } from '../../workflows/cluster-watcher';
@@ -19,7 +20,10 @@ let client: Client;
 let worker: RunningWorker;
 let queue: string;
 const IP = '203.0.113.10';
-const HEALTH = { interval: '1s', unhealthyAfter: '4s', nodeStartupTimeout: '30s', maxUnhealthy: 1, autoRemediate: true };
+// The spec's bounds (interval ≥ 5 s, unhealthyAfter ≥ 2 intervals); the schedule below still
+// runs a pass every second, as `autok8s health schedule --every 1s` would.
+const HEALTH = { interval: '5s', unhealthyAfter: '10s', nodeStartupTimeout: '30s', maxUnhealthy: 1, autoRemediate: true };
+const PASS_EVERY = '1s';
 
 const watcher = () => client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name));
 const status = () => watcher().query<WatcherState>('status');
@@ -41,7 +45,7 @@ beforeAll(async () => {
   queue = uniqueQueue('health');
   worker = await startInProcessWorker(queue, 100);
   await (await startBootstrap(client, queue, box.spec)).handle.result();
-  await upsertHealthSchedule(client, queue, box.spec, '1s');
+  await upsertHealthSchedule(client, queue, box.spec, PASS_EVERY);
   await waitUntil('the first passes find the cluster healthy', allHealthy, 60_000, 250);
 }, 180_000);
 
@@ -82,7 +86,7 @@ describe('scheduled health checks with safe auto-remediation', () => {
     await hook('kill-vm', 'srv-b', 'worker');
     await waitUntil('the watcher rebooted it', () => vmActions('srv-b', 'worker', 'qmstart').length > starts, 30_000, 100);
     const rebootedAt = vmActions('srv-b', 'worker', 'qmstart').at(-1)!.at;
-    expect(rebootedAt - killedAt).toBeGreaterThanOrEqual(4000); // not before unhealthyAfter
+    expect(rebootedAt - killedAt).toBeGreaterThanOrEqual(parseDuration(HEALTH.unhealthyAfter)); // not before unhealthyAfter
     await waitUntil('healthy again', allHealthy, 30_000, 250);
     expect(vmActions('srv-b', 'worker', 'qmdestroy')).toHaveLength(0); // a reboot was enough: no replacement
   });
