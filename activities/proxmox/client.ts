@@ -11,6 +11,7 @@
 // form-encoded bodies for POST/PUT, query strings for GET/DELETE, answers `{"data": ...}`;
 // errors carry their message in the HTTP reason phrase.
 import { Agent } from 'undici';
+import { GRAMMAR, requireGrammar } from '../../core/spec/grammar';
 import { isTlsErrorCode, ProxmoxHttpError, ProxmoxNetworkError, ProxmoxTlsError } from './errors';
 import { proxmoxConnector, type ProxmoxTrust } from './tls';
 import type { VmListEntry } from './vmPlan';
@@ -104,6 +105,8 @@ export class ProxmoxClient {
     private readonly endpoint: ProxmoxEndpoint,
     private readonly options: ProxmoxClientOptions = {},
   ) {
+    // The node name is a path segment of every request: /nodes/../ would address another resource.
+    requireGrammar(GRAMMAR.pveNode, endpoint.node, 'proxmox.node');
     const url = new URL(endpoint.url);
     this.origin = url.origin;
     this.pathPrefix = url.pathname.replace(/\/+$/, '') + '/api2/json';

@@ -2,6 +2,7 @@
 // Pure data: a workflow builds this list and hands each file to the SSH push activity,
 // which never needs to know what kind of file it carries.
 import { lbHealthUrl } from '../lb-endpoints';
+import { GRAMMAR, requireGrammar } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
 import { renderHaproxyCfg, type HaproxyRenderOptions } from './haproxy';
 import { renderKeepalivedConf, type KeepalivedRenderOptions } from './keepalived';
@@ -49,7 +50,9 @@ export const LB_CONFIG_PATHS: Record<LbProgram, string> = {
 
 /** The three files of one LB VM, in push order: HAProxy (traffic), Nginx, keepalived (the VIP) last. */
 export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFilesOptions = {}): (RemoteConfigFile & { program: LbProgram })[] {
-  const { server } = lbServer(spec, serverName);
+  const { server, index } = lbServer(spec, serverName);
+  // The push probes this URL from the worker: only plain http(s) to an address, nothing a URL could smuggle.
+  const healthUrl = requireGrammar(GRAMMAR.healthUrl, lbHealthUrl(server), server.lbHealthUrl === undefined ? `servers[${index}].vms.lb.ip` : `servers[${index}].lbHealthUrl`);
   const isActive = (unit: string): PushProbe => ({ kind: 'command', argv: ['systemctl', 'is-active', '--quiet', unit] });
   return [
     {
@@ -58,7 +61,7 @@ export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFil
       content: renderHaproxyCfg(spec, serverName, opts.haproxy),
       validate: ['haproxy', '-c', '-f', FILE_PLACEHOLDER],
       reload: ['systemctl', 'reload', 'haproxy'],
-      probe: { kind: 'http', url: lbHealthUrl(server) },
+      probe: { kind: 'http', url: healthUrl },
     },
     {
       program: 'nginx',
