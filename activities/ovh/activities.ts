@@ -8,10 +8,10 @@
 // are used only when an activity context exists.
 import { heartbeat, isFirstActivityAttempt, pause } from '../activity-context';
 import { ApplicationFailure } from '@temporalio/common';
-import { GRAMMAR, requireGrammar } from '../../core/spec/grammar';
 import type { SecretResolver } from '../secrets';
 import { createOvhClientFactory, type OvhApi, type OvhSpec } from './client';
 import { ovhStatusOf } from './errors';
+import { ipBlock, ipPath, serverPath, vrackPath } from './paths';
 
 const MOVE_FUNCTION = 'genericMoveFloatingIp';
 const REBOOT_FUNCTION = 'hardReboot';
@@ -79,13 +79,6 @@ interface VrackTask {
   status: string;
   targetDomain?: string;
 }
-
-/** Failover IPs are /32 blocks; paths carry them URL-encoded (`/ip/203.0.113.10%2F32`). */
-const ipBlock = (ip: string) => `${requireGrammar(GRAMMAR.ipv4, ip.replace(/\/32$/, ''), 'failover IP')}/32`;
-// Each name is one path segment: checked, so a spec that skipped validation cannot make it ".." or "x/../y".
-const ipPath = (ip: string) => `/ip/${encodeURIComponent(ipBlock(ip))}`;
-const serverPath = (service: string) => `/dedicated/server/${encodeURIComponent(requireGrammar(GRAMMAR.ovhService, service, 'ovhService'))}`;
-const vrackPath = (vrack: string) => `/vrack/${encodeURIComponent(requireGrammar(GRAMMAR.ovhVrack, vrack, 'ovh.vrack'))}`;
 
 export function createOvhActivities(deps: OvhActivityDeps) {
   const apiFor = createOvhClientFactory({ secrets: deps.secrets, requestTimeoutMs: deps.requestTimeoutMs });

@@ -105,8 +105,10 @@ export class ProxmoxClient {
     private readonly endpoint: ProxmoxEndpoint,
     private readonly options: ProxmoxClientOptions = {},
   ) {
-    // The node name is a path segment of every request: /nodes/../ would address another resource.
+    // The node name is a path segment of every request (/nodes/../ would address another
+    // resource) and the token ID goes into the Authorization header (a CR/LF would add headers).
     requireGrammar(GRAMMAR.pveNode, endpoint.node, 'proxmox.node');
+    requireGrammar(GRAMMAR.pveTokenId, endpoint.tokenId, 'proxmox.tokenId');
     const url = new URL(endpoint.url);
     this.origin = url.origin;
     this.pathPrefix = url.pathname.replace(/\/+$/, '') + '/api2/json';

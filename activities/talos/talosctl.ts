@@ -8,6 +8,8 @@ import { execFileOffThread } from '../exec-thread';
 /** spec.talos.talosctl, else the worker's override, else $TALOSCTL, else `talosctl` on PATH. */
 export function resolveTalosctlPath(spec: Pick<ClusterSpec, 'talos'>, deps: { talosctlPath?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const env = deps.env ?? process.env;
+  // The program the worker runs: a plain path, never words a shell or a flag parser would split.
+  if (spec.talos.talosctl !== undefined) requireGrammar(GRAMMAR.specPath, spec.talos.talosctl, 'talos.talosctl');
   return spec.talos.talosctl ?? deps.talosctlPath ?? (env.TALOSCTL || undefined) ?? 'talosctl';
 }
 
@@ -121,7 +123,7 @@ export function genConfigArgs(input: GenConfigInput): string[] {
     'gen',
     'config',
     requireGrammar(GRAMMAR.dnsLabel, input.clusterName, 'metadata.name'),
-    requireGrammar(GRAMMAR.httpsIpEndpoint, input.endpoint, 'cluster endpoint (network.apiVip)'),
+    requireGrammar(GRAMMAR.httpsIpEndpoint, input.endpoint, 'network.apiVip'),
     '--with-secrets',
     file(input.secretsFile, 'secrets bundle path'),
     ...(input.patches ?? []).flatMap((p) => ['--config-patch', at(p)]),

@@ -1,8 +1,8 @@
 // The files autok8s keeps on an LB VM, and how each is checked, activated and probed.
 // Pure data: a workflow builds this list and hands each file to the SSH push activity,
 // which never needs to know what kind of file it carries.
-import { lbHealthUrl } from '../lb-endpoints';
-import { GRAMMAR, requireGrammar } from '../spec/grammar';
+import { healthUrlOutsideVrack, lbHealthUrl } from '../lb-endpoints';
+import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
 import { renderHaproxyCfg, type HaproxyRenderOptions } from './haproxy';
 import { renderKeepalivedConf, type KeepalivedRenderOptions } from './keepalived';
@@ -52,7 +52,10 @@ export const LB_CONFIG_PATHS: Record<LbProgram, string> = {
 export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFilesOptions = {}): (RemoteConfigFile & { program: LbProgram })[] {
   const { server, index } = lbServer(spec, serverName);
   // The push probes this URL from the worker: only plain http(s) to an address, nothing a URL could smuggle.
-  const healthUrl = requireGrammar(GRAMMAR.healthUrl, lbHealthUrl(server), server.lbHealthUrl === undefined ? `servers[${index}].vms.lb.ip` : `servers[${index}].lbHealthUrl`);
+  const field = server.lbHealthUrl === undefined ? `servers[${index}].vms.lb.ip` : `servers[${index}].lbHealthUrl`;
+  const healthUrl = requireGrammar(GRAMMAR.healthUrl, lbHealthUrl(server), field);
+  const outside = healthUrlOutsideVrack(healthUrl, spec.network.cidr);
+  if (outside) throw new UnsafeValueError(field, healthUrl, `an address inside network.cidr or on loopback (${outside})`);
   const isActive = (unit: string): PushProbe => ({ kind: 'command', argv: ['systemctl', 'is-active', '--quiet', unit] });
   return [
     {

@@ -6,7 +6,8 @@
 // Secrets are references (`env:NAME`, `file:/path`), never values, so a spec can travel
 // through workflow inputs and histories without leaking anything.
 import { z } from 'zod';
-import { cidrContains, isHostInCidr, isPrivateCidr, LOOPBACK_BLOCK, notPublicBecause, parseCidr } from '../net/ipv4';
+import { healthUrlOutsideVrack } from '../lb-endpoints';
+import { cidrContains, isHostInCidr, isPrivateCidr, notPublicBecause, parseCidr } from '../net/ipv4';
 import { parseDuration } from './duration';
 import { GRAMMAR, type Grammar } from './grammar';
 import { LIMITS } from './limits';
@@ -167,25 +168,28 @@ export function crossFieldIssues(spec: z.output<typeof clusterObject>): Issue[] 
   const issues: Issue[] = [];
   const cidr = parseCidr(spec.network.cidr);
   const firstSeen = new Map<string, string>();
-  const claim = (kind: string, value: string, path: (string | number)[], what: string) => {
+  // Cross-field rules look only at values in their grammar: a malformed one already has its own
+  // issue, and its text (newlines, escape sequences) must not be echoed into another message.
+  const claim = (kind: string, value: string, path: (string | number)[], what: string, wellFormed: Grammar | 'any') => {
+    if (wellFormed !== 'any' && !wellFormed.test(value)) return;
     const key = `${kind}:${value}`;
     const earlier = firstSeen.get(key);
     if (earlier !== undefined) issues.push({ path, message: `${what} ${value} is already used by ${earlier}; each must be unique` });
     else firstSeen.set(key, path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, ''));
   };
   const inCidr = (ip: string, path: (string | number)[]) => {
-    if (cidr && !isHostInCidr(ip, cidr)) {
+    if (cidr && GRAMMAR.ipv4.test(ip) && !isHostInCidr(ip, cidr)) {
       issues.push({ path, message: `${ip} is not a host address inside network.cidr ${spec.network.cidr}; pick an address inside it` });
     }
   };
 
   inCidr(spec.network.gateway, ['network', 'gateway']);
   inCidr(spec.network.apiVip, ['network', 'apiVip']);
-  claim('ip', spec.network.gateway, ['network', 'gateway'], 'address');
-  claim('ip', spec.network.apiVip, ['network', 'apiVip'], 'address');
+  claim('ip', spec.network.gateway, ['network', 'gateway'], 'address', GRAMMAR.ipv4);
+  claim('ip', spec.network.apiVip, ['network', 'apiVip'], 'address', GRAMMAR.ipv4);
   spec.failoverIps.forEach((ip, i) => {
-    claim('failover', ip, ['failoverIps', i], 'failover IP');
-    const notPublic = notPublicBecause(ip);
+    claim('failover', ip, ['failoverIps', i], 'failover IP', GRAMMAR.ipv4);
+    const notPublic = GRAMMAR.ipv4.test(ip) ? notPublicBecause(ip) : undefined;
     if (notPublic) {
       issues.push({ path: ['failoverIps', i], message: `${ip} is ${notPublic}, not a public address; list the OVH failover IPs (Network → Public IP addresses)` });
     } else if (cidr && cidrContains(cidr, ip)) {
@@ -195,27 +199,22 @@ export function crossFieldIssues(spec: z.output<typeof clusterObject>): Issue[] 
 
   let controlPlanes = 0;
   spec.servers.forEach((server, i) => {
-    claim('server', server.name, ['servers', i, 'name'], 'server name');
-    claim('ovhService', server.ovhService, ['servers', i, 'ovhService'], 'OVH service');
+    claim('server', server.name, ['servers', i, 'name'], 'server name', GRAMMAR.dnsLabel);
+    claim('ovhService', server.ovhService, ['servers', i, 'ovhService'], 'OVH service', GRAMMAR.ovhService);
     const pve = `${server.proxmox.url}#${server.proxmox.node}`;
     for (const role of ['lb', 'controlPlane', 'worker'] as const) {
       const vm = server.vms[role];
       if (!vm) continue;
       if (role === 'controlPlane') controlPlanes += 1;
       const path = ['servers', i, 'vms', role];
-      claim('ip', vm.ip, [...path, 'ip'], 'address');
+      claim('ip', vm.ip, [...path, 'ip'], 'address', GRAMMAR.ipv4);
       inCidr(vm.ip, [...path, 'ip']);
-      claim(`vmid@${pve}`, String(vm.vmid), [...path, 'vmid'], 'VMID');
+      claim(`vmid@${pve}`, String(vm.vmid), [...path, 'vmid'], 'VMID', 'any');
     }
     // The worker probes this URL before routing public traffic to the LB: it must stay on the
     // vRack (or on loopback, a port forward on the worker), never reach out anywhere else.
-    const healthHost = server.lbHealthUrl === undefined ? undefined : /^https?:\/\/([^:/]+)/.exec(server.lbHealthUrl)?.[1];
-    if (healthHost !== undefined && cidr && !cidrContains(cidr, healthHost) && !cidrContains(LOOPBACK_BLOCK, healthHost)) {
-      issues.push({
-        path: ['servers', i, 'lbHealthUrl'],
-        message: `${healthHost} is outside network.cidr ${spec.network.cidr}; the LB health URL must point into the vRack (or at loopback for a port forward on the worker)`,
-      });
-    }
+    const outside = server.lbHealthUrl !== undefined && cidr ? healthUrlOutsideVrack(server.lbHealthUrl, spec.network.cidr) : undefined;
+    if (outside) issues.push({ path: ['servers', i, 'lbHealthUrl'], message: outside });
   });
   if (controlPlanes === 0) {
     issues.push({ path: ['servers'], message: 'no server has vms.controlPlane; a cluster needs 1, 3 or 5 control planes' });
