@@ -14,6 +14,7 @@ import { createTemporalActivities } from '../activities/temporal/activities';
 import type { Client } from '@temporalio/client';
 import { loadSpecFile, SpecError } from '../core/spec/load';
 import type { ClusterSpec, ServerSpec } from '../core/spec/schema';
+import { refusingUnsafeValues } from './unsafe-values';
 
 export interface ActivityDeps {
   secrets: SecretResolver;
@@ -31,7 +32,7 @@ export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
   const ovh = createOvhActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs });
   const proxmox = createProxmoxActivities({ secrets: deps.secrets, pollIntervalMs: deps.pollIntervalMs });
   const talos = createTalosActivities({ pollIntervalMs: deps.pollIntervalMs });
-  return {
+  return refusingUnsafeValues({
     ...ovh,
     ...proxmox,
     ...createSshActivities({ secrets: deps.secrets }),
@@ -64,5 +65,5 @@ export function createActivities(deps: ActivityDeps = defaultActivityDeps()) {
     async probeLb(server: ServerSpec) {
       return probeLbHealth(server);
     },
-  };
+  });
 }

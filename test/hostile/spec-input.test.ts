@@ -7,6 +7,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { applyConfigArgs, etcdMembersArgs, genConfigArgs, healthArgs, kubeconfigArgs, resolveTalosctlPath } from '../../activities/talos/talosctl';
@@ -23,6 +26,7 @@ import { parseSpec } from '../../core/spec/load';
 import { VM_ROLES, type ClusterSpec } from '../../core/spec/schema';
 import { clusterEndpoint, talosNodes } from '../../core/talos/nodes';
 import { renderNodePatch } from '../../core/talos/patch';
+import { createActivities } from '../../worker/activities';
 import { runAutok8s } from '../helpers/cli';
 import { FIXTURE, HOSTILE_SPECS, type Edit, type HostileSpec, type Sink } from './spec-cases';
 
@@ -153,5 +157,20 @@ describe('talosctl arguments refuse a flag or a host name where an address or a 
     const thrown = thrownBy(build);
     expect(thrown).toBeInstanceOf(UnsafeValueError);
     expect((thrown as UnsafeValueError).field).toMatch(field);
+  });
+});
+
+describe('a worker activity handed an unsafe value', () => {
+  it('fails for good (non-retryable UnsafeValue) naming the field, before any request', async () => {
+    // A token secret of the right shape, so the activity gets as far as building its Proxmox client.
+    const activities = createActivities({ secrets: async () => randomUUID() });
+    const spec = bypassing([[['servers', 0, 'proxmox', 'node'], 'pve-a/../../access']]);
+    const failure = await new MockActivityEnvironment().run(activities.vmStatuses, spec, 'srv-a').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'UnsafeValue', nonRetryable: true, details: [{ field: 'proxmox.node' }] });
+    expect((failure as Error).message).toMatch(/^proxmox\.node: refusing "pve-a\/\.\.\/\.\.\/access"/);
   });
 });
