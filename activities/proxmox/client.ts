@@ -109,7 +109,7 @@ export class ProxmoxClient {
     // resource) and the token ID goes into the Authorization header (a CR/LF would add headers).
     requireGrammar(GRAMMAR.pveNode, endpoint.node, 'proxmox.node');
     requireGrammar(GRAMMAR.pveTokenId, endpoint.tokenId, 'proxmox.tokenId');
-    const url = new URL(endpoint.url);
+    const url = new URL(requireGrammar(GRAMMAR.httpsUrl, endpoint.url, 'proxmox.url'));
     this.origin = url.origin;
     this.pathPrefix = url.pathname.replace(/\/+$/, '') + '/api2/json';
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;

@@ -90,6 +90,15 @@ export const GRAMMAR = {
     new RegExp(`^https?://${IPV4_TEXT}(:\\d{1,5})?(/[A-Za-z0-9._~/-]*)?$`),
     (v) => port(/^https?:\/\/[^:/]+:(\d+)/.exec(v)?.[1]) && v.length <= 2048,
   ),
+  /** An API endpoint the worker calls (Proxmox VE, an OVH API URL): https, a host name or IPv4 address, a port, a plain path. */
+  httpsUrl: grammar(
+    'an https:// URL with a host name or IPv4 address, an optional port and a plain path (no user, query or fragment), such as https://ns1234567.ip-1-2-3.eu:8006',
+    /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/,
+    (v) => {
+      const [, host, portText] = /^https:\/\/([^:/]+)(?::(\d+))?/.exec(v) ?? [];
+      return host !== undefined && (isIpv4(host) || DNS_NAME.test(host)) && port(portText) && v.length <= 2048;
+    },
+  ),
   /** talosctl's cluster endpoint: https://<IPv4>:<port>. */
   httpsIpEndpoint: grammar('an https://<IPv4>:<port> endpoint such as https://10.10.0.5:6443', new RegExp(`^https://${IPV4_TEXT}:\\d{1,5}$`), (v) => port(v.split(':')[2])),
   /** An nginx size such as 512m or 1g. */

@@ -18,11 +18,11 @@ export const API_VERSION = 'autok8s/v1alpha1';
 export const OVH_ENDPOINT_NAMES = ['ovh-eu', 'ovh-ca', 'ovh-us', 'kimsufi-eu', 'kimsufi-ca', 'soyoustart-eu', 'soyoustart-ca'] as const;
 
 /** A string in one of the shared grammars: its pattern (in the JSON Schema too), then what a pattern cannot say. */
-const grammatical = (g: Grammar) =>
+const grammatical = (g: Grammar, error = `must be ${g.expected}`) =>
   z
     .string()
-    .regex(g.pattern, { error: `must be ${g.expected}` })
-    .refine((v) => !g.pattern.test(v) || g.also(v), { error: `must be ${g.expected}` });
+    .regex(g.pattern, { error })
+    .refine((v) => !g.pattern.test(v) || g.also(v), { error });
 
 /** A whole number within bounds, with a message that says both bounds and the unit. */
 const bounded = (bounds: { min: number; max: number }, what: string) =>
@@ -49,7 +49,10 @@ const vmSchema = z.strictObject({
 });
 
 const proxmoxSchema = z.strictObject({
-  url: z.url({ protocol: /^https$/, error: 'must be the https:// URL of the Proxmox VE API, e.g. https://ns1234.ip-1-2-3.eu:8006' }).max(2048),
+  url: grammatical(
+    GRAMMAR.httpsUrl,
+    'must be the https:// URL of the Proxmox VE API: a host name or IPv4 address, a port and at most a plain path, e.g. https://ns1234567.ip-1-2-3.eu:8006',
+  ),
   node: grammatical(GRAMMAR.pveNode).describe('Proxmox node name (as in /nodes/{node}).'),
   tokenId: grammatical(GRAMMAR.pveTokenId),
   tokenSecret: secretRef,
@@ -117,7 +120,7 @@ const clusterObject = z.strictObject({
   ovh: z.strictObject({
     endpoint: z
       .string()
-      .refine((v) => (OVH_ENDPOINT_NAMES as readonly string[]).includes(v) || /^https:\/\/[^/\s]+(\/[^\s]*)?$/.test(v), {
+      .refine((v) => (OVH_ENDPOINT_NAMES as readonly string[]).includes(v) || GRAMMAR.httpsUrl.test(v), {
         error: `must be one of ${OVH_ENDPOINT_NAMES.join(', ')} or an https:// URL of an OVH API (the sandbox prints one)`,
       }),
     caFile: specPath.optional().describe('PEM CA added to the trusted roots for the OVH API (the sandbox CA); verification is never turned off.'),

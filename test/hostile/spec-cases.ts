@@ -124,6 +124,9 @@ export const HOSTILE_SPECS: HostileSpec[] = [
   { name: 'an LB health URL that adds a header', field: 'servers[1].lbHealthUrl', message: /http\(s\) URL to an IPv4 address/, edits: [[['servers', 1, 'lbHealthUrl'], 'http://10.10.0.12:8404/healthz\r\nHost: evil.example']], sinks: ['lbFiles'] },
   { name: 'an OVH service that climbs out of /dedicated/server/', field: 'servers[0].ovhService', message: /OVH dedicated-server service name/, edits: [[['servers', 0, 'ovhService'], '..']], sinks: ['ovhPaths'] },
   { name: 'an OVH service with a path after it', field: 'servers[1].ovhService', message: /OVH dedicated-server service name/, edits: [[['servers', 1, 'ovhService'], 'ns1002.ip-1-2-3.eu/../../me']], sinks: ['ovhPaths'] },
+  { name: 'a Proxmox URL with credentials in it', field: 'servers[0].proxmox.url', message: /https:\/\/ URL of the Proxmox VE API/, edits: [[['servers', 0, 'proxmox', 'url'], 'https://root:pw@ns1001.ip-1-2-3.eu:8006']], sinks: ['proxmoxClient'] },
+  { name: 'a Proxmox URL with a quote in its host', field: 'servers[1].proxmox.url', message: /https:\/\/ URL of the Proxmox VE API/, edits: [[['servers', 1, 'proxmox', 'url'], 'https://pve"b:8006']], sinks: ['proxmoxClient'] },
+  { name: 'an OVH endpoint URL with a query string', field: 'ovh.endpoint', message: /or an https:\/\/ URL of an OVH API/, edits: [[['ovh', 'endpoint'], 'https://eu.api.ovh.com/1.0?x=1']], sinks: [] },
   { name: 'a vRack that climbs out of /vrack/', field: 'ovh.vrack', message: /vRack service name/, edits: [[['ovh', 'vrack'], 'pn-1/../../me']], sinks: ['ovhPaths'] },
 
   // ---- into the SSH connection
