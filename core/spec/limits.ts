@@ -5,8 +5,12 @@
 export const LIMITS = {
   /** A 199-server spec is about 200 KiB of YAML; five times that is no cluster spec. */
   specBytes: 1024 * 1024,
-  /** Anchors and aliases are fine for repeated blocks; an alias bomb expands each a million times. */
-  yamlAliases: 100,
+  /**
+   * Anchors and aliases are fine for repeated blocks (199 servers may each use a few); an
+   * alias bomb nests them so that a few hundred bytes expand into billions of nodes.
+   * (yaml's maxAliasCount: alias uses times the aliases inside what they point at.)
+   */
+  yamlAliases: 1000,
   /** The deepest field of a spec (servers[].vms.lb.ip) sits 4 levels down; anything far deeper is an attack on the parser. */
   yamlDepth: 16,
   /**

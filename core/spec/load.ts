@@ -106,7 +106,7 @@ export function parseSpec(text: string, source = 'cluster.yaml'): ClusterSpec {
   } catch (err) {
     // yaml throws a ReferenceError when aliases would expand beyond maxAliasCount (an alias bomb).
     const message = /alias/i.test((err as Error).message)
-      ? `its aliases (*name) expand too much: more than ${LIMITS.yamlAliases} uses of one anchor, refusing a document built to exhaust memory; write the values out`
+      ? `its aliases (*name) expand too much (beyond ${LIMITS.yamlAliases} aliased nodes), as an alias bomb built to exhaust memory does; write the values out`
       : `cannot be read: ${(err as Error).message}`;
     throw new SpecError(source, [{ path: '', message }]);
   }
