@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { ServerSpec } from '../core/spec/schema';
 import { createHealthActivities } from './health/observe-cluster';
 import { joinActivities } from './join';
+import { refusingUnsafeValues } from './unsafe-values';
 import { createOvhActivities } from './ovh/activities';
 import { probeLbHealth } from './probe/lb-probe';
 import { createProxmoxActivities } from './proxmox/activities';
@@ -55,7 +56,7 @@ export function createActivities(deps: ActivityDeps = {}) {
   const specs = createSpecActivities({ policy, temporal: client });
   const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), createSshActivities({ secrets })), talos);
   const checks = joinActivities(health, lbProbe);
-  return joinActivities(joinActivities(providers, checks), joinActivities(temporal, specs));
+  return refusingUnsafeValues(joinActivities(joinActivities(providers, checks), joinActivities(temporal, specs)));
 }
 
 /** What the workflows proxy: every activity a worker registers. */

@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { SecretResolver } from '../secrets';
 import { createOvhClientFactory, type OvhApi, type OvhSpec } from './client';
 import { ovhStatusOf } from './errors';
+import { ipBlock, ipPath, serverPath, vrackPath } from './paths';
 
 const MOVE_FUNCTION = 'genericMoveFloatingIp';
 const REBOOT_FUNCTION = 'hardReboot';
@@ -78,12 +79,6 @@ interface VrackTask {
   status: string;
   targetDomain?: string;
 }
-
-/** Failover IPs are /32 blocks; paths carry them URL-encoded (`/ip/203.0.113.10%2F32`). */
-const ipBlock = (ip: string) => (ip.includes('/') ? ip : `${ip}/32`);
-const ipPath = (ip: string) => `/ip/${encodeURIComponent(ipBlock(ip))}`;
-const serverPath = (service: string) => `/dedicated/server/${encodeURIComponent(service)}`;
-const vrackPath = (vrack: string) => `/vrack/${encodeURIComponent(vrack)}`;
 
 export function createOvhActivities(deps: OvhActivityDeps) {
   const apiFor = createOvhClientFactory({ secrets: deps.secrets, requestTimeoutMs: deps.requestTimeoutMs });

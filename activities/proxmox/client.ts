@@ -11,6 +11,7 @@
 // form-encoded bodies for POST/PUT, query strings for GET/DELETE, answers `{"data": ...}`;
 // errors carry their message in the HTTP reason phrase.
 import { Agent } from 'undici';
+import { GRAMMAR, requireGrammar } from '../../core/spec/grammar';
 import { isTlsErrorCode, ProxmoxHttpError, ProxmoxNetworkError, ProxmoxTlsError } from './errors';
 import { proxmoxConnector, type ProxmoxTrust } from './tls';
 import type { VmListEntry } from './vm-plan';
@@ -104,7 +105,11 @@ export class ProxmoxClient {
     private readonly endpoint: ProxmoxEndpoint,
     private readonly options: ProxmoxClientOptions = {},
   ) {
-    const url = new URL(endpoint.url);
+    // The node name is a path segment of every request (/nodes/../ would address another
+    // resource) and the token ID goes into the Authorization header (a CR/LF would add headers).
+    requireGrammar(GRAMMAR.pveNode, endpoint.node, 'proxmox.node');
+    requireGrammar(GRAMMAR.pveTokenId, endpoint.tokenId, 'proxmox.tokenId');
+    const url = new URL(requireGrammar(GRAMMAR.httpsUrl, endpoint.url, 'proxmox.url'));
     this.origin = url.origin;
     this.pathPrefix = url.pathname.replace(/\/+$/, '') + '/api2/json';
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;

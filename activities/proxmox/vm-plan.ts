@@ -7,6 +7,7 @@
 // in the description (set by create *and* by clone, which cannot set tags), naming the
 // cluster, server and role. A VM that carries neither is never touched.
 import type { ClusterSpec, ServerSpec, VmRole } from '../../core/spec/schema';
+import { checkedVmValues } from './vm-values';
 
 /** Short role names used in VM names and tags (Proxmox names must be DNS names). */
 export const ROLE_SLUG: Record<VmRole, string> = { lb: 'lb', controlPlane: 'cp', worker: 'worker' };
@@ -41,35 +42,30 @@ export function ownerMarker(spec: ClusterSpec, server: ServerSpec, role: VmRole)
   return `autok8s:${spec.metadata.name}/${server.name}/${ROLE_SLUG[role]}`;
 }
 
-function prefixOf(cidr: string): number {
-  return Number(cidr.split('/')[1]);
-}
-
 export function desiredVmConfig(spec: ClusterSpec, server: ServerSpec, role: VmRole): DesiredVm {
-  const vm = server.vms[role];
-  if (!vm) throw new Error(`server ${server.name} has no vms.${role} in the spec`);
-  const pve = server.proxmox;
+  // Every value below goes into a Proxmox parameter or property string: checked first.
+  const v = checkedVmValues(spec, server, role);
   const name = vmName(spec, server, role);
   const tags = vmTags(spec, role);
-  const cloneFrom = role === 'lb' ? pve.lbTemplateVmid : undefined;
+  const cloneFrom = role === 'lb' ? v.lbTemplateVmid : undefined;
   const talos = role !== 'lb';
   const params: Record<string, string> = {
-    vmid: String(vm.vmid),
+    vmid: String(v.vmid),
     name,
     description: `managed by ${ownerMarker(spec, server, role)}; changes made here are reconciled away`,
     tags: tags.join(';'),
-    memory: String(vm.memoryMiB),
-    cores: String(vm.cores),
+    memory: String(v.memoryMiB),
+    cores: String(v.cores),
     sockets: '1',
     cpu: 'host',
     scsihw: 'virtio-scsi-single',
-    scsi0: `${pve.storage}:${vm.diskGiB}`,
-    net0: `virtio,bridge=${pve.bridge}`,
+    scsi0: `${v.storage}:${v.diskGiB}`,
+    net0: `virtio,bridge=${v.bridge}`,
     // Cloud-init drive: Talos's nocloud platform (and Debian's cloud-init on LB templates)
     // read the static vRack address from it.
-    ide0: `${pve.storage}:cloudinit`,
+    ide0: `${v.storage}:cloudinit`,
     citype: 'nocloud',
-    ipconfig0: `ip=${vm.ip}/${prefixOf(spec.network.cidr)},gw=${spec.network.gateway}`,
+    ipconfig0: `ip=${v.ip}/${v.prefix},gw=${v.gateway}`,
     // Boot the disk first: empty at first, so the Talos ISO boots and installs; afterwards
     // the installed system boots from disk.
     boot: talos ? 'order=scsi0;ide2' : 'order=scsi0',
@@ -77,8 +73,8 @@ export function desiredVmConfig(spec: ClusterSpec, server: ServerSpec, role: VmR
     ostype: 'l26',
     onboot: '1',
   };
-  if (talos) params.ide2 = `${pve.isoVolume},media=cdrom`;
-  return { vmid: vm.vmid, name, node: pve.node, role, ip: vm.ip, tags, params, cloneFrom };
+  if (talos) params.ide2 = `${v.isoVolume},media=cdrom`;
+  return { vmid: v.vmid, name, node: v.node, role, ip: v.ip, tags, params, cloneFrom };
 }
 
 // ---------- diff

@@ -1,12 +1,15 @@
 // Running talosctl: the binary found by path, argument arrays (never a shell), a timeout,
 // stdout and stderr captured. One pure argument builder per command, spelled as in
 // docs/contracts.md §C.1, so the exact command lines are unit-tested without any binary.
+import { GRAMMAR, requireGrammar, UnsafeValueError } from '../../core/spec/grammar';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { execFileOffThread } from '../exec-thread';
 
 /** spec.talos.talosctl, else the worker's override, else $TALOSCTL, else `talosctl` on PATH. */
 export function resolveTalosctlPath(spec: Pick<ClusterSpec, 'talos'>, deps: { talosctlPath?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const env = deps.env ?? process.env;
+  // The program the worker runs: a plain path, never words a shell or a flag parser would split.
+  if (spec.talos.talosctl !== undefined) requireGrammar(GRAMMAR.specPath, spec.talos.talosctl, 'talos.talosctl');
   return spec.talos.talosctl ?? deps.talosctlPath ?? (env.TALOSCTL || undefined) ?? 'talosctl';
 }
 
@@ -68,6 +71,16 @@ export async function runTalosctl(path: string, args: string[], options: RunOpti
 }
 
 // ---- Argument builders (docs/contracts.md §C.1). Global flags follow the command words. ----
+// Each argument is checked against its grammar: no shell is involved, but a value such as
+// "--insecure", "-e=evil" or a host name instead of an address would still change what
+// talosctl does. Nodes are IPv4 addresses, files absolute paths (never read as a flag).
+
+const address = (ip: string, what: string) => requireGrammar(GRAMMAR.ipv4, ip, what);
+const file = (path: string, what: string) => requireGrammar(GRAMMAR.argPath, path, what);
+function oneOf<T extends string>(value: T, allowed: readonly T[], what: string): T {
+  if (!allowed.includes(value)) throw new UnsafeValueError(what, value, `one of ${allowed.join(', ')}`);
+  return value;
+}
 
 /** Who to talk to for an authenticated call: `-n` target, `-e` endpoint, the talosconfig. */
 export interface AuthTarget {
@@ -78,11 +91,11 @@ export interface AuthTarget {
 }
 
 function authFlags(t: AuthTarget): string[] {
-  return ['-n', t.node, '-e', t.endpoint ?? t.node, '--talosconfig', t.talosconfig];
+  return ['-n', address(t.node, 'talosctl -n (node address)'), '-e', address(t.endpoint ?? t.node, 'talosctl -e (endpoint address)'), '--talosconfig', file(t.talosconfig, 'talosconfig path')];
 }
 
 export function genSecretsArgs(outputFile: string): string[] {
-  return ['gen', 'secrets', '-o', outputFile];
+  return ['gen', 'secrets', '-o', file(outputFile, 'secrets bundle path')];
 }
 
 export type GenOutputType = 'controlplane' | 'worker' | 'talosconfig';
@@ -105,27 +118,27 @@ export interface GenConfigInput {
 }
 
 export function genConfigArgs(input: GenConfigInput): string[] {
-  const at = (file: string) => `@${file}`;
+  const at = (path: string) => `@${file(path, 'config patch path')}`;
   return [
     'gen',
     'config',
-    input.clusterName,
-    input.endpoint,
+    requireGrammar(GRAMMAR.dnsLabel, input.clusterName, 'metadata.name'),
+    requireGrammar(GRAMMAR.httpsIpEndpoint, input.endpoint, 'network.apiVip'),
     '--with-secrets',
-    input.secretsFile,
+    file(input.secretsFile, 'secrets bundle path'),
     ...(input.patches ?? []).flatMap((p) => ['--config-patch', at(p)]),
     ...(input.controlPlanePatches ?? []).flatMap((p) => ['--config-patch-control-plane', at(p)]),
     ...(input.workerPatches ?? []).flatMap((p) => ['--config-patch-worker', at(p)]),
     '--install-disk',
-    input.installDisk,
+    requireGrammar(GRAMMAR.devicePath, input.installDisk, 'talos.installDisk'),
     '--kubernetes-version',
-    input.kubernetesVersion,
+    requireGrammar(GRAMMAR.versionTag, input.kubernetesVersion, 'talos.kubernetesVersion'),
     '--talos-version',
-    input.talosVersion,
+    requireGrammar(GRAMMAR.versionTag, input.talosVersion, 'talos.version'),
     '-t',
-    input.outputTypes.join(','),
+    input.outputTypes.map((t) => oneOf(t, ['controlplane', 'worker', 'talosconfig'], 'talosctl gen config -t')).join(','),
     '-o',
-    input.output,
+    file(input.output, 'machine config output path'),
   ];
 }
 
@@ -137,8 +150,9 @@ export type ApplyConfigInput =
   | ({ insecure?: false; file: string; mode?: ApplyMode; dryRun?: boolean } & AuthTarget);
 
 export function applyConfigArgs(input: ApplyConfigInput): string[] {
-  const target = input.insecure ? ['--insecure', '-n', input.node] : authFlags(input);
-  return ['apply-config', ...target, '-f', input.file, ...(input.mode ? ['--mode', input.mode] : []), ...(input.dryRun ? ['--dry-run'] : [])];
+  const target = input.insecure ? ['--insecure', '-n', address(input.node, 'talosctl -n (node address)')] : authFlags(input);
+  const mode = input.mode ? ['--mode', oneOf(input.mode, ['auto', 'no-reboot', 'reboot', 'staged', 'try'], 'talosctl apply-config --mode')] : [];
+  return ['apply-config', ...target, '-f', file(input.file, 'machine config path'), ...mode, ...(input.dryRun ? ['--dry-run'] : [])];
 }
 
 export function bootstrapArgs(t: AuthTarget): string[] {
@@ -157,10 +171,10 @@ export function healthArgs(input: HealthInput): string[] {
     'health',
     ...authFlags(input),
     '--control-plane-nodes',
-    input.controlPlaneNodes.join(','),
-    ...(input.workerNodes.length > 0 ? ['--worker-nodes', input.workerNodes.join(',')] : []),
+    input.controlPlaneNodes.map((ip) => address(ip, 'talosctl health --control-plane-nodes')).join(','),
+    ...(input.workerNodes.length > 0 ? ['--worker-nodes', input.workerNodes.map((ip) => address(ip, 'talosctl health --worker-nodes')).join(',')] : []),
     '--wait-timeout',
-    input.waitTimeout,
+    requireGrammar(GRAMMAR.duration, input.waitTimeout, 'talosctl health --wait-timeout'),
   ];
 }
 
@@ -178,11 +192,11 @@ export function etcdLeaveArgs(t: AuthTarget): string[] {
 }
 
 export function etcdSnapshotArgs(path: string, t: AuthTarget): string[] {
-  return ['etcd', 'snapshot', path, ...authFlags(t)];
+  return ['etcd', 'snapshot', file(path, 'etcd snapshot path'), ...authFlags(t)];
 }
 
 export function kubeconfigArgs(path: string, t: AuthTarget): string[] {
-  return ['kubeconfig', path, ...authFlags(t), '--force', '--merge=false'];
+  return ['kubeconfig', file(path, 'kubeconfig path'), ...authFlags(t), '--force', '--merge=false'];
 }
 
 export function resetArgs(t: AuthTarget, opts: { graceful?: boolean; reboot?: boolean; wait?: boolean } = {}): string[] {
@@ -204,5 +218,6 @@ export function getMachineStatusArgs(t: AuthTarget): string[] {
 
 /** One call for many nodes: apid on the endpoint proxies to each node (`-n a,b,c`). */
 export function getMachineStatusManyArgs(nodes: string[], endpoint: string, talosconfig: string): string[] {
-  return ['get', 'machinestatus', '-o', 'json', '-n', nodes.join(','), '-e', endpoint, '--talosconfig', talosconfig];
+  const ns = nodes.map((ip) => address(ip, 'talosctl -n (node address)')).join(',');
+  return ['get', 'machinestatus', '-o', 'json', '-n', ns, '-e', address(endpoint, 'talosctl -e (endpoint address)'), '--talosconfig', file(talosconfig, 'talosconfig path')];
 }

@@ -1,7 +1,8 @@
 // The files autok8s keeps on an LB VM, and how each is checked, activated and probed.
 // Pure data: a workflow builds this list and hands each file to the SSH push activity,
 // which never needs to know what kind of file it carries.
-import { lbHealthUrl } from '../lb-endpoints';
+import { healthUrlOutsideVrack, lbHealthUrl } from '../lb-endpoints';
+import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
 import { renderHaproxyCfg, type HaproxyRenderOptions } from './haproxy';
 import { renderKeepalivedConf, type KeepalivedRenderOptions } from './keepalived';
@@ -49,7 +50,12 @@ export const LB_CONFIG_PATHS: Record<LbProgram, string> = {
 
 /** The three files of one LB VM, in push order: HAProxy (traffic), Nginx, keepalived (the VIP) last. */
 export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFilesOptions = {}): (RemoteConfigFile & { program: LbProgram })[] {
-  const { server } = lbServer(spec, serverName);
+  const { server, index } = lbServer(spec, serverName);
+  // The push probes this URL from the worker: only plain http(s) to an address, nothing a URL could smuggle.
+  const field = server.lbHealthUrl === undefined ? `servers[${index}].vms.lb.ip` : `servers[${index}].lbHealthUrl`;
+  const healthUrl = requireGrammar(GRAMMAR.healthUrl, lbHealthUrl(server), field);
+  const outside = healthUrlOutsideVrack(healthUrl, spec.network.cidr);
+  if (outside) throw new UnsafeValueError(field, healthUrl, `an address inside network.cidr or on loopback (${outside})`);
   const isActive = (unit: string): PushProbe => ({ kind: 'command', argv: ['systemctl', 'is-active', '--quiet', unit] });
   return [
     {
@@ -58,7 +64,7 @@ export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFil
       content: renderHaproxyCfg(spec, serverName, opts.haproxy),
       validate: ['haproxy', '-c', '-f', FILE_PLACEHOLDER],
       reload: ['systemctl', 'reload', 'haproxy'],
-      probe: { kind: 'http', url: lbHealthUrl(server) },
+      probe: { kind: 'http', url: healthUrl },
     },
     {
       program: 'nginx',

@@ -1,6 +1,8 @@
 // What the three LB renderers share: which server is rendered, its peers, the backends,
 // the well-known ports and the header every rendered file starts with. Pure.
 import { parseCidr } from '../net/ipv4';
+import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
+import { LIMITS } from '../spec/limits';
 import type { ClusterSpec, ServerSpec } from '../spec/schema';
 import { specHash } from './spec-hash';
 
@@ -27,12 +29,21 @@ export interface RenderedLb {
   index: number;
 }
 
-/** The server being rendered; a name not in the spec is a caller bug, reported with the valid names. */
+/**
+ * The server being rendered; a name not in the spec is a caller bug, reported with the valid
+ * names. Checks the names every rendered file carries (cluster, server) and the count that
+ * VRRP priorities depend on, so each renderer refuses a spec that skipped validation.
+ */
 export function lbServer(spec: ClusterSpec, serverName: string): RenderedLb {
+  requireGrammar(GRAMMAR.dnsLabel, spec.metadata.name, 'metadata.name');
+  if (!Array.isArray(spec.servers) || spec.servers.length < 1 || spec.servers.length > LIMITS.servers) {
+    throw new UnsafeValueError('servers', Array.isArray(spec.servers) ? `${spec.servers.length} servers` : spec.servers, `a list of 1 to ${LIMITS.servers} servers`);
+  }
   const index = spec.servers.findIndex((s) => s.name === serverName);
   if (index < 0) {
-    throw new Error(`server ${serverName} is not in cluster ${spec.metadata.name}; choose one of ${spec.servers.map((s) => s.name).join(', ')}`);
+    throw new Error(`server ${JSON.stringify(serverName)} is not in cluster ${spec.metadata.name}; choose one of ${spec.servers.map((s) => s.name).join(', ')}`);
   }
+  requireGrammar(GRAMMAR.dnsLabel, serverName, `servers[${index}].name`);
   return { server: spec.servers[index], index };
 }
 
@@ -41,14 +52,14 @@ export function lbServer(spec: ClusterSpec, serverName: string): RenderedLb {
  * lower, all distinct and within 1..254 (255 is reserved for the address owner).
  */
 export function vrrpPriority(index: number, count: number): number {
-  if (count > 199) throw new Error(`${count} LBs: VRRP priorities 1..254 cannot keep ${count} distinct values with room to spare; use at most 199`);
+  if (count > LIMITS.servers) throw new Error(`${count} LBs: VRRP priorities 1..254 cannot keep ${count} distinct values with room to spare; use at most ${LIMITS.servers}`);
   const step = count <= 1 ? 10 : Math.max(1, Math.min(10, Math.floor(198 / (count - 1))));
   return 200 - index * step;
 }
 
 export function prefixLength(spec: ClusterSpec): number {
-  const cidr = parseCidr(spec.network.cidr);
-  if (!cidr) throw new Error(`network.cidr ${spec.network.cidr} is not an IPv4 CIDR`);
+  const cidr = typeof spec.network.cidr === 'string' ? parseCidr(spec.network.cidr) : undefined;
+  if (!cidr) throw new UnsafeValueError('network.cidr', spec.network.cidr, 'an IPv4 CIDR such as 10.10.0.0/24');
   return cidr.prefix;
 }
 
@@ -57,12 +68,26 @@ export interface Backend {
   ip: string;
 }
 
+/** A backend line's name and address, checked: both are written into haproxy.cfg and nginx.conf. */
+function backend(spec: ClusterSpec, i: number, role: 'controlPlane' | 'worker'): Backend {
+  const s = spec.servers[i];
+  return {
+    name: requireGrammar(GRAMMAR.dnsLabel, s.name, `servers[${i}].name`),
+    ip: requireGrammar(GRAMMAR.ipv4, s.vms[role]?.ip, `servers[${i}].vms.${role}.ip`),
+  };
+}
+
 export function controlPlaneBackends(spec: ClusterSpec): Backend[] {
-  return spec.servers.flatMap((s) => (s.vms.controlPlane ? [{ name: s.name, ip: s.vms.controlPlane.ip }] : []));
+  return spec.servers.flatMap((s, i) => (s.vms.controlPlane ? [backend(spec, i, 'controlPlane')] : []));
 }
 
 export function workerBackends(spec: ClusterSpec): Backend[] {
-  return spec.servers.map((s) => ({ name: s.name, ip: s.vms.worker.ip }));
+  return spec.servers.map((_, i) => backend(spec, i, 'worker'));
+}
+
+/** Each LB's vRack address, checked: keepalived writes them as its unicast source and peers. */
+export function lbAddress(spec: ClusterSpec, i: number): string {
+  return requireGrammar(GRAMMAR.ipv4, spec.servers[i]?.vms?.lb?.ip, `servers[${i}].vms.lb.ip`);
 }
 
 /**
@@ -78,6 +103,9 @@ export function safeToken(value: string, what: string): string {
 
 /** The first lines of every rendered file: what it is, where it came from, and the spec hash. */
 export function renderHeader(file: string, spec: ClusterSpec, serverName: string): string {
+  // Comment lines: a newline in either name would end the comment and start configuration.
+  requireGrammar(GRAMMAR.dnsLabel, spec.metadata.name, 'metadata.name');
+  requireGrammar(GRAMMAR.dnsLabel, serverName, 'server name');
   return [
     `# ${file} for LB ${serverName} of cluster ${spec.metadata.name}, rendered by autok8s.`,
     `# spec-hash: ${specHash(spec)}`,

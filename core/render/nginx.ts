@@ -2,6 +2,7 @@
 // and a /healthz of its own. A complete file (no includes), with every path nginx writes
 // configurable so `nginx -t -c <file>` and a test instance can run from a scratch
 // directory. Pure: spec in, file text out.
+import { GRAMMAR, requireGrammar, requireInt } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
 import { LB_PORTS, lbServer, renderHeader, safeToken, workerBackends } from './lb-topology';
 
@@ -42,12 +43,14 @@ export function renderNginxConf(spec: ClusterSpec, serverName: string, opts: Ngi
   const p: NginxPaths = { ...NGINX_DEFAULT_PATHS, ...opts.paths };
   for (const [key, value] of Object.entries(p)) safeToken(value, `paths.${key}`);
   const user = opts.user === undefined ? 'www-data' : opts.user;
-  const listenPort = opts.listenPort ?? LB_PORTS.nginxWeb;
-  const healthPort = opts.healthPort ?? LB_PORTS.nginxHealth;
+  const listenPort = requireInt(opts.listenPort ?? LB_PORTS.nginxWeb, 1, 65535, 'listenPort');
+  const healthPort = requireInt(opts.healthPort ?? LB_PORTS.nginxHealth, 1, 65535, 'healthPort');
+  const workerPort = requireInt(opts.workerHttpPort ?? LB_PORTS.ingressHttp, 1, 65535, 'workerHttpPort');
+  const cacheMaxSize = requireGrammar(GRAMMAR.nginxSize, opts.cacheMaxSize ?? '1g', 'cacheMaxSize');
   const upstreamServers =
     (opts.upstream ?? 'local-haproxy') === 'local-haproxy'
       ? [`127.0.0.1:${LB_PORTS.ingressHttp}`]
-      : workerBackends(spec).map((w) => `${w.ip}:${opts.workerHttpPort ?? LB_PORTS.ingressHttp} max_fails=3 fail_timeout=10s`);
+      : workerBackends(spec).map((w) => `${w.ip}:${workerPort} max_fails=3 fail_timeout=10s`);
 
   return [
     renderHeader('nginx.conf', spec, serverName),
@@ -74,7 +77,7 @@ export function renderNginxConf(spec: ClusterSpec, serverName: string, opts: Ngi
     '',
     '  # The cache keeps what the applications mark cacheable (Cache-Control, Expires) and serves',
     '  # stale copies while the ingress is unreachable; responses with cookies are never stored.',
-    `  proxy_cache_path ${p.cacheDir} levels=1:2 keys_zone=autok8s_web:16m max_size=${opts.cacheMaxSize ?? '1g'} inactive=60m use_temp_path=off;`,
+    `  proxy_cache_path ${p.cacheDir} levels=1:2 keys_zone=autok8s_web:16m max_size=${cacheMaxSize} inactive=60m use_temp_path=off;`,
     '',
     '  upstream web_entry {',
     ...upstreamServers.map((s) => `    server ${s};`),

@@ -1,81 +1,77 @@
 // The cluster spec: one YAML file per cluster (docs/design.md §3). This file is the single
 // source of truth for its shape: validation, defaults, the TypeScript type and the JSON
-// Schema that `autok8s schema` exports for editors all come from it.
+// Schema that `autok8s schema` exports for editors all come from it. The grammar of each
+// free string is in ./grammar.ts and every bound in ./limits.ts, shared with the renderers.
 //
 // Secrets are references (`env:NAME`, `file:/path`), never values, so a spec can travel
 // through workflow inputs and histories without leaking anything.
 import { z } from 'zod';
-import { isHostInCidr, isIpv4, parseCidr } from '../net/ipv4';
+import { healthUrlOutsideVrack } from '../lb-endpoints';
+import { cidrContains, isHostInCidr, isPrivateCidr, notPublicBecause, parseCidr } from '../net/ipv4';
 import { parseDuration } from './duration';
+import { GRAMMAR, type Grammar } from './grammar';
+import { LIMITS } from './limits';
 
 export const API_VERSION = 'autok8s/v1alpha1';
 
-const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+)$/;
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
-const DURATION = /^\d+(ms|s|m|h)$/;
-const SEMVER_TAG = /^v\d+\.\d+\.\d+$/;
 /** OVH API endpoints the `ovh` client knows by name; anything else must be a URL. */
 export const OVH_ENDPOINT_NAMES = ['ovh-eu', 'ovh-ca', 'ovh-us', 'kimsufi-eu', 'kimsufi-ca', 'soyoustart-eu', 'soyoustart-ca'] as const;
 
-const secretRef = z
-  .string()
-  .regex(SECRET_REF, {
-    error: 'must be a secret reference such as env:OVH_APPLICATION_SECRET or file:/etc/autok8s/secret, never the secret itself',
-  })
-  .describe('A secret reference: env:NAME (an environment variable of the worker) or file:/path (a file readable by the worker; ~ is expanded).');
+/** A string in one of the shared grammars: its pattern (in the JSON Schema too), then what a pattern cannot say. */
+const grammatical = (g: Grammar, error = `must be ${g.expected}`) =>
+  z
+    .string()
+    .regex(g.pattern, { error })
+    .refine((v) => !g.pattern.test(v) || g.also(v), { error });
 
-const dnsLabel = z
-  .string()
-  .regex(DNS_LABEL, { error: 'must be a DNS label: lowercase letters, digits and "-", 1 to 40 characters, starting and ending with a letter or digit' });
+/** A whole number within bounds, with a message that says both bounds and the unit. */
+const bounded = (bounds: { min: number; max: number }, what: string) =>
+  z
+    .number()
+    .int({ error: `must be a whole number of ${what}` })
+    .min(bounds.min, { error: `must be from ${bounds.min} to ${bounds.max} ${what}` })
+    .max(bounds.max, { error: `must be from ${bounds.min} to ${bounds.max} ${what}` });
 
-const ipv4 = z.string().refine(isIpv4, { error: 'must be an IPv4 address such as 10.10.0.11' });
-
-const duration = z
-  .string()
-  .regex(DURATION, { error: 'must be a duration such as 500ms, 30s, 5m or 1h' })
-  .describe('A duration: a whole number followed by ms, s, m or h.');
-
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'must be host:port, e.g. 10.10.0.11:22' });
+const secretRef = grammatical(GRAMMAR.secretRef).describe(
+  'A secret reference: env:NAME (an environment variable of the worker) or file:/path (a file readable by the worker; ~ is expanded).',
+);
+const dnsLabel = grammatical(GRAMMAR.dnsLabel);
+const ipv4 = grammatical(GRAMMAR.ipv4);
+const specPath = grammatical(GRAMMAR.specPath);
+const duration = grammatical(GRAMMAR.duration).describe('A duration: a whole number followed by ms, s, m or h.');
 
 const vmSchema = z.strictObject({
-  vmid: z.number().int().min(100, { error: 'must be a Proxmox VMID from 100 to 999999999' }).max(999_999_999, {
-    error: 'must be a Proxmox VMID from 100 to 999999999',
-  }),
+  vmid: bounded(LIMITS.vmid, '(a Proxmox VMID)'),
   ip: ipv4.describe('Static address of the VM on the vRack network.'),
-  cores: z.number().int().min(1).max(128).default(2),
-  memoryMiB: z.number().int().min(512, { error: 'must be at least 512 MiB' }).default(2048),
-  diskGiB: z.number().int().min(8, { error: 'must be at least 8 GiB' }).default(16),
+  cores: bounded(LIMITS.cores, 'cores').default(2),
+  memoryMiB: bounded(LIMITS.memoryMiB, 'MiB').default(2048),
+  diskGiB: bounded(LIMITS.diskGiB, 'GiB').default(16),
 });
 
 const proxmoxSchema = z.strictObject({
-  url: z.url({ protocol: /^https$/, error: 'must be the https:// URL of the Proxmox VE API, e.g. https://ns1234.ip-1-2-3.eu:8006' }),
-  node: dnsLabel.describe('Proxmox node name (as in /nodes/{node}).'),
-  tokenId: z
-    .string()
-    .regex(/^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$/, { error: 'must be a Proxmox API token ID such as root@pam!autok8s (user@realm!tokenid)' }),
+  url: grammatical(
+    GRAMMAR.httpsUrl,
+    'must be the https:// URL of the Proxmox VE API: a host name or IPv4 address, a port and at most a plain path, e.g. https://ns1234567.ip-1-2-3.eu:8006',
+  ),
+  node: grammatical(GRAMMAR.pveNode).describe('Proxmox node name (as in /nodes/{node}).'),
+  tokenId: grammatical(GRAMMAR.pveTokenId),
   tokenSecret: secretRef,
-  fingerprint: z
-    .string()
-    .regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, { error: 'must be the SHA-256 fingerprint of the PVE certificate, 32 hex bytes separated by ":"' })
+  fingerprint: grammatical(GRAMMAR.pveFingerprint)
     .optional()
     .describe('Pin the Proxmox TLS certificate by its SHA-256 fingerprint (as shown by the PVE web UI).'),
-  caFile: z.string().min(1).optional().describe('PEM file of a CA that signs the Proxmox certificate.'),
-  storage: z.string().min(1).default('local-lvm').describe('Proxmox storage for VM disks.'),
-  bridge: z.string().min(1).default('vmbr1').describe('Proxmox bridge attached to the OVH vRack.'),
-  isoVolume: z.string().min(1).default('local:iso/talos-amd64.iso').describe('Talos ISO volume to boot control-plane and worker VMs from.'),
-  lbTemplateVmid: z.number().int().min(100).optional().describe('VMID of a Debian template with keepalived, HAProxy and Nginx to clone LB VMs from.'),
+  caFile: specPath.optional().describe('PEM file of a CA that signs the Proxmox certificate.'),
+  storage: grammatical(GRAMMAR.pveStorageId).default('local-lvm').describe('Proxmox storage for VM disks (a pve-storage-id).'),
+  bridge: grammatical(GRAMMAR.pveBridge).default('vmbr1').describe('Proxmox bridge attached to the OVH vRack (a pve-bridge-id).'),
+  isoVolume: grammatical(GRAMMAR.pveIsoVolume).default('local:iso/talos-amd64.iso').describe('Talos ISO volume to boot control-plane and worker VMs from.'),
+  lbTemplateVmid: bounded(LIMITS.vmid, '(a Proxmox VMID)')
+    .optional()
+    .describe('VMID of a Debian template with keepalived, HAProxy and Nginx to clone LB VMs from.'),
 });
 
 const sshSchema = z.strictObject({
-  user: z.string().min(1).default('root'),
-  address: hostPort.optional().describe('Where the worker reaches the LB VM over SSH; defaults to <lb ip>:22.'),
-  hostKey: z
-    .string()
-    .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, {
-      error: 'must be an OpenSSH public host key line such as "ssh-ed25519 AAAA..." (from ssh-keyscan)',
-    })
+  user: grammatical(GRAMMAR.posixUser).default('root'),
+  address: grammatical(GRAMMAR.hostPort).optional().describe('Where the worker reaches the LB VM over SSH; defaults to <lb ip>:22.'),
+  hostKey: grammatical(GRAMMAR.sshHostKey)
     .optional()
     .describe('The LB VM host key. Without it, pushes are refused unless trustOnFirstUse is true.'),
   trustOnFirstUse: z.boolean().default(false),
@@ -84,7 +80,7 @@ const sshSchema = z.strictObject({
 
 const serverSchema = z.strictObject({
   name: dnsLabel,
-  ovhService: z.string().min(1).describe('OVH dedicated server service name, e.g. ns1234.ip-1-2-3.eu.'),
+  ovhService: grammatical(GRAMMAR.ovhService).describe('OVH dedicated server service name, e.g. ns1234567.ip-1-2-3.eu.'),
   proxmox: proxmoxSchema,
   vms: z.strictObject({
     lb: vmSchema,
@@ -92,17 +88,28 @@ const serverSchema = z.strictObject({
     worker: vmSchema,
   }),
   ssh: sshSchema,
-  lbHealthUrl: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://10.10.0.11:8404/healthz' })
+  lbHealthUrl: grammatical(GRAMMAR.healthUrl)
     .optional()
-    .describe('Health endpoint of the LB VM probed before routing a failover IP to it; defaults to http://<lb ip>:8404/healthz.'),
+    .describe(
+      'Health endpoint of the LB VM probed before routing a failover IP to it, on an address inside network.cidr (or on loopback: a port forward on the worker); defaults to http://<lb ip>:8404/healthz.',
+    ),
 });
 
+/** A spec duration within bounds; malformed ones get the grammar's message only. */
+const boundedDuration = (bounds: { min?: number; max: number }, why: string) =>
+  duration.refine((v) => !GRAMMAR.duration.test(v) || (parseDuration(v) >= (bounds.min ?? 0) && parseDuration(v) <= bounds.max), {
+    error: `must be ${bounds.min === undefined ? '' : `at least ${formatMs(bounds.min)} and `}at most ${formatMs(bounds.max)}: ${why}`,
+  });
+
+function formatMs(ms: number): string {
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
+}
+
 const healthSchema = z.strictObject({
-  interval: duration.default('30s'),
-  unhealthyAfter: duration.default('5m'),
-  nodeStartupTimeout: duration.default('10m'),
-  maxUnhealthy: z.number().int().min(0).default(1).describe('Most remediations in flight at once (default 1).'),
+  interval: boundedDuration(LIMITS.healthIntervalMs, 'health passes more often than that only load the Proxmox, Talos and OVH APIs').default('30s'),
+  unhealthyAfter: boundedDuration(LIMITS.unhealthyAfterMs, 'a node down for a day is replaced by hand').default('5m'),
+  nodeStartupTimeout: boundedDuration(LIMITS.nodeStartupTimeoutMs, 'a new node needs time to install Talos and join').default('10m'),
+  maxUnhealthy: bounded(LIMITS.maxUnhealthy, 'nodes').default(1).describe('Most remediations in flight at once (default 1).'),
   autoRemediate: z.boolean().default(true),
 });
 
@@ -113,33 +120,47 @@ const clusterObject = z.strictObject({
   ovh: z.strictObject({
     endpoint: z
       .string()
-      .refine((v) => (OVH_ENDPOINT_NAMES as readonly string[]).includes(v) || /^https:\/\/[^/\s]+(\/[^\s]*)?$/.test(v), {
+      .refine((v) => (OVH_ENDPOINT_NAMES as readonly string[]).includes(v) || GRAMMAR.httpsUrl.test(v), {
         error: `must be one of ${OVH_ENDPOINT_NAMES.join(', ')} or an https:// URL of an OVH API (the sandbox prints one)`,
       }),
-    caFile: z.string().min(1).optional().describe('PEM CA added to the trusted roots for the OVH API (the sandbox CA); verification is never turned off.'),
+    caFile: specPath.optional().describe('PEM CA added to the trusted roots for the OVH API (the sandbox CA); verification is never turned off.'),
     applicationKey: secretRef,
     applicationSecret: secretRef,
     consumerKey: secretRef,
-    vrack: z.string().regex(/^pn-\d+$/, { error: 'must be a vRack service name such as pn-123456' }),
+    vrack: grammatical(GRAMMAR.ovhVrack),
   }),
-  failoverIps: z.array(ipv4).min(1, { error: 'list at least one OVH failover IP' }),
+  failoverIps: z
+    .array(ipv4)
+    .min(1, { error: 'list at least one OVH failover IP' })
+    .max(LIMITS.failoverIps, {
+      error: `list at most ${LIMITS.failoverIps} failover IPs: keepalived's notify_master runs one autok8s failover per IP on one line, and keepalived splits lines longer than ${LIMITS.keepalivedLineChars} characters`,
+    }),
   network: z.strictObject({
-    cidr: z.string().refine((v) => parseCidr(v) !== undefined, { error: 'must be an IPv4 CIDR such as 10.10.0.0/24' }),
+    cidr: z.string().refine(
+      (v) => {
+        const cidr = parseCidr(v);
+        return cidr !== undefined && cidr.prefix >= LIMITS.cidrPrefix.min && cidr.prefix <= LIMITS.cidrPrefix.max && isPrivateCidr(cidr);
+      },
+      { error: `must be a private (RFC 1918) IPv4 CIDR from /${LIMITS.cidrPrefix.min} to /${LIMITS.cidrPrefix.max}, such as 10.10.0.0/24` },
+    ),
     gateway: ipv4,
     apiVip: ipv4.describe('Private virtual IP held by keepalived: the Kubernetes API endpoint.'),
-    vrrpRouterId: z.number().int().min(1).max(255).default(51),
-    interface: z.string().min(1).default('eth0').describe('Name of the vRack interface inside the VMs.'),
+    vrrpRouterId: bounded(LIMITS.vrrpRouterId, '(a VRRP router ID)').default(51),
+    interface: grammatical(GRAMMAR.interfaceName).default('eth0').describe('Name of the vRack interface inside the VMs.'),
   }),
   talos: z.strictObject({
-    version: z.string().regex(SEMVER_TAG, { error: 'must be a Talos version tag such as v1.8.3' }),
-    kubernetesVersion: z.string().regex(SEMVER_TAG, { error: 'must be a Kubernetes version tag such as v1.31.2' }),
-    installDisk: z.string().regex(/^\/dev\/\S+$/, { error: 'must be a device path such as /dev/sda' }).default('/dev/sda'),
-    talosctl: z.string().min(1).optional().describe('Path of the talosctl binary; defaults to $TALOSCTL, then talosctl on PATH.'),
+    version: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Talos version tag such as v1.8.3' }),
+    kubernetesVersion: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Kubernetes version tag such as v1.31.2' }),
+    installDisk: grammatical(GRAMMAR.devicePath).default('/dev/sda'),
+    talosctl: specPath.optional().describe('Path of the talosctl binary; defaults to $TALOSCTL, then talosctl on PATH.'),
   }),
-  servers: z.array(serverSchema).min(1, { error: 'list at least one server' }),
+  servers: z
+    .array(serverSchema)
+    .min(1, { error: 'list at least one server' })
+    .max(LIMITS.servers, { error: `list at most ${LIMITS.servers} servers: each LB needs its own VRRP priority within 1..254` }),
   health: healthSchema.prefault({}),
   state: z
-    .strictObject({ dir: z.string().min(1).optional().describe('State store (Talos secrets, machine configs, kubeconfig). Created 0700; files 0600.') })
+    .strictObject({ dir: specPath.optional().describe('State store (Talos secrets, machine configs, kubeconfig). Created 0700; files 0600.') })
     .prefault({}),
 });
 
@@ -150,38 +171,53 @@ export function crossFieldIssues(spec: z.output<typeof clusterObject>): Issue[] 
   const issues: Issue[] = [];
   const cidr = parseCidr(spec.network.cidr);
   const firstSeen = new Map<string, string>();
-  const claim = (kind: string, value: string, path: (string | number)[], what: string) => {
+  // Cross-field rules look only at values in their grammar: a malformed one already has its own
+  // issue, and its text (newlines, escape sequences) must not be echoed into another message.
+  const claim = (kind: string, value: string, path: (string | number)[], what: string, wellFormed: Grammar | 'any') => {
+    if (wellFormed !== 'any' && !wellFormed.test(value)) return;
     const key = `${kind}:${value}`;
     const earlier = firstSeen.get(key);
     if (earlier !== undefined) issues.push({ path, message: `${what} ${value} is already used by ${earlier}; each must be unique` });
     else firstSeen.set(key, path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, ''));
   };
   const inCidr = (ip: string, path: (string | number)[]) => {
-    if (cidr && !isHostInCidr(ip, cidr)) {
+    if (cidr && GRAMMAR.ipv4.test(ip) && !isHostInCidr(ip, cidr)) {
       issues.push({ path, message: `${ip} is not a host address inside network.cidr ${spec.network.cidr}; pick an address inside it` });
     }
   };
 
   inCidr(spec.network.gateway, ['network', 'gateway']);
   inCidr(spec.network.apiVip, ['network', 'apiVip']);
-  claim('ip', spec.network.gateway, ['network', 'gateway'], 'address');
-  claim('ip', spec.network.apiVip, ['network', 'apiVip'], 'address');
-  spec.failoverIps.forEach((ip, i) => claim('failover', ip, ['failoverIps', i], 'failover IP'));
+  claim('ip', spec.network.gateway, ['network', 'gateway'], 'address', GRAMMAR.ipv4);
+  claim('ip', spec.network.apiVip, ['network', 'apiVip'], 'address', GRAMMAR.ipv4);
+  spec.failoverIps.forEach((ip, i) => {
+    claim('failover', ip, ['failoverIps', i], 'failover IP', GRAMMAR.ipv4);
+    const notPublic = GRAMMAR.ipv4.test(ip) ? notPublicBecause(ip) : undefined;
+    if (notPublic) {
+      issues.push({ path: ['failoverIps', i], message: `${ip} is ${notPublic}, not a public address; list the OVH failover IPs (Network → Public IP addresses)` });
+    } else if (cidr && cidrContains(cidr, ip)) {
+      issues.push({ path: ['failoverIps', i], message: `${ip} is inside network.cidr ${spec.network.cidr}; failover IPs are public addresses outside the vRack` });
+    }
+  });
 
   let controlPlanes = 0;
   spec.servers.forEach((server, i) => {
-    claim('server', server.name, ['servers', i, 'name'], 'server name');
-    claim('ovhService', server.ovhService, ['servers', i, 'ovhService'], 'OVH service');
+    claim('server', server.name, ['servers', i, 'name'], 'server name', GRAMMAR.dnsLabel);
+    claim('ovhService', server.ovhService, ['servers', i, 'ovhService'], 'OVH service', GRAMMAR.ovhService);
     const pve = `${server.proxmox.url}#${server.proxmox.node}`;
     for (const role of ['lb', 'controlPlane', 'worker'] as const) {
       const vm = server.vms[role];
       if (!vm) continue;
       if (role === 'controlPlane') controlPlanes += 1;
       const path = ['servers', i, 'vms', role];
-      claim('ip', vm.ip, [...path, 'ip'], 'address');
+      claim('ip', vm.ip, [...path, 'ip'], 'address', GRAMMAR.ipv4);
       inCidr(vm.ip, [...path, 'ip']);
-      claim(`vmid@${pve}`, String(vm.vmid), [...path, 'vmid'], 'VMID');
+      claim(`vmid@${pve}`, String(vm.vmid), [...path, 'vmid'], 'VMID', 'any');
     }
+    // The worker probes this URL before routing public traffic to the LB: it must stay on the
+    // vRack (or on loopback, a port forward on the worker), never reach out anywhere else.
+    const outside = server.lbHealthUrl !== undefined && cidr ? healthUrlOutsideVrack(server.lbHealthUrl, spec.network.cidr) : undefined;
+    if (outside) issues.push({ path: ['servers', i, 'lbHealthUrl'], message: outside });
   });
   if (controlPlanes === 0) {
     issues.push({ path: ['servers'], message: 'no server has vms.controlPlane; a cluster needs 1, 3 or 5 control planes' });
@@ -192,9 +228,13 @@ export function crossFieldIssues(spec: z.output<typeof clusterObject>): Issue[] 
     });
   }
   // Only compare durations that are well formed; malformed ones already have their own issue.
-  const ms = (d: string) => (DURATION.test(d) ? parseDuration(d) : NaN);
-  if (ms(spec.health.unhealthyAfter) < ms(spec.health.interval)) {
-    issues.push({ path: ['health', 'unhealthyAfter'], message: `must be at least health.interval (${spec.health.interval}); a node cannot be judged faster than it is probed` });
+  const ms = (d: string) => (GRAMMAR.duration.test(d) ? parseDuration(d) : NaN);
+  const minUnhealthy = LIMITS.unhealthyAfterIntervals * ms(spec.health.interval);
+  if (ms(spec.health.unhealthyAfter) < minUnhealthy) {
+    issues.push({
+      path: ['health', 'unhealthyAfter'],
+      message: `must be at least ${LIMITS.unhealthyAfterIntervals} × health.interval (${formatMs(minUnhealthy)}); one missed probe is not an outage, so a node is judged over at least two passes`,
+    });
   }
   return issues;
 }

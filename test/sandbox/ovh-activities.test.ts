@@ -175,7 +175,7 @@ describe('failover IP activities', () => {
     const no = await activities.checkIpMovable(spec, IP, SRV_A);
     expect(no.movable).toBe(false);
     expect(no.reason).toMatch(/already routed/);
-    expect(await failureOf(activities.checkIpMovable(spec, IP, 'ns9999.unknown.eu'))).toMatchObject({ type: 'OvhNotFound' });
+    expect(await failureOf(activities.checkIpMovable(spec, IP, 'ns9999.ip-10-0-0.eu'))).toMatchObject({ type: 'OvhNotFound' });
   });
 
   it('turns a hung call into a retryable failure after the request timeout', async () => {

@@ -29,6 +29,12 @@ function problemsOf(text: string) {
 }
 
 describe('a valid spec', () => {
+  it('accepts documentation-range failover IPs (RFC 5737: public-shaped, never routed) and a loopback health URL (a port forward)', () => {
+    const spec = parseSpec(edited([[['failoverIps'], ['192.0.2.10', '198.51.100.10', '203.0.113.10']], [['servers', 0, 'lbHealthUrl'], 'http://127.0.0.1:18404/healthz']]));
+    expect(spec.failoverIps).toEqual(['192.0.2.10', '198.51.100.10', '203.0.113.10']);
+    expect(spec.servers[0].lbHealthUrl).toBe('http://127.0.0.1:18404/healthz');
+  });
+
   it('parses with defaults applied', () => {
     const spec = parseSpec(FIXTURE);
     expect(spec.metadata.name).toBe('prod-gra');
@@ -57,14 +63,25 @@ describe('a bad spec is refused with the field and what to do', () => {
     { name: 'two VMs with one address', edits: [[['servers', 2, 'vms', 'lb', 'ip'], '10.10.0.11']], path: 'servers[2].vms.lb.ip', message: /10.10.0.11 is already used by servers\[0\].vms.lb.ip/ },
     { name: 'a VM on the API VIP', edits: [[['servers', 0, 'vms', 'worker', 'ip'], '10.10.0.5']], path: 'servers[0].vms.worker.ip', message: /already used by network.apiVip/ },
     { name: 'a duplicate VMID on one Proxmox node', edits: [[['servers', 0, 'vms', 'worker', 'vmid'], 102]], path: 'servers[0].vms.worker.vmid', message: /VMID 102 is already used/ },
-    { name: 'a VMID below 100', edits: [[['servers', 0, 'vms', 'lb', 'vmid'], 99]], path: 'servers[0].vms.lb.vmid', message: /VMID from 100/ },
+    { name: 'a VMID below 100', edits: [[['servers', 0, 'vms', 'lb', 'vmid'], 99]], path: 'servers[0].vms.lb.vmid', message: /from 100 to 999999999 \(a Proxmox VMID\)/ },
     { name: 'two servers with one name', edits: [[['servers', 2, 'name'], 'srv-a']], path: 'servers[2].name', message: /server name srv-a is already used/ },
     { name: 'an even number of control planes', edits: [[['servers', 2, 'vms', 'controlPlane'], undefined]], path: 'servers', message: /2 control planes: etcd needs an odd number/ },
     { name: 'a Proxmox URL over plain HTTP', edits: [[['servers', 0, 'proxmox', 'url'], 'http://pve-a:8006']], path: 'servers[0].proxmox.url', message: /https:\/\/ URL of the Proxmox VE API/ },
     { name: 'a malformed token ID', edits: [[['servers', 0, 'proxmox', 'tokenId'], 'root-autok8s']], path: 'servers[0].proxmox.tokenId', message: /user@realm!tokenid/ },
     { name: 'a misspelt field', edits: [[['servers', 0, 'vms', 'lb', 'memoryMib'], 2048]], path: 'servers[0].vms.lb', message: /unknown field "memoryMib"/ },
     { name: 'a duration without a unit', edits: [[['health', 'interval'], '30']], path: 'health.interval', message: /duration such as 500ms, 30s/ },
-    { name: 'unhealthyAfter shorter than the probe interval', edits: [[['health', 'unhealthyAfter'], '10s']], path: 'health.unhealthyAfter', message: /at least health.interval/ },
+    { name: 'unhealthyAfter shorter than the probe interval', edits: [[['health', 'unhealthyAfter'], '10s']], path: 'health.unhealthyAfter', message: /at least 2 × health.interval \(1m\)/ },
+    { name: 'unhealthyAfter of a single probe interval', edits: [[['health', 'unhealthyAfter'], '30s']], path: 'health.unhealthyAfter', message: /one missed probe is not an outage/ },
+    { name: 'a health interval under 5 s', edits: [[['health', 'interval'], '2s'], [['health', 'unhealthyAfter'], '10s']], path: 'health.interval', message: /at least 5s and at most 1h/ },
+    { name: 'a wrong type is named as such, not as missing', edits: [[['servers', 0, 'vms', 'lb', 'cores'], 'two']], path: 'servers[0].vms.lb.cores', message: /^expected number, received string \("two"\)$/ },
+    { name: 'a list where a mapping belongs', edits: [[['network'], ['10.10.0.0/24']]], path: 'network', message: /^expected object, received array$/ },
+    { name: 'a private failover IP', edits: [[['failoverIps', 0], '192.168.1.10']], path: 'failoverIps[0]', message: /192.168.1.10 is private \(RFC 1918\), not a public address/ },
+    { name: 'a multicast failover IP', edits: [[['failoverIps', 0], '224.0.0.18']], path: 'failoverIps[0]', message: /multicast/ },
+    { name: 'a vRack CIDR of public addresses', edits: [[['network', 'cidr'], '8.8.0.0/16']], path: 'network.cidr', message: /private \(RFC 1918\) IPv4 CIDR/ },
+    { name: 'an LB health URL outside the vRack', edits: [[['servers', 0, 'lbHealthUrl'], 'http://169.254.169.254/latest/meta-data']], path: 'servers[0].lbHealthUrl', message: /outside network.cidr 10.10.0.0\/24/ },
+    { name: 'an OVH service name that is not one', edits: [[['servers', 0, 'ovhService'], '../../me']], path: 'servers[0].ovhService', message: /OVH dedicated-server service name such as ns1234567.ip-1-2-3.eu/ },
+    { name: 'an install disk outside /dev', edits: [[['talos', 'installDisk'], '/dev/../etc/shadow']], path: 'talos.installDisk', message: /device path/ },
+    { name: 'a seventh failover IP', edits: [[['failoverIps'], ['203.0.113.10', '203.0.113.11', '203.0.113.12', '203.0.113.13', '203.0.113.14', '203.0.113.15', '203.0.113.16']]], path: 'failoverIps', message: /at most 6 failover IPs: keepalived/ },
     { name: 'a Talos version without a v', edits: [[['talos', 'version'], '1.8.3']], path: 'talos.version', message: /Talos version tag such as v1.8.3/ },
     { name: 'a host key that is not an OpenSSH key line', edits: [[['servers', 0, 'ssh', 'hostKey'], 'AAAAC3Nza']], path: 'servers[0].ssh.hostKey', message: /OpenSSH public host key line/ },
   ];

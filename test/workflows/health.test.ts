@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertHealthSchedule } from '../../client/health-schedule';
 import { startBootstrap } from '../../client/start';
+import { parseDuration } from '../../core/spec/duration';
 import { workflowIds } from '../../core/workflow-ids';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import type { WatcherState } from '../../core/health/watcher';
@@ -20,7 +21,10 @@ let client: Client;
 let worker: RunningWorker;
 let queue: string;
 const IP = '203.0.113.10';
-const HEALTH = { interval: '1s', unhealthyAfter: '4s', nodeStartupTimeout: '30s', maxUnhealthy: 1, autoRemediate: true };
+// The spec's bounds (interval ≥ 5 s, unhealthyAfter ≥ 2 intervals); the schedule below still
+// runs a pass every second, as `autok8s health schedule --every 1s` would.
+const HEALTH = { interval: '5s', unhealthyAfter: '10s', nodeStartupTimeout: '30s', maxUnhealthy: 1, autoRemediate: true };
+const PASS_EVERY = '1s';
 
 const watcher = () => client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name));
 const status = () => watcher().query<WatcherState>('status');
@@ -38,7 +42,7 @@ beforeAll(async () => {
   queue = uniqueQueue('health');
   worker = await startInProcessWorker(queue, 100);
   await (await startBootstrap(client, queue, box.spec)).handle.result();
-  await upsertHealthSchedule(client, queue, box.spec, '1s');
+  await upsertHealthSchedule(client, queue, box.spec, PASS_EVERY);
   await healthyAgain(status, 60_000);
 }, 180_000);
 
