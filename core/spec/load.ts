@@ -6,6 +6,7 @@ import { LineCounter, parseDocument, isNode, isCollection, isPair, type Document
 import { LIMITS } from './limits';
 import { resolveSpecPaths } from './paths';
 import { clusterSpecSchema, type ClusterSpec } from './schema';
+import { issueMessage } from './validate';
 import { formatPath, SpecError, type SpecProblem } from './spec-error';
 
 export { formatPath, formatProblems, SpecError, type SpecProblem } from './spec-error';
@@ -28,29 +29,6 @@ function nestingDepth(doc: Document): number {
 }
 
 const TOO_DEEP = `is nested more than ${LIMITS.yamlDepth} levels deep; a cluster spec is 5 levels deep at most, refusing a document built to exhaust the parser`;
-
-/** What a value is, for "expected number, received string": the words zod uses. */
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
-  return typeof value;
-}
-
-function valueAt(data: unknown, path: readonly PropertyKey[]): { found: boolean; value?: unknown } {
-  let here: unknown = data;
-  for (const key of path) {
-    if (here === null || typeof here !== 'object' || !Object.prototype.hasOwnProperty.call(here, key)) return { found: false };
-    here = (here as Record<PropertyKey, unknown>)[key];
-  }
-  return { found: true, value: here };
-}
-
-function preview(value: unknown): string {
-  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return '';
-  const text = JSON.stringify(value);
-  return ` (${text.length > 40 ? `${text.slice(0, 37)}...` : text})`;
-}
 
 /** Parses and validates spec text. Throws SpecError naming every bad field. */
 export function parseSpec(text: string, source = 'cluster.yaml'): ClusterSpec {
@@ -90,16 +68,7 @@ export function parseSpec(text: string, source = 'cluster.yaml'): ClusterSpec {
 
   const problems = result.error.issues.map((issue): SpecProblem => {
     const path = issue.path as (string | number)[];
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') {
-      message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; check the spelling against \`autok8s schema\``;
-    } else if (issue.code === 'invalid_type') {
-      // zod leaves the input out of its issues: look the value up to tell "missing" from "wrong type".
-      const at = valueAt(data, path);
-      message = at.found && at.value !== undefined
-        ? `expected ${issue.expected}, received ${typeName(at.value)}${preview(at.value)}`
-        : `is required (${issue.expected})`;
-    }
+    const message = issueMessage(issue, data);
     // Point at the deepest node the YAML has for this path (the field itself, or its parent when missing).
     let line: number | undefined;
     let column: number | undefined;

@@ -23,6 +23,6 @@ describe('joinActivities', () => {
 
   it('builds the worker’s whole set without a clash', () => {
     const set = createActivities({ secrets: createSecretResolver({}) });
-    expect(Object.keys(set)).toEqual(expect.arrayContaining(['ensureVm', 'getIpRouting', 'pushLbConfigs', 'applyMachineConfig', 'observeCluster', 'reportToWatcher', 'loadSpec', 'probeLb']));
+    expect(Object.keys(set)).toEqual(expect.arrayContaining(['ensureVm', 'getIpRouting', 'pushLbConfigs', 'applyMachineConfig', 'observeCluster', 'reportToWatcher', 'acceptedSpec', 'checkSpecPolicy', 'probeLb']));
   });
 });
