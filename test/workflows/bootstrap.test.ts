@@ -21,7 +21,7 @@ let worker: RunningWorker;
 let queue: string;
 
 beforeAll(async () => {
-  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bootstrap-')) });
+  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bootstrap-')), clusterName: 'bootstrap' }); // a cluster name of its own: each test file's spec store runs on its own task queue
   client = await connect();
   queue = uniqueQueue('bootstrap');
   worker = await startInProcessWorker(queue);
@@ -47,7 +47,7 @@ describe('bootstrapCluster', () => {
       srvCAtEtcdBootstrap = box.proxmox.get('srv-c')!.vms().map((vm) => ({ vmid: vm.vmid, status: vm.status, booted: vm.bootedAt !== undefined }));
     });
     const { handle, workflowId } = await startBootstrap(client, queue, box.spec);
-    expect(workflowId).toBe('sandbox/bootstrap');
+    expect(workflowId).toBe('bootstrap/bootstrap');
     const result = await handle.result().finally(unsubscribe);
 
     expect(result.changed).toBe(true);
@@ -178,7 +178,7 @@ describe('bootstrapCluster', () => {
     const secrets = secretsOf(box);
     expect(secrets.length).toBeGreaterThan(5);
     // Payloads decoded through the codec first: clear ones pass through, encrypted ones are read.
-    const histories = await collectHistories(client, 'sandbox', fixtureCodec());
+    const histories = await collectHistories(client, 'bootstrap', fixtureCodec());
     expect(histories.length).toBeGreaterThan(3);
     // A control that the scan reads these histories' payloads: the spec travels in them, so
     // the reference to a secret file (a path, not the secret) must be found where the secret is not.
@@ -186,6 +186,6 @@ describe('bootstrapCluster', () => {
     expect(reference.value).toMatch(/^file:.*ovh-application-secret$/);
     const leaks = findLeaks(histories, [...secrets, reference]);
     expect(leaks.filter((l) => l.secret !== reference.name)).toEqual([]);
-    expect(leaks.map((l) => l.workflowId)).toContain('sandbox/bootstrap');
+    expect(leaks.map((l) => l.workflowId)).toContain('bootstrap/bootstrap');
   });
 });

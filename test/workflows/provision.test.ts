@@ -15,7 +15,7 @@ let worker: RunningWorker;
 let queue: string;
 
 beforeAll(async () => {
-  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-provision-')) });
+  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-provision-')), clusterName: 'provision' });
   client = await connect();
   queue = uniqueQueue('provision');
   worker = await startInProcessWorker(queue);
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 describe('provisionServer', () => {
   it('joins the vRack and creates, starts and boots the three VMs; a second run changes nothing', async () => {
-    const workflowId = `sandbox/provision/srv-a/${Math.random()}`;
+    const workflowId = `provision/provision/srv-a/${Math.random()}`;
     const { generation } = await applySpec(client, queue, box.spec);
     const run = () =>
       client.workflow.execute<typeof provisionServer>('provisionServer', {
