@@ -130,6 +130,8 @@ describe('bootstrapCluster', () => {
     await maybeRecordHistory(handle, 'bootstrapCluster-rerun');
     // The cluster's lock served both runs: its history (still open, idling) is the lock's replay guard.
     await maybeRecordHistory(client.workflow.getHandle(workflowIds.lock(box.spec.metadata.name)), 'clusterLock-two-bootstraps');
+    // The spec store took the same spec twice (one generation) and answered each run's look-up.
+    await maybeRecordHistory(client.workflow.getHandle(workflowIds.spec(box.spec.metadata.name)), 'clusterSpec-two-applies');
   });
 
   it('fails fast with a clear message naming the server on a wrong Proxmox token', async () => {
