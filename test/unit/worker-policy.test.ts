@@ -1,0 +1,103 @@
+// The worker's policy for specs (core/spec/worker-policy.ts), table-style: what a spec may
+// name as a secret, a path or an OVH endpoint, per cluster.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSpec } from '../../core/spec/load';
+import type { ClusterSpec } from '../../core/spec/schema';
+import { concretePolicy, DEFAULT_POLICY, pathAllowed, policyFromEnv, policyProblems, secretRefAllowedForSomeCluster, secretRefProblem, urlMatches, type WorkerPolicy } from '../../core/spec/worker-policy';
+
+const HOME = '/home/op';
+const fixture = parseSpec(readFileSync(join(__dirname, '..', 'fixtures', 'cluster.yaml'), 'utf8'));
+
+/** The fixture with every secret and path inside `root`, and OVH's named region. */
+function specWithin(root: string, edit: (s: ClusterSpec) => void = () => undefined): ClusterSpec {
+  const s: ClusterSpec = structuredClone(fixture);
+  s.ovh = { ...s.ovh, endpoint: 'ovh-eu', applicationKey: `file:${root}/ovh-ak`, applicationSecret: `file:${root}/ovh-as`, consumerKey: `file:${root}/ovh-ck`, caFile: undefined };
+  s.servers = s.servers.map((server) => ({ ...server, proxmox: { ...server.proxmox, tokenSecret: `file:${root}/pve`, caFile: undefined }, ssh: { ...server.ssh, privateKey: `file:${root}/ssh` } }));
+  s.state = { dir: undefined };
+  s.talos = { ...s.talos, talosctl: undefined };
+  edit(s);
+  return s;
+}
+
+describe('policyProblems', () => {
+  const root = '/etc/autok8s/clusters/prod-gra';
+  it.each([
+    { name: 'a spec inside its cluster’s directory is allowed', spec: specWithin(root), fields: [] },
+    { name: 'a secret of another cluster is refused', spec: specWithin('/etc/autok8s/clusters/other'), fields: ['ovh.applicationKey', 'ovh.applicationSecret', 'ovh.consumerKey', ...fixture.servers.flatMap((_, i) => [`servers[${i}].proxmox.tokenSecret`, `servers[${i}].ssh.privateKey`])] },
+    { name: 'a file outside every root is refused', spec: specWithin(root, (s) => (s.ovh.consumerKey = 'file:/etc/shadow')), fields: ['ovh.consumerKey'] },
+    { name: '.. cannot climb out of the cluster’s directory', spec: specWithin(root, (s) => (s.servers[1].ssh.privateKey = `file:${root}/../other/ssh`)), fields: ['servers[1].ssh.privateKey'] },
+    { name: 'an environment variable without the cluster’s prefix is refused', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AWS_SECRET_ACCESS_KEY')), fields: ['ovh.applicationKey'] },
+    { name: 'the cluster’s own prefix is allowed', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AUTOK8S_PROD_GRA_OVH_AK')), fields: [] },
+    { name: 'another cluster’s prefix is refused', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AUTOK8S_OTHER_OVH_AK')), fields: ['ovh.applicationKey'] },
+    { name: 'an OVH endpoint that is not a region is refused', spec: specWithin(root, (s) => (s.ovh.endpoint = 'https://127.0.0.1:9/1.0')), fields: ['ovh.endpoint'] },
+    { name: 'a CA file outside the roots is refused', spec: specWithin(root, (s) => (s.servers[0].proxmox.caFile = '/tmp/evil-ca.pem')), fields: ['servers[0].proxmox.caFile'] },
+    { name: 'a state directory outside the roots is refused', spec: specWithin(root, (s) => (s.state.dir = '/')), fields: ['state.dir'] },
+    { name: 'a talosctl outside the roots is refused', spec: specWithin(root, (s) => (s.talos.talosctl = '/tmp/talosctl')), fields: ['talos.talosctl'] },
+    { name: 'a talosctl found on PATH by name is refused', spec: specWithin(root, (s) => (s.talos.talosctl = 'talosctl')), fields: ['talos.talosctl'] },
+    { name: '~ is the worker’s home, inside the default root', spec: specWithin('~/.autok8s/clusters/prod-gra'), fields: [] },
+  ])('$name', ({ spec, fields }) => {
+    const problems = policyProblems(spec, DEFAULT_POLICY, HOME);
+    expect(problems.map((p) => p.path)).toEqual(fields);
+    for (const p of problems) expect(p.message).toMatch(/AUTOK8S_(SECRET_ENV_PREFIXES|SPEC_PATH_ROOTS|OVH_ENDPOINTS)|absolute path/);
+  });
+});
+
+describe('urlMatches', () => {
+  it.each([
+    { url: 'https://127.0.0.1:8443/1.0', pattern: 'https://127.0.0.1:*', match: true },
+    { url: 'https://127.0.0.1:8443/anything', pattern: 'https://127.0.0.1:*', match: true },
+    { url: 'https://127.0.0.1:1@evil.example/1.0', pattern: 'https://127.0.0.1:*', match: false },
+    { url: 'https://user:pw@127.0.0.1:8443/1.0', pattern: 'https://127.0.0.1:*', match: false },
+    { url: 'http://127.0.0.1:8443/1.0', pattern: 'https://127.0.0.1:*', match: false },
+    { url: 'https://127.0.0.10:8443/1.0', pattern: 'https://127.0.0.1:*', match: false },
+    { url: 'https://api.example:443/1.0', pattern: 'https://api.example/1.0', match: true },
+    { url: 'https://api.example/1.0/../x', pattern: 'https://api.example/1.0', match: false },
+    { url: 'https://api.example:8443/1.0', pattern: 'https://api.example/1.0', match: false },
+    { url: 'not a url', pattern: 'https://127.0.0.1:*', match: false },
+  ])('$url against $pattern: $match', ({ url, pattern, match }) => {
+    expect(urlMatches(url, pattern)).toBe(match);
+  });
+});
+
+describe('secret references', () => {
+  const policy = concretePolicy(DEFAULT_POLICY, 'prod-gra', HOME);
+  it('names the worker setting to change when it refuses', () => {
+    expect(secretRefProblem('env:PATH', policy, HOME)).toMatch(/must start with AUTOK8S_PROD_GRA_ .*AUTOK8S_SECRET_ENV_PREFIXES/);
+    expect(secretRefProblem('file:/etc/passwd', policy, HOME)).toMatch(/outside the directories .*AUTOK8S_SPEC_PATH_ROOTS/);
+    expect(secretRefProblem('AKIA-the-secret-itself', policy, HOME)).toMatch(/not a secret reference/);
+  });
+
+  it.each([
+    { ref: 'file:/etc/autok8s/clusters/prod-gra/ovh', allowed: true },
+    { ref: 'file:/etc/autok8s/clusters/any-cluster/ovh', allowed: true },
+    { ref: 'file:/etc/autok8s/clusters/a/b/../../../../shadow', allowed: false },
+    { ref: 'file:/etc/autok8s/clusters/', allowed: false },
+    { ref: 'file:/etc/passwd', allowed: false },
+    { ref: 'env:AUTOK8S_PROD_GRA_KEY', allowed: true },
+    { ref: 'env:AUTOK8S__KEY', allowed: false },
+    { ref: 'env:HOME', allowed: false },
+    { ref: 'plain-text', allowed: false },
+  ])('for some cluster, the resolver allows $ref: $allowed', ({ ref, allowed }) => {
+    expect(secretRefAllowedForSomeCluster(ref, DEFAULT_POLICY, HOME)).toBe(allowed);
+  });
+
+  it('a path is inside a root only below it, not beside it', () => {
+    const p: WorkerPolicy = { secretEnvPrefixes: [], pathRoots: ['/srv/a'], ovhEndpoints: [] };
+    expect(pathAllowed('/srv/a/x', p, HOME)).toBe(true);
+    expect(pathAllowed('/srv/ab/x', p, HOME)).toBe(false);
+    expect(pathAllowed('relative/x', p, HOME)).toBe(false);
+  });
+});
+
+describe('policyFromEnv', () => {
+  it('takes each setting from the worker’s environment, the defaults for the rest', () => {
+    expect(policyFromEnv({})).toEqual({ ...DEFAULT_POLICY, ovhEndpoints: [] });
+    expect(policyFromEnv({ AUTOK8S_SPEC_PATH_ROOTS: '/a, /b', AUTOK8S_SECRET_ENV_PREFIXES: '', AUTOK8S_OVH_ENDPOINTS: 'https://127.0.0.1:*' })).toEqual({
+      secretEnvPrefixes: [],
+      pathRoots: ['/a', '/b'],
+      ovhEndpoints: ['https://127.0.0.1:*'],
+    });
+  });
+});
