@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { RemediationAction } from '../../core/policies/remediation';
 import type { WatcherReport } from '../../core/health/watcher';
+import { CLUSTER, OPERATION } from '../../core/search-attributes';
 import { workflowIds } from '../../core/workflow-ids';
 import type { LockRequest } from '../../core/cluster-lock';
 
@@ -16,6 +17,11 @@ export function createTemporalActivities(deps: { client: () => Client }) {
         workflowId: workflowIds.lock(cluster),
         taskQueue: Context.current().info.taskQueue,
         args: [{ queue: [] }],
+        // Searchable with the cluster's other runs in the Web UI.
+        typedSearchAttributes: [
+          { key: CLUSTER, value: cluster },
+          { key: OPERATION, value: 'lock' },
+        ],
         signal: 'acquire',
         signalArgs: [request],
       });
@@ -38,6 +44,10 @@ export function createTemporalActivities(deps: { client: () => Client }) {
         taskQueue: Context.current().info.taskQueue,
         args: [{ cluster: spec.metadata.name }],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [
+          { key: CLUSTER, value: spec.metadata.name },
+          { key: OPERATION, value: 'watch' },
+        ],
       });
       return deps.client().workflow.executeUpdateWithStart<any, RemediationAction[], [WatcherReport]>('report', {
         args: [report],

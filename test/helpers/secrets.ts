@@ -34,8 +34,11 @@ export function secretsOf(box: Sandbox): NamedSecret[] {
     else secrets.push({ name: file, value: text.trim() });
   }
   const stateDir = box.spec.state.dir!;
-  const talosSecrets = join(stateDir, 'secrets.yaml');
-  if (existsSync(talosSecrets)) keyMaterial(readFileSync(talosSecrets, 'utf8')).forEach((v, i) => secrets.push({ name: `talos secrets.yaml value ${i}`, value: v }));
+  // The Talos secrets bundle, the admin talosconfig and kubeconfig: their keys and certificates.
+  for (const file of ['secrets.yaml', 'talosconfig', 'kubeconfig']) {
+    const path = join(stateDir, file);
+    if (existsSync(path)) keyMaterial(readFileSync(path, 'utf8')).forEach((v, i) => secrets.push({ name: `talos ${file} value ${i}`, value: v }));
+  }
   return secrets.filter((s) => s.value.length >= 8);
 }
 

@@ -13,6 +13,7 @@ import { parseDuration } from '../../core/spec/duration';
 import { workflowIds } from '../../core/workflow-ids';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import type { WatcherState } from '../../core/health/watcher';
+import { collectHistories, findLeaks, fixtureCodec, secretsOf } from '../helpers/secrets';
 import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 import { decisionFor, healthyAgain, mostRemediationsAtOnce, nextPasses, passesUntil } from '../helpers/watcher';
 
@@ -170,5 +171,14 @@ describe('scheduled health checks with safe auto-remediation', () => {
     const reports = (await status()).lastActions.filter((a) => a.kind === 'report' && a.role === 'controlPlane');
     expect(reports.map((a) => ('server' in a ? a.server : ''))).toEqual(expect.arrayContaining(['srv-a', 'srv-c']));
     for (const name of ['srv-a', 'srv-c']) expect(reports.find((a) => 'server' in a && a.server === name)!.why).toMatch(/quorum/);
+  });
+
+  it('keeps every secret out of every history the passes, the watcher, the repairs and the lock wrote', async () => {
+    const secrets = secretsOf(box);
+    expect(secrets.some((x) => x.name.startsWith('talos kubeconfig'))).toBe(true);
+    const histories = await collectHistories(client, 'health', fixtureCodec());
+    const ids = histories.map((h) => h.workflowId);
+    for (const kind of ['/watcher', '/health/pass', '/replace/', '/lock', '/spec']) expect(ids.some((id) => id.includes(kind)), kind).toBe(true);
+    expect(findLeaks(histories, secrets)).toEqual([]);
   });
 });
