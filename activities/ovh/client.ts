@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
-import tls from 'node:tls';
 import { ApplicationFailure } from '@temporalio/common';
 import ovh from 'ovh';
 import type { ClusterSpec } from '../../core/spec/schema';
@@ -39,51 +38,29 @@ export function ovhConnection(endpoint: string): OvhConnection {
 // The `ovh` client calls https.request with Node's global agent and no `ca` option, and
 // offers no way to pass either. So the global agent is replaced by an OvhClientAgent
 // (./agent.ts: kept-alive connections), and a CA the spec names (the sandbox's, or a
-// company proxy's) is added to its trusted roots, next to Node's own (and NODE_EXTRA_CA_CERTS).
-// Verification stays on: the store only grows by the CAs the configuration names, once per file.
-const trustedCaFiles = new Set<string>();
-/** The CAs specs added to Node's roots, in the order they were added. */
-const addedCas: string[] = [];
+// company proxy's) is trusted by it for that spec's endpoint only, next to Node's own roots
+// (and NODE_EXTRA_CA_CERTS). A named region is reached with Node's roots alone.
 
-/** The CAs the OVH client trusts beside Node's roots (empty: Node's roots only). */
-export function addedCaList(): readonly string[] {
-  return addedCas;
+/** Node's global agent, as the OvhClientAgent the `ovh` client goes through. */
+export function ovhGlobalAgent(): OvhClientAgent {
+  if (https.globalAgent instanceof OvhClientAgent) return https.globalAgent;
+  const agent = new OvhClientAgent();
+  https.globalAgent = agent;
+  return agent;
 }
 
-type AgentWithContext = https.Agent & { options: https.AgentOptions & { secureContext?: tls.SecureContext } };
-/** tls.SecureContext's native half; addCACert is what tls.createSecureContext itself calls for each `ca`. */
-type NativeContext = { addCACert?: (pem: string) => void };
-
-function prepareGlobalAgent(): void {
-  if (https.globalAgent instanceof OvhClientAgent) return;
-  const previous = (https.globalAgent as AgentWithContext).options.secureContext;
-  https.globalAgent = new OvhClientAgent(previous ? ({ secureContext: previous } as https.AgentOptions) : {});
-}
-
-/** Node's roots and every added CA, as one secure context. */
-function contextTrusting(extra: readonly string[]): tls.SecureContext {
-  // Without `ca`, the context starts from Node's root store, parsed once per process in
-  // native code. Passing the ~150 roots as `ca` instead re-parses every PEM: 30 ms idle and
-  // ~100 ms on a busy worker, all of it blocking the event loop. So the extra CAs are added
-  // to a default context through the method createSecureContext uses for `ca` itself; should
-  // a Node version lack it, the full list is the fallback.
-  const context = tls.createSecureContext();
-  const native = (context as unknown as { context?: NativeContext }).context;
-  if (typeof native?.addCACert !== 'function') return tls.createSecureContext({ ca: [...tls.rootCertificates, ...extra] });
-  for (const pem of extra) native.addCACert(pem);
-  return context;
-}
-
-/** Readies Node's global agent for the `ovh` client: kept-alive connections, and the spec's CA trusted if it names one. */
-export async function prepareOvhTransport(caFile?: string): Promise<void> {
-  prepareGlobalAgent();
-  if (caFile) await trustCaFile(caFile);
-}
-
-/** Adds the CA in `caFile` to the roots the global agent trusts (once per file). */
-async function addCaFile(caFile: string): Promise<void> {
-  const path = expandHome(caFile);
-  if (trustedCaFiles.has(path)) return;
+/** Readies Node's global agent for the `ovh` client: kept-alive connections, and the spec's CA trusted for its endpoint if it names one. */
+export async function prepareOvhTransport(spec: Pick<OvhSpec, 'endpoint' | 'caFile'>): Promise<void> {
+  const agent = ovhGlobalAgent();
+  if (!spec.caFile) return;
+  const connection = ovhConnection(spec.endpoint);
+  if (!('host' in connection)) {
+    throw ApplicationFailure.nonRetryable(
+      `spec.ovh.caFile is set but spec.ovh.endpoint ${spec.endpoint} is an OVH region, which is verified against the system's roots only; remove caFile, or give the endpoint as an https:// URL`,
+      'OvhBadConfig',
+    );
+  }
+  const path = expandHome(spec.caFile);
   let pem: string;
   try {
     pem = await readFile(path, 'utf8');
@@ -91,23 +68,7 @@ async function addCaFile(caFile: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw ApplicationFailure.nonRetryable(`spec.ovh.caFile ${path} cannot be read on the worker (${code}); fix the path or remove caFile`, 'OvhBadConfig');
   }
-  addedCas.push(pem);
-  // A new context rather than one changed in place: connections already open keep theirs.
-  (https.globalAgent as AgentWithContext).options.secureContext = contextTrusting(addedCas);
-  trustedCaFiles.add(path);
-}
-
-let trusting: Promise<void> = Promise.resolve();
-
-/**
- * Adds the CA in `caFile` to the roots the global agent trusts (once per file). Calls run one
- * after another: each reads the current list and writes it back, so two first calls for
- * different files at once would otherwise keep only one of the CAs.
- */
-export function trustCaFile(caFile: string): Promise<void> {
-  const next = trusting.then(() => addCaFile(caFile));
-  trusting = next.catch(() => undefined);
-  return next;
+  agent.trust(connection.host, connection.port, pem);
 }
 
 // ---- clients --------------------------------------------------------------------------------
@@ -131,7 +92,7 @@ export function createOvhClientFactory(deps: OvhClientFactoryDeps): (spec: OvhSp
   const timeout = deps.requestTimeoutMs ?? DEFAULT_OVH_REQUEST_TIMEOUT_MS;
 
   const build = async (spec: OvhSpec, appKey: string, appSecret: string, consumerKey: string): Promise<OvhApi> => {
-    await prepareOvhTransport(spec.caFile);
+    await prepareOvhTransport(spec);
     const client = ovh({ appKey, appSecret, consumerKey, timeout, ...ovhConnection(spec.endpoint) });
     const secrets = [appKey, appSecret, consumerKey];
     return {

@@ -29,7 +29,8 @@ export function proxmoxConnector(trust: ProxmoxTrust): buildConnector.connector 
     // would parse the PEM into a fresh context per connection (a few ms each, 72 at once
     // when a bootstrap creates the VMs of 24 servers).
     secureContext: createSecureContext(trust.caPem ? { ca: trust.caPem } : {}),
-    // Chain verification stays on unless a pin replaces it (checked below, always).
+    // Chain verification stays on unless a pin replaces it (checked below, always). Always
+    // given, so Node never falls back to NODE_TLS_REJECT_UNAUTHORIZED from the environment.
     rejectUnauthorized: pinned === undefined || trust.caPem !== undefined,
     // No TLS session resumption with a pin: every connection shows its certificate afresh.
     maxCachedSessions: pinned === undefined ? undefined : 0,

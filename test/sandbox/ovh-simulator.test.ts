@@ -37,7 +37,6 @@ let faults: FaultInjector;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ovh-sim-'));
   ca = await loadOrCreateSandboxCa(join(dir, 'ca'));
-  await prepareOvhTransport(ca.certFile);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +54,7 @@ beforeEach(async () => {
     vracks: [{ serviceName: VRACK, dedicatedServers: [SRV_A] }],
     latency: { moveMs: MOVE_MS, vrackTaskMs: 100, rebootMs: 100 },
   });
+  await prepareOvhTransport({ endpoint: sim.endpoint, caFile: ca.certFile });
 });
 
 afterEach(async () => {

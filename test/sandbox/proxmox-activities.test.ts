@@ -228,6 +228,18 @@ describe('TLS', () => {
     expect(err).toMatchObject({ type: 'ProxmoxTlsError', nonRetryable: true });
     expect(err.message).toMatch(/caFile|fingerprint/);
   });
+
+  it('NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment does not switch verification off', async () => {
+    const saved = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    try {
+      const err = await failure(activities().listClusterVms(specFor({ caFile: undefined }), 'srv-a'));
+      expect(err).toMatchObject({ type: 'ProxmoxTlsError', nonRetryable: true });
+    } finally {
+      if (saved === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved;
+    }
+  });
 });
 
 describe('power and lifecycle', () => {

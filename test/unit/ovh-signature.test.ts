@@ -81,7 +81,6 @@ describe('simulator verification of what the real ovh client sends', () => {
     dir = mkdtempSync(join(tmpdir(), 'ovh-sig-'));
     const ca = await loadOrCreateSandboxCa(join(dir, 'ca'));
     const cert = await ca.issueServerCert(['localhost', '127.0.0.1']);
-    await prepareOvhTransport(ca.certFile);
     // A recorder, not the simulator: it answers anything so we can look at the raw request.
     server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
       let body = '';
@@ -94,6 +93,7 @@ describe('simulator verification of what the real ovh client sends', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
+    await prepareOvhTransport({ endpoint: `https://localhost:${port}/1.0`, caFile: ca.certFile });
   });
 
   afterAll(async () => {
