@@ -41,7 +41,7 @@ import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Client, type ScheduleDescription } from '@temporalio/client';
 import { upsertHealthSchedule } from '../client/health-schedule';
-import { startBootstrap } from '../client/start';
+import { applySpec, startBootstrap } from '../client/start';
 import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import type { HealthCheckResult } from '../workflows/health-check';
@@ -179,7 +179,8 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
     const before = cpuSnapshot();
     const runsBefore = counter.calls().length;
     const t0 = Date.now();
-    const once = await client.workflow.execute('healthCheck', { taskQueue, workflowId: `${probeName}/health/bench-check`, args: [{ spec: specOf(probeName) }] });
+    await applySpec(client, taskQueue, specOf(probeName));
+    const once = await client.workflow.execute('healthCheck', { taskQueue, workflowId: `${probeName}/health/bench-check`, args: [{ cluster: probeName }] });
     const wallMs = Date.now() - t0;
     const one = cpuBetween(before, cpuSnapshot());
     if (!(once as HealthCheckResult).healthy) throw new Error(`a pass of a copied spec does not find the shared cluster healthy: ${(once as HealthCheckResult).summary}`);

@@ -25,6 +25,14 @@ function keyMaterial(text: string): string[] {
     .filter((t) => t.length >= 24 && /^[A-Za-z0-9+/=_.-]+$/.test(t) && !/^(https?|sha256):/.test(t));
 }
 
+/** The key material of a payload keyring file (one `<key ID> <base64 key>` per line). */
+export function keyringSecrets(file: string): NamedSecret[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line, i) => ({ name: `payload key ${i}`, value: line.trim().split(/\s+/).at(-1)! }));
+}
+
 export function secretsOf(box: Sandbox): NamedSecret[] {
   const secrets: NamedSecret[] = [];
   const dir = join(box.dir, 'secrets');

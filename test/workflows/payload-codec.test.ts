@@ -30,7 +30,7 @@ import { workflowBundle } from '../../worker/bundle';
 import { installQuietRuntime } from '../../worker/worker';
 import { ROOT } from '../helpers/paths';
 import { runAutok8s } from '../helpers/cli';
-import { findLeaks, historyTexts, secretsOf } from '../helpers/secrets';
+import { findLeaks, historyTexts, keyringSecrets, secretsOf } from '../helpers/secrets';
 import { connect, maybeRecordHistory, startChildWorker, temporalAddress, uniqueQueue, waitUntil, type ChildWorker } from '../helpers/temporal';
 
 const IP = '203.0.113.10';
@@ -104,7 +104,10 @@ describe('payload codec, end to end', () => {
     // on the command line (planted as a canary) is found, and no sandbox credential is.
     const canary = { name: 'canary: the --reason of the run', value: 'codec-e2e' };
     const texts = await historyTexts(history, new AesGcmCodec(readKeyringFile(keys), { acceptPlaintext: true }) /* search attributes are never encoded */);
-    expect(findLeaks([{ workflowId: handle.workflowId, texts }], [...secretsOf(box), canary])).toEqual([{ workflowId: handle.workflowId, secret: canary.name }]);
+    expect(findLeaks([{ workflowId: handle.workflowId, texts }], [...secretsOf(box), ...keyringSecrets(keys), canary])).toEqual([{ workflowId: handle.workflowId, secret: canary.name }]);
+    // Nor does the worker's own log hold a secret or a payload key.
+    expect(keyringSecrets(keys)).toHaveLength(1);
+    expect(findLeaks([{ workflowId: 'the worker log', texts: [worker.output()] }], [...secretsOf(box), ...keyringSecrets(keys)])).toEqual([]);
     // Without the key, the result cannot be read.
     await expect(handle.result()).rejects.toThrow(/binary\/encrypted/);
     await maybeRecordHistory(handle, 'failoverIp-move-encrypted');
