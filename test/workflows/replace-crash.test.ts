@@ -44,9 +44,10 @@ const KILL_POINTS: KillPoint[] = [
   { step: 'qmcreate', nth: 1, matches: (e, t) => e.service === t.node && e.action === 'qmcreate' && e.target === t.vmid },
   { step: 'qmstart', nth: 1, matches: (e, t) => e.service === t.node && e.action === 'qmstart' && e.target === t.vmid },
   { step: 'apply-config', nth: 1, matches: (e, t) => e.service === 'talos' && e.action === 'apply-config' && e.target === t.ip },
-  // Each drifted host takes 8 entries: upload, chmod, validate, back up, swap, reload, keep, clean.
-  { step: 'LB push: first upload', nth: 1, matches: (e) => e.service.startsWith('ssh:') },
-  { step: 'LB push: backup on the second host', nth: 2, matches: (e) => e.service.startsWith('ssh:') && e.action === 'copy' },
+  // A drifted host's push: take the host lock (a symlink), upload, chmod, validate, record the
+  // old file (a hard link), swap, reload, keep, clean, release the lock.
+  { step: 'LB push: the first host lock taken', nth: 1, matches: (e) => e.service.startsWith('ssh:') && e.action === 'symlink' },
+  { step: 'LB push: the old file recorded on the second host', nth: 2, matches: (e) => e.service.startsWith('ssh:') && e.action === 'link' },
   { step: 'LB push: reload on the last host', nth: 3, matches: (e) => e.service.startsWith('ssh:') && e.action.startsWith('systemctl ') },
 ];
 
