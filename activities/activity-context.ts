@@ -50,3 +50,22 @@ export function pause(ms: number): Promise<void> {
   if (ctx) return ctx.sleep(ms);
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Resolves after `ms`, or rejects with the signal's reason (a CancelledFailure in an activity) when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -20,8 +20,11 @@ interface Sample {
 
 /** 20 moves back and forth with one worker polling OVH tasks every `pollIntervalMs`. */
 async function measure(temporalAddress: string, runs: number, moveMs: number, pollIntervalMs: number, encrypted = false): Promise<Sample> {
-  const box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bench-failover-')), latency: { ovh: { moveMs } } });
-  const taskQueue = `bench-failover-${process.pid}`;
+  // A cluster and a task queue per measurement: a cluster's spec store lives on the queue that
+  // first started it, and the encrypted worker must not inherit the plain runs' histories.
+  const variant = `${pollIntervalMs}${encrypted ? '-enc' : ''}`;
+  const box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bench-failover-')), clusterName: `bench-failover-${variant}`, latency: { ovh: { moveMs } } });
+  const taskQueue = `bench-failover-${variant}-${process.pid}`;
   let dataConverter;
   if (encrypted) {
     const keys = join(box.dir, 'payload-keys');

@@ -12,8 +12,8 @@ import { expandHome, type SecretResolver } from '../secrets';
 import type { Agent } from 'undici';
 import { ProxmoxClient, proxmoxAgent, type VmStatusCurrent } from './client';
 import { classifyProxmoxError, runtimeConflict, type ProxmoxTarget } from './errors';
-import { activityContext, cancellationSignal } from '../activity-context';
-import { heartbeatProgress, sleep, type OnProgress } from './progress';
+import { activityContext, cancellationSignal, sleep } from '../activity-context';
+import { heartbeatProgress, type OnProgress } from './progress';
 import { taskSucceeded, waitForTask } from './tasks';
 import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type VmListEntry, type VmOwnership } from './vm-plan';
 

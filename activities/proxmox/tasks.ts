@@ -4,7 +4,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ProxmoxClient, TaskStatus } from './client';
 import { ProxmoxTaskError } from './errors';
-import { sleep, type OnProgress } from './progress';
+import { sleep } from '../activity-context';
+import type { OnProgress } from './progress';
 
 export interface WaitOptions {
   pollIntervalMs: number;

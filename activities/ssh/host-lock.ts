@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
 import { lockOwnerId, lockVerdict, lockWorker, workerLockId, type HostLockOptions, type LockLook } from '../../core/push/host-lock';
 import type { SshSession } from './session';
+import { sleep } from '../activity-context';
 
 /** This worker process, as lock identities name it. */
 const THIS_WORKER = workerLockId({ host: hostname(), pid: process.pid, token: randomBytes(4).toString('hex') });
@@ -78,7 +79,7 @@ export class HostLock {
           'LbHostBusy',
         );
       }
-      await sleepOrAbort(opts.pollMs, hooks.signal);
+      await sleep(opts.pollMs, hooks.signal);
     }
   }
 
@@ -133,7 +134,7 @@ async function breakStale(session: SshSession, me: string, opts: HostLockOptions
   if (took.code !== 0) {
     const other = await lookAt(session, breaker);
     if (lockVerdict(other, me, opts.staleAfterMs) === 'stale') await session.run(['rm', '-f', '--', breaker]);
-    else await sleepOrAbort(opts.pollMs, signal);
+    else await sleep(opts.pollMs, signal);
     return false;
   }
   try {
@@ -154,18 +155,3 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason;
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason (a CancelledFailure in an activity) when it aborts first. */
-export function sleepOrAbort(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

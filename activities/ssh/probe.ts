@@ -5,7 +5,8 @@
 // answer, returned with what was seen, so the push can roll back and say why.
 import { connect } from 'node:net';
 import type { PushProbe } from '../../core/render/lb-files';
-import { sleepOrAbort, throwIfAborted } from './host-lock';
+import { sleep } from '../activity-context';
+import { throwIfAborted } from './host-lock';
 import type { SshSession } from './session';
 
 export interface ProbeOutcome {
@@ -34,7 +35,7 @@ export async function runProbe(probe: PushProbe, session: SshSession, opts: Prob
     detail = result.detail;
     if (result.ok) return { ok: true, attempts: attempt, detail };
     opts.onAttempt?.({ attempt, detail });
-    if (attempt < attempts) await sleepOrAbort(intervalMs, opts.signal);
+    if (attempt < attempts) await sleep(intervalMs, opts.signal);
   }
   return { ok: false, attempts, detail };
 }
