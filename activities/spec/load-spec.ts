@@ -27,7 +27,31 @@ export function assertWithinPolicy(spec: ClusterSpec, policy: WorkerPolicy, sour
   }
 }
 
+/** How many accepted specs of named generations a worker keeps at hand (they never change). */
+const KEPT_GENERATIONS = 64;
+
 export function createSpecActivities(deps: SpecActivityDeps) {
+  // A generation names one spec for ever, so a worker asks the store for it once: the 24
+  // provisionServer children of a bootstrap would otherwise queue 24 queries on the store.
+  // The policy is still checked on every load; only the store's answer is kept.
+  const byGeneration = new Map<string, AcceptedSpec>();
+  async function lookUp(cluster: string, generation?: string): Promise<AcceptedSpec | undefined> {
+    const key = generation === undefined ? undefined : `${cluster}/${generation}`;
+    const kept = key === undefined ? undefined : byGeneration.get(key);
+    if (kept) return kept;
+    let accepted: AcceptedSpec | undefined;
+    try {
+      accepted = await deps.temporal().workflow.getHandle(workflowIds.spec(cluster)).query<AcceptedSpec | undefined, [string?]>('spec', generation);
+    } catch (err) {
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+    }
+    if (accepted) {
+      byGeneration.set(`${cluster}/${accepted.generation}`, accepted);
+      if (byGeneration.size > KEPT_GENERATIONS) byGeneration.delete(byGeneration.keys().next().value!);
+    }
+    return accepted;
+  }
+
   return {
     /** Is the spec inside this worker's policy? (the spec store's `apply` handler asks before accepting it) */
     async checkSpecPolicy(spec: ClusterSpec): Promise<void> {
@@ -36,12 +60,7 @@ export function createSpecActivities(deps: SpecActivityDeps) {
 
     /** The cluster's accepted spec (of `generation`, or the current one), checked again under this worker's policy. */
     async acceptedSpec(cluster: string, generation?: string): Promise<{ generation: string; spec: ClusterSpec }> {
-      let accepted: AcceptedSpec | undefined;
-      try {
-        accepted = await deps.temporal().workflow.getHandle(workflowIds.spec(cluster)).query<AcceptedSpec | undefined, [string?]>('spec', generation);
-      } catch (err) {
-        if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-      }
+      const accepted = await lookUp(cluster, generation);
       if (!accepted) {
         throw ApplicationFailure.nonRetryable(
           generation === undefined

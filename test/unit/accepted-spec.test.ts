@@ -1,0 +1,52 @@
+// The acceptedSpec activity over a fake Temporal client (a dependency, not the thing under
+// test): a named generation is asked of the store once per worker, the current one every
+// time, and every answer is validated and checked against the worker's policy again.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { createSpecActivities } from '../../activities/spec/load-spec';
+import { parseSpec } from '../../core/spec/load';
+import type { AcceptedSpec } from '../../core/spec/generations';
+import { specGeneration } from '../../core/spec/validate';
+import type { WorkerPolicy } from '../../core/spec/worker-policy';
+
+const spec = parseSpec(readFileSync(join(__dirname, '..', 'fixtures', 'cluster.yaml'), 'utf8'));
+const generation = specGeneration(spec);
+const OPEN: WorkerPolicy = { secretEnvPrefixes: [''], pathRoots: ['/'], ovhEndpoints: [] };
+
+function storeClient(answer: AcceptedSpec | undefined) {
+  const queries: (string | undefined)[] = [];
+  const client = { workflow: { getHandle: () => ({ query: async (_name: string, gen?: string) => (queries.push(gen), answer) }) } } as unknown as Client;
+  return { client, queries };
+}
+
+describe('acceptedSpec', () => {
+  it('asks the store once per named generation, and every time for the current one', async () => {
+    const { client, queries } = storeClient({ generation, spec, acceptedAt: 0 });
+    const act = createSpecActivities({ policy: OPEN, temporal: () => client });
+    for (let i = 0; i < 3; i++) expect(await act.acceptedSpec(spec.metadata.name, generation)).toEqual({ generation, spec });
+    await act.acceptedSpec(spec.metadata.name);
+    await act.acceptedSpec(spec.metadata.name);
+    expect(queries).toEqual([generation, undefined, undefined]);
+  });
+
+  it('checks a kept spec against the policy on every load', async () => {
+    const { client } = storeClient({ generation, spec, acceptedAt: 0 });
+    const narrow = createSpecActivities({ policy: { secretEnvPrefixes: [], pathRoots: [], ovhEndpoints: [] }, temporal: () => client });
+    for (let i = 0; i < 2; i++) await expect(narrow.acceptedSpec(spec.metadata.name, generation)).rejects.toMatchObject({ type: 'SpecOutsidePolicy', nonRetryable: true });
+  });
+
+  it('an answer that is not a valid spec is bad input, never used', async () => {
+    const broken = { ...spec, servers: 'none' } as unknown as typeof spec;
+    const { client } = storeClient({ generation, spec: broken, acceptedAt: 0 });
+    const act = createSpecActivities({ policy: OPEN, temporal: () => client });
+    await expect(act.acceptedSpec(spec.metadata.name, generation)).rejects.toMatchObject({ type: 'BadSpec', nonRetryable: true });
+  });
+
+  it('a cluster without a store is an unknown cluster', async () => {
+    const client = { workflow: { getHandle: () => ({ query: async () => Promise.reject(Object.assign(new Error('not found'), { name: 'WorkflowNotFoundError' })) }) } } as unknown as Client;
+    const act = createSpecActivities({ policy: OPEN, temporal: () => client });
+    await expect(act.acceptedSpec('nobody')).rejects.toMatchObject({ type: 'UnknownCluster', nonRetryable: true, message: expect.stringMatching(/autok8s apply -f/) });
+  });
+});
