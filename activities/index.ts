@@ -40,6 +40,12 @@ export function createActivities(deps: ActivityDeps = {}) {
       return probeLbHealth(server);
     },
   };
+  const client = () => {
+    if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');
+    return deps.temporal();
+  };
+  const temporal = createTemporalActivities({ client });
+  const specs = createSpecActivities({ policy, temporal: client });
   // A health pass's checks in one activity, over the provider activities (called as functions).
   const health = createHealthActivities({
     probeLb: lbProbe.probeLb,
@@ -47,13 +53,8 @@ export function createActivities(deps: ActivityDeps = {}) {
     nodesReady: talos.nodesReady,
     etcdMembers: talos.etcdMembers,
     getIpRouting: ovh.getIpRouting,
+    acceptedSpec: specs.acceptedSpec,
   });
-  const client = () => {
-    if (!deps.temporal) throw new Error('this worker was built without a Temporal client; pass ActivityDeps.temporal');
-    return deps.temporal();
-  };
-  const temporal = createTemporalActivities({ client });
-  const specs = createSpecActivities({ policy, temporal: client });
   const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), createSshActivities({ secrets })), talos);
   const checks = joinActivities(health, lbProbe);
   return refusingUnsafeValues(joinActivities(joinActivities(providers, checks), joinActivities(temporal, specs)));

@@ -11,7 +11,7 @@ import type { RemediationAction } from '../core/policies/remediation';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
 import type { HealthCheckIntent } from '../core/intents';
 import * as profiles from './activity-profiles';
-import { checkIntent, loadAcceptedSpec } from './accepted-spec';
+import { checkIntent } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
@@ -33,17 +33,18 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
   checkIntent('healthCheck', input);
-  const { spec, generation } = await loadAcceptedSpec(log, input.cluster);
   if (!workflowInfo().typedSearchAttributes.get(CLUSTER)) {
     upsertSearchAttributes([
-      { key: CLUSTER, value: spec.metadata.name },
+      { key: CLUSTER, value: input.cluster },
       { key: OPERATION, value: 'health' },
     ]);
   }
 
-  // Every check in one activity (they still run concurrently, each named and timed): the
-  // difference between tens and hundreds of clusters per worker (bench/health-capacity.ts).
-  const { checks, ...seen } = await log.run('observe', () => pass.observeCluster(spec), (o) => summarizeNodes(o.nodes));
+  // The accepted spec and every check in one activity (the checks still run concurrently,
+  // each named and timed): the difference between tens and hundreds of clusters per worker
+  // (bench/health-capacity.ts).
+  const { generation, spec, seen: timed } = await log.run('observe', () => pass.observeAcceptedCluster(input.cluster), (o) => `spec ${o.generation}; ${summarizeNodes(o.seen.nodes)}`);
+  const { checks, ...seen } = timed;
   const observeStep = log.steps[log.steps.length - 1];
   for (const check of checks) log.steps.push({ name: `observe: ${check.name}`, status: 'done', startedAt: observeStep.startedAt, durationMs: check.ms, detail: check.summary });
   const observation: ClusterObservation = { ...seen, at: Date.now() };

@@ -32,6 +32,8 @@ export interface HealthCheckDeps {
   nodesReady(spec: ClusterSpec, nodes: NodeRef[]): Promise<Readiness[]>;
   etcdMembers(spec: ClusterSpec, viaServer: string): Promise<{ members: { server?: string }[] }>;
   getIpRouting(ovh: ClusterSpec['ovh'], ip: string): Promise<{ routedTo: string | null }>;
+  /** The cluster's accepted spec (the acceptedSpec activity, called as a function). */
+  acceptedSpec?(cluster: string): Promise<{ generation: string; spec: ClusterSpec }>;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
@@ -55,7 +57,18 @@ function raceDeadline<T>(what: string, work: Promise<T>, ms: number): Promise<T>
 export function createHealthActivities(deps: HealthCheckDeps, options: { checkDeadlineMs?: number } = {}) {
   const deadlineMs = options.checkDeadlineMs ?? CHECK_DEADLINE_MS;
   const withDeadline = <T>(what: string, work: Promise<T>) => raceDeadline(what, work, deadlineMs);
-  return {
+  const activities = {
+    /**
+     * A health pass's look, with the cluster's accepted spec loaded in the same activity: a
+     * pass is then two activities (this and the watcher's report), not three, which at a few
+     * hundred clusters per worker is the difference (bench/health-capacity.ts).
+     */
+    async observeAcceptedCluster(cluster: string): Promise<{ generation: string; spec: ClusterSpec; seen: TimedObservation }> {
+      if (!deps.acceptedSpec) throw new Error('observeAcceptedCluster needs HealthCheckDeps.acceptedSpec');
+      const { generation, spec } = await deps.acceptedSpec(cluster);
+      return { generation, spec, seen: await activities.observeCluster(spec) };
+    },
+
     async observeCluster(spec: ClusterSpec): Promise<TimedObservation> {
       const checks: CheckTiming[] = [];
       async function timed<T>(name: string, run: () => Promise<T>, summary: (result: T) => string): Promise<T> {
@@ -123,6 +136,7 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
       return { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover, checks };
     },
   };
+  return activities;
 
   /** One VM list per server; a node whose server does not answer is unhealthy with that reason. */
   async function vmProblems(spec: ClusterSpec, nodes: readonly NodeRef[]): Promise<Map<string, string | undefined>> {
