@@ -20,6 +20,19 @@ export const intents = {
   provisionServer: z.strictObject({ cluster: dnsLabel, server: dnsLabel, generation }),
   replaceNode: z.strictObject({ cluster: dnsLabel, server: dnsLabel, role, reason: reason.optional(), ifBusy: ifBusy.optional(), generation: generation.optional() }),
   healthCheck: z.strictObject({ cluster: dnsLabel }),
+  /** A health pass's report to the watcher: an observation and a generation, never a spec. */
+  watcherReport: z.strictObject({
+    generation,
+    observation: z.strictObject({
+      cluster: dnsLabel,
+      at: z.number(),
+      nodes: z.array(z.strictObject({ server: dnsLabel, role, healthy: z.boolean(), detail: z.string().max(2000) })).max(600),
+      etcd: z.array(z.strictObject({ server: dnsLabel, healthy: z.boolean() })).max(200),
+      failover: z.array(z.strictObject({ ip, routedTo: dnsLabel.nullable() })).max(20),
+    }),
+  }),
+  /** What `apply` takes besides the spec. */
+  applyNote: reason.optional(),
 };
 
 export type FailoverIntent = z.output<typeof intents.failoverIp>;

@@ -9,8 +9,9 @@
 // spec it runs with from here (the `acceptedSpec` activity, which checks the policy again)
 // and records the generation. Long-lived: it auto-upgrades and continues as new, carrying
 // the generations it keeps.
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, defineQuery, defineUpdate, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { intentProblem } from '../core/intents';
 import { acceptGeneration, findGeneration, type AcceptedSpec } from '../core/spec/generations';
 import type { ClusterSpec } from '../core/spec/schema';
 import { specGeneration, validateSpecData } from '../core/spec/validate';
@@ -39,25 +40,46 @@ export const generationsQuery = defineQuery<{ generation: string; acceptedAt: nu
 const APPLIES_BEFORE_CONTINUE = 200;
 
 export async function clusterSpec(input: ClusterSpecInput): Promise<void> {
+  // Started by hand, this workflow's input is as untrusted as any: the name must be a
+  // cluster's, and every kept generation must be a valid spec of it hashing to its label.
+  const badName = intentProblem('healthCheck', { cluster: input.cluster });
+  if (badName !== undefined) throw ApplicationFailure.nonRetryable(badName.replace('healthCheck', 'clusterSpec'), 'BadInput');
+  for (const g of input.kept ?? []) {
+    const valid = validateSpecData(g.spec, `kept generation ${String(g.generation)}`);
+    if (valid.metadata.name !== input.cluster || specGeneration(valid) !== g.generation) {
+      throw ApplicationFailure.nonRetryable(`kept generation ${String(g.generation)} is not a spec of ${input.cluster} hashing to its label`, 'BadInput');
+    }
+  }
   let kept = input.kept ?? [];
   let applies = 0;
+  // One apply at a time, in the order they were admitted: the generation an apply reports as
+  // current (and its `previous`) is then true when it returns.
+  let applying = false;
 
   setHandler(
     applySpecUpdate,
     async ({ spec, note }) => {
       applies += 1;
-      const valid = validateSpecData(spec, 'the applied spec');
-      await bookkeeping.checkSpecPolicy(valid);
-      const generation = specGeneration(valid);
-      const previous = kept.at(-1)?.generation;
-      const next = acceptGeneration(kept, { generation, spec: valid, acceptedAt: Date.now(), note });
-      kept = next.kept;
-      return { cluster: input.cluster, generation, changed: next.changed, previous };
+      await condition(() => !applying);
+      applying = true;
+      try {
+        const valid = validateSpecData(spec, 'the applied spec');
+        await bookkeeping.checkSpecPolicy(valid);
+        const generation = specGeneration(valid);
+        const previous = kept.at(-1)?.generation;
+        const next = acceptGeneration(kept, { generation, spec: valid, acceptedAt: Date.now(), ...(note !== undefined ? { note } : {}) });
+        kept = next.kept;
+        return { cluster: input.cluster, generation, changed: next.changed, previous };
+      } finally {
+        applying = false;
+      }
     },
     {
       // Runs before anything is recorded: a spec that fails the schema, or names another
       // cluster, leaves no trace in this workflow's history.
-      validator: ({ spec }) => {
+      validator: ({ spec, note }) => {
+        const badNote = intentProblem('applyNote', note);
+        if (badNote !== undefined) throw new Error(badNote.replace('bad input to applyNote: (input)', 'note'));
         const valid = validateSpecData(spec, 'the applied spec');
         if (valid.metadata.name !== input.cluster) {
           throw new Error(`metadata.name: the spec is for cluster ${valid.metadata.name}, this is the spec store of ${input.cluster}`);

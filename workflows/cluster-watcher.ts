@@ -27,11 +27,13 @@ import { parseDuration } from '../core/spec/duration';
 import type { ClusterSpec } from '../core/spec/schema';
 import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
 import { workflowIds } from '../core/workflow-ids';
+import { intentProblem } from '../core/intents';
 import * as profiles from './activity-profiles';
 import { failoverIp } from './failover-ip';
 import { replaceNode } from './replace-node';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
+const bookkeeping = proxyActivities<Activities>(profiles.bookkeeping);
 
 
 export interface ClusterWatcherInput {
@@ -50,7 +52,7 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
   // The accepted spec of the latest report (every report carries the one its pass loaded);
   // remediations run with that generation.
   let spec: ClusterSpec | undefined;
-  let generation = '';
+  let generation: string | undefined;
   const state: WatcherState = input.state ?? { history: {}, inFlight: [], recent: [], lastActions: [] };
   const inFlight = new Set(state.inFlight);
   let updates = 0;
@@ -107,11 +109,15 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
 
   setHandler(
     reportUpdate,
-    (report) => {
+    async (report) => {
       updates += 1;
       const { observation } = report;
-      spec = report.spec;
-      generation = report.generation;
+      if (report.generation !== generation || spec === undefined) {
+        // Once per generation: the accepted spec, checked by a worker against its policy.
+        const loaded = await bookkeeping.acceptedSpec(cluster, report.generation);
+        spec = loaded.spec;
+        generation = loaded.generation;
+      }
       const now = Date.now();
       for (const node of observation.nodes) {
         const key = nodeKey(node.server, node.role);
@@ -143,8 +149,10 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
       return actions;
     },
     {
-      validator: ({ observation, spec: reported }) => {
-        if (observation.cluster !== cluster || reported.metadata.name !== cluster) failValidation(observation.cluster, cluster);
+      validator: (report) => {
+        const problem = intentProblem('watcherReport', report);
+        if (problem !== undefined) throw new Error(problem);
+        if (report.observation.cluster !== cluster) failValidation(report.observation.cluster, cluster);
       },
     },
   );

@@ -49,7 +49,7 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
   for (const check of checks) log.steps.push({ name: `observe: ${check.name}`, status: 'done', startedAt: observeStep.startedAt, durationMs: check.ms, detail: check.summary });
   const observation: ClusterObservation = { ...seen, at: Date.now() };
   const nodes = observation.nodes;
-  const actions = await log.run('decide', () => bookkeeping.reportToWatcher({ observation, spec, generation }), (a) =>
+  const actions = await log.run('decide', () => bookkeeping.reportToWatcher({ cluster: input.cluster, report: { observation, generation } }), (a) =>
     a.filter((x) => x.kind !== 'wait').map((x) => `${x.kind} ${'server' in x ? `${x.server}/${x.role}` : x.ip}`).join(', ') || 'nothing to do',
   );
   const unhealthy = nodes.filter((n) => !n.healthy);

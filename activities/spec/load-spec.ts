@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import type { AcceptedSpec } from '../../core/spec/generations';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { SpecError } from '../../core/spec/spec-error';
-import { validateSpecData } from '../../core/spec/validate';
+import { specGeneration, validateSpecData } from '../../core/spec/validate';
 import { policyProblems, type WorkerPolicy } from '../../core/spec/worker-policy';
 import { workflowIds } from '../../core/workflow-ids';
 
@@ -44,6 +44,14 @@ export function createSpecActivities(deps: SpecActivityDeps) {
       accepted = await deps.temporal().workflow.getHandle(workflowIds.spec(cluster)).query<AcceptedSpec | undefined, [string?]>('spec', generation);
     } catch (err) {
       if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+    }
+    // What the store answers must be what it claims: this cluster's spec, hashing to its
+    // generation. A store started by hand with forged generations is refused, never cached.
+    if (accepted && (accepted.spec?.metadata?.name !== cluster || specGeneration(accepted.spec) !== accepted.generation)) {
+      throw ApplicationFailure.nonRetryable(
+        `the spec store of ${cluster} answered a spec that is not its accepted generation (another cluster's, or not hashing to ${String(accepted.generation)}); terminate ${workflowIds.spec(cluster)} and apply the spec again`,
+        'BadSpec',
+      );
     }
     if (accepted) {
       byGeneration.set(`${cluster}/${accepted.generation}`, accepted);

@@ -37,15 +37,14 @@ export function createTemporalActivities(deps: { client: () => Client }) {
     },
 
     /** Gives the watcher this pass's report (starting it if needed) and returns what it decided. */
-    async reportToWatcher(report: WatcherReport): Promise<RemediationAction[]> {
-      const { spec } = report;
+    async reportToWatcher({ cluster, report }: { cluster: string; report: WatcherReport }): Promise<RemediationAction[]> {
       const startWorkflowOperation = new WithStartWorkflowOperation('clusterWatcher', {
-        workflowId: workflowIds.watcher(spec.metadata.name),
+        workflowId: workflowIds.watcher(cluster),
         taskQueue: Context.current().info.taskQueue,
-        args: [{ cluster: spec.metadata.name }],
+        args: [{ cluster }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: [
-          { key: CLUSTER, value: spec.metadata.name },
+          { key: CLUSTER, value: cluster },
           { key: OPERATION, value: 'watch' },
         ],
       });

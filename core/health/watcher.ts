@@ -1,7 +1,6 @@
 // What the cluster's watcher (workflows/cluster-watcher.ts) keeps between health passes and
 // answers to its status query: shared by the watcher, the activity that reports to it, and
 // the CLI, demo and bench that read it.
-import type { ClusterSpec } from '../spec/schema';
 import type { NodeHistory, RemediationAction } from '../policies/remediation';
 import type { ClusterObservation } from './observation';
 
@@ -14,9 +13,12 @@ export interface WatcherState {
   lastActions: RemediationAction[];
 }
 
-/** One health pass's report to the watcher: what it saw, and the accepted spec (and its generation) it saw it with. */
+/**
+ * One health pass's report to the watcher: what it saw, and the generation of the accepted
+ * spec it saw it with. Never a spec: the watcher loads that generation from the cluster's
+ * spec store itself, so a forged report cannot hand it endpoints or secrets.
+ */
 export interface WatcherReport {
   observation: ClusterObservation;
-  spec: ClusterSpec;
   generation: string;
 }

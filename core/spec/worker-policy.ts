@@ -29,7 +29,10 @@ export interface PolicyProblem {
 
 /** The policy of a worker configured with nothing: this cluster's own secrets and files only. */
 export const DEFAULT_POLICY: WorkerPolicy = {
-  secretEnvPrefixes: ['AUTOK8S_{CLUSTER}_'],
+  // A namespace of its own, ended by "__": no setting of the worker's (AUTOK8S_PAYLOAD_KEYS,
+  // AUTOK8S_CODEC_TOKEN, ...) starts with it, and cluster `a` cannot name `a-b`'s
+  // AUTOK8S_SECRET_A_B__... (that would need AUTOK8S_SECRET_A__).
+  secretEnvPrefixes: ['AUTOK8S_SECRET_{CLUSTER}__'],
   pathRoots: ['/etc/autok8s/clusters/{cluster}', '~/.autok8s/clusters/{cluster}'],
   ovhEndpoints: [],
 };

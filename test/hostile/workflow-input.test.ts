@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rootCauseMessage } from '../../client/failure';
 import { applySpec } from '../../client/start';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { startSandbox, type Sandbox } from '../../sandbox';
@@ -128,5 +129,35 @@ describe('hostile specs sent to the spec store', () => {
     const current = await client.workflow.getHandle(`${CLUSTER}/spec`).query<{ generation: string }>('spec');
     expect(current.generation).toBe(generation);
     expect(providerCalls()).toBe(before);
+  });
+});
+
+/** The innermost message of a refused update ('' when it was not refused). */
+const refusal = (update: Promise<unknown>) => update.then(() => '', (e: unknown) => rootCauseMessage(e));
+
+describe('forged messages to the long-lived workflows', () => {
+  const observation = () => ({ cluster: CLUSTER, at: Date.now(), nodes: [{ server: 'srv-b', role: 'worker', healthy: false, detail: 'forged' }], etcd: [], failover: [] });
+
+  it('a watcher report carrying a spec of the sender’s is refused before it is recorded', async () => {
+    const watcher = await client.workflow.start('clusterWatcher', { taskQueue: queue, workflowId: `${CLUSTER}/watcher`, args: [{ cluster: CLUSTER }], workflowIdConflictPolicy: 'USE_EXISTING' });
+    const forgedSpec = { ...box.spec, servers: box.spec.servers.map((x) => ({ ...x, proxmox: { ...x.proxmox, url: 'https://198.51.100.9:8006' } })) };
+    expect(await refusal(watcher.executeUpdate('report', { args: [{ observation: observation(), generation, spec: forgedSpec }] }))).toMatch(/spec: not an input of watcherReport/);
+    // A report of a generation the store never accepted is refused too, after the watcher asked the store.
+    expect(await refusal(watcher.executeUpdate('report', { args: [{ observation: observation(), generation: 'g000000000000' }] }))).toMatch(/no accepted spec of generation g000000000000/);
+    expect((await watcher.query<{ recent: unknown[] }>('status')).recent).toEqual([]);
+    expect(providerCalls()).toBe(callsAtStart);
+    await watcher.terminate('test done');
+  });
+
+  it('a spec store started by hand with forged generations fails at once', async () => {
+    const forged = { ...box.spec, ovh: { ...box.spec.ovh, endpoint: 'https://198.51.100.9/1.0' } };
+    const err = await client.workflow
+      .execute('clusterSpec', { taskQueue: queue, workflowId: `forged/spec`, args: [{ cluster: 'forged', kept: [{ generation: 'g000000000000', spec: forged, acceptedAt: 0 }] }], workflowExecutionTimeout: '30s' })
+      .then(() => undefined, (e: unknown) => e);
+    expect(rootApplicationFailure(err)).toMatchObject({ type: 'BadInput', nonRetryable: true });
+  });
+
+  it('an apply with a note that is not one line of text is refused', async () => {
+    expect(await refusal(client.workflow.getHandle(`${CLUSTER}/spec`).executeUpdate('apply', { args: [{ spec: box.spec, note: 'ok\nforged: line' }] }))).toMatch(/one line without control characters/);
   });
 });

@@ -49,4 +49,15 @@ describe('acceptedSpec', () => {
     const act = createSpecActivities({ policy: OPEN, temporal: () => client });
     await expect(act.acceptedSpec('nobody')).rejects.toMatchObject({ type: 'UnknownCluster', nonRetryable: true, message: expect.stringMatching(/autok8s apply -f/) });
   });
+
+  it.each([
+    { name: 'another cluster’s spec under this cluster’s store', answer: () => ({ generation: specGeneration({ ...spec, metadata: { name: 'other' } }), spec: { ...spec, metadata: { name: 'other' } }, acceptedAt: 0 }) },
+    { name: 'a spec that does not hash to its generation', answer: () => ({ generation: 'g000000000000', spec, acceptedAt: 0 }) },
+  ])('a store that answers $name is refused, and nothing is kept', async ({ answer }) => {
+    const forged = answer();
+    const { client, queries } = storeClient(forged);
+    const act = createSpecActivities({ policy: OPEN, temporal: () => client });
+    for (let i = 0; i < 2; i++) await expect(act.acceptedSpec(spec.metadata.name, forged.generation)).rejects.toMatchObject({ type: 'BadSpec', nonRetryable: true, message: expect.stringMatching(/not its accepted generation/) });
+    expect(queries).toHaveLength(2);
+  });
 });

@@ -29,8 +29,10 @@ describe('policyProblems', () => {
     { name: 'a file outside every root is refused', spec: specWithin(root, (s) => (s.ovh.consumerKey = 'file:/etc/shadow')), fields: ['ovh.consumerKey'] },
     { name: '.. cannot climb out of the cluster’s directory', spec: specWithin(root, (s) => (s.servers[1].ssh.privateKey = `file:${root}/../other/ssh`)), fields: ['servers[1].ssh.privateKey'] },
     { name: 'an environment variable without the cluster’s prefix is refused', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AWS_SECRET_ACCESS_KEY')), fields: ['ovh.applicationKey'] },
-    { name: 'the cluster’s own prefix is allowed', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AUTOK8S_PROD_GRA_OVH_AK')), fields: [] },
-    { name: 'another cluster’s prefix is refused', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AUTOK8S_OTHER_OVH_AK')), fields: ['ovh.applicationKey'] },
+    { name: 'the cluster’s own prefix is allowed', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AUTOK8S_SECRET_PROD_GRA__OVH_AK')), fields: [] },
+    { name: 'a setting of the worker’s own is refused (the payload keys)', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AUTOK8S_PAYLOAD_KEYS')), fields: ['ovh.applicationKey'] },
+    { name: 'another cluster’s prefix is refused', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AUTOK8S_SECRET_OTHER__OVH_AK')), fields: ['ovh.applicationKey'] },
+    { name: 'a longer cluster name’s secrets are not this cluster’s', spec: specWithin(root, (s) => (s.ovh.applicationKey = 'env:AUTOK8S_SECRET_PROD_GRA_B__OVH_AK')), fields: ['ovh.applicationKey'] },
     { name: 'an OVH endpoint that is not a region is refused', spec: specWithin(root, (s) => (s.ovh.endpoint = 'https://127.0.0.1:9/1.0')), fields: ['ovh.endpoint'] },
     { name: 'a CA file outside the roots is refused', spec: specWithin(root, (s) => (s.servers[0].proxmox.caFile = '/tmp/evil-ca.pem')), fields: ['servers[0].proxmox.caFile'] },
     { name: 'a state directory outside the roots is refused', spec: specWithin(root, (s) => (s.state.dir = '/')), fields: ['state.dir'] },
@@ -64,7 +66,7 @@ describe('urlMatches', () => {
 describe('secret references', () => {
   const policy = concretePolicy(DEFAULT_POLICY, 'prod-gra', HOME);
   it('names the worker setting to change when it refuses', () => {
-    expect(secretRefProblem('env:PATH', policy, HOME)).toMatch(/must start with AUTOK8S_PROD_GRA_ .*AUTOK8S_SECRET_ENV_PREFIXES/);
+    expect(secretRefProblem('env:PATH', policy, HOME)).toMatch(/must start with AUTOK8S_SECRET_PROD_GRA__ .*AUTOK8S_SECRET_ENV_PREFIXES/);
     expect(secretRefProblem('file:/etc/passwd', policy, HOME)).toMatch(/outside the directories .*AUTOK8S_SPEC_PATH_ROOTS/);
     expect(secretRefProblem('AKIA-the-secret-itself', policy, HOME)).toMatch(/not a secret reference/);
   });
@@ -75,8 +77,11 @@ describe('secret references', () => {
     { ref: 'file:/etc/autok8s/clusters/a/b/../../../../shadow', allowed: false },
     { ref: 'file:/etc/autok8s/clusters/', allowed: false },
     { ref: 'file:/etc/passwd', allowed: false },
-    { ref: 'env:AUTOK8S_PROD_GRA_KEY', allowed: true },
-    { ref: 'env:AUTOK8S__KEY', allowed: false },
+    { ref: 'env:AUTOK8S_SECRET_PROD_GRA__KEY', allowed: true },
+    { ref: 'env:AUTOK8S_SECRET___KEY', allowed: false },
+    { ref: 'env:AUTOK8S_PAYLOAD_KEYS', allowed: false },
+    { ref: 'env:AUTOK8S_CODEC_TOKEN', allowed: false },
+    { ref: 'env:AUTOK8S_SECRET_ENV_PREFIXES', allowed: false },
     { ref: 'env:HOME', allowed: false },
     { ref: 'plain-text', allowed: false },
   ])('for some cluster, the resolver allows $ref: $allowed', ({ ref, allowed }) => {
