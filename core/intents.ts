@@ -4,11 +4,12 @@
 // spec a run uses is the one the cluster's spec store accepted (workflows/cluster-spec.ts).
 // Pure, zod only: runs inside workflows.
 import { z } from 'zod';
-import { isIpv4 } from './net/ipv4';
+import { GRAMMAR } from './spec/grammar';
+import { grammatical } from './spec/schema';
 
-const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, { error: 'must be a DNS label (lowercase letters, digits, "-")' });
+const dnsLabel = grammatical(GRAMMAR.dnsLabel);
 const generation = z.string().regex(/^g[0-9a-f]{12}$/, { error: 'must be a spec generation such as g0123456789ab' });
-const ip = z.string().refine(isIpv4, { error: 'must be an IPv4 address' });
+const ip = grammatical(GRAMMAR.ipv4);
 // Free text that ends up in results and the Web UI: bounded, one line, no control characters.
 const reason = z.string().max(200, { error: 'must be at most 200 characters' }).regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'must be one line without control characters' });
 const ifBusy = z.enum(['wait', 'fail']);

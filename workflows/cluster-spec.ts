@@ -12,6 +12,7 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, defineQuery, defineUpdate, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { intentProblem } from '../core/intents';
+import { GRAMMAR } from '../core/spec/grammar';
 import { acceptGeneration, findGeneration, type AcceptedSpec } from '../core/spec/generations';
 import type { ClusterSpec } from '../core/spec/schema';
 import { specGeneration, validateSpecData } from '../core/spec/validate';
@@ -42,8 +43,7 @@ const APPLIES_BEFORE_CONTINUE = 200;
 export async function clusterSpec(input: ClusterSpecInput): Promise<void> {
   // Started by hand, this workflow's input is as untrusted as any: the name must be a
   // cluster's, and every kept generation must be a valid spec of it hashing to its label.
-  const badName = intentProblem('healthCheck', { cluster: input.cluster });
-  if (badName !== undefined) throw ApplicationFailure.nonRetryable(badName.replace('healthCheck', 'clusterSpec'), 'BadInput');
+  if (!GRAMMAR.dnsLabel.test(input.cluster)) throw ApplicationFailure.nonRetryable(`bad input to clusterSpec: cluster: must be ${GRAMMAR.dnsLabel.expected}`, 'BadInput');
   for (const g of input.kept ?? []) {
     const valid = validateSpecData(g.spec, `kept generation ${String(g.generation)}`);
     if (valid.metadata.name !== input.cluster || specGeneration(valid) !== g.generation) {

@@ -1,5 +1,6 @@
 // Options and helpers shared by the commands: the spec flag, the output flag, Temporal settings.
 import { Option, type Command } from 'commander';
+import { GRAMMAR } from '../../core/spec/grammar';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { UsageError } from '../errors';
@@ -32,7 +33,7 @@ export function clusterTarget(options: { file?: string; cluster?: string }): Clu
     return { target: spec, cluster: spec.metadata.name, spec };
   }
   if (options.cluster !== undefined) {
-    if (!/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/.test(options.cluster)) throw new UsageError(`--cluster ${JSON.stringify(options.cluster)}: must be a cluster name (a DNS label)`);
+    if (!GRAMMAR.dnsLabel.test(options.cluster)) throw new UsageError(`--cluster ${JSON.stringify(options.cluster)}: must be a cluster name, ${GRAMMAR.dnsLabel.expected}`);
     return { target: options.cluster, cluster: options.cluster };
   }
   throw new UsageError('which cluster? give -f cluster.yaml, or --cluster NAME for a cluster whose spec was applied (autok8s apply -f cluster.yaml)');

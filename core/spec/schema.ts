@@ -18,7 +18,8 @@ export const API_VERSION = 'autok8s/v1alpha1';
 export const OVH_ENDPOINT_NAMES = ['ovh-eu', 'ovh-ca', 'ovh-us', 'kimsufi-eu', 'kimsufi-ca', 'soyoustart-eu', 'soyoustart-ca'] as const;
 
 /** A string in one of the shared grammars: its pattern (in the JSON Schema too), then what a pattern cannot say. */
-const grammatical = (g: Grammar, error = `must be ${g.expected}`) =>
+/** A zod string of one grammar of core/spec/grammar.ts, refused with what it expects. */
+export const grammatical = (g: Grammar, error = `must be ${g.expected}`) =>
   z
     .string()
     .regex(g.pattern, { error })
