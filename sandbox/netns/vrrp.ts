@@ -54,8 +54,27 @@ export class KeepalivedGroup {
       members.push({ server: server.name, host, configPath, process: undefined, starts: 0 });
     }
     const group = new KeepalivedGroup(lab, spec.network.apiVip, members, notifyLog);
-    for (const m of members) group.launch(m);
+    // Started in priority order (the spec's order), each once it is listening as BACKUP, as LB
+    // VMs that boot a moment apart would. Launched all at once, a loaded machine can start the
+    // highest priority last, and a lower one wins the first election before yielding to it:
+    // real keepalived behaviour (the split brain a reconcile repairs), but not what a test of
+    // the first election means to observe.
+    for (const m of members) {
+      const logged = (await readFile(join(m.host.dir, 'keepalived.log'), 'utf8').catch(() => '')).length;
+      group.launch(m);
+      await group.waitForLog(m, logged, /Entering BACKUP STATE/, 10_000);
+    }
     return group;
+  }
+
+  /** Waits until a member's keepalived.log, past its first `from` characters (earlier starts), matches `line`. */
+  private async waitForLog(member: VrrpMember, from: number, line: RegExp, timeoutMs: number): Promise<void> {
+    const log = join(member.host.dir, 'keepalived.log');
+    const deadline = Date.now() + timeoutMs;
+    while (!line.test((await readFile(log, 'utf8').catch(() => '')).slice(from))) {
+      if (Date.now() > deadline) throw new Error(`${member.server}'s keepalived logged no ${line} within ${timeoutMs} ms; see ${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Servers whose LB has the VIP on its interface now. */
