@@ -4,7 +4,7 @@
 // the process exits, to AUTOK8S_SCHEMA_TALLY_DIR (set by the test run's global set-up);
 // without it nothing is written.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
 export type SchemaProvider = 'ovh' | 'proxmox';
@@ -13,29 +13,38 @@ export type SchemaProvider = 'ovh' | 'proxmox';
 export type SchemaTally = Record<string, Record<string, { accepted: number; refused: number }>>;
 
 const tally: SchemaTally = {};
-let flushRegistered = false;
+const tallyFile = process.env.AUTOK8S_SCHEMA_TALLY_DIR ? join(process.env.AUTOK8S_SCHEMA_TALLY_DIR, `${process.pid}-${randomUUID()}.json`) : undefined;
+let flushPending = false;
+let exitHookSet = false;
 
 export function recordSchemaCheck(provider: SchemaProvider, operation: string, accepted: boolean): void {
   const byOperation = (tally[provider] ??= {});
   const counts = (byOperation[operation] ??= { accepted: 0, refused: 0 });
   if (accepted) counts.accepted += 1;
   else counts.refused += 1;
-  registerFlush();
+  scheduleFlush();
 }
 
-function registerFlush(): void {
-  if (flushRegistered) return;
-  flushRegistered = true;
-  const dir = process.env.AUTOK8S_SCHEMA_TALLY_DIR;
-  if (!dir) return;
-  process.on('exit', () => {
-    try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `${process.pid}-${randomUUID()}.json`), JSON.stringify(tally));
-    } catch {
-      // A tally is a report, never a reason to fail the process that kept it.
-    }
-  });
+function scheduleFlush(): void {
+  if (!tallyFile) return;
+  if (!exitHookSet) {
+    exitHookSet = true;
+    process.on('exit', flush);
+  }
+  if (flushPending) return;
+  flushPending = true;
+  setTimeout(flush, 200).unref();
+}
+
+function flush(): void {
+  flushPending = false;
+  if (!tallyFile) return;
+  try {
+    mkdirSync(dirname(tallyFile), { recursive: true });
+    writeFileSync(tallyFile, JSON.stringify(tally));
+  } catch {
+    // A tally is a report, never a reason to fail the process that kept it.
+  }
 }
 
 /** Sums every tally file in `dir` (the test run's global teardown prints this). */
