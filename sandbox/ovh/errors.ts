@@ -51,8 +51,6 @@ export const UNVERIFIED = {
   unknownInterface: (uuid: string) => `The requested object (dedicatedServerInterface = ${uuid}) does not exist`,
   unknownVni: (uuid: string) => `The requested object (uuid = ${uuid}) does not exist`,
   interfaceNotVrack: (uuid: string, mode: string) => `The interface ${uuid} is in mode ${mode}, not vrack`,
-  /** A failed or cancelled vRack task stays readable; only done ones vanish (docs/contracts.md §A.4). */
-  vrackFailedTasksKept: true,
   /** A vRack task has no ovhError status; a failed one is shown as cancelled. */
   vrackFailedStatus: 'cancelled',
   taskFailedComment: 'Task failed on the provider side',

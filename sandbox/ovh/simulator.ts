@@ -2,7 +2,8 @@
 // calls autok8s makes, verifies request signatures exactly as OVH does, consults the fault
 // injector on every request and writes every mutating call to the audit log.
 //
-// One request goes: parse → authenticate (except /auth/*) → fault → route → answer.
+// One request goes: parse → authenticate (except /auth/*) → schema check → fault → route → answer.
+// The schema check refuses what OVH's published schema refuses (./schema/check.ts).
 // Faults are taken after authentication, so a rule such as "the next move answers 500"
 // is spent on a call the real API would have accepted, not on a badly signed one.
 import { randomBytes } from 'node:crypto';
