@@ -1,5 +1,6 @@
 // What the simulated OVH account holds: failover IPs and where they are routed, dedicated
-// servers, vRacks, and the asynchronous tasks that change them. No HTTP here: methods take
+// servers, vRacks (./vrack-state.ts, with the servers' virtual network interfaces), and the
+// asynchronous tasks that change them. No HTTP here: methods take
 // decoded parameters and either return the API's JSON object or throw the OVH error answer.
 //
 // Tasks move todo → doing → done on timers (half the latency each), and their effect
