@@ -42,7 +42,7 @@ export async function provisionServer(input: ProvisionServerInput): Promise<Prov
     );
     if (membership.taskId !== undefined) {
       const taskId = membership.taskId;
-      await log.run('vrack-wait', () => wait.waitForVrackTask(spec.ovh, taskId));
+      await log.run('vrack-wait', () => wait.waitForVrackTask(spec.ovh, taskId, serverSpec.ovhService));
     }
     return membership;
   };

@@ -6,17 +6,16 @@
 // the spec's `ovh` section holds secret references, resolved in client.ts at call time.
 // Every function also works outside an activity (plain tests): heartbeats and cancellation
 // are used only when an activity context exists.
-import { heartbeat, isFirstActivityAttempt, pause } from '../activity-context';
+import { heartbeat, pause } from '../activity-context';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SecretResolver } from '../secrets';
 import { createOvhClientFactory, type OvhApi, type OvhSpec } from './client';
 import { ovhStatusOf } from './errors';
-import { ipBlock, ipPath, serverPath, vrackPath } from './paths';
+import { ipBlock, ipPath, serverPath } from './paths';
+import { createVrackActivities } from './vrack';
 
 const MOVE_FUNCTION = 'genericMoveFloatingIp';
 const REBOOT_FUNCTION = 'hardReboot';
-/** vRack task function when a dedicated server is added (unverified wording, as in the simulator). */
-const VRACK_ADD_FUNCTION = 'addDedicatedServerToVrack';
 const PENDING_STATUSES = ['init', 'todo', 'doing'] as const;
 const FAILED_STATUSES = ['cancelled', 'customerError', 'ovhError'];
 
@@ -73,13 +72,6 @@ interface ServerTask {
   comment: string | null;
 }
 
-interface VrackTask {
-  id: number;
-  function: string;
-  status: string;
-  targetDomain?: string;
-}
-
 export function createOvhActivities(deps: OvhActivityDeps) {
   const apiFor = createOvhClientFactory({ secrets: deps.secrets, requestTimeoutMs: deps.requestTimeoutMs });
   const pollIntervalMs = deps.pollIntervalMs ?? 1000;
@@ -126,15 +118,6 @@ export function createOvhActivities(deps: OvhActivityDeps) {
     }
   }
 
-  async function findPendingVrackAdd(api: OvhApi, vrack: string, server: string): Promise<VrackTask | undefined> {
-    const ids = await api.call<number[]>('GET', `${vrackPath(vrack)}/task`);
-    for (const id of [...ids].sort((a, b) => b - a)) {
-      const task = await api.call<VrackTask>('GET', `${vrackPath(vrack)}/task/${id}`);
-      if (task.function === VRACK_ADD_FUNCTION && task.targetDomain === server && (PENDING_STATUSES as readonly string[]).includes(task.status)) return task;
-    }
-    return undefined;
-  }
-
   async function findPendingReboot(api: OvhApi, service: string): Promise<number | undefined> {
     const lists = await Promise.all(PENDING_STATUSES.map((status) => api.call<number[]>('GET', `${serverPath(service)}/task`, { function: REBOOT_FUNCTION, status })));
     const newest = Math.max(...lists.flat());
@@ -142,6 +125,8 @@ export function createOvhActivities(deps: OvhActivityDeps) {
   }
 
   return {
+    ...createVrackActivities({ apiFor, pollTask }),
+
     /** Where a failover IP is routed, and the move under way if there is one. */
     async getIpRouting(ovh: OvhSpec, ip: string): Promise<IpRouting> {
       return readRouting(await apiFor(ovh), ip);
@@ -194,63 +179,14 @@ export function createOvhActivities(deps: OvhActivityDeps) {
       }
     },
 
-    /** Waits for an IP task to end; only `done` is success. */
+    /**
+     * Waits for an IP task to end; only `done` is success. Unlike vRack tasks, IP tasks stay
+     * readable once done (listed by `?status=done`); the Terraform provider's ip move waits for
+     * `done` and counts a 404 as unrecoverable, and so does this wait (docs/contracts.md §A.3).
+     */
     async waitForIpTask(ovh: OvhSpec, ip: string, taskId: number): Promise<TaskWaitResult> {
       const api = await apiFor(ovh);
       return pollTask(`${MOVE_FUNCTION} of ${ip}`, taskId, () => api.call<IpTask>('GET', `${ipPath(ip)}/task/${taskId}`));
-    },
-
-    /** Puts the server in the spec's vRack: already a member → nothing; pending add → adopt; else POST. */
-    async ensureVrackMembership(ovh: OvhSpec, serverService: string): Promise<{ alreadyMember: boolean; taskId?: number; adoptedPendingTask?: boolean }> {
-      const api = await apiFor(ovh);
-      const look = async (withPendingTasks: boolean) => {
-        const members = await api.call<string[]>('GET', `${vrackPath(ovh.vrack)}/dedicatedServer`);
-        if (members.includes(serverService)) return { alreadyMember: true };
-        if (!withPendingTasks) return undefined;
-        const pending = await findPendingVrackAdd(api, ovh.vrack, serverService);
-        return pending ? { alreadyMember: false, taskId: pending.id, adoptedPendingTask: true } : undefined;
-      };
-      // The pending-add scan reads every task of the vRack, one GET each: with many servers
-      // joining at once that is quadratic. It only matters when an earlier attempt of this
-      // very call may have posted the add (a retry, or a direct call whose history is
-      // unknown); a first attempt posts at once, and an add that is already pending (another
-      // run's) is refused by OVH and adopted through the same scan below.
-      const before = await look(!isFirstActivityAttempt());
-      if (before) return before;
-      try {
-        const task = await api.call<VrackTask>('POST', `${vrackPath(ovh.vrack)}/dedicatedServer`, { dedicatedServer: serverService });
-        return { alreadyMember: false, taskId: task.id, adoptedPendingTask: false };
-      } catch (err) {
-        // 409: an add is pending; 400 may be "already in this vRack" after an applied-but-failed call.
-        const status = ovhStatusOf(err);
-        if (status !== 409 && status !== 400) throw err;
-        const after = await look(true);
-        if (after) return after;
-        throw err;
-      }
-    },
-
-    /**
-     * Waits for a vRack task (its id field is `id`). Given the server, a task that vanished
-     * (OVH drops finished vRack tasks) counts as done when the server is a member.
-     */
-    async waitForVrackTask(ovh: OvhSpec, taskId: number, serverService?: string): Promise<TaskWaitResult> {
-      const api = await apiFor(ovh);
-      return pollTask(`vRack ${ovh.vrack}`, taskId, async () => {
-        try {
-          return await api.call<VrackTask>('GET', `${vrackPath(ovh.vrack)}/task/${taskId}`);
-        } catch (err) {
-          if (ovhStatusOf(err) !== 404 || !serverService) throw err;
-          const members = await api.call<string[]>('GET', `${vrackPath(ovh.vrack)}/dedicatedServer`);
-          if (members.includes(serverService)) return 'done';
-          throw err;
-        }
-      });
-    },
-
-    /** Dedicated servers in the spec's vRack (read-only; for status and plan). */
-    async listVrackMembers(ovh: OvhSpec): Promise<string[]> {
-      return (await apiFor(ovh)).call<string[]>('GET', `${vrackPath(ovh.vrack)}/dedicatedServer`);
     },
 
     async getDedicatedServer(ovh: OvhSpec, service: string): Promise<DedicatedServerInfo> {

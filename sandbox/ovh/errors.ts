@@ -14,8 +14,15 @@ export const UNVERIFIED = {
   timestampToleranceSeconds: 180,
   /** Signed route called with no X-Ovh-Consumer header (401). */
   mustLogin: 'You must login first',
-  /** Path that matches no route (404). */
+  /** Path that matches no route (404); see SCHEMA_ERRORS.invalidUrl for the verified wording. */
   unknownRoute: 'Got an invalid (or empty) URL',
+  /** A method the schema does not define on a path that exists: status and wording (404 as for an unknown path; 405 is possible). */
+  methodNotDefined: 'Got an invalid (or empty) URL',
+  /** Query parameters the operation does not describe: that OVH refuses them at all, and the wording (modelled on the body one). */
+  queryNotDescribed: (names: string[], operation: string) => `Received not described parameters: (${names.join(', ')}) while calling ${operation}`,
+  /** A path or query value of the wrong type or format (modelled on the body wording). */
+  paramBadFormat: (paramType: string, name: string, problem: string) =>
+    `${paramType === 'path' ? 'Path' : 'Query'} parameter ${name} isn't formated correctly: ${problem}`,
   unknownIp: (ip: string) => `The requested object (ip = ${ip}) does not exist`,
   unknownService: (service: string) => `The requested object (serviceName = ${service}) does not exist`,
   unknownTask: (id: string) => `The requested object (taskId = ${id}) does not exist`,
@@ -33,11 +40,36 @@ export const UNVERIFIED = {
   vrackPending: (server: string, taskId: number) => `A task adding ${server} to this vRack is already in progress (task ${taskId})`,
   /** Task `function` of a park (detach) call; OVH may name it differently. */
   parkTaskFunction: 'genericMoveFloatingIp',
-  /** vRack task `function` when a dedicated server is added. */
+  /** vRack task `function` when a dedicated server is added (legacy call); `vrack.Task.function` is a free string in the schema. */
   vrackAddFunction: 'addDedicatedServerToVrack',
+  /** vRack task `function` when a dedicated server interface is added. */
+  vrackAddInterfaceFunction: 'addDedicatedServerInterfaceToVrack',
+  /** vRack task `targetDomain` of an interface add: the interface UUID (the server's service name is as likely). */
+  vrackInterfaceTaskTarget: 'uuid' as 'uuid' | 'serviceName',
+  /** Legacy add of a server that has configurable network interfaces (status and wording). */
+  vrackLegacyRefused: (server: string) => `The dedicated server ${server} has configurable network interfaces: add its vrack interface through /vrack/{serviceName}/dedicatedServerInterface`,
+  unknownInterface: (uuid: string) => `The requested object (dedicatedServerInterface = ${uuid}) does not exist`,
+  unknownVni: (uuid: string) => `The requested object (uuid = ${uuid}) does not exist`,
+  interfaceNotVrack: (uuid: string, mode: string) => `The interface ${uuid} is in mode ${mode}, not vrack`,
   /** A vRack task has no ovhError status; a failed one is shown as cancelled. */
   vrackFailedStatus: 'cancelled',
   taskFailedComment: 'Task failed on the provider side',
+} as const;
+
+/**
+ * Wordings of schema refusals that users have quoted from the real API (docs/contracts.md §A.2):
+ * - `Got an invalid (or empty) URL`, 404 `Client::NotFound`, for a path the API does not have
+ *   (php-ovh#102; terraform-provider-ovh docs, "Client::NotFound: \"Got an invalid (or empty) URL\"");
+ * - `Received not described parameters: (a, b) while calling <handler>` (400) for undescribed body
+ *   parameters (php-ovh#63, cornelius-keller/ansible-ovh#3); the handler name after "while calling"
+ *   is OVH's internal one (`start`, `creation handler`), here the operation instead (unverified);
+ * - `Body parameter <name> isn't formated correctly` (400) for a body value of the wrong type
+ *   (python-ovh#121); what follows the colon here is the simulator's own detail.
+ */
+export const SCHEMA_ERRORS = {
+  invalidUrl: 'Got an invalid (or empty) URL',
+  notDescribed: (names: string[], operation: string) => `Received not described parameters: (${names.join(', ')}) while calling ${operation}`,
+  bodyBadFormat: (name: string, problem: string) => `Body parameter ${name} isn't formated correctly: ${problem}`,
 } as const;
 
 /** The legacy authentication errors, exactly as the contracts table lists them. */

@@ -36,6 +36,8 @@ export interface RouteMatch {
 const ipTarget = (p: Record<string, string>) => bareIp(p.ip);
 const snTarget = (p: Record<string, string>) => p.serviceName;
 const filterOf = (q: URLSearchParams) => ({ function: q.get('function') ?? undefined, status: q.get('status') ?? undefined });
+/** The named query parameters that are present. */
+const queryObject = (q: URLSearchParams, names: string[]) => Object.fromEntries(names.filter((n) => q.has(n)).map((n) => [n, q.get(n)!]));
 
 export const OVH_ROUTES: Route[] = [
   // Failover IPs
@@ -86,27 +88,57 @@ export const OVH_ROUTES: Route[] = [
   { method: 'GET', template: '/dedicated/server/{serviceName}/task', target: snTarget, handle: (s, c) => ({ body: s.serverTaskIds(c.params.serviceName, filterOf(c.query)) }) },
   { method: 'GET', template: '/dedicated/server/{serviceName}/task/{taskId}', target: snTarget, handle: (s, c) => ({ body: s.serverTask(c.params.serviceName, c.params.taskId) }) },
 
+  {
+    method: 'GET',
+    template: '/dedicated/server/{serviceName}/virtualNetworkInterface',
+    target: snTarget,
+    handle: (s, c) => ({ body: s.vrack.serverInterfaceIds(s.serverView(c.params.serviceName), queryObject(c.query, ['enabled', 'mode', 'name', 'vrack'])) }),
+  },
+  {
+    method: 'GET',
+    template: '/dedicated/server/{serviceName}/virtualNetworkInterface/{uuid}',
+    target: snTarget,
+    handle: (s, c) => ({ body: s.vrack.serverInterface(s.serverView(c.params.serviceName), c.params.uuid) }),
+  },
+  { method: 'GET', template: '/dedicated/server/virtualNetworkInterface/{uuid}', target: (p) => p.uuid, handle: (s, c) => ({ body: s.vrack.serverInterface(undefined, c.params.uuid) }) },
+
   // vRack
-  { method: 'GET', template: '/vrack', target: () => '', handle: (s) => ({ body: s.vrackNames() }) },
-  { method: 'GET', template: '/vrack/{serviceName}', target: snTarget, handle: (s, c) => ({ body: s.getVrack(c.params.serviceName) }) },
-  { method: 'GET', template: '/vrack/{serviceName}/dedicatedServer', target: snTarget, handle: (s, c) => ({ body: s.vrackMembers(c.params.serviceName) }) },
+  { method: 'GET', template: '/vrack', target: () => '', handle: (s) => ({ body: s.vrack.names() }) },
+  { method: 'GET', template: '/vrack/{serviceName}', target: snTarget, handle: (s, c) => ({ body: s.vrack.get(c.params.serviceName) }) },
+  { method: 'GET', template: '/vrack/{serviceName}/dedicatedServer', target: snTarget, handle: (s, c) => ({ body: s.vrack.legacyMembers(c.params.serviceName) }) },
   {
     method: 'GET',
     template: '/vrack/{serviceName}/dedicatedServer/{dedicatedServer}',
     target: snTarget,
-    handle: (s, c) => ({ body: s.vrackMember(c.params.serviceName, c.params.dedicatedServer) }),
+    handle: (s, c) => ({ body: s.vrack.legacyMember(c.params.serviceName, c.params.dedicatedServer) }),
   },
   {
     method: 'POST',
     template: '/vrack/{serviceName}/dedicatedServer',
     target: snTarget,
     handle: (s, c) => {
-      const task = s.addToVrack(c.params.serviceName, c.body, c.task);
+      const task = s.vrack.addServer(c.params.serviceName, c.body, c.task);
       return { body: task, detail: { dedicatedServer: c.body.dedicatedServer, taskId: task.id } };
     },
   },
-  { method: 'GET', template: '/vrack/{serviceName}/task', target: snTarget, handle: (s, c) => ({ body: s.vrackTaskIds(c.params.serviceName) }) },
-  { method: 'GET', template: '/vrack/{serviceName}/task/{taskId}', target: snTarget, handle: (s, c) => ({ body: s.vrackTask(c.params.serviceName, c.params.taskId) }) },
+  { method: 'GET', template: '/vrack/{serviceName}/dedicatedServerInterface', target: snTarget, handle: (s, c) => ({ body: s.vrack.interfaceMembers(c.params.serviceName) }) },
+  {
+    method: 'GET',
+    template: '/vrack/{serviceName}/dedicatedServerInterface/{dedicatedServerInterface}',
+    target: snTarget,
+    handle: (s, c) => ({ body: s.vrack.interfaceMember(c.params.serviceName, c.params.dedicatedServerInterface) }),
+  },
+  {
+    method: 'POST',
+    template: '/vrack/{serviceName}/dedicatedServerInterface',
+    target: snTarget,
+    handle: (s, c) => {
+      const task = s.vrack.addInterface(c.params.serviceName, c.body, c.task);
+      return { body: task, detail: { dedicatedServerInterface: c.body.dedicatedServerInterface, taskId: task.id } };
+    },
+  },
+  { method: 'GET', template: '/vrack/{serviceName}/task', target: snTarget, handle: (s, c) => ({ body: s.vrack.taskIds(c.params.serviceName) }) },
+  { method: 'GET', template: '/vrack/{serviceName}/task/{taskId}', target: snTarget, handle: (s, c) => ({ body: s.vrack.task(c.params.serviceName, c.params.taskId) }) },
 ];
 
 const compiled = OVH_ROUTES.map((route) => {
@@ -115,8 +147,8 @@ const compiled = OVH_ROUTES.map((route) => {
     keys.push(key);
     return '([^/]+)';
   });
-  return { route, keys, pattern: new RegExp(`^${source}$`) };
-});
+  return { route, keys, pattern: new RegExp(`^${source}$`), literals: route.template.split('/').filter((seg) => seg !== '' && !seg.startsWith('{')).length };
+}).sort((a, b) => b.literals - a.literals); // a literal segment wins over a parameter
 
 /** Finds the route for a method and a raw (still URL-encoded) API path without query. */
 export function matchRoute(method: string, rawApiPath: string): RouteMatch | undefined {

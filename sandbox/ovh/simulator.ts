@@ -2,7 +2,8 @@
 // calls autok8s makes, verifies request signatures exactly as OVH does, consults the fault
 // injector on every request and writes every mutating call to the audit log.
 //
-// One request goes: parse → authenticate (except /auth/*) → fault → route → answer.
+// One request goes: parse → authenticate (except /auth/*) → schema check → fault → route → answer.
+// The schema check refuses what OVH's published schema refuses (./schema/check.ts).
 // Faults are taken after authentication, so a rule such as "the next move answers 500"
 // is spent on a call the real API would have accepted, not on a badly signed one.
 import { randomBytes } from 'node:crypto';
@@ -13,12 +14,18 @@ import type { AuditLog, AuditOutcome } from '../audit';
 import type { FaultEffect, FaultInjector } from '../faults';
 import type { SandboxCa } from '../tls';
 import { authenticate, isUnsignedRoute, type OvhCredential } from './auth';
+import { recordSchemaCheck } from '../conformance/tally';
 import { badRequest, classError, notFound, OvhHttpError, UNVERIFIED } from './errors';
 import { isMutating, matchRoute, type RouteMatch, type RouteResult } from './routes';
-import { DEFAULT_OVH_LATENCY, OvhState, type OvhLatency } from './state';
+import { checkAgainstSchema } from './schema/check';
+import { DEFAULT_OVH_LATENCY, OvhState, type OvhLatency, type OvhStateInit } from './state';
 
 export type { OvhCredential } from './auth';
 export type { OvhLatency } from './state';
+export type { ServerNetworkKind } from './vrack-state';
+
+/** Requests checked against the published schema, per operation (`GET /ip/{ip}`). */
+export type SchemaCheckCounts = Record<string, { accepted: number; refused: number }>;
 
 export interface OvhSimulatorOptions {
   ca: SandboxCa;
@@ -29,7 +36,7 @@ export interface OvhSimulatorOptions {
   credentials: OvhCredential[];
   /** IPs without /32. */
   failoverIps: { ip: string; routedTo: string | null }[];
-  dedicatedServers: { serviceName: string; datacenter?: string }[];
+  dedicatedServers: OvhStateInit['dedicatedServers'];
   vracks: { serviceName: string; dedicatedServers?: string[] }[];
   latency?: Partial<OvhLatency>;
 }
@@ -45,6 +52,8 @@ interface Call {
   rawApiPath: string;
   query: URLSearchParams;
   bodyText: string;
+  /** The JSON body when it is an object; {} when empty; undefined when it is not a JSON object. */
+  body: Record<string, unknown> | undefined;
   match?: RouteMatch;
   /** Audit action: "POST /ip/{ip}/move". */
   action: string;
@@ -55,6 +64,7 @@ export class OvhSimulator {
   private readonly state: OvhState;
   private readonly pendingTimers = new Set<NodeJS.Timeout>();
   private readonly readCounts = new Map<string, number>();
+  private readonly schemaCounts: SchemaCheckCounts = {};
   private boundPort = 0;
   private querySeq = 0;
   private stopped = false;
@@ -120,8 +130,14 @@ export class OvhSimulator {
     this.state.setServerState(serviceName, s);
   }
 
+  /** Every member's service name, legacy or through its vrack interface. */
   vrackMembers(vrack: string): string[] {
-    return this.state.vrackMembers(vrack);
+    return this.state.vrack.memberServers(vrack);
+  }
+
+  /** What this simulator's schema check accepted and refused so far, per operation. */
+  schemaChecks(): SchemaCheckCounts {
+    return structuredClone(this.schemaCounts);
   }
 
   /** How many answered GETs of a route (`GET /vrack/{serviceName}/task/{taskId}`) there were: reads are not audited. */
@@ -151,6 +167,15 @@ export class OvhSimulator {
       }
     } catch (err) {
       return this.refuse(res, call, err);
+    }
+
+    // The schema check stands before faults and routes: a request the real API would refuse
+    // never reaches either (docs/contracts.md §A.6).
+    if (call.rawApiPath !== '/auth/time') {
+      if (call.body === undefined) return this.refuse(res, call, badRequest(UNVERIFIED.invalidJson));
+      const verdict = checkAgainstSchema({ method: call.method, rawApiPath: call.rawApiPath, query: call.query, body: call.body });
+      this.countSchemaCheck(verdict.operation, verdict.refusal === undefined);
+      if (verdict.refusal) return this.refuse(res, call, verdict.refusal);
     }
 
     const fault = this.options.faults.take(SERVICE, call.method, call.rawApiPath);
@@ -186,12 +211,14 @@ export class OvhSimulator {
     const rawPath = q >= 0 ? rawTarget.slice(0, q) : rawTarget;
     const rawApiPath = rawPath.startsWith(BASE_PATH + '/') ? rawPath.slice(BASE_PATH.length) : rawPath;
     const match = rawPath.startsWith(BASE_PATH + '/') ? matchRoute(method, rawApiPath) : undefined;
+    const bodyText = Buffer.concat(chunks).toString('utf8');
     return {
       method,
       rawTarget,
       rawApiPath,
       query: new URLSearchParams(q >= 0 ? rawTarget.slice(q + 1) : ''),
-      bodyText: Buffer.concat(chunks).toString('utf8'),
+      bodyText,
+      body: parseBodyObject(bodyText),
       match,
       action: `${method} ${match ? match.route.template : rawApiPath}`,
       target: match ? match.route.target(match.params) : rawApiPath,
@@ -201,18 +228,9 @@ export class OvhSimulator {
   /** Runs the route (or /auth/time); throws the OVH error answer when the call is refused. */
   private apply(call: Call, task: { taskError?: string }): RouteResult {
     if (call.rawApiPath === '/auth/time' && call.method === 'GET') return { body: Math.floor(Date.now() / 1000) };
-    if (!call.match) throw notFound(UNVERIFIED.unknownRoute);
-    let body: Record<string, unknown> = {};
-    if (call.bodyText !== '') {
-      try {
-        const parsed: unknown = JSON.parse(call.bodyText);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-        body = parsed as Record<string, unknown>;
-      } catch {
-        throw badRequest(UNVERIFIED.invalidJson);
-      }
-    }
-    return call.match.route.handle(this.state, { params: call.match.params, query: call.query, body, task });
+    if (!call.match) throw notFound(UNVERIFIED.unknownRoute); // in the schema, not simulated
+    if (call.body === undefined) throw badRequest(UNVERIFIED.invalidJson);
+    return call.match.route.handle(this.state, { params: call.match.params, query: call.query, body: call.body, task });
   }
 
   /** Acts on faults that answer (or do not) instead of the call. Returns true when the request is finished. */
@@ -243,6 +261,13 @@ export class OvhSimulator {
     }
   }
 
+  private countSchemaCheck(operation: string, accepted: boolean): void {
+    recordSchemaCheck('ovh', operation, accepted);
+    const counts = (this.schemaCounts[operation] ??= { accepted: 0, refused: 0 });
+    if (accepted) counts.accepted += 1;
+    else counts.refused += 1;
+  }
+
   private refuse(res: ServerResponse, call: Call, err: unknown): void {
     const error = err instanceof OvhHttpError ? err : classError(500, `simulator error: ${String(err)}`);
     this.audit(call, 'rejected', { status: error.status, error: error.code, message: error.message });
@@ -265,6 +290,17 @@ export class OvhSimulator {
     const text = payload === undefined ? '' : JSON.stringify(payload);
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache' });
     res.end(text);
+  }
+}
+
+/** {} for an empty body, the object for a JSON object, undefined for anything else. */
+function parseBodyObject(text: string): Record<string, unknown> | undefined {
+  if (text === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,10 +1,12 @@
 // What the simulated OVH account holds: failover IPs and where they are routed, dedicated
-// servers, vRacks, and the asynchronous tasks that change them. No HTTP here: methods take
+// servers, vRacks (./vrack-state.ts, with the servers' virtual network interfaces), and the
+// asynchronous tasks that change them. No HTTP here: methods take
 // decoded parameters and either return the API's JSON object or throw the OVH error answer.
 //
 // Tasks move todo → doing → done on timers (half the latency each), and their effect
 // (new routing, vRack membership) applies only when they end, as on the real API.
 import { badRequest, conflict, notFound, UNVERIFIED } from './errors';
+import { VrackState, type ServerNetworkKind } from './vrack-state';
 
 export interface OvhLatency {
   /** Duration of a failover IP move or park task. Real moves take about a minute. */
@@ -47,21 +49,10 @@ export interface ServerTask {
   comment: string | null;
 }
 
-/** GET /vrack/{sn}/task/{id}: the id field is `id`, and the status enum has no error states. */
-export interface VrackTask {
-  id: number;
-  function: string;
-  status: 'init' | 'todo' | 'doing' | 'done' | 'cancelled';
-  serviceName: string;
-  targetDomain: string;
-  orderId: number | null;
-  todoDate: string;
-  lastUpdate: string;
-}
-
 export interface OvhStateInit {
   failoverIps: { ip: string; routedTo: string | null }[];
-  dedicatedServers: { serviceName: string; datacenter?: string }[];
+  /** `networkInterfaces` defaults to `configurable` (servers with virtual network interfaces). */
+  dedicatedServers: { serviceName: string; datacenter?: string; networkInterfaces?: ServerNetworkKind }[];
   vracks: { serviceName: string; dedicatedServers?: string[] }[];
 }
 
@@ -91,13 +82,8 @@ interface DedicatedServer {
   datacenter: string;
   state: 'ok' | 'error';
   powerState: 'poweron' | 'poweroff';
+  kind: ServerNetworkKind;
   tasks: ServerTask[];
-}
-
-interface Vrack {
-  serviceName: string;
-  members: Set<string>;
-  tasks: VrackTask[];
 }
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
@@ -110,7 +96,7 @@ export function bareIp(ipOrBlock: string): string {
 export class OvhState {
   private readonly ips = new Map<string, FailoverIp>();
   private readonly servers = new Map<string, DedicatedServer>();
-  private readonly vracks = new Map<string, Vrack>();
+  readonly vrack: VrackState;
   private readonly timers = new Set<NodeJS.Timeout>();
   private nextTaskId = 4_200_001;
 
@@ -127,11 +113,18 @@ export class OvhState {
         datacenter: s.datacenter ?? 'gra3',
         state: 'ok',
         powerState: 'poweron',
+        kind: s.networkInterfaces ?? 'configurable',
         tasks: [],
       }),
     );
     for (const f of init.failoverIps) this.ips.set(bareIp(f.ip), { ip: bareIp(f.ip), routedTo: f.routedTo, tasks: [] });
-    for (const v of init.vracks) this.vracks.set(v.serviceName, { serviceName: v.serviceName, members: new Set(v.dedicatedServers ?? []), tasks: [] });
+    this.vrack = new VrackState(init.vracks, {
+      server: (name) => this.servers.get(name),
+      servers: () => [...this.servers.values()],
+      nextTaskId: () => this.nextTaskId++,
+      runTask: (task, end) => this.runTask(this.latency.vrackTaskMs, task, end),
+      onTaskEnded,
+    });
   }
 
   setLatency(latency: Partial<OvhLatency>): void {
@@ -314,75 +307,9 @@ export class OvhState {
     return taskById(this.server(service).tasks, id);
   }
 
-  // ---- vRack -----------------------------------------------------------------------------
-
-  vrackNames(): string[] {
-    return [...this.vracks.keys()];
-  }
-
-  /** GET /vrack/{sn} */
-  getVrack(service: string) {
-    const v = this.vrack(service);
-    return { name: v.serviceName, description: '' };
-  }
-
-  vrackMembers(service: string): string[] {
-    return [...this.vrack(service).members];
-  }
-
-  /** GET /vrack/{sn}/dedicatedServer/{server} */
-  vrackMember(service: string, server: string) {
-    const v = this.vrack(service);
-    if (!v.members.has(server)) throw notFound(UNVERIFIED.unknownService(server));
-    return { vrack: v.serviceName, dedicatedServer: server };
-  }
-
-  /** POST /vrack/{sn}/dedicatedServer */
-  addToVrack(service: string, body: { dedicatedServer?: unknown }, options: TaskOptions = {}): VrackTask {
-    const v = this.vrack(service);
-    if (typeof body.dedicatedServer !== 'string' || body.dedicatedServer === '') throw badRequest(UNVERIFIED.missingParameter('dedicatedServer'));
-    const server = body.dedicatedServer;
-    if (!this.servers.has(server)) throw badRequest(UNVERIFIED.unknownService(server));
-    if (v.members.has(server)) throw badRequest(UNVERIFIED.vrackAlreadyMember(server, v.serviceName));
-    const other = [...this.vracks.values()].find((o) => o !== v && o.members.has(server));
-    if (other) throw badRequest(UNVERIFIED.vrackInOtherVrack(server, other.serviceName));
-    const pending = v.tasks.find((t) => t.targetDomain === server && isPending(t.status));
-    if (pending) throw conflict(UNVERIFIED.vrackPending(server, pending.id));
-    const now = iso();
-    const task: VrackTask = {
-      id: this.nextTaskId++,
-      function: UNVERIFIED.vrackAddFunction,
-      status: 'todo',
-      serviceName: v.serviceName,
-      targetDomain: server,
-      orderId: null,
-      todoDate: now,
-      lastUpdate: now,
-    };
-    v.tasks.push(task);
-    this.runTask(this.latency.vrackTaskMs, task, () => {
-      if (options.taskError !== undefined) {
-        task.status = UNVERIFIED.vrackFailedStatus;
-      } else {
-        v.members.add(server);
-        task.status = 'done';
-      }
-      task.lastUpdate = iso();
-      this.onTaskEnded({ function: task.function, target: v.serviceName, ok: task.status === 'done', detail: { id: task.id, status: task.status, dedicatedServer: server } });
-    });
-    return { ...task };
-  }
-
-  /** GET /vrack/{sn}/task */
-  vrackTaskIds(service: string): number[] {
-    return this.vrack(service).tasks.map((t) => t.id);
-  }
-
-  /** GET /vrack/{sn}/task/{id} */
-  vrackTask(service: string, id: string): VrackTask {
-    const task = this.vrack(service).tasks.find((t) => String(t.id) === id);
-    if (!task) throw notFound(UNVERIFIED.unknownVrackTask(id));
-    return { ...task };
+  /** A server as the vRack side sees it (404 when unknown). */
+  serverView(service: string) {
+    return this.server(service);
   }
 
   // ---- helpers -------------------------------------------------------------------------
@@ -397,12 +324,6 @@ export class OvhState {
     const s = this.servers.get(service);
     if (!s) throw notFound(UNVERIFIED.unknownService(service));
     return s;
-  }
-
-  private vrack(service: string): Vrack {
-    const v = this.vracks.get(service);
-    if (!v) throw notFound(UNVERIFIED.unknownService(service));
-    return v;
   }
 
   /** todo now, doing at half the latency, `end` at the full latency. */

@@ -56,6 +56,7 @@ describe('docs/production.md', () => {
           .replace('{taskId}', '42')
           .replace('{id}', '42')
           .replace('{vrack}', 'pn-123456')
+          .replace('{uuid}', '5e1f0000-0000-4000-8000-0000001e8483')
           .replace('{service}', 'ns1001.ip-1-2-3.eu');
         const full = path.startsWith('.../') ? undefined : path;
         if (full) expect(granted(accessRules, method, full), `${method} ${full}`).toBe(true);

@@ -10,7 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import ovh from 'ovh';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOvhActivities } from '../../activities/ovh/activities';
-import type { OvhSpec } from '../../activities/ovh/client';
+import { createOvhClientFactory, type OvhSpec } from '../../activities/ovh/client';
 import { createSecretResolver } from '../../activities/secrets';
 import { AuditLog } from '../../sandbox/audit';
 import { FaultInjector } from '../../sandbox/faults';
@@ -21,6 +21,10 @@ const IP = '203.0.113.10';
 const SRV_A = 'ns5001.ip-10-0-0.eu';
 const SRV_B = 'ns5002.ip-10-0-0.eu';
 const SRV_C = 'ns5003.ip-10-0-0.eu';
+/** Servers without configurable network interfaces: they join a vRack by the legacy call. */
+const LEGACY_A = 'ns4001.ip-10-0-1.eu';
+const LEGACY_B = 'ns4002.ip-10-0-1.eu';
+const LEGACY_C = 'ns4003.ip-10-0-1.eu';
 const VRACK = 'pn-100001';
 const AK = 'act-app-key-0001';
 const AS = 'act-app-secret-s3cr3t-0001';
@@ -55,8 +59,13 @@ beforeEach(async () => {
     faults,
     credentials: [{ applicationKey: AK, applicationSecret: AS, consumerKey: CK }],
     failoverIps: [{ ip: IP, routedTo: SRV_A }],
-    dedicatedServers: [{ serviceName: SRV_A }, { serviceName: SRV_B }, { serviceName: SRV_C }],
-    vracks: [{ serviceName: VRACK, dedicatedServers: [SRV_A] }],
+    dedicatedServers: [
+      { serviceName: SRV_A },
+      { serviceName: SRV_B },
+      { serviceName: SRV_C },
+      ...[LEGACY_A, LEGACY_B, LEGACY_C].map((serviceName) => ({ serviceName, networkInterfaces: 'legacy' as const })),
+    ],
+    vracks: [{ serviceName: VRACK, dedicatedServers: [SRV_A, LEGACY_A] }],
     latency: { moveMs: 300, vrackTaskMs: 150, rebootMs: 150 },
   });
   spec = { endpoint: sim.endpoint, caFile: ca.certFile, applicationKey: 'env:OVH_AK', applicationSecret: 'env:OVH_AS', consumerKey: 'env:OVH_CK', vrack: VRACK };
@@ -206,51 +215,73 @@ describe('failover IP activities', () => {
   });
 });
 
-describe('vRack and dedicated server activities', () => {
-  it('adds a server to the vRack once; a member is left alone', async () => {
+// Each vRack case runs on both kinds of server: with configurable network interfaces (the
+// sandbox default: joins by its vrack interface) and legacy (joins by service name).
+describe.each([
+  { kind: 'configurable', A: SRV_A, B: SRV_B, C: SRV_C, post: 'POST /vrack/{serviceName}/dedicatedServerInterface', faultPath: '/dedicatedServerInterface$', ended: 'task:addDedicatedServerInterfaceToVrack' },
+  { kind: 'legacy', A: LEGACY_A, B: LEGACY_B, C: LEGACY_C, post: 'POST /vrack/{serviceName}/dedicatedServer', faultPath: '/dedicatedServer$', ended: 'task:addDedicatedServerToVrack' },
+])('vRack membership of a $kind server', ({ A, B, C, post, faultPath, ended }) => {
+  it('adds a server to the vRack once, through the call its kind needs; a member is left alone', async () => {
     sim.setLatency({ vrackTaskMs: 1500 });
-    expect(await activities.ensureVrackMembership(spec, SRV_A)).toEqual({ alreadyMember: true });
-    const added = await activities.ensureVrackMembership(spec, SRV_B);
+    expect(await activities.ensureVrackMembership(spec, A)).toEqual({ alreadyMember: true });
+    const added = await activities.ensureVrackMembership(spec, B);
     expect(added).toEqual({ alreadyMember: false, taskId: expect.any(Number), adoptedPendingTask: false });
-    expect(await activities.ensureVrackMembership(spec, SRV_B)).toEqual({ alreadyMember: false, taskId: added.taskId, adoptedPendingTask: true });
-    await activities.waitForVrackTask(spec, added.taskId!, SRV_B);
-    expect(sim.vrackMembers(VRACK)).toContain(SRV_B);
-    expect(await activities.ensureVrackMembership(spec, SRV_B)).toEqual({ alreadyMember: true });
-    expect(audit.count({ action: 'POST /vrack/{serviceName}/dedicatedServer' })).toBe(1);
+    expect(await activities.ensureVrackMembership(spec, B)).toEqual({ alreadyMember: false, taskId: added.taskId, adoptedPendingTask: true });
+    await activities.waitForVrackTask(spec, added.taskId!, B);
+    expect(sim.vrackMembers(VRACK)).toContain(B);
+    expect(await activities.ensureVrackMembership(spec, B)).toEqual({ alreadyMember: true });
+    expect(audit.count({ action: post })).toBe(1);
+    expect(await activities.listVrackMembers(spec)).toEqual(expect.arrayContaining([A, B]));
+  });
+
+  it('a wait that starts after the task finished (OVH then answers it 404) checks the membership and succeeds', async () => {
+    sim.setLatency({ vrackTaskMs: 100 });
+    const added = await activities.ensureVrackMembership(spec, B);
+    await audit.waitFor({ action: ended, target: VRACK }, 5000);
+    expect(await failureOf(vrackTaskRead(added.taskId!))).toMatchObject({ type: 'OvhNotFound' });
+    expect(await activities.waitForVrackTask(spec, added.taskId!, B)).toMatchObject({ taskId: added.taskId, status: 'done' });
   });
 
   it('adopts the vRack task of an add that was applied but answered 503', async () => {
     sim.setLatency({ vrackTaskMs: 1500 });
-    faults.add({ service: 'ovh', method: 'POST', path: '/dedicatedServer$', effect: { kind: 'applyThenStatus', status: 503 } });
-    expect(await failureOf(activities.ensureVrackMembership(spec, SRV_C))).toMatchObject({ type: 'OvhTransient' });
-    const retry = await activities.ensureVrackMembership(spec, SRV_C);
+    faults.add({ service: 'ovh', method: 'POST', path: faultPath, effect: { kind: 'applyThenStatus', status: 503 } });
+    expect(await failureOf(activities.ensureVrackMembership(spec, C))).toMatchObject({ type: 'OvhTransient' });
+    const retry = await activities.ensureVrackMembership(spec, C);
     expect(retry.adoptedPendingTask).toBe(true);
-    await activities.waitForVrackTask(spec, retry.taskId!);
-    expect(sim.vrackMembers(VRACK)).toContain(SRV_C);
-    expect(audit.count({ action: 'POST /vrack/{serviceName}/dedicatedServer' })).toBe(1);
+    await activities.waitForVrackTask(spec, retry.taskId!, C);
+    expect(sim.vrackMembers(VRACK)).toContain(C);
+    expect(audit.count({ action: post })).toBe(1);
   });
 
   it('a first attempt posts without scanning the tasks; a pending add (another run) is refused by OVH and adopted; a retry scans first', async () => {
     sim.setLatency({ vrackTaskMs: 1500 });
     const taskReads = () => sim.reads('GET /vrack/{serviceName}/task') + sim.reads('GET /vrack/{serviceName}/task/{taskId}');
     const first = new MockActivityEnvironment({ attempt: 1 });
-    const added = (await first.run(activities.ensureVrackMembership, spec, SRV_B)) as Awaited<ReturnType<typeof activities.ensureVrackMembership>>;
+    const added = (await first.run(activities.ensureVrackMembership, spec, B)) as Awaited<ReturnType<typeof activities.ensureVrackMembership>>;
     expect(added.adoptedPendingTask).toBe(false);
     expect(taskReads()).toBe(0);
 
     // Another run's first attempt for the same server: OVH refuses the second add, the call adopts the pending task.
-    const again = await new MockActivityEnvironment({ attempt: 1 }).run(activities.ensureVrackMembership, spec, SRV_B);
+    const again = await new MockActivityEnvironment({ attempt: 1 }).run(activities.ensureVrackMembership, spec, B);
     expect(again).toEqual({ alreadyMember: false, taskId: added.taskId, adoptedPendingTask: true });
-    expect(audit.entries({ action: 'POST /vrack/{serviceName}/dedicatedServer' }).map((e) => e.outcome)).toEqual(['ok', expect.not.stringMatching(/^ok$/)]);
+    expect(audit.entries({ action: post }).map((e) => e.outcome)).toEqual(['ok', expect.not.stringMatching(/^ok$/)]);
 
     // A retry looks at the pending tasks before posting: no third POST.
-    const retry = await new MockActivityEnvironment({ attempt: 2 }).run(activities.ensureVrackMembership, spec, SRV_B);
+    const retry = await new MockActivityEnvironment({ attempt: 2 }).run(activities.ensureVrackMembership, spec, B);
     expect(retry).toEqual({ alreadyMember: false, taskId: added.taskId, adoptedPendingTask: true });
-    expect(audit.count({ action: 'POST /vrack/{serviceName}/dedicatedServer' })).toBe(2);
+    expect(audit.count({ action: post })).toBe(2);
     expect(taskReads()).toBeGreaterThan(0);
-    expect(sim.vrackMembers(VRACK)).not.toContain(SRV_B);
+    expect(sim.vrackMembers(VRACK)).not.toContain(B);
   });
+});
 
+/** A direct signed read of a vRack task, as OVH answers it. */
+async function vrackTaskRead(taskId: number): Promise<unknown> {
+  const api = await createOvhClientFactory({ secrets: createSecretResolver(env, ANYTHING_POLICY) })(spec);
+  return api.call('GET', `/vrack/${VRACK}/task/${taskId}`);
+}
+
+describe('dedicated server activities', () => {
   it('reads a server, reboots it once and waits for the task', async () => {
     sim.setLatency({ rebootMs: 1500 });
     expect(await activities.getDedicatedServer(spec, SRV_B)).toMatchObject({ name: SRV_B, state: 'ok', powerState: 'poweron' });

@@ -19,6 +19,8 @@ const IP_PATH = `/ip/${encodeURIComponent(`${IP}/32`)}`;
 const SRV_A = 'ns5001.ip-10-0-0.eu';
 const SRV_B = 'ns5002.ip-10-0-0.eu';
 const SRV_C = 'ns5003.ip-10-0-0.eu';
+/** Without configurable network interfaces: joins a vRack by the legacy call. */
+const LEGACY = 'ns4001.ip-10-0-1.eu';
 const VRACK = 'pn-100001';
 const CRED: OvhCredential = { applicationKey: 'sbx-app-key-0001', applicationSecret: 'sbx-app-secret-s3cr3t-0001', consumerKey: 'sbx-consumer-key-s3cr3t-0001' };
 const MOVE_MS = 300;
@@ -50,7 +52,7 @@ beforeEach(async () => {
     faults,
     credentials: [CRED],
     failoverIps: [{ ip: IP, routedTo: SRV_A }],
-    dedicatedServers: [{ serviceName: SRV_A }, { serviceName: SRV_B }, { serviceName: SRV_C }],
+    dedicatedServers: [{ serviceName: SRV_A }, { serviceName: SRV_B }, { serviceName: SRV_C }, { serviceName: LEGACY, networkInterfaces: 'legacy' }],
     vracks: [{ serviceName: VRACK, dedicatedServers: [SRV_A] }],
     latency: { moveMs: MOVE_MS, vrackTaskMs: 100, rebootMs: 100 },
   });
@@ -354,19 +356,50 @@ describe('dedicated servers and vRack', () => {
     expect(await c.requestPromised('GET', `/dedicated/server/${SRV_B}`)).toMatchObject({ powerState: 'poweron' });
   });
 
-  it('adds a server to the vRack when its task is done, and refuses a member', async () => {
+  it('adds a legacy server to the vRack when its task is done, then the task is gone (404), and refuses a member', async () => {
     sim.setLatency({ vrackTaskMs: 1000 });
     const c = client();
-    expect(await c.requestPromised('GET', `/vrack/${VRACK}/dedicatedServer`)).toEqual([SRV_A]);
-    const task = (await c.requestPromised('POST', `/vrack/${VRACK}/dedicatedServer`, { dedicatedServer: SRV_B })) as { id: number; status: string; targetDomain: string };
-    expect(task).toMatchObject({ status: 'todo', targetDomain: SRV_B });
-    expect(sim.vrackMembers(VRACK)).toEqual([SRV_A]);
-    expect((await rejectionOf(c.requestPromised('POST', `/vrack/${VRACK}/dedicatedServer`, { dedicatedServer: SRV_B }))).error).toBe(409);
+    expect(await c.requestPromised('GET', `/dedicated/server/${LEGACY}/virtualNetworkInterface`)).toEqual([]);
+    expect(await c.requestPromised('GET', `/vrack/${VRACK}/dedicatedServer`)).toEqual([]);
+    const task = (await c.requestPromised('POST', `/vrack/${VRACK}/dedicatedServer`, { dedicatedServer: LEGACY })) as { id: number; status: string; targetDomain: string };
+    expect(task).toMatchObject({ status: 'todo', targetDomain: LEGACY });
+    expect(sim.vrackMembers(VRACK)).not.toContain(LEGACY);
+    expect((await rejectionOf(c.requestPromised('POST', `/vrack/${VRACK}/dedicatedServer`, { dedicatedServer: LEGACY }))).error).toBe(409);
+    expect(await c.requestPromised('GET', `/vrack/${VRACK}/task/${task.id}`)).toMatchObject({ id: task.id, status: expect.stringMatching(/todo|doing/) });
     await audit.waitFor({ action: 'task:addDedicatedServerToVrack' }, 5000);
-    expect(await c.requestPromised('GET', `/vrack/${VRACK}/task/${task.id}`)).toMatchObject({ id: task.id, status: 'done' });
-    expect(sim.vrackMembers(VRACK)).toEqual([SRV_A, SRV_B]);
-    const again = await rejectionOf(c.requestPromised('POST', `/vrack/${VRACK}/dedicatedServer`, { dedicatedServer: SRV_A }));
+    // As on the real API, a finished vRack task vanishes (docs/contracts.md §A.4).
+    const gone = await raw('GET', `/vrack/${VRACK}/task/${task.id}`);
+    expect(gone.status).toBe(404);
+    expect(JSON.parse(gone.text)).toMatchObject({ class: 'Client::NotFound' });
+    expect(await c.requestPromised('GET', `/vrack/${VRACK}/task`)).toEqual([]);
+    expect(await c.requestPromised('GET', `/vrack/${VRACK}/dedicatedServer`)).toEqual([LEGACY]);
+    const again = await rejectionOf(c.requestPromised('POST', `/vrack/${VRACK}/dedicatedServer`, { dedicatedServer: LEGACY }));
     expect(again.error).toBe(400);
     expect(again.message).toMatch(/already in the vRack/);
+  });
+
+  it('adds a server with configurable interfaces through its vrack interface; the legacy call is refused for it', async () => {
+    const c = client();
+    const uuids = (await c.requestPromised('GET', `/dedicated/server/${SRV_B}/virtualNetworkInterface`)) as string[];
+    expect(uuids).toHaveLength(2);
+    const vnis = (await Promise.all(uuids.map((u) => c.requestPromised('GET', `/dedicated/server/${SRV_B}/virtualNetworkInterface/${u}`)))) as { uuid: string; mode: string; vrack: string | null; enabled: boolean; serverName: string }[];
+    expect(vnis.map((v) => v.mode).sort()).toEqual(['public', 'vrack']);
+    const vrackVni = vnis.find((v) => v.mode === 'vrack')!;
+    expect(vrackVni).toMatchObject({ enabled: true, vrack: null, serverName: SRV_B });
+    expect(await c.requestPromised('GET', `/dedicated/server/${SRV_B}/virtualNetworkInterface`, { mode: 'vrack' })).toEqual([vrackVni.uuid]);
+
+    const legacy = await rejectionOf(c.requestPromised('POST', `/vrack/${VRACK}/dedicatedServer`, { dedicatedServer: SRV_B }));
+    expect(legacy.error).toBe(400);
+    expect(legacy.message).toMatch(/dedicatedServerInterface/);
+
+    const task = (await c.requestPromised('POST', `/vrack/${VRACK}/dedicatedServerInterface`, { dedicatedServerInterface: vrackVni.uuid })) as { id: number; function: string };
+    expect(task.function).toBe('addDedicatedServerInterfaceToVrack');
+    await audit.waitFor({ action: 'task:addDedicatedServerInterfaceToVrack' }, 5000);
+    expect((await raw('GET', `/vrack/${VRACK}/task/${task.id}`)).status).toBe(404);
+    expect(await c.requestPromised('GET', `/vrack/${VRACK}/dedicatedServerInterface`)).toContain(vrackVni.uuid);
+    expect(await c.requestPromised('GET', `/vrack/${VRACK}/dedicatedServerInterface/${vrackVni.uuid}`)).toEqual({ vrack: VRACK, dedicatedServerInterface: vrackVni.uuid });
+    expect(await c.requestPromised('GET', `/dedicated/server/virtualNetworkInterface/${vrackVni.uuid}`)).toMatchObject({ vrack: VRACK, serverName: SRV_B });
+    expect(await c.requestPromised('GET', `/vrack/${VRACK}/dedicatedServer`)).toEqual([]);
+    expect(sim.vrackMembers(VRACK)).toEqual([SRV_A, SRV_B]);
   });
 });

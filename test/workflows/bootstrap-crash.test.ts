@@ -23,7 +23,7 @@ interface KillPoint {
 }
 
 const KILL_POINTS: KillPoint[] = [
-  { phase: 'vrack', servicePrefix: 'ovh', action: 'POST /vrack/{serviceName}/dedicatedServer', nth: 2 },
+  { phase: 'vrack', servicePrefix: 'ovh', action: 'POST /vrack/{serviceName}/dedicatedServerInterface', nth: 2 },
   { phase: 'vms', servicePrefix: 'proxmox:', action: 'qmcreate', nth: 1 },
   { phase: 'vms', servicePrefix: 'proxmox:', action: 'qmcreate', nth: 6 },
   { phase: 'vms', servicePrefix: 'proxmox:', action: 'qmstart', nth: 4 },
