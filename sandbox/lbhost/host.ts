@@ -12,6 +12,7 @@ import type { AuditLog, AuditOutcome } from '../audit';
 import type { FaultInjector } from '../faults';
 import { LbHealthEndpoint } from '../lb-health';
 import { generateEd25519KeyPair } from '../ssh-keys';
+import { DEBIAN_LB_DIRS } from './debian-layout';
 import { defaultUnits, hostPath, runCommand, type CommandOutcome, type HostFilesystem, type UnitState } from './commands';
 import { parseShellWords, UnsupportedShellSyntax } from './shell-words';
 
@@ -71,10 +72,10 @@ export class InProcessLbHost {
     const authorized = parseOne(opts.authorizedKey, 'authorizedKey');
     const authorizedBlob = authorized.getPublicSSH();
     const fs: HostFilesystem = { rootDir: opts.rootDir, unitConfig: { ...LB_CONFIG_PATHS, ...opts.unitConfig }, units: defaultUnits() };
-    // The LB template VM has its packages installed: their configuration directories exist,
-    // and so does Debian's /run/lock (where the push takes its lock).
+    // A fresh Debian LB VM with its packages installed: their directories and no others
+    // (no /var/cache/nginx), and Debian's /run/lock, where the push takes its lock.
+    for (const dir of DEBIAN_LB_DIRS) await mkdir(hostPath(fs, dir.path), { recursive: true });
     for (const path of Object.values(fs.unitConfig)) await mkdir(hostPath(fs, posix.dirname(path)), { recursive: true });
-    await mkdir(hostPath(fs, '/run/lock'), { recursive: true });
     const audit = (action: string, target: string, outcome: AuditOutcome, detail?: Record<string, unknown>) =>
       opts.audit.record({ service, action, target, outcome, detail });
 

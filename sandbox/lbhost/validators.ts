@@ -219,7 +219,17 @@ function parseNginx(tokens: NginxToken[]): NginxDirective[] | Problem {
   return block(0);
 }
 
-export function checkNginxConfig(text: string, file: string): ProgramResult {
+/** What the validators may ask of the host's file system (absent: paths are not checked). */
+export interface HostDirs {
+  /** Whether a directory exists on the host. */
+  dirExists(path: string): boolean;
+}
+
+/** Directives naming a directory nginx creates (only its last component, ngx_create_paths) or a file it opens. */
+const NGINX_CREATED_DIRS = new Set(['proxy_cache_path', 'client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path']);
+const NGINX_OPENED_FILES = new Set(['error_log', 'access_log']);
+
+export function checkNginxConfig(text: string, file: string, host?: HostDirs): ProgramResult {
   const fail = (p: Problem): ProgramResult => ({
     code: 1,
     stdout: '',
@@ -279,7 +289,24 @@ export function checkNginxConfig(text: string, file: string): ProgramResult {
     return visit(tree);
   })();
   if (refs) return fail(refs);
+  // nginx -t creates the cache and temp directories and opens the logs, so a missing parent
+  // directory fails it: `mkdir() "/var/cache/nginx/autok8s" failed` on Debian (§D.1).
+  const missing = host ? missingNginxParents(tree, host) : undefined;
+  if (missing) return { code: 1, stdout: '', stderr: `nginx: [emerg] ${missing}\nnginx: configuration file ${file} test failed\n` };
   return { code: 0, stdout: '', stderr: `nginx: the configuration file ${file} syntax is ok\nnginx: configuration file ${file} test is successful\n` };
+}
+
+function missingNginxParents(list: NginxDirective[], host: HostDirs): string | undefined {
+  for (const d of list) {
+    const path = d.args[0];
+    if (path?.startsWith('/') && (NGINX_CREATED_DIRS.has(d.name) || (NGINX_OPENED_FILES.has(d.name) && path !== '/dev/null'))) {
+      const parent = path.replace(/\/+$/, '').replace(/\/[^/]*$/, '') || '/';
+      if (!host.dirExists(parent)) return `${NGINX_CREATED_DIRS.has(d.name) ? 'mkdir' : 'open'}() "${path}" failed (2: No such file or directory)`;
+    }
+    const inner = d.block ? missingNginxParents(d.block, host) : undefined;
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------
