@@ -9,7 +9,8 @@ import { posix, resolve, sep } from 'node:path';
 import { LB_CONFIG_PATHS } from '../../core/render/lb-files';
 import { dateCommand, ln, readlinkCommand, statCommand, touch } from './link-commands';
 import { systemctl } from './systemctl';
-import { checkHaproxyConfig, checkKeepalivedConfig, checkNginxConfig, type ProgramResult } from './validators';
+import { DEBIAN_LB_USERS } from './debian-layout';
+import { checkHaproxyConfig, checkKeepalivedConfig, checkNginxConfig, type HostFacts, type ProgramResult } from './validators';
 
 export interface UnitState {
   active: boolean;
@@ -23,6 +24,8 @@ export interface HostFilesystem {
   /** Config file each unit reads on reload (defaults: Debian paths). */
   unitConfig: Record<string, string>;
   units: Map<string, UnitState>;
+  /** Network interfaces of the host (keepalived -t refuses a config naming another). */
+  interfaces: string[];
 }
 
 export interface CommandOutcome extends ProgramResult {
@@ -42,10 +45,14 @@ export function defaultUnits(): Map<string, UnitState> {
   return new Map(Object.keys(LB_CONFIG_PATHS).map((unit) => [unit, { active: unit !== 'keepalived', reloads: 0 }]));
 }
 
-/** The program's check of a config, with nginx's paths checked against this host's directories. */
+/** The program's check of a config, with what it looks up on the host (directories, users, interfaces) answered from this host. */
 export function checkConfig(program: 'haproxy' | 'nginx' | 'keepalived', text: string, file: string, fs: HostFilesystem): ProgramResult {
-  if (program === 'nginx') return checkNginxConfig(text, file, { dirExists: (p) => statSync(hostPath(fs, p), { throwIfNoEntry: false })?.isDirectory() === true });
-  return (program === 'haproxy' ? checkHaproxyConfig : checkKeepalivedConfig)(text, file);
+  const facts: HostFacts = {
+    dirExists: (p) => statSync(hostPath(fs, p), { throwIfNoEntry: false })?.isDirectory() === true,
+    users: DEBIAN_LB_USERS,
+    interfaces: fs.interfaces,
+  };
+  return { haproxy: checkHaproxyConfig, nginx: checkNginxConfig, keepalived: checkKeepalivedConfig }[program](text, file, facts);
 }
 
 /** Maps a path on the simulated host to the real one under rootDir; refuses escapes. */

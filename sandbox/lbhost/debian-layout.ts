@@ -48,3 +48,9 @@ export function debianHasDir(path: string): boolean {
   const clean = path.replace(/\/+$/, '') || '/';
   return clean === '/' || DEBIAN_LB_DIRS.some((d) => d.path === clean || d.path.startsWith(`${clean}/`));
 }
+
+/**
+ * Users (and groups of the same name) of a fresh Debian LB VM that the LB programs' files may
+ * name: base-passwd's, and those the packages' postinst adds (haproxy: adduser haproxy).
+ */
+export const DEBIAN_LB_USERS: readonly string[] = ['root', 'daemon', 'bin', 'sys', 'nobody', 'nogroup', 'adm', 'www-data', 'haproxy', 'sshd'];

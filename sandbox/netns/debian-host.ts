@@ -1,7 +1,8 @@
 // An LB host that looks like a new Debian 12 VM, for the real-program tier: a lab host's
 // network namespace plus a private mount namespace in which /etc/haproxy, /etc/nginx,
 // /etc/keepalived, /etc/default/<pkg>, /etc/ssh, /root, /var and /run are this host's own
-// copies, built from Debian's package contents (debian-package-tree.ts). OpenSSH's sshd runs
+// copies, built from Debian's package contents (debian-package-tree.ts), and /usr/local/bin
+// holds a recording `autok8s` for keepalived's notify_master. OpenSSH's sshd runs
 // inside, so the real push writes the production paths (/etc/nginx/nginx.conf, …), runs the
 // real validators and `systemctl`, and nothing it does reaches this machine's /etc or /var.
 //
@@ -34,8 +35,12 @@ const PRIVATE_MOUNTS = [
   '/etc/default/keepalived',
   '/etc/ssh',
   '/root',
+  '/usr/local/bin',
   '/var',
 ];
+
+/** Where the autok8s stand-in on the VM records each call (keepalived's notify_master runs it). */
+export const NOTIFY_LOG = '/run/autok8s-calls.log';
 
 export class DebianLbHost {
   private constructor(
@@ -63,6 +68,11 @@ export class DebianLbHost {
     mkdirSync(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });
     writeFileSync(join(root, 'root/.ssh/authorized_keys'), authorizedKeys.map((k) => k.trim()).join('\n') + '\n', { mode: 0o600 });
     chmodSync(join(root, 'root'), 0o700);
+    // The LB VM carries the autok8s CLI that keepalived's notify_master calls; here a script
+    // that records its arguments. Root's alone to write, as enable_script_security requires.
+    mkdirSync(join(root, 'usr/local/bin'), { recursive: true, mode: 0o755 });
+    writeFileSync(join(root, 'usr/local/bin/autok8s'), `#!/bin/sh\necho "$*" >> ${NOTIFY_LOG}\n`, { mode: 0o755 });
+    chmodSync(join(root, 'usr/local/bin'), 0o755);
     const systemctl = join(root, 'systemctl-standin');
     copyFileSync(join(__dirname, 'systemctl-standin.py'), systemctl);
     chmodSync(systemctl, 0o755);

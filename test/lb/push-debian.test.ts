@@ -10,7 +10,7 @@ import { sshTargetFor } from '../../activities/ssh/target';
 import { lbConfigFiles, type RemoteConfigFile } from '../../core/render/lb-files';
 import { NGINX_DEFAULT_PATHS } from '../../core/render/nginx';
 import type { ClusterSpec } from '../../core/spec/schema';
-import { DebianLbHost, debianHostUnavailableReason } from '../../sandbox/netns/debian-host';
+import { DebianLbHost, debianHostUnavailableReason, NOTIFY_LOG } from '../../sandbox/netns/debian-host';
 import { NetnsLab } from '../../sandbox/netns/lab';
 import { requireInCi } from '../helpers/prerequisites';
 import { ed25519KeyPair, labSpec, secretsWith, TEST_KEY_REF } from './helpers';
@@ -93,6 +93,9 @@ describe.skipIf(requireInCi(unavailable, 'the push to a stock Debian LB host (na
       // keepalived: started by the push, it takes the VIP (the only LB, so it becomes MASTER).
       expect((await vm.exec(['systemctl', 'is-active', 'keepalived'])).code).toBe(0);
       await eventually('the API VIP on eth0', () => lab.addresses(vm.host), (ips) => ips.includes(spec.network.apiVip));
+      // Taking the VIP, it ran notify_master: the autok8s CLI asked to pull the failover IP here.
+      const calls = await eventually('the notify_master call', async () => (existsSync(vm.file(NOTIFY_LOG)) ? readFileSync(vm.file(NOTIFY_LOG), 'utf8') : ''), (t) => t !== '');
+      expect(calls).toBe(`failover --cluster lab --ip ${spec.failoverIps[0]} --to srv-a --reason keepalived\n`);
 
       // A second push of the same files changes nothing.
       const again = await pushConfigFiles(target, files, { secrets });
