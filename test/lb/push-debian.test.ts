@@ -2,7 +2,7 @@
 // /etc/haproxy, /etc/nginx, /etc/keepalived, /var and /run come from Debian's packages, the
 // real sshd, HAProxy, Nginx and keepalived, and `systemctl` running the packages' unit files
 // (sandbox/netns/debian-host.ts). No scratch paths: what a new VM would do, this does. Root only.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushConfigFiles } from '../../activities/ssh/push';
 import type { SshTarget } from '../../activities/ssh/session';
@@ -69,6 +69,29 @@ describe.skipIf(requireInCi(unavailable, 'the push to a stock Debian LB host (na
       // Everything the VM has is its own: this machine's /etc and /var are not what it sees.
       expect((await vm.exec(['cat', '/etc/ssh/sshd_config'])).stdout).toBe(readFileSync(vm.file('/etc/ssh/sshd_config'), 'utf8'));
       expect((await vm.exec(['systemctl', 'reload', 'keepalived'])).code).not.toBe(0);
+    });
+
+    it("the systemctl stand-in keeps the units' semantics: a bad file fails haproxy's and nginx's reload and the old process serves on; keepalived's start is skipped without a config", async () => {
+      const { vm } = await freshVm('lb-units', 14);
+      const pid = (file: string) => readFileSync(vm.file(file), 'utf8').trim();
+      const haproxyMaster = pid('/run/haproxy.pid');
+      writeFileSync(vm.file('/etc/haproxy/haproxy.cfg'), `${readFileSync(vm.file('/etc/haproxy/haproxy.cfg'), 'utf8')}\nfrobnicate\n`);
+      const haproxyReload = await vm.exec(['systemctl', 'reload', 'haproxy']);
+      expect(haproxyReload.code).toBe(1);
+      expect(haproxyReload.stderr).toContain('Job for haproxy.service failed');
+      // Debian's ExecReload checks with -q, which silences the alerts too: the journal says nothing of why.
+      expect(vm.journal('haproxy')).not.toContain('frobnicate');
+      expect(pid('/run/haproxy.pid')).toBe(haproxyMaster);
+      expect((await vm.exec(['systemctl', 'is-active', 'haproxy'])).code).toBe(0);
+
+      writeFileSync(vm.file('/etc/nginx/nginx.conf'), `${readFileSync(vm.file('/etc/nginx/nginx.conf'), 'utf8')}\nfrobnicate on;\n`);
+      expect((await vm.exec(['systemctl', 'reload', 'nginx'])).code).toBe(1);
+      expect(vm.journal('nginx')).toContain('unknown directive "frobnicate"');
+      expect(await (await fetch(`http://${vm.host.ip}/`)).text()).toContain('Welcome to nginx!');
+
+      writeFileSync(vm.file('/etc/keepalived/keepalived.conf'), '');
+      expect(await vm.exec(['systemctl', 'reload-or-restart', 'keepalived'])).toMatchObject({ code: 0 });
+      expect((await vm.exec(['systemctl', 'is-active', 'keepalived'])).stdout).toBe('inactive\n');
     });
 
     it('validates, installs, starts and serves the default nginx.conf, haproxy.cfg and keepalived.conf', async () => {
