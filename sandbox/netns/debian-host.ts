@@ -11,7 +11,7 @@
 // as their postinst does on install, the stand-in starts haproxy and nginx on the stock
 // configuration and tries keepalived, whose unit condition (a non-empty keepalived.conf) skips it.
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildDebianLbTree } from './debian-package-tree';
@@ -22,7 +22,11 @@ const run = promisify(execFile);
 
 /** Why the Debian LB host tier cannot run here, or undefined. */
 export function debianHostUnavailableReason(): string | undefined {
-  return netnsUnavailableReason(['ip', 'sshd', 'ssh-keygen', 'haproxy', 'nginx', 'keepalived', 'python3', 'unshare', 'nsenter', 'dpkg-query', 'start-stop-daemon']);
+  const missing = netnsUnavailableReason(['ip', 'sshd', 'ssh-keygen', 'haproxy', 'nginx', 'keepalived', 'unshare', 'nsenter', 'dpkg-query', 'start-stop-daemon']);
+  if (missing) return missing;
+  // The systemctl stand-in's interpreter, named in its first line (/usr/local/bin is the VM's own inside).
+  if (!existsSync('/usr/bin/python3')) return "missing /usr/bin/python3 (the systemctl stand-in's interpreter); install with: apt-get install -y python3";
+  return undefined;
 }
 
 /** Paths inside the namespace that are this host's private copies (mount point → directory of the tree). */
