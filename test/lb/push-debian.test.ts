@@ -125,6 +125,18 @@ describe.skipIf(requireInCi(unavailable, 'the push to a stock Debian LB host (na
       expect(again.map((r) => r.changed)).toEqual([false, false, false]);
     });
 
+    it('a first keepalived.conf that is rolled back leaves keepalived stopped and the VIP released, as before the push', async () => {
+      const { vm, spec, target, files } = await freshVm('lb-undo', 15);
+      const keepalived = files.find((f) => f.program === 'keepalived')!;
+      // Started by the push, then a probe that can never pass: the rollback removes the file and stops the unit.
+      const err = await failure(pushConfigFiles(target, [{ ...keepalived, probe: { kind: 'command', argv: ['false'], attempts: 1 } }], { secrets }));
+      expect(err.type).toBe('ProbeFailed');
+      expect(err.details?.[0]).toMatchObject({ stage: 'probe', rolledBack: true, rollbackReload: 'ok' });
+      expect(existsSync(vm.file(keepalived.path))).toBe(false);
+      expect((await vm.exec(['systemctl', 'is-active', 'keepalived'])).stdout).toBe('inactive\n');
+      expect(await lab.addresses(vm.host)).not.toContain(spec.network.apiVip);
+    });
+
     it('haproxy.cfg pushed while the stock nginx still holds :80: the reload exits 0, the new listeners never bind, the probe fails and the push rolls back', async () => {
       const { vm, target, files } = await freshVm('lb-clash', 13);
       const haproxy = files.find((f) => f.program === 'haproxy')!;
