@@ -258,6 +258,7 @@ function checkFile(file: RemoteConfigFile): void {
   if (file.validate.length === 0 || !file.validate.some((a) => a.includes(FILE_PLACEHOLDER))) {
     throw bad(`validate must be an argv naming the uploaded file as ${FILE_PLACEHOLDER}, e.g. ['haproxy', '-c', '-f', '${FILE_PLACEHOLDER}']`);
   }
-  if (file.reload.length === 0) throw bad("reload must be an argv such as ['systemctl', 'reload', 'haproxy']");
+  if (file.reload.length === 0) throw bad("reload must be an argv such as ['systemctl', 'reload-or-restart', 'haproxy']");
+  if (file.deactivate !== undefined && file.deactivate.length === 0) throw bad("deactivate, when given, must be an argv such as ['systemctl', 'stop', 'keepalived']");
   if (file.mode !== undefined && !/^0?[0-7]{3}$/.test(file.mode)) throw bad(`mode ${file.mode} must be octal such as 0644`);
 }

@@ -67,7 +67,12 @@ export async function restorePrevious(session: SshSession, file: RemoteConfigFil
   }
   if (action === 'removeNew') {
     await session.run(['rm', '-f', '--', paths.target, paths.absent]);
-    return { rolledBack: true, rollbackReload: 'skipped', said: `removed the new ${file.path} (there was none before)` };
+    if (!file.deactivate) return { rolledBack: true, rollbackReload: 'skipped', said: `removed the new ${file.path} (there was none before)` };
+    // The reload may have started the service on the new file: without the file it did not run before.
+    const stopped = await session.run(file.deactivate);
+    return stopped.code === 0
+      ? { rolledBack: true, rollbackReload: 'ok', said: `removed the new ${file.path} (there was none before) and ran ${file.deactivate.join(' ')}` }
+      : { rolledBack: true, rollbackReload: 'failed', said: `removed the new ${file.path} (there was none before), but ${file.deactivate.join(' ')} failed (${clip(output(stopped), 500)}); check the service on the host now` };
   }
   return {
     rolledBack: false,

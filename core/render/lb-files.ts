@@ -28,8 +28,13 @@ export interface RemoteConfigFile {
   mode?: string;
   /** Validation argv run on the target, with {file} for the uploaded temporary file, e.g. ['haproxy', '-c', '-f', '{file}']. */
   validate: string[];
-  /** Reload argv run on the target after the swap, e.g. ['systemctl', 'reload', 'haproxy']. */
+  /** Reload argv run on the target after the swap (and again after a rollback), e.g. ['systemctl', 'reload-or-restart', 'haproxy']. */
   reload: string[];
+  /**
+   * Run when a rollback removes a file that did not exist before the push: returns the
+   * service to its state without the file (keepalived: stopped, as systemd left it).
+   */
+  deactivate?: string[];
   probe?: PushProbe;
 }
 
@@ -48,7 +53,17 @@ export const LB_CONFIG_PATHS: Record<LbProgram, string> = {
   keepalived: '/etc/keepalived/keepalived.conf',
 };
 
-/** The three files of one LB VM, in push order: HAProxy (traffic), Nginx, keepalived (the VIP) last. */
+/**
+ * The three files of one LB VM, in push order: Nginx first, HAProxy, keepalived (the VIP) last.
+ * Nginx goes first because a stock Debian nginx serves its default site on :80, where
+ * HAProxy's ingress frontend binds; the rendered nginx.conf (a complete file, no includes)
+ * drops that site, and a HAProxy reload whose new listener cannot bind keeps its old
+ * workers and still exits 0 (docs/contracts.md §D.4).
+ *
+ * `reload-or-restart`: a unit that is not running is started with the new file. keepalived
+ * is not running on a fresh VM (ConditionFileNotEmpty on a config Debian does not ship), and
+ * `reload` of an inactive unit fails.
+ */
 export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFilesOptions = {}): (RemoteConfigFile & { program: LbProgram })[] {
   const { server, index } = lbServer(spec, serverName);
   // The push probes this URL from the worker: only plain http(s) to an address, nothing a URL could smuggle.
@@ -57,29 +72,31 @@ export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFil
   const outside = healthUrlOutsideVrack(healthUrl, spec.network.cidr);
   if (outside) throw new UnsafeValueError(field, healthUrl, `an address inside network.cidr or on loopback (${outside})`);
   const isActive = (unit: string): PushProbe => ({ kind: 'command', argv: ['systemctl', 'is-active', '--quiet', unit] });
+  const reload = (unit: LbProgram) => ['systemctl', 'reload-or-restart', unit];
   return [
-    {
-      program: 'haproxy',
-      path: LB_CONFIG_PATHS.haproxy,
-      content: renderHaproxyCfg(spec, serverName, opts.haproxy),
-      validate: ['haproxy', '-c', '-f', FILE_PLACEHOLDER],
-      reload: ['systemctl', 'reload', 'haproxy'],
-      probe: { kind: 'http', url: healthUrl },
-    },
     {
       program: 'nginx',
       path: LB_CONFIG_PATHS.nginx,
       content: renderNginxConf(spec, serverName, opts.nginx),
       validate: ['nginx', '-t', '-c', FILE_PLACEHOLDER],
-      reload: ['systemctl', 'reload', 'nginx'],
+      reload: reload('nginx'),
       probe: isActive('nginx'),
+    },
+    {
+      program: 'haproxy',
+      path: LB_CONFIG_PATHS.haproxy,
+      content: renderHaproxyCfg(spec, serverName, opts.haproxy),
+      validate: ['haproxy', '-c', '-f', FILE_PLACEHOLDER],
+      reload: reload('haproxy'),
+      probe: { kind: 'http', url: healthUrl },
     },
     {
       program: 'keepalived',
       path: LB_CONFIG_PATHS.keepalived,
       content: renderKeepalivedConf(spec, serverName, opts.keepalived),
       validate: ['keepalived', '-t', '-f', FILE_PLACEHOLDER],
-      reload: ['systemctl', 'reload', 'keepalived'],
+      reload: reload('keepalived'),
+      deactivate: ['systemctl', 'stop', 'keepalived'],
       probe: isActive('keepalived'),
     },
   ];

@@ -29,12 +29,18 @@ export interface NginxRenderOptions {
   cacheMaxSize?: string;
 }
 
-/** Debian's locations. */
+/**
+ * Debian's locations. The cache sits beside the temp directories in /var/lib/nginx, which
+ * nginx-common ships: nginx creates only the last component of a cache or temp path (owned
+ * by its worker user, www-data), and Debian has no /var/cache/nginx (docs/contracts.md §D.1).
+ * So the file works on a stock VM with no directory made beforehand, and the cache shares
+ * the temp files' file system (use_temp_path=off writes in place anyway).
+ */
 export const NGINX_DEFAULT_PATHS: NginxPaths = {
   pid: '/run/nginx.pid',
   errorLog: '/var/log/nginx/error.log',
   accessLog: '/var/log/nginx/access.log',
-  cacheDir: '/var/cache/nginx/autok8s',
+  cacheDir: '/var/lib/nginx/autok8s-cache',
   tempDir: '/var/lib/nginx',
 };
 

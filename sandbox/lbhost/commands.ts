@@ -3,11 +3,14 @@
 // the push and its probes use are supported; anything else answers like a missing program
 // (exit 127), so a push relying on something new fails here instead of passing silently.
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { chmod, copyFile, lstat, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { posix, resolve, sep } from 'node:path';
 import { LB_CONFIG_PATHS } from '../../core/render/lb-files';
 import { dateCommand, ln, readlinkCommand, statCommand, touch } from './link-commands';
-import { checkHaproxyConfig, checkKeepalivedConfig, checkNginxConfig, type ProgramResult } from './validators';
+import { systemctl } from './systemctl';
+import { DEBIAN_LB_USERS } from './debian-layout';
+import { checkHaproxyConfig, checkKeepalivedConfig, checkNginxConfig, type HostFacts, type ProgramResult } from './validators';
 
 export interface UnitState {
   active: boolean;
@@ -21,6 +24,8 @@ export interface HostFilesystem {
   /** Config file each unit reads on reload (defaults: Debian paths). */
   unitConfig: Record<string, string>;
   units: Map<string, UnitState>;
+  /** Network interfaces of the host (keepalived -t refuses a config naming another). */
+  interfaces: string[];
 }
 
 export interface CommandOutcome extends ProgramResult {
@@ -31,9 +36,23 @@ export interface CommandOutcome extends ProgramResult {
 const ok = (stdout = '', audit?: CommandOutcome['audit']): CommandOutcome => ({ code: 0, stdout, stderr: '', audit });
 const err = (code: number, stderr: string, audit?: CommandOutcome['audit']): CommandOutcome => ({ code, stdout: '', stderr: stderr.endsWith('\n') ? stderr : `${stderr}\n`, audit });
 
+/**
+ * A fresh Debian LB VM: HAProxy and Nginx run on their package defaults (their postinst
+ * starts them), keepalived does not (its unit has ConditionFileNotEmpty=
+ * /etc/keepalived/keepalived.conf and the package ships no such file; docs/contracts.md §D.4).
+ */
 export function defaultUnits(): Map<string, UnitState> {
-  // The LB template VM boots with its three services running on the package defaults.
-  return new Map(Object.keys(LB_CONFIG_PATHS).map((unit) => [unit, { active: true, reloads: 0 }]));
+  return new Map(Object.keys(LB_CONFIG_PATHS).map((unit) => [unit, { active: unit !== 'keepalived', reloads: 0 }]));
+}
+
+/** The program's check of a config, with what it looks up on the host (directories, users, interfaces) answered from this host. */
+export function checkConfig(program: 'haproxy' | 'nginx' | 'keepalived', text: string, file: string, fs: HostFilesystem): ProgramResult {
+  const facts: HostFacts = {
+    dirExists: (p) => statSync(hostPath(fs, p), { throwIfNoEntry: false })?.isDirectory() === true,
+    users: DEBIAN_LB_USERS,
+    interfaces: fs.interfaces,
+  };
+  return { haproxy: checkHaproxyConfig, nginx: checkNginxConfig, keepalived: checkKeepalivedConfig }[program](text, file, facts);
 }
 
 /** Maps a path on the simulated host to the real one under rootDir; refuses escapes. */
@@ -205,42 +224,5 @@ async function validateWith(program: 'haproxy' | 'nginx' | 'keepalived', args: s
     };
     return err(program === 'keepalived' ? 3 : 1, messages[program], audit);
   }
-  const checker = { haproxy: checkHaproxyConfig, nginx: checkNginxConfig, keepalived: checkKeepalivedConfig }[program];
-  return { ...checker(text, file), audit };
-}
-
-/** `systemctl reload|restart|start|stop|is-active [--quiet] <unit>`: reload re-reads and checks the unit's config, as the real services do. */
-async function systemctl(args: string[], fs: HostFilesystem): Promise<CommandOutcome> {
-  const quiet = args.includes('--quiet') || args.includes('-q');
-  const [verb, rawUnit] = args.filter((a) => a !== '--quiet' && a !== '-q');
-  const unitName = (rawUnit ?? '').replace(/\.service$/, '');
-  const unit = fs.units.get(unitName);
-  if (!unit) return err(5, `Failed to ${verb ?? 'run'} ${rawUnit ?? ''}.service: Unit ${rawUnit ?? ''}.service not found.`);
-  const audit = { action: `systemctl ${verb}`, target: unitName };
-  switch (verb) {
-    case 'is-active':
-      return { code: unit.active ? 0 : 3, stdout: quiet ? '' : unit.active ? 'active\n' : 'inactive\n', stderr: '' };
-    case 'stop':
-      unit.active = false;
-      return ok('', audit);
-    case 'reload':
-    case 'restart':
-    case 'start': {
-      if (verb === 'reload' && !unit.active) return err(1, `${unitName}.service is not active, cannot reload.`, audit);
-      const path = fs.unitConfig[unitName];
-      const text = path ? await readFile(hostPath(fs, path), 'utf8').catch(() => undefined) : undefined;
-      const check = text === undefined ? undefined : { haproxy: checkHaproxyConfig, nginx: checkNginxConfig, keepalived: checkKeepalivedConfig }[unitName as 'haproxy']?.(text, path);
-      if (text === undefined || (check && check.code !== 0)) {
-        // A failed reload leaves the running service on its old config; a failed (re)start stops it.
-        if (verb !== 'reload') unit.active = false;
-        return err(1, `Job for ${unitName}.service failed because the control process exited with error code.\nSee "systemctl status ${unitName}.service" and "journalctl -xeu ${unitName}.service" for details.`, audit);
-      }
-      unit.active = true;
-      unit.loadedSha256 = createHash('sha256').update(text).digest('hex');
-      unit.reloads += 1;
-      return ok('', audit);
-    }
-    default:
-      return err(1, `systemctl ${verb ?? ''}: not supported by the in-process LB host`);
-  }
+  return { ...checkConfig(program, text, file, fs), audit };
 }

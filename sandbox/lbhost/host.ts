@@ -12,6 +12,7 @@ import type { AuditLog, AuditOutcome } from '../audit';
 import type { FaultInjector } from '../faults';
 import { LbHealthEndpoint } from '../lb-health';
 import { generateEd25519KeyPair } from '../ssh-keys';
+import { DEBIAN_LB_DIRS } from './debian-layout';
 import { defaultUnits, hostPath, runCommand, type CommandOutcome, type HostFilesystem, type UnitState } from './commands';
 import { parseShellWords, UnsupportedShellSyntax } from './shell-words';
 
@@ -35,6 +36,8 @@ export interface InProcessLbHostOptions {
   healthPort?: number;
   /** Config file each service unit reloads (default: Debian paths). */
   unitConfig?: Record<string, string>;
+  /** Network interfaces the host has, which `keepalived -t` checks (default lo and eth0). */
+  interfaces?: string[];
 }
 
 export class InProcessLbHost {
@@ -70,11 +73,7 @@ export class InProcessLbHost {
     const hostKey = parseOne(hostKeyText, 'hostKey');
     const authorized = parseOne(opts.authorizedKey, 'authorizedKey');
     const authorizedBlob = authorized.getPublicSSH();
-    const fs: HostFilesystem = { rootDir: opts.rootDir, unitConfig: { ...LB_CONFIG_PATHS, ...opts.unitConfig }, units: defaultUnits() };
-    // The LB template VM has its packages installed: their configuration directories exist,
-    // and so does Debian's /run/lock (where the push takes its lock).
-    for (const path of Object.values(fs.unitConfig)) await mkdir(hostPath(fs, posix.dirname(path)), { recursive: true });
-    await mkdir(hostPath(fs, '/run/lock'), { recursive: true });
+    const fs = await freshDebianFilesystem(opts);
     const audit = (action: string, target: string, outcome: AuditOutcome, detail?: Record<string, unknown>) =>
       opts.audit.record({ service, action, target, outcome, detail });
 
@@ -182,6 +181,26 @@ export class InProcessLbHost {
     await this.health.stop();
   }
 }
+
+/**
+ * The files of a fresh Debian LB VM under `rootDir`: its packages' directories and no others
+ * (no /var/cache/nginx), Debian's /run/lock (where the push takes its lock), the three units
+ * as a fresh install leaves them, and its network interfaces.
+ */
+export async function freshDebianFilesystem(opts: Pick<InProcessLbHostOptions, 'rootDir' | 'unitConfig' | 'interfaces'>): Promise<HostFilesystem> {
+  const fs: HostFilesystem = {
+    rootDir: opts.rootDir,
+    unitConfig: { ...LB_CONFIG_PATHS, ...opts.unitConfig },
+    units: defaultUnits(),
+    interfaces: opts.interfaces ?? DEFAULT_INTERFACES,
+  };
+  for (const dir of DEBIAN_LB_DIRS) await mkdir(hostPath(fs, dir.path), { recursive: true });
+  for (const path of Object.values(fs.unitConfig)) await mkdir(hostPath(fs, posix.dirname(path)), { recursive: true });
+  return fs;
+}
+
+/** Loopback and the vRack interface under the spec's default name (network.interface). */
+const DEFAULT_INTERFACES = ['lo', 'eth0'];
 
 function parseOne(text: string, what: string): ParsedKey {
   const parsed = utils.parseKey(text);

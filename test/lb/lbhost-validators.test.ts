@@ -1,6 +1,7 @@
 // The in-process host's stand-in validators on their own (no real programs needed): they
 // accept what autok8s renders and refuse typical mistakes, in the programs' own style.
-// Their agreement with the real programs is checked in validate-real.test.ts.
+// Their agreement with the real programs is checked in validator-parity.test.ts (on a stock
+// Debian LB VM) and validate-real.test.ts.
 import { describe, expect, it } from 'vitest';
 import { renderHaproxyCfg } from '../../core/render/haproxy';
 import { renderKeepalivedConf } from '../../core/render/keepalived';

@@ -305,7 +305,7 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
     const reloadsOfActive = hosts[0].unit('haproxy')!.reloads;
     // srv-b's haproxy reload fails (rolled back there); srv-a, the active LB, must stay untouched.
     const faults = new FaultInjector();
-    faults.add({ service: 'ssh:srv-b', method: 'exec', path: '^systemctl reload haproxy$', effect: { kind: 'status', status: 1, message: 'Job for haproxy.service failed' } });
+    faults.add({ service: 'ssh:srv-b', method: 'exec', path: '^systemctl reload-or-restart haproxy$', effect: { kind: 'status', status: 1, message: 'Job for haproxy.service failed' } });
     const faulty = await InProcessLbHost.start({ name: 'srv-b', authorizedKey: client.publicKey, rootDir: roots[1], audit: clusterAudit, faults });
     try {
       const withFaulty = { ...cluster, servers: cluster.servers.map((s) => (s.name === 'srv-b' ? { ...s, ssh: { ...s.ssh, address: faulty.address, hostKey: faulty.hostKeyLine } } : s)) };

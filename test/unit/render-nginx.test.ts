@@ -3,6 +3,7 @@ import { headerSpecHash, LB_PORTS } from '../../core/render/lb-topology';
 import { NGINX_DEFAULT_PATHS, renderNginxConf } from '../../core/render/nginx';
 import { specHash } from '../../core/render/spec-hash';
 import { loadSpecFile } from '../../core/spec/load';
+import { debianHasDir } from '../../sandbox/lbhost/debian-layout';
 import { expectGolden } from '../golden/golden';
 
 const spec = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
@@ -38,6 +39,17 @@ describe('renderNginxConf', () => {
     expect(conf).toContain('listen 9405;');
     expect(conf).toContain('listen 9080 default_server;');
     expect(conf).toContain('location = /healthz {');
+  });
+
+  it('names only directories a fresh Debian VM has: nginx creates just the last component of a cache or temp path', () => {
+    const conf = renderNginxConf(spec, 'srv-a');
+    const parent = (path: string) => path.replace(/\/[^/]+$/, '') || '/';
+    const created = [...conf.matchAll(/^\s*(?:proxy_cache_path|\w+_temp_path) (\S+?);?(?:\s|$)/gm)].map((m) => m[1]);
+    const opened = [...conf.matchAll(/^\s*(?:error_log|access_log|pid) (\/\S+?);?(?:\s|$)/gm)].map((m) => m[1]);
+    expect(created).toHaveLength(6);
+    expect(opened).toHaveLength(3);
+    for (const path of [...created, ...opened]) expect({ path, parentOnDebian: debianHasDir(parent(path)) }).toEqual({ path, parentOnDebian: true });
+    expect(conf).toMatch(/proxy_cache_path \/var\/lib\/nginx\/autok8s-cache /);
   });
 
   it('omits the user directive when told to (a test instance not started as root)', () => {

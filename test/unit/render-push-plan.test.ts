@@ -38,17 +38,29 @@ describe('planLbPush', () => {
 describe('lbConfigFiles', () => {
   it('validates each file with its own program on the uploaded copy, and reloads its service', () => {
     const files = lbConfigFiles(spec, 'srv-b');
-    expect(files.map((f) => f.program)).toEqual(['haproxy', 'nginx', 'keepalived']);
     for (const f of files) {
       expect(f.validate[0]).toBe(f.program);
       expect(f.validate).toContain(FILE_PLACEHOLDER);
-      expect(f.reload).toEqual(['systemctl', 'reload', f.program]);
       expect(f.path.startsWith('/etc/')).toBe(true);
     }
   });
 
+  it('starts a service that is not running instead of failing its reload (keepalived on a fresh Debian VM)', () => {
+    for (const f of lbConfigFiles(spec, 'srv-b')) expect(f.reload).toEqual(['systemctl', 'reload-or-restart', f.program]);
+  });
+
+  it('stops keepalived again when a rollback removes the keepalived.conf it was started with', () => {
+    const files = lbConfigFiles(spec, 'srv-b');
+    expect(files.find((f) => f.program === 'keepalived')?.deactivate).toEqual(['systemctl', 'stop', 'keepalived']);
+    expect(files.filter((f) => f.deactivate !== undefined).map((f) => f.program)).toEqual(['keepalived']);
+  });
+
+  it("pushes nginx.conf before haproxy.cfg, so Debian's default site has left :80 when HAProxy binds it, and keepalived last", () => {
+    expect(lbConfigFiles(spec, 'srv-b').map((f) => f.program)).toEqual(['nginx', 'haproxy', 'keepalived']);
+  });
+
   it('probes HAProxy at the LB health URL the failover workflow uses', () => {
-    const haproxy = lbConfigFiles(spec, 'srv-b')[0];
+    const haproxy = lbConfigFiles(spec, 'srv-b').find((f) => f.program === 'haproxy')!;
     expect(haproxy.probe).toEqual({ kind: 'http', url: 'http://10.10.0.12:8404/healthz' });
   });
 });
