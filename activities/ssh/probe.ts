@@ -46,9 +46,14 @@ async function probeOnce(probe: PushProbe, session: SshSession, timeoutMs: numbe
       try {
         const bounded = AbortSignal.timeout(timeoutMs);
         const response = await fetch(probe.url, { signal: signal ? AbortSignal.any([bounded, signal]) : bounded, redirect: 'manual' });
-        await response.arrayBuffer();
-        const ok = probe.expectStatus !== undefined ? response.status === probe.expectStatus : response.ok;
-        return { ok, detail: `${probe.url} answered ${response.status}` };
+        // Only the start of a body is read or repeated: the LB answers a line, anything longer is not ours.
+        const body = new TextDecoder().decode((await response.arrayBuffer()).slice(0, 512)).trim();
+        const statusOk = probe.expectStatus !== undefined ? response.status === probe.expectStatus : response.ok;
+        if (statusOk && probe.expectBody !== undefined && body !== probe.expectBody.trim()) {
+          const seen = JSON.stringify(body.slice(0, 120));
+          return { ok: false, detail: `${probe.url} answered ${response.status} ${seen}, expected ${JSON.stringify(probe.expectBody)}${probe.bodyMismatchHint ? `: ${probe.bodyMismatchHint}` : ''}` };
+        }
+        return { ok: statusOk, detail: `${probe.url} answered ${response.status}` };
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
         return { ok: false, detail: `${probe.url} unreachable (${cause})` };

@@ -1,10 +1,12 @@
 // haproxy.cfg for one LB VM: L4 (mode tcp) frontends for the Kubernetes API and Talos
 // apid on the control planes, plain and TLS ingress on the workers, and the health
-// endpoint failover probes (`monitor-uri /healthz` on :8404). Pure: spec in, file text out.
+// endpoint failover probes (`monitor-uri /healthz` on :8404), which also says which file it
+// runs (GET /autok8s/config). Pure: spec in, file text out.
 //
 // Frontends bind `*:<port>` so the same file works on the LB VM (where the VIP comes and
 // goes with keepalived: a wildcard bind needs no `ip_nonlocal_bind`) and in a test namespace.
 import type { ClusterSpec } from '../spec/schema';
+import { HAPROXY_IDENTITY_LINE, stampHaproxyIdentity } from './haproxy-identity';
 import { controlPlaneBackends, LB_PORTS, lbServer, renderHeader, safeToken, workerBackends, type Backend } from './lb-topology';
 
 export interface HaproxyRenderOptions {
@@ -39,7 +41,7 @@ export function renderHaproxyCfg(spec: ClusterSpec, serverName: string, opts: Ha
     '',
   ];
 
-  return [
+  const cfg = [
     renderHeader('haproxy.cfg', spec, serverName),
     'global',
     '  log /dev/log local0',
@@ -69,9 +71,12 @@ export function renderHaproxyCfg(spec: ClusterSpec, serverName: string, opts: Ha
     `  bind *:${LB_PORTS.haproxyHealth}`,
     '  timeout client 10s',
     '  monitor-uri /healthz',
+    '  # Which file this HAProxy runs: a reload that cannot bind keeps the old one (haproxy-identity.ts).',
+    HAPROXY_IDENTITY_LINE,
     '  stats enable',
     '  stats uri /stats',
     '  stats refresh 10s',
     '',
   ].join('\n');
+  return stampHaproxyIdentity(cfg);
 }

@@ -5,6 +5,7 @@ import { healthUrlOutsideVrack, lbHealthUrl } from '../lb-endpoints';
 import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
 import { renderHaproxyCfg, type HaproxyRenderOptions } from './haproxy';
+import { HAPROXY_CONFIG_PATH, haproxyIdentity, haproxyIdentityAnswer } from './haproxy-identity';
 import { renderKeepalivedConf, type KeepalivedRenderOptions } from './keepalived';
 import { lbServer } from './lb-topology';
 import { renderNginxConf, type NginxRenderOptions } from './nginx';
@@ -14,7 +15,16 @@ export const FILE_PLACEHOLDER = '{file}';
 
 /** How a push checks the service after a reload. Retried until it passes or attempts run out. */
 export type PushProbe = (
-  | { kind: 'http'; url: string; /** default: any 2xx */ expectStatus?: number }
+  | {
+      kind: 'http';
+      url: string;
+      /** default: any 2xx */
+      expectStatus?: number;
+      /** The body must read exactly this (surrounding white space aside). */
+      expectBody?: string;
+      /** Said when the body differs: what a different answer means. */
+      bodyMismatchHint?: string;
+    }
   | { kind: 'tcp'; host: string; port: number }
   /** Runs on the target; passes on exit status 0. */
   | { kind: 'command'; argv: string[] }
@@ -82,14 +92,7 @@ export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFil
       reload: reload('nginx'),
       probe: isActive('nginx'),
     },
-    {
-      program: 'haproxy',
-      path: LB_CONFIG_PATHS.haproxy,
-      content: renderHaproxyCfg(spec, serverName, opts.haproxy),
-      validate: ['haproxy', '-c', '-f', FILE_PLACEHOLDER],
-      reload: reload('haproxy'),
-      probe: { kind: 'http', url: healthUrl },
-    },
+    haproxyFile(renderHaproxyCfg(spec, serverName, opts.haproxy), healthUrl),
     {
       program: 'keepalived',
       path: LB_CONFIG_PATHS.keepalived,
@@ -100,4 +103,27 @@ export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFil
       probe: isActive('keepalived'),
     },
   ];
+}
+
+/**
+ * haproxy.cfg with a probe that asks the health frontend which file HAProxy runs: a reload
+ * that cannot bind a new listener exits 0 and keeps the old file live (haproxy-identity.ts).
+ */
+export function haproxyFile(content: string, healthUrl: string): RemoteConfigFile & { program: 'haproxy' } {
+  const identity = haproxyIdentity(content);
+  if (identity === undefined) throw new Error('haproxy.cfg carries no autok8s identity line; render it with renderHaproxyCfg');
+  const configUrl = new URL(HAPROXY_CONFIG_PATH, healthUrl).toString();
+  return {
+    program: 'haproxy',
+    path: LB_CONFIG_PATHS.haproxy,
+    content,
+    validate: ['haproxy', '-c', '-f', FILE_PLACEHOLDER],
+    reload: ['systemctl', 'reload-or-restart', 'haproxy'],
+    probe: {
+      kind: 'http',
+      url: configUrl,
+      expectBody: haproxyIdentityAnswer(identity),
+      bodyMismatchHint: 'HAProxy still runs another file: the reload kept the old workers (a listener of the new file may not bind; see journalctl -u haproxy on the LB)',
+    },
+  };
 }

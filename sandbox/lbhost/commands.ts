@@ -16,6 +16,8 @@ export interface UnitState {
   active: boolean;
   /** sha256 of the config the running service loaded last. */
   loadedSha256?: string;
+  /** What the loaded haproxy.cfg answers on GET /autok8s/config (core/render/haproxy-identity.ts). */
+  configAnswer?: string;
   reloads: number;
 }
 

@@ -154,7 +154,10 @@ export class InProcessLbHost {
       server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
-    const health = await LbHealthEndpoint.start(name, opts.healthPort ?? 0);
+    const health = await LbHealthEndpoint.start(name, opts.healthPort ?? 0, () => {
+      const haproxy = fs.units.get('haproxy');
+      return haproxy?.active ? haproxy.configAnswer : undefined;
+    });
     host = new InProcessLbHost(name, server, port, `${hostKey.type} ${hostKey.getPublicSSH().toString('base64')}`, health, fs);
     return host;
   }

@@ -10,6 +10,7 @@
 // active unit and starts an inactive one; a failed start leaves the unit inactive.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { claimedHaproxyIdentity, haproxyIdentityAnswer } from '../../core/render/haproxy-identity';
 import { checkConfig, hostPath, type CommandOutcome, type HostFilesystem, type UnitState } from './commands';
 
 const LB_UNITS = new Set(['haproxy', 'nginx', 'keepalived']);
@@ -49,16 +50,16 @@ async function start(name: string, unit: UnitState, fs: HostFilesystem, audit: A
   // keepalived's ConditionFileNotEmpty: systemd skips the start, and the job still succeeds.
   if (name === 'keepalived' && (loaded.text === undefined || loaded.text === '')) return { code: 0, stdout: '', stderr: '', audit };
   if (!loaded.valid) return jobFailed(name, audit);
-  return took(unit, loaded.text, audit);
+  return took(name, unit, loaded.text, audit);
 }
 
 async function reload(name: string, unit: UnitState, fs: HostFilesystem, audit: Audit): Promise<CommandOutcome> {
   const loaded = await loadConfig(name, fs);
   // keepalived's reload is a HUP: it succeeds whatever the file says (only `keepalived -t` judges it).
-  if (name === 'keepalived') return loaded.valid ? took(unit, loaded.text, audit) : { code: 0, stdout: '', stderr: '', audit };
+  if (name === 'keepalived') return loaded.valid ? took(name, unit, loaded.text, audit) : { code: 0, stdout: '', stderr: '', audit };
   // A failed reload leaves the running service on its old config.
   if (!loaded.valid) return jobFailed(name, audit);
-  return took(unit, loaded.text, audit);
+  return took(name, unit, loaded.text, audit);
 }
 
 async function loadConfig(name: string, fs: HostFilesystem): Promise<{ text?: string; valid: boolean }> {
@@ -68,8 +69,13 @@ async function loadConfig(name: string, fs: HostFilesystem): Promise<{ text?: st
   return { text, valid: checkConfig(name as 'haproxy', text, path, fs).code === 0 };
 }
 
-function took(unit: UnitState, text: string | undefined, audit: Audit): CommandOutcome {
+function took(name: string, unit: UnitState, text: string | undefined, audit: Audit): CommandOutcome {
   unit.active = true;
+  if (name === 'haproxy') {
+    // HAProxy answers what the loaded file says, whether or not the claim is true.
+    const claimed = claimedHaproxyIdentity(text ?? '');
+    unit.configAnswer = claimed === undefined ? undefined : haproxyIdentityAnswer(claimed);
+  }
   unit.loadedSha256 = createHash('sha256').update(text ?? '').digest('hex');
   unit.reloads += 1;
   return { code: 0, stdout: '', stderr: '', audit };

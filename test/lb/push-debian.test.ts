@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushConfigFiles } from '../../activities/ssh/push';
 import type { SshTarget } from '../../activities/ssh/session';
 import { sshTargetFor } from '../../activities/ssh/target';
-import { lbConfigFiles, type RemoteConfigFile } from '../../core/render/lb-files';
+import { HAPROXY_IDENTITY_LINE, claimedHaproxyIdentity, haproxyIdentityAnswer, stampHaproxyIdentity } from '../../core/render/haproxy-identity';
+import { haproxyFile, lbConfigFiles, type RemoteConfigFile } from '../../core/render/lb-files';
 import { NGINX_DEFAULT_PATHS } from '../../core/render/nginx';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { DebianLbHost, debianHostUnavailableReason, NOTIFY_LOG } from '../../sandbox/netns/debian-host';
@@ -135,6 +136,34 @@ describe.skipIf(requireInCi(unavailable, 'the push to a stock Debian LB host (na
       expect(existsSync(vm.file(keepalived.path))).toBe(false);
       expect((await vm.exec(['systemctl', 'is-active', 'keepalived'])).stdout).toBe('inactive\n');
       expect(await lab.addresses(vm.host)).not.toContain(spec.network.apiVip);
+    });
+
+    it('a haproxy.cfg whose new listener cannot bind, over a serving one: the reload exits 0 and /healthz still answers, but HAProxy says it runs the old file, so the push rolls back', async () => {
+      const { vm, target, files } = await freshVm('lb-stale', 16);
+      await pushConfigFiles(target, files, { secrets });
+      const live = files.find((f) => f.program === 'haproxy')!;
+      const configUrl = `http://${vm.host.ip}:8404/autok8s/config`;
+      expect((await (await fetch(configUrl)).text()).trim()).toBe(haproxyIdentityAnswer(claimedHaproxyIdentity(live.content)!));
+
+      // Something else on the VM holds :9000; the next file adds a listener there.
+      const holder = lab.spawn(vm.host, ['python3', '-c', 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0", 9000)); s.listen(); time.sleep(600)'], 'port-holder');
+      try {
+        await eventually('the port holder listens', async () => (await vm.exec(['ss', '-Htln', 'sport = :9000'])).stdout, (out) => out.includes(':9000'));
+        const unstamped = live.content.replace(/^ {2}http-request return .*autok8s-config.*$/m, HAPROXY_IDENTITY_LINE);
+        const next = haproxyFile(stampHaproxyIdentity(`${unstamped}\nfrontend extra\n  bind *:9000\n  default_backend kube_api\n`), `http://${vm.host.ip}:8404/healthz`);
+        const err = await failure(pushConfigFiles(target, [{ ...next, probe: { ...next.probe!, attempts: 4, intervalMs: 500 } }], { secrets }));
+
+        expect(err.type).toBe('ProbeFailed');
+        expect(err.message).toMatch(/HAProxy still runs another file/);
+        expect(err.details?.[0]).toMatchObject({ stage: 'probe', rolledBack: true, rollbackReload: 'ok' });
+        // What a /healthz probe would have accepted; and once the rollback's reload settles, the old file is what runs.
+        expect((await fetch(`http://${vm.host.ip}:8404/healthz`)).status).toBe(200);
+        const answer = () => fetch(configUrl).then(async (r) => (await r.text()).trim(), (e: Error) => e.message);
+        await eventually('HAProxy answers the old identity', answer, (a) => a === haproxyIdentityAnswer(claimedHaproxyIdentity(live.content)!));
+        expect(readFileSync(vm.file('/etc/haproxy/haproxy.cfg'), 'utf8')).toBe(live.content);
+      } finally {
+        holder.kill('SIGKILL');
+      }
     });
 
     it('haproxy.cfg pushed while the stock nginx still holds :80: the reload exits 0, the new listeners never bind, the probe fails and the push rolls back', async () => {

@@ -59,8 +59,8 @@ describe('lbConfigFiles', () => {
     expect(lbConfigFiles(spec, 'srv-b').map((f) => f.program)).toEqual(['nginx', 'haproxy', 'keepalived']);
   });
 
-  it('probes HAProxy at the LB health URL the failover workflow uses', () => {
+  it('probes HAProxy on the host and port of the LB health URL the failover workflow uses, for the identity of the file pushed', () => {
     const haproxy = lbConfigFiles(spec, 'srv-b').find((f) => f.program === 'haproxy')!;
-    expect(haproxy.probe).toEqual({ kind: 'http', url: 'http://10.10.0.12:8404/healthz' });
+    expect(haproxy.probe).toMatchObject({ kind: 'http', url: 'http://10.10.0.12:8404/autok8s/config', expectBody: expect.stringMatching(/^autok8s-config [0-9a-f]{16}$/) });
   });
 });
