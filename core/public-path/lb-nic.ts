@@ -1,0 +1,52 @@
+// The LB VM's public NIC as a Proxmox VM option: `net1` of POST/PUT /nodes/{node}/qemu/{vmid}/config.
+// Pure. The format is qemu-server's pve-qm-net (src/PVE/QemuServer/Network.pm, $net_fmt):
+//   - `virtio=<MAC>`: the model key doubles as the MAC's key (keyAlias model, alias macaddr), so
+//     "virtio=02:00:00:aa:bb:cc" sets both; the MAC is pve-common's mac-addr format, a unicast
+//     address (/^[a-f0-9][02468ace](?::[a-f0-9]{2}){5}$/i, the I/G bit clear).
+//   - `bridge=<pve-bridge-id>`.
+//   - `link_down=<boolean>`: "Whether this interface should be disconnected (like pulling the plug)".
+//     A config update that changes only link_down is applied to the running VM (src/PVE/QemuServer.pm
+//     vmconfig_update_net: qemu_set_link_status), with network hotplug on (Proxmox's default).
+// vmac mode: the NIC carries the failover IP's OVH virtual MAC, the only source MAC OVH accepts
+// for the IP on that server. routed mode: any MAC (Proxmox generates one when none is given),
+// the host routes to it. vrack-block mode: no second NIC, the addresses live on the vRack NIC.
+import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
+import type { ClusterSpec } from '../spec/schema';
+
+/** The Proxmox key of the public NIC (net0 is the vRack). */
+export const LB_PUBLIC_NIC_KEY = 'net1';
+
+/** pve-common's mac-addr: six hex pairs, the I/G (group) bit of the first octet clear. */
+export const UNICAST_MAC = /^[a-f0-9][02468ace](?::[a-f0-9]{2}){5}$/i;
+
+export interface LbPublicNicInput {
+  /** The failover IP's virtual MAC (GET /dedicated/server/{sn}/virtualMac), required in vmac mode. */
+  virtualMac?: string;
+  /** Only the VRRP MASTER's public link is up; standbys are created with the plug pulled. */
+  linkUp: boolean;
+}
+
+/** The `net1` value for the LB VM on `spec.servers[index]`, or undefined when the mode has no public NIC. */
+export function lbPublicNic(spec: ClusterSpec, index: number, input: LbPublicNicInput): string | undefined {
+  const mode = spec.publicPath.mode;
+  if (mode === 'vrack-block') return undefined;
+  const bridge = requireGrammar(GRAMMAR.pveBridge, spec.publicPath.bridge, 'publicPath.bridge');
+  const linkDown = `link_down=${input.linkUp ? 0 : 1}`;
+  if (mode === 'routed') return `virtio,bridge=${bridge},${linkDown}`;
+  if (mode !== 'vmac') throw new UnsafeValueError('publicPath.mode', mode, 'one of vmac, routed, vrack-block');
+  if (typeof input.virtualMac !== 'string' || !UNICAST_MAC.test(input.virtualMac)) {
+    throw new UnsafeValueError(
+      `servers[${index}].ovhService virtual MAC`,
+      input.virtualMac,
+      'the unicast MAC OVH generated for the failover IP (XX:XX:XX:XX:XX:XX, from GET /dedicated/server/{sn}/virtualMac)',
+    );
+  }
+  // Proxmox stores MACs in upper case; writing it so keeps a re-read config equal to the desired one.
+  return `virtio=${input.virtualMac.toUpperCase()},bridge=${bridge},${linkDown}`;
+}
+
+/** The link state of a `net1` value as Proxmox returns it (link_down absent means up). */
+export function nicLinkUp(value: string): boolean {
+  const flag = value.split(',').find((part) => part.startsWith('link_down='));
+  return flag === undefined || !/^link_down=(1|true|yes|on)$/i.test(flag);
+}

@@ -1,0 +1,54 @@
+// The LB VM's public NIC as a Proxmox net1 value (qemu-server pve-qm-net).
+import { describe, expect, it } from 'vitest';
+import { lbPublicNic, nicLinkUp } from '../../core/public-path/lb-nic';
+import { loadSpecFile } from '../../core/spec/load';
+import type { ClusterSpec } from '../../core/spec/schema';
+
+const spec = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
+const withPath = (publicPath: Partial<ClusterSpec['publicPath']>): ClusterSpec => ({ ...spec, publicPath: { ...spec.publicPath, ...publicPath } });
+
+describe('lbPublicNic', () => {
+  it("puts the failover IP's virtual MAC on the public bridge, link up on the MASTER", () => {
+    expect(lbPublicNic(spec, 0, { virtualMac: '02:00:00:ab:cd:ef', linkUp: true })).toBe('virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=0');
+  });
+
+  it('pulls the plug on a standby', () => {
+    expect(lbPublicNic(spec, 1, { virtualMac: '02:00:00:ab:cd:ef', linkUp: false })).toBe('virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=1');
+  });
+
+  it('uses the bridge the spec names', () => {
+    expect(lbPublicNic(withPath({ bridge: 'vmbr9' }), 0, { virtualMac: '02:00:00:ab:cd:ef', linkUp: true })).toBe('virtio=02:00:00:AB:CD:EF,bridge=vmbr9,link_down=0');
+  });
+
+  it.each([
+    ['no MAC at all', undefined],
+    ['a group (multicast) MAC', '01:00:5e:00:00:01'],
+    ['a MAC with an option after it', '02:00:00:ab:cd:ef,bridge=vmbr1'],
+    ['a MAC of five octets', '02:00:00:ab:cd'],
+  ])('refuses %s in vmac mode, naming the server', (_, mac) => {
+    expect(() => lbPublicNic(spec, 2, { virtualMac: mac, linkUp: true })).toThrow(/servers\[2\].ovhService virtual MAC.*unicast MAC OVH generated/);
+  });
+
+  it('lets Proxmox choose the MAC in routed mode', () => {
+    expect(lbPublicNic(withPath({ mode: 'routed' }), 0, { linkUp: false })).toBe('virtio,bridge=vmbr0,link_down=1');
+  });
+
+  it('gives the LB VM no public NIC in vrack-block mode', () => {
+    expect(lbPublicNic(withPath({ mode: 'vrack-block', block: '203.0.113.8/29' }), 0, { linkUp: true })).toBeUndefined();
+  });
+
+  it('refuses a bridge that would add options, even when validation was skipped', () => {
+    expect(() => lbPublicNic(withPath({ bridge: 'vmbr0,firewall=0' }), 0, { virtualMac: '02:00:00:ab:cd:ef', linkUp: true })).toThrow(/publicPath.bridge/);
+  });
+});
+
+describe('nicLinkUp', () => {
+  it.each([
+    ['virtio=02:00:00:AB:CD:EF,bridge=vmbr0', true],
+    ['virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=0', true],
+    ['virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=1', false],
+    ['virtio=02:00:00:AB:CD:EF,link_down=1,bridge=vmbr0', false],
+  ])('reads %s as up=%s', (value, up) => {
+    expect(nicLinkUp(value)).toBe(up);
+  });
+});
