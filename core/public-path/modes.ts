@@ -46,6 +46,11 @@ export function vrackBlockGateway(block: Ipv4Cidr): string {
   return numberToIpv4(block.network + 2 ** (32 - block.prefix) - 2);
 }
 
+function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+  const end = (c: Ipv4Cidr) => c.network + 2 ** (32 - c.prefix);
+  return a.network < end(b) && b.network < end(a);
+}
+
 export function numberToIpv4(n: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 }
@@ -72,10 +77,18 @@ type Issue = { path: (string | number)[]; message: string };
  */
 export function publicPathIssues(
   section: PublicPathSection,
-  context: { failoverIps: string[]; vrackInterface: string; vrackBridges: string[]; wellFormedIp: (ip: string) => boolean },
+  context: { failoverIps: string[]; vrackInterface: string; vrackBridges: string[]; vrackCidr: string; wellFormedIp: (ip: string) => boolean },
 ): Issue[] {
   const issues: Issue[] = [];
   const at = (...path: (string | number)[]) => ['publicPath', ...path];
+  const vrack = parseCidr(context.vrackCidr);
+  const routedNet = parseCidr(`${ROUTED_HOST_ADDRESS}/${ROUTED_PREFIX}`)!;
+  if (section.mode === 'routed' && vrack && cidrsOverlap(vrack, routedNet)) {
+    issues.push({
+      path: at('mode'),
+      message: `routed mode puts ${ROUTED_VM_ADDRESS}/${ROUTED_PREFIX} on the LB VM's public NIC (OVH's routed setup), which overlaps network.cidr ${context.vrackCidr}; number the vRack elsewhere, or choose publicPath.mode vmac`,
+    });
+  }
   if (section.mode !== 'vrack-block') {
     if (section.block !== undefined) {
       issues.push({ path: at('block'), message: `is used only in mode vrack-block; remove it, or set publicPath.mode: vrack-block` });

@@ -245,6 +245,7 @@ export function crossFieldIssues(spec: z.output<typeof clusterObject>): Issue[] 
       failoverIps: spec.failoverIps,
       vrackInterface: spec.network.interface,
       vrackBridges: spec.servers.map((s) => s.proxmox.bridge),
+      vrackCidr: spec.network.cidr,
       wellFormedIp: (ip) => GRAMMAR.ipv4.test(ip),
     }),
   );

@@ -77,6 +77,16 @@ describe('a bad public path is refused with the field and what to do', () => {
     { name: 'the public NIC named like the vRack NIC', edits: [[['publicPath', 'interface'], 'eth0']], path: 'publicPath.interface', message: /eth0 is network.interface, the vRack NIC/ },
     { name: 'the public bridge set to the vRack bridge', edits: [[['publicPath', 'bridge'], 'vmbr1']], path: 'publicPath.bridge', message: /vmbr1 is servers\[0\].proxmox.bridge, the vRack bridge/ },
     { name: 'a public bridge that adds NIC options', edits: [[['publicPath', 'bridge'], 'vmbr0,link_down=0']], path: 'publicPath.bridge', message: /Proxmox bridge/ },
+    {
+      name: "routed mode on a vRack numbered in OVH's routed network",
+      edits: [
+        [['publicPath', 'mode'], 'routed'],
+        [['network'], { cidr: '192.168.0.0/16', gateway: '192.168.10.1', apiVip: '192.168.10.5' }],
+        ...[0, 1, 2].flatMap((i): Edit[] => (['lb', 'controlPlane', 'worker'] as const).map((role, r) => [['servers', i, 'vms', role, 'ip'], `192.168.10.${10 * (r + 1) + i + 1}`])),
+      ],
+      path: 'publicPath.mode',
+      message: /192.168.0.2\/24 on the LB VM's public NIC.*overlaps network.cidr 192.168.0.0\/16; number the vRack elsewhere, or choose publicPath.mode vmac/,
+    },
     { name: 'a misspelt publicPath field', edits: [[['publicPath', 'iface'], 'eth1']], path: 'publicPath', message: /unknown field "iface"/ },
   ];
 
