@@ -50,3 +50,39 @@ export function nicLinkUp(value: string): boolean {
   const flag = value.split(',').find((part) => part.startsWith('link_down='));
   return flag === undefined || !/^link_down=(1|true|yes|on)$/i.test(flag);
 }
+
+/** A property string's options, the model key's value (the MAC) under `macaddr`. */
+function nicOptions(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  value.split(',').forEach((part, i) => {
+    const eq = part.indexOf('=');
+    const [k, v] = eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    if (i === 0) {
+      out.model = k;
+      if (v) out.macaddr = v.toUpperCase();
+    } else out[k] = v;
+  });
+  return out;
+}
+
+/**
+ * The `net1` to write for the link alone to change (what `autok8s lb link up|down` sets): the
+ * rest of the NIC as Proxmox has it, so its MAC and bridge are kept. Proxmox applies a change
+ * of link_down alone to the running VM.
+ */
+export function withLink(actual: string, up: boolean): string {
+  const parts = actual.split(',').filter((part) => !part.startsWith('link_down='));
+  return [...parts, `link_down=${up ? 0 : 1}`].join(',');
+}
+
+/**
+ * Whether the NIC Proxmox has (`actual`, GET …/config) differs from the desired one in what
+ * bootstrap owns: model, MAC (case aside) and bridge. The link state is keepalived's (through
+ * `autok8s lb link`), so it never counts; other options (firewall, rate) are left alone.
+ */
+export function publicNicDiffers(actual: string | undefined, desired: string): boolean {
+  if (actual === undefined) return true;
+  const a = nicOptions(actual);
+  const d = nicOptions(desired);
+  return a.model !== d.model || a.bridge !== d.bridge || (d.macaddr !== undefined && a.macaddr !== d.macaddr);
+}

@@ -1,6 +1,6 @@
 // The LB VM's public NIC as a Proxmox net1 value (qemu-server pve-qm-net).
 import { describe, expect, it } from 'vitest';
-import { lbPublicNic, nicLinkUp } from '../../core/public-path/lb-nic';
+import { lbPublicNic, nicLinkUp, publicNicDiffers, withLink } from '../../core/public-path/lb-nic';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
 
@@ -50,5 +50,34 @@ describe('nicLinkUp', () => {
     ['virtio=02:00:00:AB:CD:EF,link_down=1,bridge=vmbr0', false],
   ])('reads %s as up=%s', (value, up) => {
     expect(nicLinkUp(value)).toBe(up);
+  });
+});
+
+describe('withLink', () => {
+  it.each([
+    ['virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=1', true, 'virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=0'],
+    ['virtio=02:00:00:AB:CD:EF,bridge=vmbr0', false, 'virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=1'],
+    ['virtio=02:00:00:AB:CD:EF,link_down=0,bridge=vmbr0,firewall=1', false, 'virtio=02:00:00:AB:CD:EF,bridge=vmbr0,firewall=1,link_down=1'],
+  ])('turns %s into link up=%s keeping the MAC and bridge', (actual, up, expected) => {
+    expect(withLink(actual, up)).toBe(expected);
+    expect(nicLinkUp(withLink(actual, up))).toBe(up);
+  });
+});
+
+describe('publicNicDiffers', () => {
+  const desired = 'virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=1';
+  it.each<[string, string | undefined, boolean]>([
+    ['a VM without net1', undefined, true],
+    ['the same NIC with its link up (keepalived owns the link)', 'virtio=02:00:00:AB:CD:EF,bridge=vmbr0,link_down=0', false],
+    ['the same MAC in lower case', 'virtio=02:00:00:ab:cd:ef,bridge=vmbr0', false],
+    ['another MAC', 'virtio=02:00:00:AB:CD:00,bridge=vmbr0', true],
+    ['another bridge', 'virtio=02:00:00:AB:CD:EF,bridge=vmbr9', true],
+    ['another model', 'e1000=02:00:00:AB:CD:EF,bridge=vmbr0', true],
+  ])('%s → differs: %s', (_, actual, differs) => {
+    expect(publicNicDiffers(actual, desired)).toBe(differs);
+  });
+
+  it('lets Proxmox keep the MAC it chose in routed mode', () => {
+    expect(publicNicDiffers('virtio=BC:24:11:00:00:01,bridge=vmbr0,link_down=1', 'virtio,bridge=vmbr0,link_down=0')).toBe(false);
   });
 });
