@@ -11,7 +11,7 @@
 import { parseCidr } from '../net/ipv4';
 import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
-import { numberToIpv4, PUBLIC_PATH_DEFAULTS, ROUTED_HOST_ADDRESS, ROUTED_PREFIX, ROUTED_VM_ADDRESS, vrackBlockGateway, type PublicPathMode } from './modes';
+import { numberToIpv4, publicPathOf, ROUTED_HOST_ADDRESS, ROUTED_PREFIX, ROUTED_VM_ADDRESS, vrackBlockGateway, type PublicPathMode } from './modes';
 import type { ServerPublicFacts } from './server-facts';
 
 /** The routing table of the public default route inside the LB VM (1..252 are free for local use). */
@@ -51,7 +51,7 @@ export interface LbPublicNetwork {
  * from the server's own address (OVH dropped the ".254 of the main IP" rule in October 2024).
  */
 export function lbPublicNetwork(spec: ClusterSpec, index: number, facts: Pick<ServerPublicFacts, 'gateway'> | undefined): LbPublicNetwork {
-  const section = spec.publicPath ?? { mode: PUBLIC_PATH_DEFAULTS.mode, bridge: PUBLIC_PATH_DEFAULTS.bridge, interface: PUBLIC_PATH_DEFAULTS.interface };
+  const section = publicPathOf(spec);
   const ips = spec.failoverIps.map((ip, i) => requireGrammar(GRAMMAR.ipv4, ip, `failoverIps[${i}]`));
   const vrackIf = requireGrammar(GRAMMAR.interfaceName, spec.network.interface, 'network.interface');
   const vrackCidr = parseCidr(spec.network.cidr);

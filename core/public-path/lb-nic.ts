@@ -12,6 +12,7 @@
 // the host routes to it. vrack-block mode: no second NIC, the addresses live on the vRack NIC.
 import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
+import { publicPathOf } from './modes';
 
 /** The Proxmox key of the public NIC (net0 is the vRack). */
 export const LB_PUBLIC_NIC_KEY = 'net1';
@@ -28,9 +29,9 @@ export interface LbPublicNicInput {
 
 /** The `net1` value for the LB VM on `spec.servers[index]`, or undefined when the mode has no public NIC. */
 export function lbPublicNic(spec: ClusterSpec, index: number, input: LbPublicNicInput): string | undefined {
-  const mode = spec.publicPath.mode;
+  const { mode, bridge: bridgeValue } = publicPathOf(spec);
   if (mode === 'vrack-block') return undefined;
-  const bridge = requireGrammar(GRAMMAR.pveBridge, spec.publicPath.bridge, 'publicPath.bridge');
+  const bridge = requireGrammar(GRAMMAR.pveBridge, bridgeValue, 'publicPath.bridge');
   const linkDown = `link_down=${input.linkUp ? 0 : 1}`;
   if (mode === 'routed') return `virtio,bridge=${bridge},${linkDown}`;
   if (mode !== 'vmac') throw new UnsafeValueError('publicPath.mode', mode, 'one of vmac, routed, vrack-block');

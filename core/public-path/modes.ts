@@ -69,6 +69,17 @@ export interface PublicPathSection {
   block?: string;
 }
 
+/** The spec's publicPath with its defaults: the section is optional in the schema. */
+export function publicPathOf(spec: { publicPath?: Partial<PublicPathSection> }): PublicPathSection {
+  const section = spec.publicPath ?? {};
+  return {
+    mode: section.mode ?? PUBLIC_PATH_DEFAULTS.mode,
+    bridge: section.bridge ?? PUBLIC_PATH_DEFAULTS.bridge,
+    interface: section.interface ?? PUBLIC_PATH_DEFAULTS.interface,
+    ...(section.block !== undefined ? { block: section.block } : {}),
+  };
+}
+
 type Issue = { path: (string | number)[]; message: string };
 
 /**

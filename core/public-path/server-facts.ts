@@ -3,6 +3,7 @@
 // Pure: the facts are read by an activity (phase 2: GET /dedicated/server/{sn} and
 // GET /dedicated/server/{sn}/specifications/network), these functions decide.
 import type { ClusterSpec } from '../spec/schema';
+import { publicPathOf } from './modes';
 
 /** What autok8s reads from OVH about one server (dedicated.server.Dedicated and dedicated.server.NetworkSpecifications). */
 export interface ServerPublicFacts {
@@ -36,7 +37,7 @@ export function serverFactIssues(spec: ClusterSpec, facts: readonly ServerPublic
     throw new Error(`serverFactIssues: ${facts.length} fact records for ${spec.servers.length} servers; read them for every server, in spec order`);
   }
   const issues: Issue[] = [];
-  const mode = spec.publicPath.mode;
+  const mode = publicPathOf(spec).mode;
   spec.servers.forEach((server, i) => {
     const f = facts[i];
     const where = ['servers', i, 'ovhService'];

@@ -7,7 +7,7 @@
 // through workflow inputs and histories without leaking anything.
 import { z } from 'zod';
 import { healthUrlOutsideVrack } from '../lb-endpoints';
-import { PUBLIC_PATH_DEFAULTS, PUBLIC_PATH_MODES, publicPathIssues } from '../public-path/modes';
+import { PUBLIC_PATH_DEFAULTS, PUBLIC_PATH_MODES, publicPathIssues, publicPathOf } from '../public-path/modes';
 import { cidrContains, isHostInCidr, isPrivateCidr, notPublicBecause, parseCidr } from '../net/ipv4';
 import { parseDuration } from './duration';
 import { GRAMMAR, type Grammar } from './grammar';
@@ -160,7 +160,10 @@ const clusterObject = z.strictObject({
       interface: grammatical(GRAMMAR.interfaceName).default(PUBLIC_PATH_DEFAULTS.interface).describe('Name of the public NIC inside the LB VM (vmac, routed).'),
       block: z.string().optional().describe('vrack-block only: the OVH IP block routed into the vRack, a /29 or larger; every failover IP is one of its usable addresses.'),
     })
-    .prefault({}),
+    // Optional, defaults applied by publicPathOf: a spec accepted before the section existed
+    // keeps its generation (the hash of the parsed spec), so kept generations stay valid.
+    .optional()
+    .describe('How a failover IP reaches the active LB VM; omitted: vmac on vmbr0, eth1 in the LB VM.'),
   talos: z.strictObject({
     version: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Talos version tag such as v1.8.3' }),
     kubernetesVersion: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Kubernetes version tag such as v1.31.2' }),
@@ -241,7 +244,7 @@ export function crossFieldIssues(spec: z.output<typeof clusterObject>): Issue[] 
     });
   }
   issues.push(
-    ...publicPathIssues(spec.publicPath, {
+    ...publicPathIssues(publicPathOf(spec), {
       failoverIps: spec.failoverIps,
       vrackInterface: spec.network.interface,
       vrackBridges: spec.servers.map((s) => s.proxmox.bridge),

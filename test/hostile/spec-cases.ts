@@ -121,9 +121,10 @@ export const HOSTILE_SPECS: HostileSpec[] = [
   { name: 'a talosctl path that is a flag', field: 'talos.talosctl', message: /not starting with "-"/, edits: [[['talos', 'talosctl'], '-oProxyCommand=id']], sinks: ['talosctlPath'] },
 
   // ---- into the public path: keepalived's public addresses and routes, the LB VM's net1
-  { name: 'a public bridge that adds NIC options', field: 'publicPath.bridge', message: /Proxmox bridge/, edits: [[['publicPath', 'bridge'], 'vmbr0,link_down=0,firewall=0']], sinks: ['lbPublicNic'] },
-  { name: 'a public interface that closes the VRRP block', field: 'publicPath.interface', message: /network interface name/, edits: [[['publicPath', 'interface'], 'eth1\n}\nvrrp_script evil {']], sinks: ['keepalivedPublic'] },
-  { name: 'a public path mode with a line after it', field: 'publicPath.mode', message: /one of vmac, routed, vrack-block/, edits: [[['publicPath', 'mode'], 'vmac\n}']], sinks: ['keepalivedPublic', 'lbPublicNic'] },
+  // (the fixture has no publicPath section: each case writes one)
+  { name: 'a public bridge that adds NIC options', field: 'publicPath.bridge', message: /Proxmox bridge/, edits: [[['publicPath'], { bridge: 'vmbr0,link_down=0,firewall=0' }]], sinks: ['lbPublicNic'] },
+  { name: 'a public interface that closes the VRRP block', field: 'publicPath.interface', message: /network interface name/, edits: [[['publicPath'], { interface: 'eth1\n}\nvrrp_script evil {' }]], sinks: ['keepalivedPublic'] },
+  { name: 'a public path mode with a line after it', field: 'publicPath.mode', message: /one of vmac, routed, vrack-block/, edits: [[['publicPath'], { mode: 'vmac\n}' }]], sinks: ['keepalivedPublic', 'lbPublicNic'] },
   {
     name: 'a vRack block with a line after it',
     field: 'publicPath.block',

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHaproxyCfg } from '../../core/render/haproxy';
 import { lbPublicNetwork } from '../../core/public-path/lb-network';
+import { publicPathOf, type PublicPathMode } from '../../core/public-path/modes';
 import { renderKeepalivedConf } from '../../core/render/keepalived';
 import { renderNginxConf, type NginxPaths } from '../../core/render/nginx';
 import { loadSpecFile } from '../../core/spec/load';
@@ -199,11 +200,11 @@ describe.skipIf(requireInCi(keepalivedUnavailable, 'keepalived -t in a namespace
     afterAll(async () => lab?.teardown());
 
     const gateways = ['198.51.100.254', '198.51.100.126', '192.0.2.254'];
-    const inMode = (mode: ClusterSpec['publicPath']['mode']): ClusterSpec =>
+    const inMode = (mode: PublicPathMode): ClusterSpec =>
       mode === 'vrack-block'
-        ? { ...twoIps, failoverIps: ['203.0.113.9', '203.0.113.10'], publicPath: { ...spec.publicPath, mode, block: '203.0.113.8/29' } }
-        : { ...twoIps, publicPath: { ...spec.publicPath, mode } };
-    const rendered = (mode: ClusterSpec['publicPath']['mode'], name: string) => {
+        ? { ...twoIps, failoverIps: ['203.0.113.9', '203.0.113.10'], publicPath: { ...publicPathOf(spec), mode, block: '203.0.113.8/29' } }
+        : { ...twoIps, publicPath: { ...publicPathOf(spec), mode } };
+    const rendered = (mode: PublicPathMode, name: string) => {
       const s = inMode(mode);
       const index = s.servers.findIndex((x) => x.name === name);
       return renderKeepalivedConf(s, name, { publicNetwork: lbPublicNetwork(s, index, { gateway: gateways[index] }) });

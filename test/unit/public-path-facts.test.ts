@@ -4,14 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { lbPublicNetwork, PUBLIC_ROUTE_TABLE } from '../../core/public-path/lb-network';
 import { moveRegionGroup, serverFactIssues, type ServerPublicFacts } from '../../core/public-path/server-facts';
 import { UnsafeValueError } from '../../core/spec/grammar';
+import { publicPathOf, type PublicPathMode } from '../../core/public-path/modes';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
 
 const spec = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
-const withMode = (mode: ClusterSpec['publicPath']['mode'], extra: Partial<ClusterSpec> = {}): ClusterSpec => ({
+const withMode = (mode: PublicPathMode, extra: Partial<ClusterSpec> = {}): ClusterSpec => ({
   ...spec,
   ...extra,
-  publicPath: { ...spec.publicPath, mode, ...(mode === 'vrack-block' ? { block: '203.0.113.8/29' } : {}) },
+  publicPath: { ...publicPathOf(spec), mode, ...(mode === 'vrack-block' ? { block: '203.0.113.8/29' } : {}) },
 });
 
 const fact = (over: Partial<ServerPublicFacts> = {}): ServerPublicFacts => ({ vmacSupported: true, gateway: '198.51.100.254', datacenter: 'gra3', region: 'europe', ...over });

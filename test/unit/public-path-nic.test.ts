@@ -1,11 +1,12 @@
 // The LB VM's public NIC as a Proxmox net1 value (qemu-server pve-qm-net).
 import { describe, expect, it } from 'vitest';
 import { lbPublicNic, nicLinkUp, publicNicDiffers, withLink } from '../../core/public-path/lb-nic';
+import { publicPathOf, type PublicPathSection } from '../../core/public-path/modes';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
 
 const spec = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
-const withPath = (publicPath: Partial<ClusterSpec['publicPath']>): ClusterSpec => ({ ...spec, publicPath: { ...spec.publicPath, ...publicPath } });
+const withPath = (publicPath: Partial<PublicPathSection>): ClusterSpec => ({ ...spec, publicPath: { ...publicPathOf(spec), ...publicPath } });
 
 describe('lbPublicNic', () => {
   it("puts the failover IP's virtual MAC on the public bridge, link up on the MASTER", () => {

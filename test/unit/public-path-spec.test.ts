@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { publicPathOf } from '../../core/public-path/modes';
 import { parseSpec, SpecError } from '../../core/spec/load';
+import { specGeneration, validateSpecData } from '../../core/spec/validate';
 import { renderSandboxSpec } from '../../sandbox/spec';
 
 const FIXTURE = readFileSync(join(__dirname, '..', 'fixtures', 'cluster.yaml'), 'utf8');
@@ -33,7 +35,17 @@ const block = (cidr: string, ips: string[]): Edit[] => [
 
 describe('a valid public path', () => {
   it('defaults to vmac on vmbr0 with eth1 inside the LB VM when the spec says nothing', () => {
-    expect(parseSpec(FIXTURE).publicPath).toEqual({ mode: 'vmac', bridge: 'vmbr0', interface: 'eth1' });
+    expect(publicPathOf(parseSpec(FIXTURE))).toEqual({ mode: 'vmac', bridge: 'vmbr0', interface: 'eth1' });
+  });
+
+  it('keeps the generation of a spec accepted before publicPath existed: the defaults are not written into it', () => {
+    const stored = JSON.parse(JSON.stringify(parseSpec(FIXTURE)));
+    expect(stored).not.toHaveProperty('publicPath');
+    expect(specGeneration(validateSpecData(stored))).toBe(specGeneration(stored));
+  });
+
+  it('fills the fields a publicPath section leaves out', () => {
+    expect(parseSpec(edited([[['publicPath'], { mode: 'routed' }]])).publicPath).toEqual({ mode: 'routed', bridge: 'vmbr0', interface: 'eth1' });
   });
 
   it('accepts a /29 block routed into the vRack whose usable addresses are the failover IPs', () => {
@@ -56,7 +68,7 @@ describe('a valid public path', () => {
       failoverIps: ['203.0.113.10'],
       servers: ['a', 'b', 'c'].map((s, i) => ({ name: `srv-${s}`, ovhService: `ns100${i + 1}.ip-1-2-3.eu`, proxmoxUrl: `https://127.0.0.1:${8006 + i}`, proxmoxNode: `pve-${s}` })),
     });
-    expect(parseSpec(text).publicPath.mode).toBe('vmac');
+    expect(publicPathOf(parseSpec(text)).mode).toBe('vmac');
   });
 });
 

@@ -4,16 +4,17 @@
 import { describe, expect, it } from 'vitest';
 import { lbPublicNetwork, type LbPublicNetwork } from '../../core/public-path/lb-network';
 import { KEEPALIVED_DEFAULTS, lbLinkCommand, renderKeepalivedConf } from '../../core/render/keepalived';
+import { publicPathOf, type PublicPathMode } from '../../core/public-path/modes';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { expectGolden } from '../golden/golden';
 
 const spec = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
 const GATEWAYS = ['198.51.100.254', '198.51.100.126', '192.0.2.254'];
-const inMode = (mode: ClusterSpec['publicPath']['mode'], failoverIps = spec.failoverIps): ClusterSpec => ({
+const inMode = (mode: PublicPathMode, failoverIps = spec.failoverIps): ClusterSpec => ({
   ...spec,
   failoverIps,
-  publicPath: { ...spec.publicPath, mode, ...(mode === 'vrack-block' ? { block: '203.0.113.8/29' } : {}) },
+  publicPath: { ...publicPathOf(spec), mode, ...(mode === 'vrack-block' ? { block: '203.0.113.8/29' } : {}) },
 });
 const render = (s: ClusterSpec, name: string, opts: { publicNetwork?: LbPublicNetwork; notifyCommand?: string } = {}) => {
   const index = s.servers.findIndex((x) => x.name === name);
