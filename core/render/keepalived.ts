@@ -1,6 +1,11 @@
 // keepalived.conf for one LB VM: the API VIP as a unicast VRRP instance over the vRack,
 // and `notify_master` calling `autok8s failover` so the LB that takes the VIP also pulls
-// the public failover IPs to its server. Pure: spec in, file text out.
+// the public failover IPs to its server. Given the LB's public network (core/public-path/
+// lb-network.ts), the same instance holds the failover IPs, their routes and rules while
+// MASTER, and the notify scripts bring the LB VM's public NIC up and down. Pure: spec in,
+// file text out.
+import { PUBLIC_RULE_PREFERENCE, type LbPublicNetwork, type LbPublicRoute } from '../public-path/lb-network';
+import { PUBLIC_PATH_MODES } from '../public-path/modes';
 import { GRAMMAR, requireGrammar, requireInt, UnsafeValueError } from '../spec/grammar';
 import { LIMITS } from '../spec/limits';
 import type { ClusterSpec } from '../spec/schema';
@@ -10,12 +15,26 @@ import { sha256Hex } from './sha256';
 export interface KeepalivedRenderOptions {
   /** The autok8s CLI on the LB VM (default /usr/local/bin/autok8s). */
   notifyCommand?: string;
+  /**
+   * This LB's public network (lbPublicNetwork of core/public-path/lb-network.ts, from the
+   * server's OVH facts). Without it the file holds the vRack VIP only.
+   */
+  publicNetwork?: LbPublicNetwork;
 }
 
 export const KEEPALIVED_DEFAULTS = {
   notifyCommand: '/usr/local/bin/autok8s',
   instanceName: 'autok8s_api',
   advertIntSeconds: 1,
+  /**
+   * Gratuitous ARPs on takeover: a first burst at once, a second one after this many seconds
+   * (keepalived's default is 5; the address's new MAC should be learnt sooner than that).
+   */
+  garpMasterDelaySeconds: 1,
+  /** ARPs per burst (keepalived's default: 5). */
+  garpMasterRepeat: 3,
+  /** While MASTER, re-announce every this many seconds (keepalived's default: never), so caches that lost the entry learn it again. */
+  garpMasterRefreshSeconds: 60,
 } as const;
 
 /**
@@ -35,6 +54,8 @@ export function vrrpAuthPass(clusterName: string): string {
  */
 export function notifyMasterCommand(spec: ClusterSpec, serverName: string, opts: KeepalivedRenderOptions = {}): string {
   const command = safeToken(opts.notifyCommand ?? KEEPALIVED_DEFAULTS.notifyCommand, 'notifyCommand');
+  // The public NIC comes up first, so it already receives when OVH routes the IP here.
+  const linkUp = opts.publicNetwork?.togglesLink ? [lbLinkCommand(spec, serverName, 'up', opts)] : [];
   const cluster = requireGrammar(GRAMMAR.dnsLabel, spec.metadata.name, 'metadata.name');
   // Every word below lands inside "…" and, with several IPs, inside sh -c '…': one quote in a
   // name or address would end the script and start whatever follows, run as root.
@@ -44,10 +65,74 @@ export function notifyMasterCommand(spec: ClusterSpec, serverName: string, opts:
     throw new UnsafeValueError('failoverIps', spec.failoverIps, `a list of 1 to ${LIMITS.failoverIps} IPv4 addresses`);
   }
   const ips = spec.failoverIps.map((ip, i) => requireGrammar(GRAMMAR.ipv4, ip, `failoverIps[${i}]`));
-  const calls = ips.map((ip) => `${command} failover --cluster ${cluster} --ip ${ip} --to ${to} --reason keepalived`);
+  const calls = [...linkUp, ...ips.map((ip) => `${command} failover --cluster ${cluster} --ip ${ip} --to ${to} --reason keepalived`)];
   // keepalived runs a script line without a shell, so several calls need one. Inside the
   // double-quoted script keepalived honours single quotes as one argument.
   return calls.length === 1 ? calls[0] : `/bin/sh -c '${calls.join('; ')}'`;
+}
+
+/**
+ * The command that asks the worker to set this LB VM's public NIC link (Proxmox net1
+ * link_down=0|1): `autok8s lb link up|down --cluster C --server S`. Intent only, like failover.
+ */
+export function lbLinkCommand(spec: ClusterSpec, serverName: string, state: 'up' | 'down', opts: KeepalivedRenderOptions = {}): string {
+  const command = safeToken(opts.notifyCommand ?? KEEPALIVED_DEFAULTS.notifyCommand, 'notifyCommand');
+  const cluster = requireGrammar(GRAMMAR.dnsLabel, spec.metadata.name, 'metadata.name');
+  const { index } = lbServer(spec, serverName);
+  const server = requireGrammar(GRAMMAR.dnsLabel, serverName, `servers[${index}].name`);
+  return `${command} lb link ${state} --cluster ${cluster} --server ${server}`;
+}
+
+/** One virtual_routes line, every word checked: the values come from OVH's API as well as the spec. */
+function routeLine(route: LbPublicRoute): string {
+  const to = /^(.+)\/(\d{1,2})$/.exec(route.to);
+  if (!to || !GRAMMAR.ipv4.test(to[1]) || Number(to[2]) > 32) throw new UnsafeValueError('publicNetwork.routes[].to', route.to, 'an IPv4 CIDR');
+  const words = [route.to];
+  if (route.via !== undefined) words.push('via', requireGrammar(GRAMMAR.ipv4, route.via, 'publicNetwork.routes[].via'));
+  words.push('dev', requireGrammar(GRAMMAR.interfaceName, route.dev, 'publicNetwork.routes[].dev'));
+  if (route.onlink) words.push('onlink');
+  if (route.src !== undefined) words.push('src', requireGrammar(GRAMMAR.ipv4, route.src, 'publicNetwork.routes[].src'));
+  words.push('table', String(requireInt(route.table, 1, 252, 'publicNetwork.routes[].table')));
+  return words.join(' ');
+}
+
+/** The instance lines that hold the public path while MASTER, and the notify lines that go with it. */
+function publicLines(spec: ClusterSpec, serverName: string, opts: KeepalivedRenderOptions): { addresses: string[]; blocks: string[] } {
+  const pub = opts.publicNetwork;
+  if (!pub) return { addresses: [], blocks: [] };
+  const dev = requireGrammar(GRAMMAR.interfaceName, pub.interface, 'publicPath.interface');
+  const addresses = pub.addresses.map((a) => {
+    const [ip, prefix, extra] = a.split('/');
+    if (extra !== undefined || !GRAMMAR.ipv4.test(ip) || !/^\d{1,2}$/.test(prefix ?? '') || Number(prefix) > 32) {
+      throw new UnsafeValueError('publicNetwork.addresses[]', a, 'an IPv4 address/prefix');
+    }
+    return `    ${a} dev ${dev}`;
+  });
+  const table = requireInt(pub.routes[0]?.table, 1, 252, 'publicNetwork.routes[0].table');
+  if (pub.routes.some((r) => r.table !== table)) throw new UnsafeValueError('publicNetwork.routes[].table', pub.routes.map((r) => r.table).join(','), 'one table for every route');
+  const mode = PUBLIC_PATH_MODES.find((m) => m === pub.mode);
+  if (!mode) throw new UnsafeValueError('publicPath.mode', pub.mode, `one of ${PUBLIC_PATH_MODES.join(', ')}`);
+  addresses.unshift(`    # The public path (publicPath.mode ${mode}): held by the MASTER only.`);
+  const blocks = [
+    `  # While MASTER: the public default route, in table ${table}, which only traffic from the failover IPs uses.`,
+    '  virtual_routes {',
+    ...pub.routes.map((r) => `    ${routeLine(r)}`),
+    '  }',
+    '  virtual_rules {',
+    ...pub.ruleSources.map((ip, i) => `    from ${requireGrammar(GRAMMAR.ipv4, ip, `failoverIps[${i}]`)}/32 table ${table} preference ${PUBLIC_RULE_PREFERENCE}`),
+    '  }',
+  ];
+  if (pub.togglesLink) {
+    const down = lbLinkCommand(spec, serverName, 'down', opts);
+    blocks.push(
+      '  # A BACKUP, a fault or a stop takes the public NIC off the wire (Proxmox link_down=1): the',
+      "  # failover IP's MAC answers from the MASTER's NIC alone.",
+      `  notify_backup "${down}"`,
+      `  notify_fault "${down}"`,
+      `  notify_stop "${down}"`,
+    );
+  }
+  return { addresses, blocks };
 }
 
 export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts: KeepalivedRenderOptions = {}): string {
@@ -57,6 +142,8 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
   const apiVip = requireGrammar(GRAMMAR.ipv4, spec.network.apiVip, 'network.apiVip');
   const sourceIp = lbAddress(spec, index);
   const peers = spec.servers.flatMap((_, i) => (i === index ? [] : [lbAddress(spec, i)]));
+  const pub = publicLines(spec, serverName, opts);
+  const movesIp = opts.publicNetwork?.movesIp ?? true;
   const lines = [
     renderHeader('keepalived.conf', spec, serverName),
     'global_defs {',
@@ -64,6 +151,10 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
     '  # notify scripts run as root, and only from paths root alone can write.',
     '  enable_script_security',
     '  script_user root',
+    '  # Gratuitous ARPs on takeover: now, again a moment later, and every minute while MASTER.',
+    `  vrrp_garp_master_delay ${KEEPALIVED_DEFAULTS.garpMasterDelaySeconds}`,
+    `  vrrp_garp_master_repeat ${KEEPALIVED_DEFAULTS.garpMasterRepeat}`,
+    `  vrrp_garp_master_refresh ${KEEPALIVED_DEFAULTS.garpMasterRefreshSeconds}`,
     '}',
     '',
     `vrrp_instance ${KEEPALIVED_DEFAULTS.instanceName} {`,
@@ -94,10 +185,16 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
     '  }',
     '  virtual_ipaddress {',
     `    ${apiVip}/${prefixLength(spec)} dev ${iface}`,
+    ...pub.addresses,
     '  }',
-    '  # Taking the VIP means this LB is now the active one: route the public failover IPs here too.',
-    '  # autok8s joins a move already running for the same IP, so several triggers make one move.',
-    `  notify_master "${notifyMasterCommand(spec, serverName, opts)}"`,
+    ...pub.blocks,
+    ...(movesIp
+      ? [
+          '  # Taking the VIP means this LB is now the active one: route the public failover IPs here too.',
+          '  # autok8s joins a move already running for the same IP, so several triggers make one move.',
+          `  notify_master "${notifyMasterCommand(spec, serverName, opts)}"`,
+        ]
+      : ['  # The IP block is routed into the vRack: the gratuitous ARPs move its addresses, OVH has nothing to move.']),
     '}',
     '',
   ];

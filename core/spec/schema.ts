@@ -7,6 +7,7 @@
 // through workflow inputs and histories without leaking anything.
 import { z } from 'zod';
 import { healthUrlOutsideVrack } from '../lb-endpoints';
+import { PUBLIC_PATH_DEFAULTS, PUBLIC_PATH_MODES, publicPathIssues, publicPathOf } from '../public-path/modes';
 import { cidrContains, isHostInCidr, isPrivateCidr, notPublicBecause, parseCidr } from '../net/ipv4';
 import { parseDuration } from './duration';
 import { GRAMMAR, type Grammar } from './grammar';
@@ -149,6 +150,20 @@ const clusterObject = z.strictObject({
     vrrpRouterId: bounded(LIMITS.vrrpRouterId, '(a VRRP router ID)').default(51),
     interface: grammatical(GRAMMAR.interfaceName).default('eth0').describe('Name of the vRack interface inside the VMs.'),
   }),
+  publicPath: z
+    .strictObject({
+      mode: z
+        .enum(PUBLIC_PATH_MODES, { error: `must be one of ${PUBLIC_PATH_MODES.join(', ')} (docs/production.md, "The public path")` })
+        .default(PUBLIC_PATH_DEFAULTS.mode)
+        .describe('How a failover IP reaches the active LB VM: vmac (bridged with an OVH virtual MAC), routed (through the host), vrack-block (an IP block in the vRack).'),
+      bridge: grammatical(GRAMMAR.pveBridge).default(PUBLIC_PATH_DEFAULTS.bridge).describe('Proxmox bridge of the LB VM public NIC (vmac, routed).'),
+      interface: grammatical(GRAMMAR.interfaceName).default(PUBLIC_PATH_DEFAULTS.interface).describe('Name of the public NIC inside the LB VM (vmac, routed).'),
+      block: z.string().optional().describe('vrack-block only: the OVH IP block routed into the vRack, a /29 or larger; every failover IP is one of its usable addresses.'),
+    })
+    // Optional, defaults applied by publicPathOf: a spec accepted before the section existed
+    // keeps its generation (the hash of the parsed spec), so kept generations stay valid.
+    .optional()
+    .describe('How a failover IP reaches the active LB VM; omitted: vmac on vmbr0, eth1 in the LB VM.'),
   talos: z.strictObject({
     version: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Talos version tag such as v1.8.3' }),
     kubernetesVersion: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Kubernetes version tag such as v1.31.2' }),
@@ -228,6 +243,15 @@ export function crossFieldIssues(spec: z.output<typeof clusterObject>): Issue[] 
       message: `${controlPlanes} control planes: etcd needs an odd number (1, 3, 5, ...); drop vms.controlPlane from one server or add one`,
     });
   }
+  issues.push(
+    ...publicPathIssues(publicPathOf(spec), {
+      failoverIps: spec.failoverIps,
+      vrackInterface: spec.network.interface,
+      vrackBridges: spec.servers.map((s) => s.proxmox.bridge),
+      vrackCidr: spec.network.cidr,
+      wellFormedIp: (ip) => GRAMMAR.ipv4.test(ip),
+    }),
+  );
   // Only compare durations that are well formed; malformed ones already have their own issue.
   const ms = (d: string) => (GRAMMAR.duration.test(d) ? parseDuration(d) : NaN);
   const minUnhealthy = LIMITS.unhealthyAfterIntervals * ms(spec.health.interval);

@@ -10,6 +10,8 @@ export const FIXTURE = readFileSync(join(ROOT, 'test', 'fixtures', 'cluster.yaml
 /** Renderers and argument builders, by name; spec-input.test.ts calls each with the hostile value. */
 export type Sink =
   | 'keepalived'
+  | 'keepalivedPublic'
+  | 'lbPublicNic'
   | 'haproxy'
   | 'nginx'
   | 'lbFiles'
@@ -117,6 +119,20 @@ export const HOSTILE_SPECS: HostileSpec[] = [
   { name: 'a Kubernetes version that adds a config patch', field: 'talos.kubernetesVersion', message: /Kubernetes version tag/, edits: [[['talos', 'kubernetesVersion'], 'v1.31.2 --config-patch @/etc/shadow']], sinks: ['talosGenConfig'] },
   { name: 'a talosctl path that is a shell command', field: 'talos.talosctl', message: /file path without spaces/, edits: [[['talos', 'talosctl'], '/bin/sh -c id']], sinks: ['talosctlPath'] },
   { name: 'a talosctl path that is a flag', field: 'talos.talosctl', message: /not starting with "-"/, edits: [[['talos', 'talosctl'], '-oProxyCommand=id']], sinks: ['talosctlPath'] },
+
+  // ---- into the public path: keepalived's public addresses and routes, the LB VM's net1
+  // (the fixture has no publicPath section: each case writes one)
+  { name: 'a public bridge that adds NIC options', field: 'publicPath.bridge', message: /Proxmox bridge/, edits: [[['publicPath'], { bridge: 'vmbr0,link_down=0,firewall=0' }]], sinks: ['lbPublicNic'] },
+  { name: 'a public interface that closes the VRRP block', field: 'publicPath.interface', message: /network interface name/, edits: [[['publicPath'], { interface: 'eth1\n}\nvrrp_script evil {' }]], sinks: ['keepalivedPublic'] },
+  { name: 'a public path mode with a line after it', field: 'publicPath.mode', message: /one of vmac, routed, vrack-block/, edits: [[['publicPath'], { mode: 'vmac\n}' }]], sinks: ['keepalivedPublic', 'lbPublicNic'] },
+  {
+    name: 'a vRack block with a line after it',
+    field: 'publicPath.block',
+    message: /IPv4 block such as 203\.0\.113\.8\/29/,
+    edits: [[['publicPath'], { mode: 'vrack-block', block: '203.0.113.8/29\n  notify_master "/bin/sh"' }]],
+    sinks: ['keepalivedPublic'],
+  },
+  { name: 'a single /32 as the vRack block', field: 'publicPath.block', message: /a \/32 is too small/, edits: [[['publicPath'], { mode: 'vrack-block', block: '203.0.113.10/32' }]], sinks: [] },
 
   // ---- into URLs the worker requests
   { name: 'an LB health URL at the cloud metadata service', field: 'servers[0].lbHealthUrl', message: /169\.254\.169\.254 is outside network\.cidr/, edits: [[['servers', 0, 'lbHealthUrl'], 'http://169.254.169.254/latest/meta-data/']], sinks: ['lbFiles'] },

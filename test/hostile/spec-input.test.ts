@@ -19,6 +19,8 @@ import { desiredVmConfig } from '../../activities/proxmox/vm-plan';
 import { sshTargetFor } from '../../activities/ssh/target';
 import { renderHaproxyCfg } from '../../core/render/haproxy';
 import { renderKeepalivedConf } from '../../core/render/keepalived';
+import { lbPublicNic } from '../../core/public-path/lb-nic';
+import { lbPublicNetwork } from '../../core/public-path/lb-network';
 import { lbConfigFiles } from '../../core/render/lb-files';
 import { renderNginxConf } from '../../core/render/nginx';
 import { UnsafeValueError } from '../../core/spec/grammar';
@@ -35,6 +37,9 @@ const VALID = parseSpec(FIXTURE, 'cluster.yaml');
 /** Each sink renders or builds everything it would for the whole spec. */
 const SINKS: Record<Sink, (spec: ClusterSpec) => void> = {
   keepalived: (spec) => spec.servers.forEach((s) => renderKeepalivedConf(spec, s.name)),
+  keepalivedPublic: (spec) =>
+    spec.servers.forEach((s, i) => renderKeepalivedConf(spec, s.name, { publicNetwork: lbPublicNetwork(spec, i, { gateway: '198.51.100.254' }) })),
+  lbPublicNic: (spec) => spec.servers.forEach((_, i) => lbPublicNic(spec, i, { virtualMac: '02:00:00:ab:cd:ef', linkUp: i === 0 })),
   haproxy: (spec) => spec.servers.forEach((s) => renderHaproxyCfg(spec, s.name)),
   nginx: (spec) => spec.servers.forEach((s) => renderNginxConf(spec, s.name, { upstream: 'workers' })),
   lbFiles: (spec) => spec.servers.forEach((s) => lbConfigFiles(spec, s.name)),

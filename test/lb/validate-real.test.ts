@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHaproxyCfg } from '../../core/render/haproxy';
+import { lbPublicNetwork } from '../../core/public-path/lb-network';
+import { publicPathOf, type PublicPathMode } from '../../core/public-path/modes';
 import { renderKeepalivedConf } from '../../core/render/keepalived';
 import { renderNginxConf, type NginxPaths } from '../../core/render/nginx';
 import { loadSpecFile } from '../../core/spec/load';
@@ -173,3 +175,68 @@ describe.skipIf(requireInCi(keepalivedUnavailable, 'keepalived -t in a namespace
     expect(checkKeepalivedConfig(good, 'x.conf').code).toBe(0);
   });
 });
+
+// ---------------------------------------------------------------------------------------
+describe.skipIf(requireInCi(keepalivedUnavailable, 'keepalived -t in a namespace'))(
+  title('keepalived -t on keepalived.conf with the public path, inside a namespace with eth0 and a public eth1', keepalivedUnavailable),
+  () => {
+    let lab: NetnsLab;
+    let host: LabHost;
+    let vrackOnly: LabHost;
+    beforeAll(async () => {
+      lab = await NetnsLab.create();
+      host = await lab.addHost('lbpub', lab.ip(11));
+      // The LB VM's public NIC: one end of a veth pair whose both ends stay in this namespace.
+      for (const argv of [
+        ['ip', 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1-peer'],
+        ['ip', 'link', 'set', 'eth1-peer', 'up'],
+        ['ip', 'link', 'set', 'eth1', 'up'],
+      ]) {
+        const result = await lab.exec(host, argv);
+        if (result.code !== 0) throw new Error(`${argv.join(' ')}: ${result.stderr}`);
+      }
+      vrackOnly = await lab.addHost('lbvrack', lab.ip(12));
+    });
+    afterAll(async () => lab?.teardown());
+
+    const gateways = ['198.51.100.254', '198.51.100.126', '192.0.2.254'];
+    const inMode = (mode: PublicPathMode): ClusterSpec =>
+      mode === 'vrack-block'
+        ? { ...twoIps, failoverIps: ['203.0.113.9', '203.0.113.10'], publicPath: { ...publicPathOf(spec), mode, block: '203.0.113.8/29' } }
+        : { ...twoIps, publicPath: { ...publicPathOf(spec), mode } };
+    const rendered = (mode: PublicPathMode, name: string) => {
+      const s = inMode(mode);
+      const index = s.servers.findIndex((x) => x.name === name);
+      return renderKeepalivedConf(s, name, { publicNetwork: lbPublicNetwork(s, index, { gateway: gateways[index] }) });
+    };
+    const keepalivedTest = (on: LabHost, text: string, name: string) => lab.exec(on, ['keepalived', '-t', '-f', writeScratch(name, text)]);
+
+    const cases = (['vmac', 'routed', 'vrack-block'] as const).flatMap((mode) => servers.map((name) => [mode, name] as const));
+    it.each(cases)('accepts the %s config of %s: addresses, virtual_routes with dev eth1 and virtual_rules', async (mode, name) => {
+      const result = await keepalivedTest(host, rendered(mode, name), `keepalived-${mode}-${name}.conf`);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    });
+
+    it('rejects the vmac config where the public interface does not exist (so validation must run on the LB VM with its net1)', async () => {
+      const result = await keepalivedTest(vrackOnly, rendered('vmac', 'srv-a'), 'keepalived-vmac-no-eth1.conf');
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/interface eth1 for ip address 203\.0\.113\.10\/32 doesn't exist/);
+    });
+
+    it('accepts the vrack-block config without a public interface: its addresses sit on the vRack NIC', async () => {
+      expect((await keepalivedTest(vrackOnly, rendered('vrack-block', 'srv-a'), 'keepalived-block-vrack.conf')).code).toBe(0);
+    });
+
+    const good = rendered('vmac', 'srv-a');
+    it.each<[string, string]>([
+      ['a route via a gateway that is not an address', good.replace(/via 198\.51\.100\.254/, 'via 198.51.100.999')],
+      ['a rule without a table', good.replace(/(from 203\.0\.113\.10\/32) table 100/, '$1 tablex 100')],
+      ['a GARP refresh that is not a number', good.replace('vrrp_garp_master_refresh 60', 'vrrp_garp_master_refresh soon')],
+    ])('rejects %s', async (_, text) => {
+      expect(text).not.toBe(good);
+      const result = await keepalivedTest(host, text, 'keepalived-public-broken.conf');
+      expect(result.code, result.stderr).not.toBe(0);
+    });
+  },
+);
