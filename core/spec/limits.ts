@@ -20,10 +20,11 @@ export const LIMITS = {
   servers: 199,
   /**
    * keepalived reads its configuration in lines of at most 1023 characters and silently splits
-   * longer ones. notify_master runs one `autok8s failover` per failover IP on one line: 6 calls
-   * fit with the longest server names and addresses, 7 do not.
+   * longer ones. notify_master runs one `autok8s failover` per failover IP on one line, after the
+   * public link's `autok8s lb link up`: 5 calls fit with the longest cluster and server names
+   * and addresses, 6 do not (test/unit/render-keepalived-public.test.ts renders the worst case).
    */
-  failoverIps: 6,
+  failoverIps: 5,
   /** keepalived's MAXBUF (1024) minus the terminating NUL. */
   keepalivedLineChars: 1023,
   vmid: { min: 100, max: 999_999_999 },

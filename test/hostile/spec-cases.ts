@@ -92,10 +92,10 @@ export const HOSTILE_SPECS: HostileSpec[] = [
   { name: 'a failover IP inside the vRack', field: 'failoverIps[0]', message: /is private \(RFC 1918\), not a public address/, edits: [[['failoverIps', 0], '10.10.0.50']], sinks: [] },
   { name: 'a loopback failover IP', field: 'failoverIps[0]', message: /is loopback, not a public address/, edits: [[['failoverIps', 0], '127.0.0.1']], sinks: [] },
   {
-    name: 'seven failover IPs: a notify_master line longer than keepalived reads',
+    name: 'six failover IPs: a notify_master line longer than keepalived reads',
     field: 'failoverIps',
-    message: /at most 6 failover IPs/,
-    edits: [[['failoverIps'], Array.from({ length: 7 }, (_, i) => `203.0.113.${10 + i}`)]],
+    message: /at most 5 failover IPs/,
+    edits: [[['failoverIps'], Array.from({ length: 6 }, (_, i) => `203.0.113.${10 + i}`)]],
     sinks: ['keepalived'],
   },
 

@@ -6,6 +6,7 @@ import { lbPublicNetwork, type LbPublicNetwork } from '../../core/public-path/lb
 import { KEEPALIVED_DEFAULTS, lbLinkCommand, renderKeepalivedConf } from '../../core/render/keepalived';
 import { publicPathOf, type PublicPathMode } from '../../core/public-path/modes';
 import { loadSpecFile } from '../../core/spec/load';
+import { LIMITS } from '../../core/spec/limits';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { expectGolden } from '../golden/golden';
 
@@ -106,5 +107,34 @@ describe('renderKeepalivedConf with the public path', () => {
   it('names the link command after the cluster and server only', () => {
     expect(lbLinkCommand(spec, 'srv-b', 'down')).toBe('/usr/local/bin/autok8s lb link down --cluster prod-gra --server srv-b');
     expect(() => lbLinkCommand({ ...spec, metadata: { name: 'prod;reboot' } }, 'srv-b', 'up')).toThrow(/metadata.name/);
+  });
+});
+
+describe('the longest notify_master line a valid spec can produce', () => {
+  // 40-character names (the DNS-label limit), the most failover IPs the schema allows, each 15
+  // characters long, and the public link call in front: keepalived must still read it as one line.
+  const longName = (c: string) => `${c}${'x'.repeat(38)}${c}`;
+  const worst = (ips: number): ClusterSpec => ({
+    ...spec,
+    metadata: { name: longName('c') },
+    servers: spec.servers.map((s, i) => ({ ...s, name: longName(String.fromCharCode(97 + i)) })),
+    failoverIps: Array.from({ length: ips }, (_, i) => `203.0.113.${200 + i}`),
+    publicPath: { ...publicPathOf(spec), mode: 'vmac' },
+  });
+
+  it(`renders for ${LIMITS.failoverIps} failover IPs, the schema's limit, within keepalived's ${LIMITS.keepalivedLineChars} characters`, () => {
+    const s = worst(LIMITS.failoverIps);
+    const conf = render(s, s.servers[0].name);
+    const line = conf.split('\n').find((l) => l.includes('notify_master'))!;
+    expect(line).toContain('lb link up');
+    expect(line.length).toBeLessThanOrEqual(LIMITS.keepalivedLineChars);
+  });
+
+  it('would pass it with one more call, which is why the schema refuses one more IP', () => {
+    const s = worst(LIMITS.failoverIps);
+    const line = render(s, s.servers[0].name).split('\n').find((l) => l.includes('notify_master'))!;
+    const oneCall = line.split('; ').at(-1)!.replace(/'"$/, '');
+    expect(oneCall).toMatch(/^\S+ failover --cluster /);
+    expect(line.length + '; '.length + oneCall.length).toBeGreaterThan(LIMITS.keepalivedLineChars);
   });
 });

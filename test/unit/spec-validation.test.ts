@@ -81,7 +81,7 @@ describe('a bad spec is refused with the field and what to do', () => {
     { name: 'an LB health URL outside the vRack', edits: [[['servers', 0, 'lbHealthUrl'], 'http://169.254.169.254/latest/meta-data']], path: 'servers[0].lbHealthUrl', message: /outside network.cidr 10.10.0.0\/24/ },
     { name: 'an OVH service name that is not one', edits: [[['servers', 0, 'ovhService'], '../../me']], path: 'servers[0].ovhService', message: /OVH dedicated-server service name such as ns1234567.ip-1-2-3.eu/ },
     { name: 'an install disk outside /dev', edits: [[['talos', 'installDisk'], '/dev/../etc/shadow']], path: 'talos.installDisk', message: /device path/ },
-    { name: 'a seventh failover IP', edits: [[['failoverIps'], ['203.0.113.10', '203.0.113.11', '203.0.113.12', '203.0.113.13', '203.0.113.14', '203.0.113.15', '203.0.113.16']]], path: 'failoverIps', message: /at most 6 failover IPs: keepalived/ },
+    { name: 'a sixth failover IP', edits: [[['failoverIps'], ['203.0.113.10', '203.0.113.11', '203.0.113.12', '203.0.113.13', '203.0.113.14', '203.0.113.15']]], path: 'failoverIps', message: /at most 5 failover IPs: keepalived/ },
     { name: 'a Talos version without a v', edits: [[['talos', 'version'], '1.8.3']], path: 'talos.version', message: /Talos version tag such as v1.8.3/ },
     { name: 'a host key that is not an OpenSSH key line', edits: [[['servers', 0, 'ssh', 'hostKey'], 'AAAAC3Nza']], path: 'servers[0].ssh.hostKey', message: /OpenSSH public host key line/ },
   ];
