@@ -17,8 +17,10 @@ const http = (status: number, reason: string, errors?: Record<string, string>) =
 
 describe('classifyProxmoxError', () => {
   const cases: { name: string; err: unknown; type: string; nonRetryable: boolean; message: RegExp }[] = [
-    { name: '401: bad token, names server, node and token ID and what to check', err: http(401, 'authentication failure'), type: 'ProxmoxAuthError', nonRetryable: true, message: /node pve-a of server srv-a .* rejected API token root@pam!autok8s .*file:\/etc\/autok8s\/pve-a.secret/ },
-    { name: '403: a missing privilege', err: http(403, 'Permission check failed (/vms/102, VM.Allocate)'), type: 'ProxmoxAuthError', nonRetryable: true, message: /lacks a privilege.*VM\.Allocate.*PVEVMAdmin/ },
+    { name: '401: bad token, names server, node and token ID and what to check', err: http(401, 'Authentication failed!'), type: 'ProxmoxAuthError', nonRetryable: true, message: /node pve-a of server srv-a .* rejected API token root@pam!autok8s .*file:\/etc\/autok8s\/pve-a.secret/ },
+    { name: '403 naming a privilege: the message names it and its path', err: http(403, 'Permission check failed (/vms/102, VM.Allocate)'), type: 'ProxmoxAuthError', nonRetryable: true, message: /lacks privilege VM\.Allocate on \/vms\/102 .*pveum role modify AutoK8s/ },
+    { name: '403 naming alternatives: the message names each', err: http(403, 'Permission check failed (/storage/local, Datastore.AllocateSpace|Datastore.Audit)'), type: 'ProxmoxAuthError', nonRetryable: true, message: /lacks one of Datastore\.AllocateSpace, Datastore\.Audit on \/storage\/local/ },
+    { name: 'a bare 403 (a failed "or"): the message names what the call needs', err: http(403, 'Permission check failed'), type: 'ProxmoxAuthError', nonRetryable: true, message: /which needs VM\.Allocate on \/vms\/<vmid>/ },
     { name: '400: parameter errors carry the map', err: http(400, 'Parameter verification failed.', { memory: "type check ('integer') failed - got 'lots'\n" }), type: 'ProxmoxBadRequest', nonRetryable: true, message: /Parameter verification failed\. \(memory: type check \('integer'\) failed - got 'lots'\)/ },
     { name: '501: an unknown path', err: http(501, "Method 'POST /nodes/pve-a/qemu' not implemented"), type: 'ProxmoxNotFound', nonRetryable: true, message: /does not know POST/ },
     { name: '500 for a storage the node lacks: retrying cannot fix it', err: http(500, "storage 'ceph' does not exist"), type: 'ProxmoxSetupError', nonRetryable: true, message: /storage 'ceph' does not exist/ },
