@@ -47,8 +47,12 @@ export const PVE_MESSAGES = {
   noSuchNode: (node: string) => `no such cluster node '${node}'`,
   /** VERIFIED shape (API2/Cluster.pm nextid raise_param_exc). */
   nextIdTaken: (vmid: number) => `VM ${vmid} already exists`,
-  /** VERIFIED (PVE::Tools assert_if_modified): a config update with a stale digest. */
-  digestMismatch: 'detected modified configuration - file changed by other user? Try again.',
+  /**
+   * VERIFIED (qemu-server src/PVE/API2/Qemu.pm $update_vm_api, load_and_check_config): a
+   * config update (PUT/POST config) with a stale digest. (PVE::Tools::assert_if_modified's
+   * "detected modified configuration ..." is what other handlers, e.g. snapshots, say.)
+   */
+  digestMismatch: 'checksum mismatch (file change by other user?)',
   /** VERIFIED (pve-manager PVE/API2/Tasks.pm read_task_status): errors.upid of a UPID whose task log is missing. */
   noSuchTask: 'no such task',
   /** VERIFIED (same): errors.upid of a UPID that does not parse. */

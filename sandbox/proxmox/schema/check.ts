@@ -77,7 +77,13 @@ const isInteger = (v: string) => /^[+-]?\d+$/.test(v);
 const isNumber = (v: string) => /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?$/.test(v);
 
 /** A Perl regex as the schema prints it (`(?^:...)`, `(?^i:...)`) as a JS one anchored like `m/^$pattern$/`. */
+const compiled = new Map<string, RegExp | undefined>();
 function perlPattern(pattern: string): RegExp | undefined {
+  if (!compiled.has(pattern)) compiled.set(pattern, compilePerlPattern(pattern));
+  return compiled.get(pattern);
+}
+
+function compilePerlPattern(pattern: string): RegExp | undefined {
   let flags = '';
   const source = pattern.replace(/\(\?\^([a-z]*):/g, (_m, f: string) => {
     if (f.includes('i')) flags = 'i';
