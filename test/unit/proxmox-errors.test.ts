@@ -11,6 +11,7 @@ import {
   runtimeConflict,
   type ProxmoxTarget,
 } from '../../activities/proxmox/errors';
+import { privilegesNeeded } from '../../activities/proxmox/privileges';
 
 const target: ProxmoxTarget = { server: 'srv-a', node: 'pve-a', url: 'https://pve-a.example:8006', tokenId: 'root@pam!autok8s', tokenSecretRef: 'file:/etc/autok8s/pve-a.secret' };
 const http = (status: number, reason: string, errors?: Record<string, string>) => new ProxmoxHttpError(status, reason, 'POST', '/nodes/pve-a/qemu', errors);
@@ -78,5 +79,27 @@ describe('runtimeConflict', () => {
   it('only 500s and task exit statuses are runtime conflicts', () => {
     expect(runtimeConflict(http(400, 'VM 102 already exists'))).toBeUndefined();
     expect(runtimeConflict(new ProxmoxTaskError('UPID:x', 'qmstart', '102', 'VM 102 already running'))).toBe('alreadyRunning');
+  });
+});
+
+describe('privilegesNeeded', () => {
+  it.each([
+    { call: 'POST /nodes/pve-a/qemu', needs: /VM\.Allocate on \/vms\/<vmid>.*SDN\.Use/ },
+    { call: 'POST /nodes/pve-a/qemu/9000/clone', needs: /VM\.Clone on \/vms\/<template>, VM\.Allocate on \/vms\/<new vmid>/ },
+    { call: 'PUT /nodes/pve-a/qemu/102/config', needs: /VM\.Config\.Cloudinit and VM\.Config\.CDROM/ },
+    { call: 'GET /nodes/pve-a/qemu', needs: /VM\.Audit/ },
+    { call: 'GET /nodes/pve-a/qemu/102/config', needs: /VM\.Audit/ },
+    { call: 'GET /nodes/pve-a/qemu/102/status/current', needs: /VM\.Audit/ },
+    { call: 'POST /nodes/pve-a/qemu/102/status/shutdown', needs: /VM\.PowerMgmt/ },
+    { call: 'DELETE /nodes/pve-a/qemu/102', needs: /VM\.Allocate/ },
+    { call: 'GET /nodes/pve-a/qemu/102/agent/network-get-interfaces', needs: /VM\.GuestAgent\.Audit.*VM\.Monitor on 8/ },
+    { call: 'GET /nodes/pve-a/tasks/UPID:x/status', needs: /Sys\.Audit on \/nodes\/<node>/ },
+  ])('$call needs $needs', ({ call, needs }) => {
+    const [method, path] = call.split(' ');
+    expect(privilegesNeeded(method, path)).toMatch(needs);
+  });
+
+  it('knows nothing of calls autok8s does not make', () => {
+    expect(privilegesNeeded('POST', '/nodes/pve-a/lxc')).toBeUndefined();
   });
 });
