@@ -9,7 +9,13 @@
 //   node sandbox/proxmox/schema/extract.mjs <apidoc.js> <source description> > sandbox/proxmox/schema/pve-api.json
 //
 // The copy used (see "provenance" in the output) is vendored in a public repository that
-// downloads https://pve.proxmox.com/pve-docs/api-viewer/apidoc.js on a schedule.
+// downloads https://pve.proxmox.com/pve-docs/api-viewer/apidoc.js on a schedule. To
+// reproduce pve-api.json byte for byte:
+//   git clone https://github.com/basher83/Proxmox-OpenAPI && cd Proxmox-OpenAPI
+//   git show 64015ab3a1b9b51dfaaa2656d9c601b8755574d3:proxmox-virtual-environment/apidoc.js > /tmp/apidoc.js
+//   node <autok8s>/sandbox/proxmox/schema/extract.mjs /tmp/apidoc.js "<provenance.source of pve-api.json>" > <autok8s>/sandbox/proxmox/schema/pve-api.json
+// To move to a newer Proxmox VE, extract from a newer apidoc.js (or one served by your own
+// node at https://<node>:8006/pve-docs/api-viewer/apidoc.js) and run the Proxmox tests.
 import { readFileSync } from 'node:fs';
 
 const OPERATIONS = [
