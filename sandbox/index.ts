@@ -15,6 +15,7 @@ import { InProcessLbHost } from './lbhost/host';
 import { generateEd25519KeyPair } from './ssh-keys';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
 import { ProxmoxSimulator, type ProxmoxLatency } from './proxmox/simulator';
+import { autok8sAcl } from './proxmox/autok8s-role';
 import { TalosSimulator } from './talos/simulator';
 import type { TalosTiming } from './talos/talos-api';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
@@ -118,7 +119,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     for (const [i, name] of names.entries()) {
       const node = `pve-${name.slice(4)}`;
       const tokenSecret = randomUUID();
-      const sim = await ProxmoxSimulator.start({ ca, audit, faults, node, tokens: [{ tokenId: 'root@pam!autok8s', secret: tokenSecret }], latency: options.latency?.proxmox });
+      // The token holds exactly the privileges docs/production.md grants, on the spec's default
+      // storage, ISO storage and bridge (core/spec/schema.ts): a call needing more gets a 403.
+      const acl = autok8sAcl({ storage: 'local-lvm', isoStorage: 'local', bridge: 'vmbr1' });
+      const sim = await ProxmoxSimulator.start({ ca, audit, faults, node, tokens: [{ tokenId: 'root@pam!autok8s', secret: tokenSecret, acl }], latency: options.latency?.proxmox });
       stops.push(() => sim.stop());
       proxmox.set(name, sim);
       writeSecret(secretsDir, `pve-${name}.token`, tokenSecret);

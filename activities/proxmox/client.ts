@@ -26,7 +26,11 @@ export interface ProxmoxEndpoint extends ProxmoxTrust {
 }
 
 export interface ProxmoxClientOptions {
-  /** Per request; a hung node becomes a retryable timeout. Default 30 s. */
+  /**
+   * Per request; a hung node becomes a retryable timeout. Default 30 s. Keep it well above
+   * 3 s: a node answers a refused token only after holding it back 3 s (pve-http-server), and
+   * a shorter timeout would turn that non-retryable 401 into a retried timeout.
+   */
   requestTimeoutMs?: number;
   /** Aborts every request (an activity's cancellation signal). */
   signal?: AbortSignal;

@@ -1,6 +1,7 @@
 // Proxmox failures, and what the activities do about each (pure; table-tested):
-// - bad credentials (401) and missing privileges (403): non-retryable ProxmoxAuthError,
-//   naming the server, node and token ID (never the secret) and what to check;
+// - bad credentials (401, answered after ~3 s with an empty body) and missing privileges
+//   (403): non-retryable ProxmoxAuthError, naming the server, node and token ID (never the
+//   secret) and what to check — for a 403 the privilege and path (./privileges.ts);
 // - parameter errors (400 "Parameter verification failed." with an `errors` map):
 //   non-retryable ProxmoxBadRequest carrying the map;
 // - TLS verification or pinning failures: non-retryable ProxmoxTlsError;
@@ -8,6 +9,7 @@
 //   recognised by `runtimeConflict` so activities treat "already done" as success;
 // - other 5xx, 429, timeouts and resets: retryable.
 import { ApplicationFailure } from '@temporalio/common';
+import { missingPrivilege } from './privileges';
 
 /** A non-200 answer from the Proxmox API. The message is Proxmox's reason phrase. */
 export class ProxmoxHttpError extends Error {
@@ -136,8 +138,8 @@ export function classifyProxmoxError(err: unknown, t: ProxmoxTarget): Error {
     }
     if (err.status === 403) {
       return ApplicationFailure.nonRetryable(
-        `${where(t)}: API token ${t.tokenId} lacks a privilege for ${call} (403 ${err.reason}). ` +
-          `Grant the token a role such as PVEVMAdmin on /vms and PVEDatastoreUser on the storage, or create it without privilege separation (--privsep 0).`,
+        `${where(t)}: API token ${t.tokenId} lacks ${missingPrivilege(err.reason, err.method, err.path)} (403 ${err.reason} on ${call}). ` +
+          'Add it to the role of the token’s user on that path (pveum role modify AutoK8s -privs "..." replaces the list; pveum acl modify <path> ...); docs/production.md lists what autok8s needs.',
         'ProxmoxAuthError',
         { server: t.server, node: t.node, tokenId: t.tokenId, status: 403 },
       );

@@ -1,7 +1,9 @@
 // The Proxmox VE response envelope (docs/contracts.md §B.2): success is 200 with `{"data": ...}`
 // and the exact content type `application/json;charset=UTF-8` (the npm proxmox-api client
 // refuses anything else); an error carries its message as the HTTP reason phrase, with
-// `{"data": null}` and, for parameter errors, `"errors": {param: message}`.
+// `{"data": null}` and, for parameter errors, `"errors": {param: message}`. Every answer
+// >= 400 closes the connection (pve-http-server AnyEvent.pm response(): `keep_alive = 0 if
+// $code >= 400`, header `Connection: close`).
 import type { ServerResponse } from 'node:http';
 import { PVE_MESSAGES } from './messages';
 
@@ -44,6 +46,17 @@ export function writeError(res: ServerResponse, err: PveHttpError): void {
   if (err.errors) payload.errors = err.errors;
   payload.message = err.message + PVE_MESSAGES.bodyMessageSuffix;
   const body = JSON.stringify(payload);
-  res.writeHead(err.status, reasonPhrase(err.message), { 'Content-Type': PVE_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(err.status, reasonPhrase(err.message), { 'Content-Type': PVE_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
   res.end(body);
+}
+
+/**
+ * An error raised before any API handler runs (authentication): pve-http-server answers it
+ * with the reason phrase only — no content type, no body — and closes the connection.
+ */
+export function writeBareError(res: ServerResponse, err: PveHttpError): void {
+  // No Content-Length and no chunking: the body (none) ends with the connection, as there.
+  res.useChunkedEncodingByDefault = false;
+  res.writeHead(err.status, reasonPhrase(err.message), { Connection: 'close' });
+  res.end();
 }

@@ -5,26 +5,22 @@
 // Proxmox `die`s with a trailing "\n"; the HTTP reason phrase carries the text without it.
 
 export const PVE_MESSAGES = {
-  // --- authentication (UNVERIFIED: wording of both 401s)
+  // --- authentication (VERIFIED: pve-manager PVE/HTTPServer.pm auth_handler `die "No ticket\n"`
+  // without credentials, `die "Authentication failed!\n"` when verify_token fails)
   noTicket: 'No ticket',
-  authenticationFailure: 'authentication failure',
+  authenticationFailure: 'Authentication failed!',
+  /** VERIFIED (pve-common PVE/Exception.pm raise_perm_exc): the reason phrase of every 403. */
+  permissionCheckFailed: (what?: string) => (what ? `Permission check failed (${what})` : 'Permission check failed'),
 
   // --- envelope
-  /** UNVERIFIED: the reason phrase of a 501 for an unknown path or method. */
+  /** VERIFIED (pve-manager PVE/HTTPServer.pm rest_handler): a 501 for an unknown path or method; the path is relative to /api2/json. */
   notImplemented: (method: string, path: string) => `Method '${method} ${path}' not implemented`,
   /** VERIFIED (PVE::Exception raise_param_exc): reason phrase of every 400 with an `errors` map. */
   parameterVerificationFailed: 'Parameter verification failed.',
   /** UNVERIFIED: newer versions add `message` to error bodies; whether it keeps the "\n" is unconfirmed. */
   bodyMessageSuffix: '\n',
 
-  // --- JSON schema parameter errors (VERIFIED: PVE::JSONSchema check_prop/validate)
-  missingProperty: 'property is missing and it is not optional',
-  unknownProperty: 'property is not defined in schema and the schema does not allow additional properties',
-  typeCheck: (type: string, got: string) => `type check ('${type}') failed - got '${got}'`,
-  minimum: (min: number) => `value must have a minimum value of ${min}`,
-  maximum: (max: number) => `value must have a maximum value of ${max}`,
-  /** UNVERIFIED: format errors (dns-name, tags, drives, networks). */
-  invalidFormat: (what: string) => `invalid format - ${what}`,
+  // --- JSON schema parameter errors: sandbox/proxmox/schema/check.ts (PVE/JSONSchema.pm wordings)
 
   // --- runtime failures (500)
   /** VERIFIED (PVE::QemuConfig->load_config via cfs_config_path). */
@@ -51,10 +47,16 @@ export const PVE_MESSAGES = {
   noSuchNode: (node: string) => `no such cluster node '${node}'`,
   /** VERIFIED shape (API2/Cluster.pm nextid raise_param_exc). */
   nextIdTaken: (vmid: number) => `VM ${vmid} already exists`,
-  /** VERIFIED (PVE::Tools assert_if_modified): a config update with a stale digest. */
-  digestMismatch: 'detected modified configuration - file changed by other user? Try again.',
-  /** UNVERIFIED: an unknown UPID. */
-  noSuchTask: (upid: string) => `no such task '${upid}'`,
+  /**
+   * VERIFIED (qemu-server src/PVE/API2/Qemu.pm $update_vm_api, load_and_check_config): a
+   * config update (PUT/POST config) with a stale digest. (PVE::Tools::assert_if_modified's
+   * "detected modified configuration ..." is what other handlers, e.g. snapshots, say.)
+   */
+  digestMismatch: 'checksum mismatch (file change by other user?)',
+  /** VERIFIED (pve-manager PVE/API2/Tasks.pm read_task_status): errors.upid of a UPID whose task log is missing. */
+  noSuchTask: 'no such task',
+  /** VERIFIED (same): errors.upid of a UPID that does not parse. */
+  unparsableUpid: 'unable to parse worker upid',
 
   // --- guest agent (VERIFIED: PVE::QemuServer::Agent assert_agent_available)
   agentNotConfigured: 'No QEMU guest agent configured',

@@ -1,122 +1,114 @@
-// The simulated Proxmox VE API routes (paths relative to /api2/json): template, parameter
-// schema, and — for mutating calls — the audit action in Proxmox's own task names
-// (qmcreate, qmstart, ...). Handlers work on ProxmoxState; the server does the rest.
+// The simulated Proxmox VE API routes (paths relative to /api2/json): template and — for
+// mutating calls — the audit action in Proxmox's own task names (qmcreate, qmstart, ...).
+// Each route's parameters and `permissions` come from the published schema
+// (./schema/pve-api.json, keyed "METHOD /template"); `authorize` adds the privilege checks
+// the handler's own code makes (./permissions.ts). Handlers work on ProxmoxState; the
+// server does the rest.
+import type { ProxmoxToken } from './auth';
 import { paramError } from './envelope';
-import { QEMU_CONFIG_PROPS, VMID_PROP, validateParams, type Params, type PropSpec, type Schema } from './params';
+import { authorizeClone, authorizeCreate, authorizeTaskRead, authorizeUpdate, canAudit, runPermissionCheck } from './permissions';
+import type { Params } from './params';
+import { checkParameters, operationSchema, type OperationSchema } from './schema/check';
 import type { CallContext, ProxmoxState } from './state';
+import { parseUpid } from './upid';
 import { splitTags } from './vm-config';
 
 export interface RouteContext {
   /** Path parameters, decoded. */
   path: Record<string, string>;
-  /** Query and body parameters, validated against the route's schema. */
+  /** Query and body parameters, checked against the route's schema. */
   params: Params;
   call: CallContext;
+  token: ProxmoxToken;
 }
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   template: string;
-  schema: Schema;
   /** Audit action of a mutating call; read-only routes have none. */
   action?: string;
+  /** Privilege checks the real handler's code makes once the parameters are verified. */
+  authorize?(state: ProxmoxState, ctx: RouteContext): void;
   handle(state: ProxmoxState, ctx: RouteContext): unknown;
 }
 
 export interface RouteMatch {
   route: Route;
   path: Record<string, string>;
+  /** "METHOD /template", the key of its schema and of the schema-check tally. */
+  operation: string;
+  schema: OperationSchema;
 }
 
-const opt = (spec: PropSpec): PropSpec => ({ ...spec, optional: true });
-const bool = opt({ type: 'boolean' });
-const int0 = opt({ type: 'integer', min: 0 });
-const str = opt({ type: 'string' });
 const vmid = (ctx: RouteContext) => Number(ctx.path.vmid);
+/** Path and body parameters together, as the handler's code sees them. */
+const all = (ctx: RouteContext): Params => ({ ...ctx.params, ...ctx.path });
 
 export const PVE_ROUTES: Route[] = [
-  { method: 'GET', template: '/version', schema: {}, handle: () => ({ version: '8.2.4', release: '8.2', repoid: 'faa83925c9641325' }) },
+  { method: 'GET', template: '/version', handle: () => ({ version: '9.1.1', release: '9.1', repoid: '42db4a6cf33dac83' }) },
   {
     method: 'GET',
     template: '/cluster/nextid',
-    schema: { vmid: opt(VMID_PROP) },
     handle: (s, c) => s.nextId(c.params.vmid === undefined ? undefined : Number(c.params.vmid)),
   },
-  { method: 'GET', template: '/nodes/{node}/qemu', schema: { full: bool }, handle: (s) => s.list() },
+  { method: 'GET', template: '/nodes/{node}/qemu', handle: (s, c) => s.list().filter((vm) => canAudit(c.token, Number(vm.vmid))) },
   {
     method: 'POST',
     template: '/nodes/{node}/qemu',
     action: 'qmcreate',
-    schema: { ...QEMU_CONFIG_PROPS, vmid: VMID_PROP, start: bool, storage: str, pool: str, unique: bool },
+    authorize: (_s, c) => authorizeCreate(c.token, all(c)),
     handle: (s, c) => s.create(c.params, c.call),
   },
   {
     method: 'POST',
     template: '/nodes/{node}/qemu/{vmid}/clone',
     action: 'qmclone',
-    schema: { newid: VMID_PROP, name: QEMU_CONFIG_PROPS.name, description: str, full: bool, target: str, storage: str, pool: str, snapname: str, format: opt({ type: 'string', enum: ['raw', 'qcow2', 'vmdk'] }), bwlimit: int0 },
+    authorize: (s, c) => authorizeClone(c.token, all(c), s.simVm(vmid(c))?.config ?? {}),
     handle: (s, c) => {
       if (c.params.target !== undefined && c.params.target !== c.path.node) throw paramError({ target: 'cross-node clone is not simulated; leave target unset' });
       return s.clone(vmid(c), c.params, c.call);
     },
   },
-  { method: 'GET', template: '/nodes/{node}/qemu/{vmid}/config', schema: { current: bool, snapshot: str }, handle: (s, c) => s.config(vmid(c)) },
+  { method: 'GET', template: '/nodes/{node}/qemu/{vmid}/config', handle: (s, c) => s.config(vmid(c)) },
   {
     method: 'PUT',
     template: '/nodes/{node}/qemu/{vmid}/config',
     action: 'qmconfig',
-    schema: { ...QEMU_CONFIG_PROPS, delete: str, digest: str, skiplock: bool, revert: str },
+    authorize: (s, c) => authorizeUpdate(c.token, all(c), s.simVm(vmid(c))?.config),
     handle: (s, c) => s.updateConfig(vmid(c), c.params, c.call, false),
   },
   {
     method: 'POST',
     template: '/nodes/{node}/qemu/{vmid}/config',
     action: 'qmconfig',
-    schema: { ...QEMU_CONFIG_PROPS, delete: str, digest: str, skiplock: bool, revert: str, background_delay: opt({ type: 'integer', min: 1, max: 30 }) },
+    authorize: (s, c) => authorizeUpdate(c.token, all(c), s.simVm(vmid(c))?.config),
     handle: (s, c) => {
       const { background_delay: _delay, ...params } = c.params;
       return s.updateConfig(vmid(c), params, c.call, true);
     },
   },
-  { method: 'GET', template: '/nodes/{node}/qemu/{vmid}/status/current', schema: {}, handle: (s, c) => s.statusCurrent(vmid(c)) },
+  { method: 'GET', template: '/nodes/{node}/qemu/{vmid}/status/current', handle: (s, c) => s.statusCurrent(vmid(c)) },
+  { method: 'POST', template: '/nodes/{node}/qemu/{vmid}/status/start', action: 'qmstart', handle: (s, c) => s.start(vmid(c), c.call) },
+  { method: 'POST', template: '/nodes/{node}/qemu/{vmid}/status/stop', action: 'qmstop', handle: (s, c) => s.stop(vmid(c), c.call, 'qmstop') },
+  { method: 'POST', template: '/nodes/{node}/qemu/{vmid}/status/shutdown', action: 'qmshutdown', handle: (s, c) => s.stop(vmid(c), c.call, 'qmshutdown') },
+  { method: 'POST', template: '/nodes/{node}/qemu/{vmid}/status/reboot', action: 'qmreboot', handle: (s, c) => s.reboot(vmid(c), c.call) },
+  { method: 'DELETE', template: '/nodes/{node}/qemu/{vmid}', action: 'qmdestroy', handle: (s, c) => s.destroy(vmid(c), c.call) },
+  { method: 'GET', template: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', handle: (s, c) => s.agentNetworkInterfaces(vmid(c)) },
   {
-    method: 'POST',
-    template: '/nodes/{node}/qemu/{vmid}/status/start',
-    action: 'qmstart',
-    schema: { skiplock: bool, timeout: int0, machine: str },
-    handle: (s, c) => s.start(vmid(c), c.call),
+    method: 'GET',
+    template: '/nodes/{node}/tasks/{upid}/status',
+    // read_task_status checks the owner in its code, after decoding the UPID.
+    authorize: (_s, c) => {
+      const task = parseUpid(c.path.upid);
+      if (task) authorizeTaskRead(c.token, task.user, c.path.node);
+    },
+    handle: (s, c) => s.taskStatus(c.path.upid),
   },
-  {
-    method: 'POST',
-    template: '/nodes/{node}/qemu/{vmid}/status/stop',
-    action: 'qmstop',
-    schema: { skiplock: bool, timeout: int0, keepActive: bool, 'overrule-shutdown': bool },
-    handle: (s, c) => s.stop(vmid(c), c.call, 'qmstop'),
-  },
-  {
-    method: 'POST',
-    template: '/nodes/{node}/qemu/{vmid}/status/shutdown',
-    action: 'qmshutdown',
-    schema: { skiplock: bool, timeout: int0, forceStop: bool, keepActive: bool },
-    handle: (s, c) => s.stop(vmid(c), c.call, 'qmshutdown'),
-  },
-  {
-    method: 'POST',
-    template: '/nodes/{node}/qemu/{vmid}/status/reboot',
-    action: 'qmreboot',
-    schema: { timeout: int0 },
-    handle: (s, c) => s.reboot(vmid(c), c.call),
-  },
-  {
-    method: 'DELETE',
-    template: '/nodes/{node}/qemu/{vmid}',
-    action: 'qmdestroy',
-    schema: { purge: bool, 'destroy-unreferenced-disks': bool, skiplock: bool },
-    handle: (s, c) => s.destroy(vmid(c), c.call),
-  },
-  { method: 'GET', template: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', schema: {}, handle: (s, c) => s.agentNetworkInterfaces(vmid(c)) },
-  { method: 'GET', template: '/nodes/{node}/tasks/{upid}/status', schema: {}, handle: (s, c) => s.taskStatus(c.path.upid) },
 ];
+
+for (const route of PVE_ROUTES) {
+  if (!operationSchema(`${route.method} ${route.template}`)) throw new Error(`proxmox simulator: ${route.method} ${route.template} has no schema in sandbox/proxmox/schema/pve-api.json`);
+}
 
 const compiled = PVE_ROUTES.map((route) => {
   const keys: string[] = [];
@@ -134,7 +126,8 @@ export function matchRoute(method: string, rawPath: string): RouteMatch | undefi
     const m = c.pattern.exec(rawPath);
     if (!m) continue;
     try {
-      return { route: c.route, path: Object.fromEntries(c.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])])) };
+      const operation = `${c.route.method} ${c.route.template}`;
+      return { route: c.route, operation, schema: operationSchema(operation)!, path: Object.fromEntries(c.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])])) };
     } catch {
       return undefined;
     }
@@ -142,12 +135,24 @@ export function matchRoute(method: string, rawPath: string): RouteMatch | undefi
   return undefined;
 }
 
-/** Validates path parameters (a VMID in the path is checked like any other) and then the rest. */
-export function validateRequest(match: RouteMatch, params: Params): Params {
-  const pathSchema: Schema = {};
-  if (match.path.vmid !== undefined) pathSchema.vmid = VMID_PROP;
-  validateParams(match.path.vmid !== undefined ? { vmid: match.path.vmid } : {}, pathSchema);
-  return validateParams(params, match.route.schema);
+/**
+ * pve-manager PVE/HTTPServer.pm rest_handler: the path's parameters join the request's (a
+ * conflicting duplicate is refused), then the operation's `permissions` are checked — before
+ * the parameters are verified, so a token without the privilege gets 403 even for a
+ * malformed request.
+ */
+export function authorizeOperation(match: RouteMatch, token: ProxmoxToken, params: Params): void {
+  const errors: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) if (match.path[k] !== undefined && match.path[k] !== v) errors[k] = 'duplicate parameter (already defined in URI) with conflicting values!';
+  if (Object.keys(errors).length > 0) throw paramError(errors);
+  const check = match.schema.permissions?.check;
+  if (check) runPermissionCheck(token, check, { ...params, ...match.path });
+}
+
+/** PVE::JSONSchema::validate of the path and request parameters against the published schema. */
+export function verifyParameters(match: RouteMatch, params: Params): void {
+  const errors = checkParameters(match.schema, { ...params, ...match.path });
+  if (Object.keys(errors).length > 0) throw paramError(errors);
 }
 
 /** What the audit log records about a mutating call: the VM's name and tags, before or after. */

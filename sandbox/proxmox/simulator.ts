@@ -10,10 +10,11 @@ import type { AuditLog, AuditOutcome } from '../audit';
 import type { FaultInjector } from '../faults';
 import type { SandboxCa } from '../tls';
 import { authenticate, validateTokens, type ProxmoxToken } from './auth';
-import { PveHttpError, paramError, runtimeError, writeData, writeError } from './envelope';
+import { PveHttpError, paramError, runtimeError, writeBareError, writeData, writeError } from './envelope';
 import { PVE_MESSAGES } from './messages';
 import { parseBody, type Params } from './params';
-import { auditDetail, auditTarget, matchRoute, validateRequest, type RouteMatch } from './routes';
+import { auditDetail, auditTarget, authorizeOperation, matchRoute, verifyParameters, type RouteMatch } from './routes';
+import { recordSchemaCheck } from '../conformance/tally';
 import { DEFAULT_LATENCY, ProxmoxState, type ProxmoxLatency, type SeedVm, type SimVm, type VmChange } from './state';
 
 export type { ProxmoxLatency, SimVm, VmChange } from './state';
@@ -38,6 +39,12 @@ export interface ProxmoxSimulatorOptions {
 }
 
 const API_PREFIX = '/api2/json';
+/**
+ * How long a node holds back a 401: pve-http-server AnyEvent.pm answers every failed
+ * authentication after `my $delay = 3` seconds ("always delay unauthorized calls by 3
+ * seconds"). Not configurable on purpose: an adapter must live with it.
+ */
+const AUTH_FAILURE_DELAY_MS = 3000;
 const MAX_BODY = 1024 * 1024;
 
 export class ProxmoxSimulator {
@@ -48,6 +55,8 @@ export class ProxmoxSimulator {
   private port = 0;
   private unreachable = false;
   private readonly sockets = new Set<Socket>();
+  private readonly pending = new Set<() => void>();
+  private readonly checks = new Map<string, { accepted: number; refused: number }>();
   private cert!: { fingerprint256: string };
 
   private constructor(private readonly o: ProxmoxSimulatorOptions) {
@@ -90,6 +99,19 @@ export class ProxmoxSimulator {
     return sim;
   }
 
+  /** The requests this node checked against the published schema, by "METHOD /template". */
+  schemaChecks(): Record<string, { accepted: number; refused: number }> {
+    return Object.fromEntries([...this.checks].map(([op, c]) => [op, { ...c }]));
+  }
+
+  private recordCheck(operation: string, accepted: boolean): void {
+    recordSchemaCheck('proxmox', operation, accepted);
+    const c = this.checks.get(operation) ?? { accepted: 0, refused: 0 };
+    if (accepted) c.accepted += 1;
+    else c.refused += 1;
+    this.checks.set(operation, c);
+  }
+
   /** Changes simulated latencies from now on (a slower node in a test). */
   setLatency(latency: Partial<ProxmoxLatency>): void {
     this.state.setLatency(latency);
@@ -107,6 +129,8 @@ export class ProxmoxSimulator {
 
   async stop(): Promise<void> {
     this.state.close();
+    for (const done of this.pending) done();
+    this.pending.clear();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -122,6 +146,12 @@ export class ProxmoxSimulator {
   killVm(vmid: number): void {
     const killed = this.state.kill(vmid);
     this.o.audit.record({ service: this.service, action: 'kill', target: String(vmid), outcome: 'fault', detail: { wasRunning: killed } });
+  }
+
+  /** Fault: the node loses its task logs (reinstalled, /var/log/pve/tasks wiped): every UPID it gave out becomes `no such task`. */
+  forgetTasks(): void {
+    this.state.forgetTasks();
+    this.o.audit.record({ service: this.service, action: 'forgetTasks', target: this.node, outcome: 'fault' });
   }
 
   /** Fault: the node is unreachable; open connections are reset and new ones cut at once. */
@@ -146,20 +176,23 @@ export class ProxmoxSimulator {
       return;
     }
     if (!url.pathname.startsWith(API_PREFIX + '/')) {
-      writeError(res, new PveHttpError(501, PVE_MESSAGES.notImplemented(method, url.pathname)));
+      // pve-http-server: a path outside the API base has no formatter ("no such uri").
+      writeError(res, new PveHttpError(501, 'no such uri'));
       return;
     }
     const apiPath = url.pathname.slice(API_PREFIX.length);
     const match = matchRoute(method, apiPath);
 
-    let user: string;
+    let token: ProxmoxToken;
     try {
-      user = authenticate(req.headers.authorization, this.o.tokens);
+      token = authenticate(req.headers.authorization, this.o.tokens);
     } catch (err) {
       if (match?.route.action) this.audit(match, {}, 'rejected', { error: (err as Error).message });
-      writeError(res, err as PveHttpError);
+      await this.holdBack(AUTH_FAILURE_DELAY_MS);
+      writeBareError(res, err as PveHttpError);
       return;
     }
+    const user = token.tokenId;
 
     const fault = this.o.faults.take(this.service, method, apiPath);
     if (fault?.kind === 'reset') {
@@ -174,16 +207,26 @@ export class ProxmoxSimulator {
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
 
     if (!match) {
-      writeError(res, new PveHttpError(501, PVE_MESSAGES.notImplemented(method, url.pathname)));
+      // An undefined method or path is the schema refusing the request too.
+      this.recordCheck(`${method} ${apiPath}`, false);
+      writeError(res, new PveHttpError(501, PVE_MESSAGES.notImplemented(method, apiPath)));
       return;
     }
     let params: Params = {};
+    let stage: 'before' | 'checking' | 'checked' = 'before';
     try {
-      if (match.path.node !== undefined && match.path.node !== this.node) throw runtimeError(PVE_MESSAGES.noSuchNode(match.path.node));
       const body = parseBody(req.headers['content-type'], raw);
       if (body === undefined) throw paramError({ body: 'unable to parse JSON body' });
-      params = validateRequest(match, { ...Object.fromEntries(url.searchParams), ...body });
+      params = { ...Object.fromEntries(url.searchParams), ...body };
+      authorizeOperation(match, token, params);
+      if (match.path.node !== undefined && match.path.node !== this.node) throw runtimeError(PVE_MESSAGES.noSuchNode(match.path.node));
+      stage = 'checking';
+      verifyParameters(match, params);
+      stage = 'checked';
+      this.recordCheck(match.operation, true);
+      match.route.authorize?.(this.state, { path: match.path, params, call: { user }, token });
     } catch (err) {
+      if (stage === 'checking') this.recordCheck(match.operation, false);
       if (match.route.action) this.audit(match, params, 'rejected', { error: (err as Error).message });
       writeError(res, toHttpError(err));
       return;
@@ -199,7 +242,7 @@ export class ProxmoxSimulator {
     const detail = match.route.action ? auditDetail(this.state, match, params) : {};
     let data: unknown;
     try {
-      data = match.route.handle(this.state, { path: match.path, params, call });
+      data = match.route.handle(this.state, { path: match.path, params, call, token });
     } catch (err) {
       if (match.route.action) this.audit(match, params, 'rejected', { ...detail, error: (err as Error).message });
       writeError(res, toHttpError(err));
@@ -212,6 +255,21 @@ export class ProxmoxSimulator {
     }
     if (match.route.action) this.audit(match, params, fault?.kind === 'taskError' ? 'fault' : 'ok', { ...detail, upid: data ?? undefined, ...(fault ? { fault: fault.kind } : {}) });
     writeData(res, data);
+  }
+
+  /** Waits `ms`, or less when the simulator stops first. */
+  private holdBack(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(done);
+        resolve();
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.pending.add(done);
+    });
   }
 
   private audit(match: RouteMatch, params: Params, outcome: AuditOutcome, detail: Record<string, unknown>): void {

@@ -246,6 +246,10 @@ export class ProxmoxState {
     return this.tasks.status(upid);
   }
 
+  forgetTasks(): void {
+    this.tasks.forgetAll();
+  }
+
   // ---------- mutations (return a UPID unless said otherwise)
 
   create(params: Params, ctx: CallContext): string {

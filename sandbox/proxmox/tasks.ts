@@ -3,9 +3,9 @@
 // message (as `TASK ERROR: ...` becomes the exit status on a real node). A `taskError`
 // fault ends it in error with no effect. Every completion is audited.
 import type { AuditLog, AuditOutcome } from '../audit';
-import { runtimeError } from './envelope';
+import { paramError } from './envelope';
 import { PVE_MESSAGES as M } from './messages';
-import { formatUpid, type Upid } from './upid';
+import { formatUpid, parseUpid, type Upid } from './upid';
 
 /** Who asks, and whether a fault makes the task fail. */
 export interface CallContext {
@@ -87,15 +87,29 @@ export class TaskRunner {
     this.o.audit.record({ service: this.o.service, action: 'task', target: String(plan.vmid), outcome, detail: { type: plan.type, upid: task.upid, exitstatus } });
   }
 
-  /** GET /nodes/{node}/tasks/{upid}/status. */
+  /**
+   * GET /nodes/{node}/tasks/{upid}/status. pve-manager PVE/API2/Tasks.pm read_task_status:
+   * a UPID that does not decode, or whose task log file is missing, is a parameter error
+   * (400 with errors.upid), not a runtime one.
+   */
   status(upid: string): Record<string, unknown> {
+    if (!parseUpid(upid)) throw paramError({ upid: M.unparsableUpid });
     const t = this.tasks.get(upid);
-    if (!t) throw runtimeError(M.noSuchTask(upid));
+    if (!t) throw paramError({ upid: M.noSuchTask });
     const [user, tokenid] = t.user.split('!');
     const out: Record<string, unknown> = { upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user, status: t.status };
     if (tokenid) out.tokenid = tokenid;
     if (t.status === 'stopped') out.exitstatus = t.exitstatus;
     return out;
+  }
+
+  /**
+   * Forgets every task, as a node whose task logs are gone (reinstalled, or
+   * /var/log/pve/tasks wiped) would. A reboot alone keeps them: a task that ran through
+   * it reads as stopped with `unexpected status`.
+   */
+  forgetAll(): void {
+    this.tasks.clear();
   }
 
   /** Cancels pending tasks (the simulator is stopping). */

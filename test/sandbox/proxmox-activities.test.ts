@@ -43,7 +43,8 @@ function specFor(proxmox: Partial<ClusterSpec['servers'][number]['proxmox']> = {
   };
 }
 
-const activities = (secret = TOKEN.secret) => createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 2000 });
+// The request timeout stays above the 3 s a node holds back a 401 (a shorter one would turn a wrong token into a retried timeout).
+const activities = (secret = TOKEN.secret) => createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 5000 });
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(

@@ -31,7 +31,9 @@ interface Answer {
   status: number;
   reason: string;
   contentType: string | undefined;
+  /** The parsed body; an empty body (a 401) reads as `{ data: undefined }`. */
   body: { data: unknown; errors?: Record<string, string>; message?: string };
+  rawBody: string;
 }
 
 let dir: string;
@@ -54,9 +56,10 @@ function call(method: string, path: string, params: Record<string, string> = {},
     const req = httpsRequest(url, { method, headers, ca: ca.certPem, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', contentType: res.headers['content-type'], body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
-      );
+      res.on('end', () => {
+        const rawBody = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', contentType: res.headers['content-type'], body: rawBody ? JSON.parse(rawBody) : { data: undefined }, rawBody });
+      });
     });
     req.on('error', reject);
     req.end(body);
@@ -119,19 +122,7 @@ describe('authentication', () => {
     expect(a.body).toEqual({ data: expect.objectContaining({ version: expect.any(String) }) });
   });
 
-  it('answers 401 "authentication failure" to a wrong secret, and records a refused mutation', async () => {
-    const a = await call('POST', `/nodes/${NODE}/qemu`, createParams(101), { auth: `PVEAPIToken=${TOKEN.tokenId}=00000000-0000-4000-8000-000000000000` });
-    expect(a.status).toBe(401);
-    expect(a.reason).toBe('authentication failure');
-    expect(a.body.data).toBeNull();
-    expect(sim.vms().find((v) => v.vmid === 101)).toBeUndefined();
-    expect(audit.count({ service: `proxmox:${NODE}`, action: 'qmcreate', outcome: 'rejected' })).toBe(1);
-  });
-
-  it('answers 401 to an unknown token ID and to a request without a token', async () => {
-    expect((await call('GET', '/version', {}, { auth: `PVEAPIToken=root@pam!other=${TOKEN.secret}` })).status).toBe(401);
-    expect((await call('GET', '/version', {}, { auth: null })).status).toBe(401);
-  });
+  // Wrong and missing tokens (401 after 3 s, empty body, connection closed): proxmox-wire-errors.test.ts.
 
   it('refuses to start with a token secret that is not a lowercase UUID', async () => {
     await expect(ProxmoxSimulator.start({ ca, audit, faults, node: 'pve-x', tokens: [{ tokenId: TOKEN.tokenId, secret: TOKEN.secret.toUpperCase() }] })).rejects.toThrow(/lowercase UUID/);
@@ -146,10 +137,10 @@ describe('envelope and errors', () => {
   });
 
   it('refuses unknown and malformed parameters with 400 "Parameter verification failed." and an errors map', async () => {
-    const a = await call('POST', `/nodes/${NODE}/qemu`, { ...createParams(101), memory: 'lots', colour: 'blue' });
+    const a = await call('POST', `/nodes/${NODE}/qemu`, { ...createParams(101), cores: 'lots', colour: 'blue' });
     expect(a.status).toBe(400);
     expect(a.reason).toBe('Parameter verification failed.');
-    expect(a.body.errors).toEqual({ memory: "type check ('integer') failed - got 'lots'", colour: expect.stringMatching(/not defined in schema/) });
+    expect(a.body.errors).toEqual({ cores: "type check ('integer') failed - got 'lots'", colour: expect.stringMatching(/not defined in schema/) });
     expect(sim.vms().find((v) => v.vmid === 101)).toBeUndefined();
   });
 

@@ -11,14 +11,17 @@ import {
   runtimeConflict,
   type ProxmoxTarget,
 } from '../../activities/proxmox/errors';
+import { privilegesNeeded } from '../../activities/proxmox/privileges';
 
 const target: ProxmoxTarget = { server: 'srv-a', node: 'pve-a', url: 'https://pve-a.example:8006', tokenId: 'root@pam!autok8s', tokenSecretRef: 'file:/etc/autok8s/pve-a.secret' };
 const http = (status: number, reason: string, errors?: Record<string, string>) => new ProxmoxHttpError(status, reason, 'POST', '/nodes/pve-a/qemu', errors);
 
 describe('classifyProxmoxError', () => {
   const cases: { name: string; err: unknown; type: string; nonRetryable: boolean; message: RegExp }[] = [
-    { name: '401: bad token, names server, node and token ID and what to check', err: http(401, 'authentication failure'), type: 'ProxmoxAuthError', nonRetryable: true, message: /node pve-a of server srv-a .* rejected API token root@pam!autok8s .*file:\/etc\/autok8s\/pve-a.secret/ },
-    { name: '403: a missing privilege', err: http(403, 'Permission check failed (/vms/102, VM.Allocate)'), type: 'ProxmoxAuthError', nonRetryable: true, message: /lacks a privilege.*VM\.Allocate.*PVEVMAdmin/ },
+    { name: '401: bad token, names server, node and token ID and what to check', err: http(401, 'Authentication failed!'), type: 'ProxmoxAuthError', nonRetryable: true, message: /node pve-a of server srv-a .* rejected API token root@pam!autok8s .*file:\/etc\/autok8s\/pve-a.secret/ },
+    { name: '403 naming a privilege: the message names it and its path', err: http(403, 'Permission check failed (/vms/102, VM.Allocate)'), type: 'ProxmoxAuthError', nonRetryable: true, message: /lacks privilege VM\.Allocate on \/vms\/102 .*pveum role modify AutoK8s/ },
+    { name: '403 naming alternatives: the message names each', err: http(403, 'Permission check failed (/storage/local, Datastore.AllocateSpace|Datastore.Audit)'), type: 'ProxmoxAuthError', nonRetryable: true, message: /lacks one of Datastore\.AllocateSpace, Datastore\.Audit on \/storage\/local/ },
+    { name: 'a bare 403 (a failed "or"): the message names what the call needs', err: http(403, 'Permission check failed'), type: 'ProxmoxAuthError', nonRetryable: true, message: /which needs VM\.Allocate on \/vms\/<vmid>/ },
     { name: '400: parameter errors carry the map', err: http(400, 'Parameter verification failed.', { memory: "type check ('integer') failed - got 'lots'\n" }), type: 'ProxmoxBadRequest', nonRetryable: true, message: /Parameter verification failed\. \(memory: type check \('integer'\) failed - got 'lots'\)/ },
     { name: '501: an unknown path', err: http(501, "Method 'POST /nodes/pve-a/qemu' not implemented"), type: 'ProxmoxNotFound', nonRetryable: true, message: /does not know POST/ },
     { name: '500 for a storage the node lacks: retrying cannot fix it', err: http(500, "storage 'ceph' does not exist"), type: 'ProxmoxSetupError', nonRetryable: true, message: /storage 'ceph' does not exist/ },
@@ -76,5 +79,27 @@ describe('runtimeConflict', () => {
   it('only 500s and task exit statuses are runtime conflicts', () => {
     expect(runtimeConflict(http(400, 'VM 102 already exists'))).toBeUndefined();
     expect(runtimeConflict(new ProxmoxTaskError('UPID:x', 'qmstart', '102', 'VM 102 already running'))).toBe('alreadyRunning');
+  });
+});
+
+describe('privilegesNeeded', () => {
+  it.each([
+    { call: 'POST /nodes/pve-a/qemu', needs: /VM\.Allocate on \/vms\/<vmid>.*SDN\.Use/ },
+    { call: 'POST /nodes/pve-a/qemu/9000/clone', needs: /VM\.Clone on \/vms\/<template>, VM\.Allocate on \/vms\/<new vmid>/ },
+    { call: 'PUT /nodes/pve-a/qemu/102/config', needs: /VM\.Config\.Cloudinit and VM\.Config\.CDROM/ },
+    { call: 'GET /nodes/pve-a/qemu', needs: /VM\.Audit/ },
+    { call: 'GET /nodes/pve-a/qemu/102/config', needs: /VM\.Audit/ },
+    { call: 'GET /nodes/pve-a/qemu/102/status/current', needs: /VM\.Audit/ },
+    { call: 'POST /nodes/pve-a/qemu/102/status/shutdown', needs: /VM\.PowerMgmt/ },
+    { call: 'DELETE /nodes/pve-a/qemu/102', needs: /VM\.Allocate/ },
+    { call: 'GET /nodes/pve-a/qemu/102/agent/network-get-interfaces', needs: /VM\.GuestAgent\.Audit.*VM\.Monitor on 8/ },
+    { call: 'GET /nodes/pve-a/tasks/UPID:x/status', needs: /Sys\.Audit on \/nodes\/<node>/ },
+  ])('$call needs $needs', ({ call, needs }) => {
+    const [method, path] = call.split(' ');
+    expect(privilegesNeeded(method, path)).toMatch(needs);
+  });
+
+  it('knows nothing of calls autok8s does not make', () => {
+    expect(privilegesNeeded('POST', '/nodes/pve-a/lxc')).toBeUndefined();
   });
 });
