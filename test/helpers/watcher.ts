@@ -21,8 +21,15 @@ const passOf = (s: WatcherState): Pass | undefined =>
  * (oldest first); returns those passes. Passes come every second; polling every 100 ms sees
  * each one.
  */
-export async function passesUntil(status: () => Promise<WatcherState>, what: string, done: (passes: Pass[], state: WatcherState) => boolean, timeoutMs = 30_000): Promise<Pass[]> {
-  const since = (await status().catch(() => undefined))?.lastObservation?.at ?? 0;
+export async function passesUntil(
+  status: () => Promise<WatcherState>,
+  what: string,
+  done: (passes: Pass[], state: WatcherState) => boolean,
+  timeoutMs = 30_000,
+  /** Also skip passes that observed before this time (ms since the epoch): a pass in flight when something changed reports after it. */
+  observedAfter = 0,
+): Promise<Pass[]> {
+  const since = Math.max((await status().catch(() => undefined))?.lastObservation?.at ?? 0, observedAfter);
   const passes: Pass[] = [];
   await waitUntil(
     what,
@@ -39,8 +46,9 @@ export async function passesUntil(status: () => Promise<WatcherState>, what: str
   return passes;
 }
 
-/** Waits for `n` more passes and returns them. */
-export const nextPasses = (status: () => Promise<WatcherState>, n: number, timeoutMs = 30_000) => passesUntil(status, `${n} more health passes`, (p) => p.length >= n, timeoutMs);
+/** Waits for `n` more passes (observed after `observedAfter`, if given) and returns them. */
+export const nextPasses = (status: () => Promise<WatcherState>, n: number, timeoutMs = 30_000, observedAfter = 0) =>
+  passesUntil(status, `${n} more health passes`, (p) => p.length >= n, timeoutMs, observedAfter);
 
 /** Waits for a pass after this call that finds every node healthy, with no repair running. */
 export const healthyAgain = (status: () => Promise<WatcherState>, timeoutMs = 30_000) =>

@@ -38,13 +38,16 @@ const bootstraps = () => box.audit.entries({ service: 'talos', action: 'bootstra
 
 describe('bootstrapCluster', () => {
   it('builds the whole cluster: 9 VMs, 3 etcd members, workers joined, LB configs, failover IP, kubeconfig', async () => {
-    // srv-c's VMs take 3 s more to boot: the other servers go on without waiting for it.
-    box.proxmox.get('srv-c')!.setLatency({ bootMs: 3000 });
+    // srv-c's VMs boot only once etcd is bootstrapped on srv-a: the other servers must go on
+    // without waiting for it. (A boot that is merely slower races a loaded machine.)
+    const srvC = box.proxmox.get('srv-c')!;
+    srvC.setLatency({ bootMs: 10 * 60_000 });
     // srv-c's VMs as they are when the simulator records the etcd bootstrap.
     let srvCAtEtcdBootstrap: { vmid: number; status: string; booted: boolean }[] | undefined;
     const unsubscribe = box.audit.subscribe((e) => {
       if (e.service !== 'talos' || e.action !== 'bootstrap' || e.outcome !== 'ok') return;
-      srvCAtEtcdBootstrap = box.proxmox.get('srv-c')!.vms().map((vm) => ({ vmid: vm.vmid, status: vm.status, booted: vm.bootedAt !== undefined }));
+      srvCAtEtcdBootstrap = srvC.vms().map((vm) => ({ vmid: vm.vmid, status: vm.status, booted: vm.bootedAt !== undefined }));
+      srvC.setLatency({ bootMs: 400 });
     });
     const { handle, workflowId } = await startBootstrap(client, queue, box.spec);
     expect(workflowId).toBe('bootstrap/bootstrap');
