@@ -14,7 +14,7 @@ import { FaultInjector } from './faults';
 import { InProcessLbHost } from './lbhost/host';
 import { generateEd25519KeyPair } from './ssh-keys';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
-import { ProxmoxSimulator, type ProxmoxLatency } from './proxmox/simulator';
+import { ProxmoxSimulator, type ProxmoxLatency, type SimDiskGuest, type SimIso } from './proxmox/simulator';
 import { TalosSimulator } from './talos/simulator';
 import type { TalosTiming } from './talos/talos-api';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
@@ -33,6 +33,8 @@ export interface SandboxOptions {
   pinProxmox?: boolean;
   /** Health section of the written spec. */
   health?: Record<string, unknown>;
+  /** What the Proxmox nodes' storages hold and the spec boots (default: Talos nocloud without extensions). */
+  images?: { isos?: SimIso[]; diskGuest?: SimDiskGuest; isoVolume?: string; talosImage?: Record<string, unknown> };
 }
 
 export interface Sandbox {
@@ -118,7 +120,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     for (const [i, name] of names.entries()) {
       const node = `pve-${name.slice(4)}`;
       const tokenSecret = randomUUID();
-      const sim = await ProxmoxSimulator.start({ ca, audit, faults, node, tokens: [{ tokenId: 'root@pam!autok8s', secret: tokenSecret }], latency: options.latency?.proxmox });
+      const sim = await ProxmoxSimulator.start({ ca, audit, faults, node, tokens: [{ tokenId: 'root@pam!autok8s', secret: tokenSecret }], latency: options.latency?.proxmox, isos: options.images?.isos, diskGuest: options.images?.diskGuest });
       stops.push(() => sim.stop());
       proxmox.set(name, sim);
       writeSecret(secretsDir, `pve-${name}.token`, tokenSecret);
@@ -165,6 +167,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         failoverIps,
         servers: endpoints,
         health: options.health,
+        isoVolume: options.images?.isoVolume,
+        talosImage: options.images?.talosImage,
       }),
     );
     const spec = loadSpecFile(specFile);

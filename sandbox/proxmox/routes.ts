@@ -115,6 +115,7 @@ export const PVE_ROUTES: Route[] = [
     handle: (s, c) => s.destroy(vmid(c), c.call),
   },
   { method: 'GET', template: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', schema: {}, handle: (s, c) => s.agentNetworkInterfaces(vmid(c)) },
+  { method: 'GET', template: '/nodes/{node}/storage/{storage}/content', schema: { content: str, vmid: opt(VMID_PROP) }, handle: (s, c) => s.storageContent(c.path.storage, c.params.content) },
   { method: 'GET', template: '/nodes/{node}/tasks/{upid}/status', schema: {}, handle: (s, c) => s.taskStatus(c.path.upid) },
 ];
 
