@@ -15,7 +15,7 @@ const SCHEMATIC = /^[0-9a-f]{64}$/;
 const EXTENSION = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
 
 export interface TalosImage {
-  platform: string;
+  platform: 'nocloud';
   schematic?: string;
   extensions: string[];
 }
@@ -27,9 +27,8 @@ const NOT_NOCLOUD =
 export const talosImageSchema = z
   .strictObject({
     platform: z
-      .string()
+      .literal('nocloud', { error: NOT_NOCLOUD })
       .default('nocloud')
-      .refine((v) => v === 'nocloud', { error: NOT_NOCLOUD })
       .describe('Talos platform of the boot ISO: nocloud (the only one that reads the Proxmox cloud-init drive).'),
     schematic: z
       .string()
@@ -39,7 +38,7 @@ export const talosImageSchema = z
     extensions: z
       .array(z.string().regex(EXTENSION, { error: 'must be an official extension name such as siderolabs/qemu-guest-agent' }))
       .default([])
-      .describe(`System extensions the schematic holds (its customization.systemExtensions.officialExtensions); ${GUEST_AGENT_EXTENSION} makes bootVm use the QEMU guest agent too.`),
+      .describe(`System extensions the schematic holds (its customization.systemExtensions.officialExtensions); ${GUEST_AGENT_EXTENSION} makes bootVm ask the QEMU guest agent too, for its progress details.`),
   })
   .refine((image) => image.extensions.length === 0 || image.schematic !== undefined, {
     path: ['extensions'],
