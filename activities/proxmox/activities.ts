@@ -228,6 +228,7 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
       try {
         answer = plan.probe === 'talosApi' ? await probes.talosApi(call.spec, desired.ip, call.signal) : await probes.ssh(call.server, desired.ip, call.signal);
       } catch (err) {
+        if (call.signal?.aborted) throw call.signal.reason; // cancelled: talosctl was killed
         if (err instanceof TalosctlSpawnError) throw ApplicationFailure.nonRetryable(err.message, 'TalosctlMissing');
         throw err;
       }

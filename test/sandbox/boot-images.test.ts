@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProxmoxActivities } from '../../activities/proxmox/activities';
@@ -91,6 +91,21 @@ describe('a nocloud image without the guest agent (the default)', () => {
     const booted = await act.bootVm(box.spec, 'srv-a', 'lb');
     expect(booted.answeredBy).toMatch(/^sshd answered \(SSH-2\.0-/);
     expect(await agentOf(box, box.spec.servers[0].vms.lb.vmid)).toBe('500 QEMU guest agent is not running');
+  });
+
+  it('a wait for the Talos API is cancellable, and a missing talosctl is a non-retryable failure naming it', async () => {
+    const act = activitiesOf(box);
+    await act.ensureVm(box.spec, 'srv-a', 'worker');
+    box.proxmox.get('srv-a')!.setLatency({ bootMs: 60_000 }); // a guest that does not boot within the test
+    const env = new MockActivityEnvironment();
+    env.on('heartbeat', (d: { waitingFor?: string }) => d?.waitingFor !== undefined && env.cancel());
+    await expect(env.run(() => act.bootVm(box.spec, 'srv-a', 'worker'))).rejects.toBeInstanceOf(CancelledFailure);
+    const missing = structuredClone(box.spec);
+    missing.talos.talosctl = join(box.dir, 'no-such-talosctl');
+    const err = await failureOf(act.bootVm(missing, 'srv-a', 'worker'));
+    expect(err).toMatchObject({ type: 'TalosctlMissing', nonRetryable: true });
+    expect(err.message).toContain('no-such-talosctl');
+    box.proxmox.get('srv-a')!.setLatency(FAST.proxmox);
   });
 
   it('the node lists its ISOs; checkBootImage accepts the spec’s nocloud ISO', async () => {
