@@ -23,7 +23,7 @@ import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type
 
 export interface ProxmoxActivityDeps {
   secrets: SecretResolver;
-  /** How often task and guest-agent waits poll the node (default 1 s). */
+  /** How often task and boot waits poll (default 1 s). */
   pollIntervalMs?: number;
   /** Per HTTP request (default 30 s). */
   requestTimeoutMs?: number;
