@@ -14,7 +14,7 @@ import { FaultInjector } from './faults';
 import { InProcessLbHost } from './lbhost/host';
 import { generateEd25519KeyPair } from './ssh-keys';
 import { OvhSimulator, type OvhLatency } from './ovh/simulator';
-import { ProxmoxSimulator, type ProxmoxLatency } from './proxmox/simulator';
+import { ProxmoxSimulator, type ProxmoxLatency, type SimDiskGuest, type SimIso } from './proxmox/simulator';
 import { autok8sAcl } from './proxmox/autok8s-role';
 import { TalosSimulator } from './talos/simulator';
 import type { TalosTiming } from './talos/talos-api';
@@ -34,6 +34,8 @@ export interface SandboxOptions {
   pinProxmox?: boolean;
   /** Health section of the written spec. */
   health?: Record<string, unknown>;
+  /** What the Proxmox nodes' storages hold and the spec boots (default: Talos nocloud without extensions). */
+  images?: { isos?: SimIso[]; diskGuest?: SimDiskGuest; isoVolume?: string; talosImage?: Record<string, unknown> };
 }
 
 export interface Sandbox {
@@ -122,7 +124,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       // The token holds exactly the privileges docs/production.md grants, on the spec's default
       // storage, ISO storage and bridge (core/spec/schema.ts): a call needing more gets a 403.
       const acl = autok8sAcl({ storage: 'local-lvm', isoStorage: 'local', bridge: 'vmbr1' });
-      const sim = await ProxmoxSimulator.start({ ca, audit, faults, node, tokens: [{ tokenId: 'root@pam!autok8s', secret: tokenSecret, acl }], latency: options.latency?.proxmox });
+      const sim = await ProxmoxSimulator.start({ ca, audit, faults, node, tokens: [{ tokenId: 'root@pam!autok8s', secret: tokenSecret, acl }], latency: options.latency?.proxmox, isos: options.images?.isos, diskGuest: options.images?.diskGuest });
       stops.push(() => sim.stop());
       proxmox.set(name, sim);
       writeSecret(secretsDir, `pve-${name}.token`, tokenSecret);
@@ -169,6 +171,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         failoverIps,
         servers: endpoints,
         health: options.health,
+        isoVolume: options.images?.isoVolume,
+        talosImage: options.images?.talosImage,
       }),
     );
     const spec = loadSpecFile(specFile);

@@ -23,6 +23,10 @@ export interface SandboxSpecInput {
   failoverIps: string[];
   servers: SandboxServerEndpoints[];
   health?: Record<string, unknown>;
+  /** servers[].proxmox.isoVolume (default: the spec's default, the Talos nocloud ISO). */
+  isoVolume?: string;
+  /** talos.image (default: platform nocloud, no schematic). */
+  talosImage?: Record<string, unknown>;
 }
 
 /** Addresses on the simulated vRack 10.10.0.0/24: LBs from .11, control planes from .61, workers from .111 (room for 40 servers). */
@@ -57,7 +61,7 @@ export function renderSandboxSpec(input: SandboxSpecInput): string {
     },
     failoverIps: input.failoverIps,
     network: { cidr: '10.10.0.0/24', gateway: '10.10.0.1', apiVip: '10.10.0.5' },
-    talos: { version: 'v1.8.3', kubernetesVersion: 'v1.31.2', installDisk: '/dev/sda', ...(input.talosctl ? { talosctl: input.talosctl } : {}) },
+    talos: { version: 'v1.8.3', kubernetesVersion: 'v1.31.2', installDisk: '/dev/sda', ...(input.talosctl ? { talosctl: input.talosctl } : {}), image: input.talosImage ?? { platform: 'nocloud' } },
     servers: input.servers.map((s, i) => ({
       name: s.name,
       ovhService: s.ovhService,
@@ -67,6 +71,7 @@ export function renderSandboxSpec(input: SandboxSpecInput): string {
         tokenId: 'root@pam!autok8s',
         tokenSecret: secret(`pve-${s.name}.token`),
         ...(s.proxmoxFingerprint ? { fingerprint: s.proxmoxFingerprint } : { caFile: input.caFile }),
+        ...(input.isoVolume ? { isoVolume: input.isoVolume } : {}),
       },
       vms: {
         lb: { vmid: vmId('lb', i), ip: vmAddress('lb', i), cores: 2, memoryMiB: 2048, diskGiB: 16 },

@@ -159,6 +159,10 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
   const workers = spec.servers.filter((s) => s.vms.worker).map((s) => s.name);
   const etcdNode = controlPlanes[0];
 
+  // Before anything is created: every server's Talos ISO is on its node and is not, by its
+  // name, the metal image (which would leave every Talos VM without its address).
+  await log.run('boot-images', () => Promise.all(spec.servers.map((s) => call.checkBootImage(spec, s.name))), (r) => r.map((i) => i.isoVolume).filter((v, i, all) => all.indexOf(v) === i).join(', '));
+
   const secretsAndConfigs = (async () => {
     const made = await log.run('talos-secrets', () => bookkeeping.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
     await log.run('talos-configs', () => bookkeeping.renderMachineConfigs(spec));

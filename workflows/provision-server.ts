@@ -54,7 +54,7 @@ export async function provisionServer(input: ProvisionServerInput): Promise<Prov
         const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role), (r) =>
           r.created ? `created VM ${r.vmid}` : r.reconciled.length > 0 ? `reconciled ${r.reconciled.join(', ')}` : `VM ${r.vmid} exists`,
         );
-        // Start and guest-agent wait in one activity: one look at the node instead of two, and
+        // Start and readiness wait in one activity: one look at the node instead of two, and
         // no workflow round trip between the start task's end and the first agent poll.
         const { ip } = await log.run(`${role}: boot-vm`, () => wait.bootVm(spec, server, role), describeBoot);
         return { role, vmid: vm.vmid, ip, created: vm.created, reconciled: vm.reconciled };

@@ -14,12 +14,16 @@ import { ProxmoxClient, proxmoxAgent, type VmStatusCurrent } from './client';
 import { classifyProxmoxError, runtimeConflict, type ProxmoxTarget } from './errors';
 import { activityContext, cancellationSignal, sleep } from '../activity-context';
 import { heartbeatProgress, type OnProgress } from './progress';
+import { bootImageProblem, platformByName } from '../../core/images/talos-image';
+import { readinessPlan, type ProbeAnswer, type ReadinessPlan } from '../../core/images/readiness';
+import { TalosctlSpawnError } from '../talos/talosctl';
+import { defaultGuestProbes, type GuestProbes } from './guest-probes';
 import { taskSucceeded, waitForTask } from './tasks';
 import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type VmListEntry, type VmOwnership } from './vm-plan';
 
 export interface ProxmoxActivityDeps {
   secrets: SecretResolver;
-  /** How often task and guest-agent waits poll the node (default 1 s). */
+  /** How often task and boot waits poll (default 1 s). */
   pollIntervalMs?: number;
   /** Per HTTP request (default 30 s). */
   requestTimeoutMs?: number;
@@ -27,6 +31,8 @@ export interface ProxmoxActivityDeps {
   taskTimeoutMs?: number;
   /** Progress of long waits; defaults to Temporal heartbeats (a no-op outside an activity). */
   onProgress?: OnProgress;
+  /** Whether a booted guest answers on its address (default: talosctl and an SSH banner). */
+  probes?: GuestProbes;
 }
 
 export interface EnsureVmResult {
@@ -67,6 +73,7 @@ const MAX_ROUNDS = 6;
 
 interface NodeCall {
   client: ProxmoxClient;
+  spec: ClusterSpec;
   server: ServerSpec;
   target: ProxmoxTarget;
   signal?: AbortSignal;
@@ -91,6 +98,7 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
   const pollIntervalMs = deps.pollIntervalMs ?? 1000;
   const taskTimeoutMs = deps.taskTimeoutMs ?? 600_000;
   const progress: OnProgress = deps.onProgress ?? heartbeatProgress;
+  const probes: GuestProbes = deps.probes ?? defaultGuestProbes();
 
   /** Runs `fn` with a client for the server's node; every failure leaves classified. */
   // One connection pool per node URL and trust, shared by every activity of this worker (a
@@ -132,7 +140,7 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
     const agent = agentFor(pve.url, caPem, pve.fingerprint);
     const client = new ProxmoxClient({ url: pve.url, node: pve.node, tokenId: pve.tokenId, tokenSecret, caPem, fingerprint: pve.fingerprint }, { requestTimeoutMs: deps.requestTimeoutMs, signal, agent });
     try {
-      return await fn({ client, server, target, signal });
+      return await fn({ client, spec, server, target, signal });
     } catch (err) {
       throw classifyProxmoxError(err, target);
     } finally {
@@ -203,37 +211,55 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
     return true;
   }
 
-  /** Polls the guest agent until it reports the VM's spec address (bootVm). */
-  async function waitForAgentIp(call: NodeCall, desired: DesiredVm, timeoutMs: number): Promise<{ ip: string; waitedMs: number }> {
+  /**
+   * Polls until the guest answers on its spec address (core/images/readiness.ts: the Talos
+   * API for Talos VMs, sshd for the LB), checking that the VM still runs. The guest agent is
+   * asked only when the image has one, and only for the progress details.
+   */
+  async function waitUntilReady(call: NodeCall, desired: DesiredVm, plan: ReadinessPlan, timeoutMs: number): Promise<{ ip: string; waitedMs: number; answeredBy: string }> {
     const started = Date.now();
     let last = 'no answer yet';
     for (let poll = 0; ; poll++) {
-      try {
-        const interfaces = await call.client.agentNetworkInterfaces(desired.vmid);
-        const addresses = interfaces.flatMap((i) => (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']));
-        if (addresses.includes(desired.ip)) return { ip: desired.ip, waitedMs: Date.now() - started };
-        last = `the agent reports ${addresses.filter((a) => a !== '127.0.0.1').join(', ') || 'no IPv4 address'}`;
-      } catch (err) {
-        const conflict = runtimeConflict(err);
-        if (conflict === 'agentVmNotRunning') {
-          throw ApplicationFailure.retryable(`VM ${desired.vmid} (${desired.name}) is not running; start it before waiting for its address`, 'ProxmoxVmNotRunning');
-        }
-        if (conflict === 'agentNotConfigured') {
-          throw ApplicationFailure.nonRetryable(`VM ${desired.vmid} (${desired.name}) has no guest agent configured (agent: 1); run ensureVm to reconcile its config`, 'ProxmoxAgentMissing');
-        }
-        if (conflict !== 'agentNotRunning') throw err;
-        last = 'QEMU guest agent is not running yet';
+      const status = await call.client.vmStatus(desired.vmid);
+      if (status.status !== 'running') {
+        throw ApplicationFailure.retryable(`VM ${desired.vmid} (${desired.name}) stopped while autok8s waited for it to answer on ${desired.ip}; see its console in the Proxmox UI`, 'ProxmoxVmNotRunning');
       }
+      let answer: ProbeAnswer;
+      try {
+        answer = plan.probe === 'talosApi' ? await probes.talosApi(call.spec, desired.ip, call.signal) : await probes.ssh(call.server, desired.ip, call.signal);
+      } catch (err) {
+        if (call.signal?.aborted) throw call.signal.reason; // cancelled: talosctl was killed
+        if (err instanceof TalosctlSpawnError) throw ApplicationFailure.nonRetryable(err.message, 'TalosctlMissing');
+        throw err;
+      }
+      if (answer.answered) return { ip: desired.ip, waitedMs: Date.now() - started, answeredBy: answer.how };
+      last = answer.why;
+      if (plan.agent) last += `; ${await agentSays(call, desired.vmid)}`;
       const waitedMs = Date.now() - started;
-      progress({ vmid: desired.vmid, waitingFor: desired.ip, poll, waitedMs, last });
+      progress({ vmid: desired.vmid, waitingFor: `${plan.probe === 'talosApi' ? 'the Talos API' : 'sshd'} on ${desired.ip}`, poll, waitedMs, last });
       if (waitedMs > timeoutMs) {
         throw ApplicationFailure.retryable(
-          `VM ${desired.vmid} (${desired.name}) on node ${desired.node} has not reported ${desired.ip} after ${Math.round(waitedMs / 1000)} s (${last}). ` +
-            'Check its console in the Proxmox UI: boot order, the ISO, the cloud-init drive (ipconfig0) and the guest agent.',
-          'VmAgentTimeout',
+          `VM ${desired.vmid} (${desired.name}) on node ${desired.node} runs but ${plan.probe === 'talosApi' ? 'the Talos API' : 'sshd'} has not answered on its address ${desired.ip} after ${Math.round(waitedMs / 1000)} s (${last}). ` +
+            `It boots ${plan.image}. ` +
+            (plan.probe === 'talosApi'
+              ? 'Only the Talos nocloud image takes the address from the cloud-init drive (ipconfig0); a metal image takes a DHCP address or none. Check the ISO and the VM console in the Proxmox UI.'
+              : 'Check that the template runs cloud-init (it sets the address from ipconfig0) and sshd, and the VM console in the Proxmox UI.'),
+          'VmBootTimeout',
         );
       }
       await sleep(pollIntervalMs, call.signal);
+    }
+  }
+
+  /** What the guest agent reports, for progress details; its absence is not an error. */
+  async function agentSays(call: NodeCall, vmid: number): Promise<string> {
+    try {
+      const interfaces = await call.client.agentNetworkInterfaces(vmid);
+      const addresses = interfaces.flatMap((i) => (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']));
+      return `the guest agent reports ${addresses.filter((a) => a !== '127.0.0.1').join(', ') || 'no IPv4 address'}`;
+    } catch (err) {
+      if (runtimeConflict(err) === undefined) throw err;
+      return 'the guest agent does not answer';
     }
   }
 
@@ -401,18 +427,36 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
     },
 
     /**
-     * Waits until the guest agent reports the VM's spec address (cloud-init applied, guest
-     * up). Heartbeats while it polls; gives up (retryably) after `timeoutMs` (default: the
-     * spec's health.nodeStartupTimeout).
+     * Starts the VM and waits until its guest answers on the spec address (cloud-init applied,
+     * guest up): the Talos API for Talos VMs, sshd for the LB (core/images/readiness.ts).
+     * Heartbeats while it polls; gives up (retryably) after `timeoutMs` (default: the spec's
+     * health.nodeStartupTimeout), naming the VM, the address and the image it boots.
      */
-    async bootVm(spec: ClusterSpec, serverName: string, role: VmRole, options: { timeoutMs?: number } = {}): Promise<{ vmid: number; started: boolean; ip: string; waitedMs: number }> {
+    async bootVm(spec: ClusterSpec, serverName: string, role: VmRole, options: { timeoutMs?: number } = {}): Promise<{ vmid: number; started: boolean; ip: string; waitedMs: number; answeredBy: string }> {
       return onNode(spec, serverName, async (call) => {
         const desired = desiredOf(spec, call.server, role);
         const vm = await ourVm(call, spec, role);
         if (vm === 'missing') throw missingVm(spec, call.server, role);
         const started = await startIfStopped(call, vm.vmid);
-        const booted = await waitForAgentIp(call, desired, options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout));
+        const plan = readinessPlan(spec, serverName, role);
+        const booted = await waitUntilReady(call, desired, plan, options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout));
         return { vmid: vm.vmid, started, ...booted };
+      });
+    },
+
+    /**
+     * Before anything is created: the ISO the server's Talos VMs boot is on the node's
+     * storage and is not, by its name, a metal image (core/images/talos-image.ts). Read-only.
+     */
+    async checkBootImage(spec: ClusterSpec, serverName: string): Promise<{ server: string; isoVolume: string; platformByName: string }> {
+      return onNode(spec, serverName, async (call) => {
+        const index = spec.servers.indexOf(call.server);
+        const isoVolume = call.server.proxmox.isoVolume;
+        const storage = isoVolume.slice(0, isoVolume.indexOf(':'));
+        const listed = (await call.client.storageContent(storage, 'iso')).map((v) => v.volid);
+        const problem = bootImageProblem({ field: `servers[${index}].proxmox.isoVolume`, isoVolume, listed, node: call.server.proxmox.node, talosVersion: spec.talos.version, schematic: spec.talos.image?.schematic });
+        if (problem) throw ApplicationFailure.nonRetryable(problem, 'TalosImageMismatch', { server: call.server.name, isoVolume });
+        return { server: call.server.name, isoVolume, platformByName: platformByName(isoVolume) };
       });
     },
 

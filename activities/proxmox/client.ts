@@ -270,4 +270,9 @@ export class ProxmoxClient {
     const data = await this.request<{ result?: AgentInterface[] }>('GET', `${this.vmPath(vmid)}/agent/network-get-interfaces`);
     return data?.result ?? [];
   }
+
+  /** GET /nodes/{node}/storage/{storage}/content (pve-storage API2/Storage/Content.pm index). */
+  storageContent(storage: string, content?: 'iso'): Promise<{ volid: string; format?: string; size?: number }[]> {
+    return this.request('GET', `/nodes/${enc(this.endpoint.node)}/storage/${enc(storage)}/content`, content === undefined ? {} : { content });
+  }
 }

@@ -20,7 +20,7 @@ export interface DesiredVm {
   name: string;
   node: string;
   role: VmRole;
-  /** The address the guest gets through cloud-init (ipconfig0), and the guest agent reports. */
+  /** The address the guest gets through cloud-init (ipconfig0), where bootVm waits for it to answer. */
   ip: string;
   tags: string[];
   /** Parameters of POST /nodes/{node}/qemu (vmid included), as form strings. */

@@ -6,7 +6,7 @@ import type { ClusterSpec } from '../../core/spec/schema';
 import { execFileOffThread } from '../exec-thread';
 
 /** spec.talos.talosctl, else the worker's override, else $TALOSCTL, else `talosctl` on PATH. */
-export function resolveTalosctlPath(spec: Pick<ClusterSpec, 'talos'>, deps: { talosctlPath?: string; env?: NodeJS.ProcessEnv } = {}): string {
+export function resolveTalosctlPath(spec: { talos: Pick<ClusterSpec['talos'], 'talosctl'> }, deps: { talosctlPath?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const env = deps.env ?? process.env;
   // The program the worker runs: a plain path, never words a shell or a flag parser would split.
   if (spec.talos.talosctl !== undefined) requireGrammar(GRAMMAR.specPath, spec.talos.talosctl, 'talos.talosctl');

@@ -46,7 +46,7 @@ export function planBootstrap(spec: ClusterSpec, observed: ObservedCluster): Boo
   for (const vm of observed.vms) {
     const target = `${vm.server}/${vm.role}`;
     if (vm.error) unknown.push(`${target}: ${vm.error}`);
-    else if (!vm.exists) add(target, `create VM ${vm.vmid}, start it, wait for its guest agent`);
+    else if (!vm.exists) add(target, `create VM ${vm.vmid}, start it, wait until it answers on its address`);
     else if (!vm.owned) conflicts.push(`${target}: VM ${vm.vmid} exists but was not created by autok8s for this cluster; free the VMID or change it in the spec`);
     else if (vm.status !== 'running') add(target, `start VM ${vm.vmid} (${vm.status})`);
   }

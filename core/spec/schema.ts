@@ -6,6 +6,7 @@
 // Secrets are references (`env:NAME`, `file:/path`), never values, so a spec can travel
 // through workflow inputs and histories without leaking anything.
 import { z } from 'zod';
+import { talosImageSchema } from '../images/talos-image';
 import { healthUrlOutsideVrack } from '../lb-endpoints';
 import { PUBLIC_PATH_DEFAULTS, PUBLIC_PATH_MODES, publicPathIssues, publicPathOf } from '../public-path/modes';
 import { cidrContains, isHostInCidr, isPrivateCidr, notPublicBecause, parseCidr } from '../net/ipv4';
@@ -64,7 +65,9 @@ const proxmoxSchema = z.strictObject({
   caFile: specPath.optional().describe('PEM file of a CA that signs the Proxmox certificate.'),
   storage: grammatical(GRAMMAR.pveStorageId).default('local-lvm').describe('Proxmox storage for VM disks (a pve-storage-id).'),
   bridge: grammatical(GRAMMAR.pveBridge).default('vmbr1').describe('Proxmox bridge attached to the OVH vRack (a pve-bridge-id).'),
-  isoVolume: grammatical(GRAMMAR.pveIsoVolume).default('local:iso/talos-amd64.iso').describe('Talos ISO volume to boot control-plane and worker VMs from.'),
+  isoVolume: grammatical(GRAMMAR.pveIsoVolume)
+    .default('local:iso/talos-nocloud-amd64.iso')
+    .describe('Talos ISO volume to boot control-plane and worker VMs from: the nocloud image of talos.image (nocloud-amd64.iso from the Image Factory).'),
   lbTemplateVmid: bounded(LIMITS.vmid, '(a Proxmox VMID)')
     .optional()
     .describe('VMID of a Debian template with keepalived, HAProxy and Nginx to clone LB VMs from.'),
@@ -169,6 +172,7 @@ const clusterObject = z.strictObject({
     kubernetesVersion: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Kubernetes version tag such as v1.31.2' }),
     installDisk: grammatical(GRAMMAR.devicePath).default('/dev/sda'),
     talosctl: specPath.optional().describe('Path of the talosctl binary; defaults to $TALOSCTL, then talosctl on PATH.'),
+    image: talosImageSchema.prefault({}).describe('The Talos image the ISO volumes hold (core/images/talos-image.ts).'),
   }),
   servers: z
     .array(serverSchema)

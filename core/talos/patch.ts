@@ -9,13 +9,10 @@ import { stringify } from 'yaml';
 import { parseCidr } from '../net/ipv4';
 import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
+import { installerImage } from '../images/talos-image';
 import { clusterEndpoint, talosNode, type TalosRole } from './nodes';
 
-/** The installer image for the pinned Talos version, so a node installs exactly that version. */
-export function installerImage(talosVersion: string): string {
-  // A tag only: "v1.8.3@sha256:…" or "v1.8.3 evil.io/x" would install someone else's image.
-  return `ghcr.io/siderolabs/installer:${requireGrammar(GRAMMAR.versionTag, talosVersion, 'talos.version')}`;
-}
+export { installerImage } from '../images/talos-image';
 
 export function nodePatch(spec: ClusterSpec, serverName: string, role: TalosRole): Record<string, unknown> {
   const node = talosNode(spec, serverName, role);
@@ -41,7 +38,7 @@ export function nodePatch(spec: ClusterSpec, serverName: string, role: TalosRole
         },
       ],
     },
-    install: { disk: requireGrammar(GRAMMAR.devicePath, spec.talos.installDisk, 'talos.installDisk'), image: installerImage(spec.talos.version) },
+    install: { disk: requireGrammar(GRAMMAR.devicePath, spec.talos.installDisk, 'talos.installDisk'), image: installerImage(spec.talos.version, spec.talos.image?.schematic) },
   };
   const cluster: Record<string, unknown> = { controlPlane: { endpoint: clusterEndpoint(spec) } };
 

@@ -41,6 +41,8 @@ export const PVE_MESSAGES = {
   startTemplate: "you can't start a vm if it's a template",
   /** UNVERIFIED: storage.cfg has no such storage. */
   noSuchStorage: (storage: string) => `storage '${storage}' does not exist`,
+  /** UNVERIFIED: the qmstart task fails when a drive names a volume the storage does not hold. */
+  noSuchVolume: (volid: string) => `volume '${volid}' does not exist`,
   /** UNVERIFIED: the qmstart task fails when net0 names a missing bridge. */
   noSuchBridge: (bridge: string) => `bridge '${bridge}' does not exist`,
   /** UNVERIFIED: a node name that is not this node (a single-node "cluster"). */

@@ -104,6 +104,7 @@ export const PVE_ROUTES: Route[] = [
     },
     handle: (s, c) => s.taskStatus(c.path.upid),
   },
+  { method: 'GET', template: '/nodes/{node}/storage/{storage}/content', handle: (s, c) => s.storageContent(c.path.storage, c.params.content) },
 ];
 
 for (const route of PVE_ROUTES) {

@@ -15,9 +15,11 @@ import { PVE_MESSAGES } from './messages';
 import { parseBody, type Params } from './params';
 import { auditDetail, auditTarget, authorizeOperation, matchRoute, verifyParameters, type RouteMatch } from './routes';
 import { recordSchemaCheck } from '../conformance/tally';
+import { DEFAULT_DISK_GUEST, DEFAULT_ISOS, type SimDiskGuest, type SimIso } from './images';
 import { DEFAULT_LATENCY, ProxmoxState, type ProxmoxLatency, type SeedVm, type SimVm, type VmChange } from './state';
 
 export type { ProxmoxLatency, SimVm, VmChange } from './state';
+export type { SimDiskGuest, SimIso } from './images';
 
 export interface ProxmoxSimulatorOptions {
   ca: SandboxCa;
@@ -36,6 +38,10 @@ export interface ProxmoxSimulatorOptions {
   bridges?: string[];
   /** VMs that exist before autok8s arrives (templates, someone else's VMs). */
   vms?: SeedVm[];
+  /** ISO images on the node's storages and what they really are (default: Talos nocloud, no guest agent). */
+  isos?: SimIso[];
+  /** What VMs without an ISO run (default: a cloud image without the guest agent). */
+  diskGuest?: SimDiskGuest;
 }
 
 const API_PREFIX = '/api2/json';
@@ -69,6 +75,8 @@ export class ProxmoxSimulator {
       latency: { ...DEFAULT_LATENCY, ...o.latency },
       storages: o.storages ?? ['local', 'local-lvm'],
       bridges: o.bridges ?? ['vmbr0', 'vmbr1'],
+      isos: o.isos ?? DEFAULT_ISOS,
+      diskGuest: o.diskGuest ?? DEFAULT_DISK_GUEST,
     });
     for (const vm of o.vms ?? []) this.state.seed(vm);
   }

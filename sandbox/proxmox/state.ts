@@ -10,6 +10,7 @@ import { paramError, runtimeError } from './envelope';
 import { PVE_MESSAGES as M, NEXTID_AS_STRING } from './messages';
 import { isTrue, type Params } from './params';
 import { TaskRunner, type CallContext, type TaskPlan } from './tasks';
+import { cdromVolume, guestTraits, isoContent, type GuestTraits, type SimDiskGuest, type SimIso } from './images';
 import {
   agentEnabled,
   cloneDrive,
@@ -46,8 +47,10 @@ export interface SimVm {
   status: 'running' | 'stopped';
   tags: string[];
   config: Record<string, string>;
-  /** The static address from ipconfig0, once the guest has booted. */
+  /** The static address from ipconfig0, once the guest has booted an image that reads cloud-init. */
   ip?: string;
+  /** What the VM boots (./images.ts): its ISO and platform, or "disk". */
+  image?: string;
   /** Increments on each create of this VMID, so a recreated VM is a new machine. */
   generation: number;
   /** When the guest agent started answering (ms since the epoch), while running. */
@@ -72,6 +75,10 @@ export interface StateOptions {
   latency: ProxmoxLatency;
   storages: string[];
   bridges: string[];
+  /** ISO images on the node's storages, with what they really are. */
+  isos: SimIso[];
+  /** What a VM without an ISO (booting its disk) runs. */
+  diskGuest: SimDiskGuest;
 }
 
 export interface SeedVm {
@@ -114,15 +121,21 @@ export class ProxmoxState {
     return Date.now() >= at ? at : undefined;
   }
 
+  private traits(r: VmRecord): GuestTraits | undefined {
+    return guestTraits(r.config, this.o.isos, this.o.diskGuest);
+  }
+
   private view(r: VmRecord): SimVm {
     const bootedAt = this.bootedAt(r);
+    const traits = this.traits(r);
     return {
       vmid: r.vmid,
       name: r.config.name ?? '',
       status: r.status,
       tags: splitTags(r.config.tags),
       config: { ...r.config },
-      ip: bootedAt !== undefined ? guestAddress(r.config)?.ip : undefined,
+      ip: bootedAt !== undefined && traits?.readsCloudInit ? guestAddress(r.config)?.ip : undefined,
+      image: traits?.image,
       generation: r.generation,
       bootedAt,
     };
@@ -224,7 +237,9 @@ export class ProxmoxState {
     const r = this.require(vmid);
     if (!agentEnabled(r.config)) throw runtimeError(M.agentNotConfigured);
     if (r.status !== 'running') throw runtimeError(M.agentVmNotRunning(vmid));
-    if (this.bootedAt(r) === undefined) throw runtimeError(M.agentNotRunning);
+    // An image without the agent never answers: the serial port is there (agent: 1), no one listens.
+    const traits = this.traits(r);
+    if (this.bootedAt(r) === undefined || !traits?.guestAgent) throw runtimeError(M.agentNotRunning);
     const lo = {
       name: 'lo',
       'hardware-address': '00:00:00:00:00:00',
@@ -232,7 +247,7 @@ export class ProxmoxState {
       statistics: zeroStats(),
     };
     const net0 = r.config.net0 ? parseNet(r.config.net0) : undefined;
-    const address = guestAddress(r.config);
+    const address = traits.readsCloudInit ? guestAddress(r.config) : undefined;
     const eth0 = net0 && {
       name: 'eth0',
       'hardware-address': (net0.mac ?? '').toLowerCase(),
@@ -240,6 +255,12 @@ export class ProxmoxState {
       statistics: zeroStats(),
     };
     return { result: eth0 ? [lo, eth0] : [lo] };
+  }
+
+  /** `GET /nodes/{node}/storage/{storage}/content`: the ISOs only (no disk volumes are listed). */
+  storageContent(storage: string, content?: string): Record<string, unknown>[] {
+    if (!this.o.storages.includes(storage)) throw runtimeError(M.noSuchStorage(storage));
+    return content === undefined || content === 'iso' ? isoContent(this.o.isos, storage) : [];
   }
 
   taskStatus(upid: string): Record<string, unknown> {
@@ -352,6 +373,8 @@ export class ProxmoxState {
         if (isTrue(r.config.template)) throw new Error(M.startTemplate);
         if (r.config.lock) throw new Error(M.locked(r.config.lock));
         if (r.status === 'running') throw new Error(M.alreadyRunning(vmid));
+        const volid = cdromVolumeMissing(r.config, this.o.isos, this.o.diskGuest);
+        if (volid !== undefined) throw new Error(M.noSuchVolume(volid));
         this.applyStart(r);
       },
     });
@@ -449,6 +472,11 @@ export class ProxmoxState {
   close(): void {
     this.tasks.close();
   }
+}
+
+/** The CD-ROM's ISO when the node does not hold it (the VM cannot start). */
+function cdromVolumeMissing(config: VmConfig, isos: readonly SimIso[], disk: SimDiskGuest): string | undefined {
+  return guestTraits(config, isos, disk) === undefined ? cdromVolume(config) : undefined;
 }
 
 function configDigest(config: VmConfig): string {

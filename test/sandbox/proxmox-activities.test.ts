@@ -11,6 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createProxmoxActivities } from '../../activities/proxmox/activities';
 import { ProxmoxClient } from '../../activities/proxmox/client';
+import type { GuestProbes } from '../../activities/proxmox/guest-probes';
 import { createSecretResolver } from '../../activities/secrets';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
@@ -43,8 +44,15 @@ function specFor(proxmox: Partial<ClusterSpec['servers'][number]['proxmox']> = {
   };
 }
 
+/** The network between the worker and the guests, here: a guest answers on an address when the simulator's VM has booted with it. */
+const simulatedGuests: GuestProbes = {
+  talosApi: async (_spec, ip) => (sim.vmByIp(ip) ? { answered: true, how: 'the simulated Talos node answered' } : { answered: false, why: `no running VM has ${ip}` }),
+  ssh: async (_server, ip) => (sim.vmByIp(ip) ? { answered: true, how: 'the simulated sshd answered' } : { answered: false, why: `no running VM has ${ip}` }),
+};
+
 // The request timeout stays above the 3 s a node holds back a 401 (a shorter one would turn a wrong token into a retried timeout).
-const activities = (secret = TOKEN.secret) => createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 5000 });
+const activities = (secret = TOKEN.secret) =>
+  createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 5000, probes: simulatedGuests });
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(
@@ -92,7 +100,7 @@ describe('ensureVm', () => {
     expect(audit.count({ service: SERVICE, action: 'qmconfig' })).toBe(0);
     const vm = sim.vms().find((v) => v.vmid === 102)!;
     expect(vm).toMatchObject({ name: 'prod-gra-srv-a-cp', tags: ['autok8s', 'cluster-prod-gra', 'role-cp'], generation: 1 });
-    expect(vm.config).toMatchObject({ ipconfig0: 'ip=10.10.0.21/24,gw=10.10.0.1', ide2: 'local:iso/talos-amd64.iso,media=cdrom', memory: '8192' });
+    expect(vm.config).toMatchObject({ ipconfig0: 'ip=10.10.0.21/24,gw=10.10.0.1', ide2: 'local:iso/talos-nocloud-amd64.iso,media=cdrom', memory: '8192' });
   });
 
   it('after an applyThenStatus 500 on create, the retry succeeds with still one VM', async () => {
@@ -198,7 +206,7 @@ describe('errors', () => {
 
   it('a hung call times out retryably', async () => {
     faults.add({ service: SERVICE, method: 'GET', path: `^/nodes/${NODE}/qemu$`, effect: { kind: 'hang' } });
-    const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: TOKEN.secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 300 });
+    const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: TOKEN.secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 300, probes: simulatedGuests });
     const err = await failure(act.listClusterVms(specFor(), 'srv-a'));
     expect(err).toMatchObject({ type: 'ProxmoxUnreachable', nonRetryable: false });
     expect(err.message).toMatch(/timeout/);

@@ -107,7 +107,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(async () => {
   audit = new AuditLog();
   faults = new FaultInjector();
-  sim = await ProxmoxSimulator.start({ ca, audit, faults, node: NODE, tokens: [TOKEN], latency: LATENCY, vms: [{ vmid: 9000, name: 'debian-template', config: { template: '1', scsi0: 'local-lvm:base-9000-disk-0,size=4G', net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr1', tags: 'template' } }] });
+  // The VMs here boot their disk only: a cloud image that runs the guest agent, so its answers can be checked (test/sandbox/boot-images.test.ts has images without one).
+  sim = await ProxmoxSimulator.start({ ca, audit, faults, node: NODE, tokens: [TOKEN], latency: LATENCY, diskGuest: { guestAgent: true }, vms: [{ vmid: 9000, name: 'debian-template', config: { template: '1', scsi0: 'local-lvm:base-9000-disk-0,size=4G', net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr1', tags: 'template' } }] });
 });
 
 afterEach(async () => {

@@ -28,7 +28,7 @@ describe('desiredVmConfig', () => {
         scsi0: 'local-lvm:64',
         ide0: 'local-lvm:cloudinit',
         ipconfig0: 'ip=10.10.0.21/24,gw=10.10.0.1',
-        ide2: 'local:iso/talos-amd64.iso,media=cdrom',
+        ide2: 'local:iso/talos-nocloud-amd64.iso,media=cdrom',
         boot: 'order=scsi0;ide2',
         agent: '1',
         onboot: '1',

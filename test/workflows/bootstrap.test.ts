@@ -148,12 +148,11 @@ describe('bootstrapCluster', () => {
       expect(message).toMatch(/srv-b|pve-b/);
       expect(message).toMatch(/401|authentication|token/i);
       expect(message).not.toContain(readFileSync(join(other.dir, 'secrets', 'pve-srv-a.token'), 'utf8').trim());
-      // Fast because not retried: srv-b's Proxmox calls (one per VM, in parallel) each failed on
-      // their first attempt as non-retryable, and no activity of srv-b took a second attempt.
-      const runs = activityRuns(await client.workflow.getHandle(workflowIds.provisionServer('badtoken', 'srv-b')).fetchHistory());
+      // Fast because not retried: srv-b's first Proxmox call (the boot-image check, before
+      // anything is created) failed on its first attempt as non-retryable.
+      const runs = activityRuns(await handle.fetchHistory());
       const failed = runs.filter((r) => r.outcome === 'failed');
-      expect(failed.length).toBeGreaterThan(0);
-      expect(failed).toEqual(failed.map(() => ({ type: 'ensureVm', attempts: 1, outcome: 'failed', retryState: 'NON_RETRYABLE_FAILURE' })));
+      expect(failed).toEqual([{ type: 'checkBootImage', attempts: 1, outcome: 'failed', retryState: 'NON_RETRYABLE_FAILURE' }]);
       expect(runs.filter((r) => r.attempts > 1)).toEqual([]);
       expect(other.audit.entries({ service: 'proxmox:pve-b', action: 'qmcreate' })).toHaveLength(0);
     } finally {

@@ -34,6 +34,7 @@ const OPERATIONS = [
   'POST /nodes/{node}/qemu/{vmid}/status/reboot',
   'DELETE /nodes/{node}/qemu/{vmid}',
   'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces',
+  'GET /nodes/{node}/storage/{storage}/content',
   'GET /nodes/{node}/tasks/{upid}/status',
 ];
 

@@ -38,6 +38,8 @@ export const NAMED_FORMATS: Record<string, FormatCheck> = {
   urlencoded: test(/^[-%a-zA-Z0-9_.!~*'()]*$/, (v) => `invalid urlencoded string: ${v}\n`),
   // pve-storage src/PVE/Storage/Plugin.pm
   'pve-volume-id': volumeId,
+  // verify_content: the content types of a dir storage (DirPlugin.pm plugindata), which "includes all other types"
+  'pve-storage-content': test(/^(images|rootdir|vztmpl|iso|backup|snippets|none|import)$/, (v) => `invalid content type '${v}'\n`),
   // qemu-server src/PVE/QemuServer.pm verify_volume_id_or_qm_path / _or_absolute_path
   'pve-volume-id-or-qm-path': (v) => (v === 'none' || v === 'cdrom' || v.startsWith('/') ? undefined : volumeId(v)),
   'pve-volume-id-or-absolute-path': (v) => (v.startsWith('/') ? undefined : volumeId(v)),
