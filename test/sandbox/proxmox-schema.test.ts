@@ -12,6 +12,8 @@ import { ProxmoxClient } from '../../activities/proxmox/client';
 import { createSecretResolver } from '../../activities/secrets';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
+import type { GuestProbes } from '../../activities/proxmox/guest-probes';
+import { GUEST_AGENT_EXTENSION } from '../../core/images/talos-image';
 import { AuditLog } from '../../sandbox/audit';
 import { FaultInjector } from '../../sandbox/faults';
 import { autok8sAcl } from '../../sandbox/proxmox/autok8s-role';
@@ -91,9 +93,17 @@ describe('(b) every request the adapters make passes the schema check', () => {
   it('drives every Proxmox activity and client call; the node accepted them all', async () => {
     const [a, ...rest] = fixture.servers;
     const spec: ClusterSpec = { ...fixture, servers: [{ ...a, proxmox: { ...a.proxmox, url: sim.url, node: NODE, tokenSecret: 'env:PVE_A_TOKEN', caFile: ca.certFile, fingerprint: undefined, lbTemplateVmid: 9000 } }, ...rest] };
-    const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: SECRET }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 10_000 });
+    // The guests answer when the simulator's VM has booted with the address (no network here); the
+    // spec's image lists the guest agent, so bootVm asks the agent too (the ISO has none: it says so).
+    const probes: GuestProbes = {
+      talosApi: async (_spec, ip) => (sim.vmByIp(ip) ? { answered: true, how: 'the simulated Talos node answered' } : { answered: false, why: `no running VM has ${ip}` }),
+      ssh: async (_server, ip) => (sim.vmByIp(ip) ? { answered: true, how: 'the simulated sshd answered' } : { answered: false, why: `no running VM has ${ip}` }),
+    };
+    spec.talos = { ...spec.talos, image: { platform: 'nocloud', schematic: 'a'.repeat(64), extensions: [GUEST_AGENT_EXTENSION] } };
+    const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: SECRET }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 10_000, probes });
     const before = sim.schemaChecks(); // what table (a) sent
 
+    await act.checkBootImage(spec, 'srv-a'); // the node's ISOs
     await act.ensureVm(spec, 'srv-a', 'lb'); // clone from the template, then reconcile its config
     await act.ensureVm(spec, 'srv-a', 'controlPlane'); // create
     await act.ensureVm(spec, 'srv-a', 'worker');
@@ -143,6 +153,7 @@ describe('(b) every request the adapters make passes the schema check', () => {
         'POST /nodes/{node}/qemu/{vmid}/status/reboot',
         'DELETE /nodes/{node}/qemu/{vmid}',
         'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces',
+        'GET /nodes/{node}/storage/{storage}/content',
         'GET /nodes/{node}/tasks/{upid}/status',
       ].sort(),
     );

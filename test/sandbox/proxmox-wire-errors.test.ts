@@ -34,7 +34,7 @@ const createParams = (vmid: number) => ({
   scsi0: 'local-lvm:16',
   net0: 'virtio,bridge=vmbr1',
   ide0: 'local-lvm:cloudinit',
-  ide2: 'local:iso/talos-amd64.iso,media=cdrom',
+  ide2: 'local:iso/talos-nocloud-amd64.iso,media=cdrom',
   citype: 'nocloud',
   ipconfig0: 'ip=10.10.0.21/24,gw=10.10.0.1',
   boot: 'order=scsi0;ide2',
@@ -62,7 +62,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pve-wire-'));
   ca = await loadOrCreateSandboxCa(join(dir, 'ca'));
   audit = new AuditLog();
-  sim = await ProxmoxSimulator.start({ ca, audit, faults: new FaultInjector(), node: NODE, tokens: [FULL, NO_ISO, ...LIMITED], latency: { createMs: 30, startMs: 30, stopMs: 20, destroyMs: 20, bootMs: 60 } });
+  // An ISO whose image has the guest agent: the full role's agent call then answers 200.
+  sim = await ProxmoxSimulator.start({ ca, audit, faults: new FaultInjector(), node: NODE, tokens: [FULL, NO_ISO, ...LIMITED], isos: [{ volid: 'local:iso/talos-nocloud-amd64.iso', platform: 'nocloud', guestAgent: true }], latency: { createMs: 30, startMs: 30, stopMs: 20, destroyMs: 20, bootMs: 60 } });
   // VM 101, created and started by the full token, for the calls on an existing VM.
   const created = await call('POST', `/nodes/${NODE}/qemu`, { auth: auth(FULL.tokenId), params: createParams(101) });
   expect(created.status).toBe(200);

@@ -17,7 +17,7 @@ const accepted: [Name, string, string][] = [
   ['pveStorageId', 'ceph_pool.1', 'a storage with _ and .'],
   ['pveBridge', 'vmbr1', 'a Linux bridge'],
   ['pveBridge', 'vnet_100', 'an SDN VNet'],
-  ['pveIsoVolume', 'local:iso/talos-amd64.iso', 'the default Talos ISO'],
+  ['pveIsoVolume', 'local:iso/talos-nocloud-amd64.iso', 'the default Talos ISO'],
   ['pveIsoVolume', 'cephfs:iso/metal-amd64_v1.8.3.ISO', 'an ISO on CephFS, upper-case extension'],
   ['pveNode', 'PVE-Node1', 'a node name with capitals (pve-node allows them)'],
   ['interfaceName', 'ens18.100', 'a VLAN interface'],
