@@ -27,8 +27,8 @@ export const PVE_MESSAGES = {
   configDoesNotExist: (node: string, vmid: number) => `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist`,
   /** VERIFIED shape (API2/Qemu.pm create_vm: "$emsg $@" around create_and_lock_config → check_vmid_unused); docs/contracts.md §B.4. */
   createExists: (vmid: number, node: string) => `unable to create VM ${vmid} - VM ${vmid} already exists on node '${node}'`,
-  /** UNVERIFIED: clone into a VMID that is taken. */
-  cloneTargetExists: (vmid: number, node: string) => `unable to create VM ${vmid} - VM ${vmid} already exists on node '${node}'`,
+  /** VERIFIED (API2/Qemu.pm clone_vm: `$load_and_check` dies so before fork_worker, "early checks before forking/locking", and again in the task). */
+  cloneTargetExists: (vmid: number, _node: string) => `unable to create VM ${vmid}: config file already exists`,
   /** VERIFIED (QemuServer::vm_start, inside the qmstart task). */
   alreadyRunning: (vmid: number) => `VM ${vmid} already running`,
   /** VERIFIED (API2/Qemu.pm vm_reboot / vm_reset, synchronous). */

@@ -284,6 +284,13 @@ describe('VM lifecycle', () => {
     expect(clone.config.net0).not.toContain('BC:24:11:00:00:01');
     expect(audit.entries({ action: 'qmclone' })[0]).toMatchObject({ target: '110', outcome: 'ok', detail: expect.objectContaining({ source: 9000 }) });
   });
+
+  it('refuses a clone into a taken VMID before forking its task, in qemu-server\'s words', async () => {
+    await createVm(111);
+    const a = await call('POST', `/nodes/${NODE}/qemu/9000/clone`, { newid: '111', name: 'lb-clone', full: '1' });
+    expect([a.status, a.reason]).toEqual([500, 'unable to create VM 111: config file already exists']);
+    expect(sim.vms().filter((v) => v.vmid === 111).map((v) => v.name)).toEqual(['test-111']);
+  });
 });
 
 describe('faults', () => {
