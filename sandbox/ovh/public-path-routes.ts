@@ -55,15 +55,15 @@ export const PUBLIC_PATH_ROUTES: Route[] = [
     target: snTarget,
     handle: (s, c) => ({ body: s.vmac.address(c.params.serviceName, c.params.macAddress, c.params.ipAddress) }),
   },
-  { method: 'GET', template: '/vrack/{serviceName}/ip', target: snTarget, handle: (s, c) => ({ body: s.vrackIps(c.params.serviceName) }) },
+  { method: 'GET', template: '/vrack/{serviceName}/ip', target: snTarget, handle: (s, c) => ({ body: s.vrackBlocks.list(c.params.serviceName) }) },
   {
     method: 'POST',
     template: '/vrack/{serviceName}/ip',
     target: snTarget,
     handle: (s, c) => {
-      const task = s.vrackAddIp(c.params.serviceName, c.body, c.task);
+      const task = s.vrackBlocks.add(c.params.serviceName, c.body, c.task);
       return { body: task, detail: { block: c.body.block, taskId: task.id } };
     },
   },
-  { method: 'GET', template: '/vrack/{serviceName}/ip/{ip}', target: snTarget, handle: (s, c) => ({ body: s.vrackIp(c.params.serviceName, c.params.ip) }) },
+  { method: 'GET', template: '/vrack/{serviceName}/ip/{ip}', target: snTarget, handle: (s, c) => ({ body: s.vrackBlocks.get(c.params.serviceName, c.params.ip) }) },
 ];

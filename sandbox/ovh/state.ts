@@ -7,9 +7,8 @@
 // (new routing, vRack membership) applies only when they end, as on the real API.
 import { badRequest, conflict, notFound, UNVERIFIED } from './errors';
 import { moveRegionGroup } from '../../core/public-path/server-facts';
-import { vrackBlockGateway } from '../../core/public-path/modes';
-import { parseCidr } from '../../core/net/ipv4';
 import { DEFAULT_SANDBOX_GATEWAY, networkSpecifications, PUBLIC_PATH_UNVERIFIED, VmacState, type ServerNetworkInit } from './vmac';
+import { VrackBlocks } from './vrack-blocks';
 import { VrackState, type ServerNetworkKind } from './vrack-state';
 
 export interface OvhLatency {
@@ -75,7 +74,8 @@ export interface TaskOptions {
   taskError?: string;
 }
 
-interface FailoverIp {
+/** A failover IP (or IP block, written with its prefix) of the account. */
+export interface FailoverIp {
   ip: string;
   routedTo: string | null;
   tasks: IpTask[];
@@ -107,6 +107,7 @@ export class OvhState {
   private readonly servers = new Map<string, DedicatedServer>();
   readonly vrack: VrackState;
   readonly vmac: VmacState;
+  readonly vrackBlocks: VrackBlocks;
   private readonly timers = new Set<NodeJS.Timeout>();
   private nextTaskId = 4_200_001;
 
@@ -138,6 +139,7 @@ export class OvhState {
       runTask: (task, end) => this.runTask(this.latency.vrackTaskMs, task, end),
       onTaskEnded,
     });
+    this.vrackBlocks = new VrackBlocks({ ips: this.ips, vrack: this.vrack, dropMac: (ip) => this.vmac.dropFor(ip) });
     this.vmac = new VmacState({
       vmacSupported: (name) => this.server(name).vmacSupported,
       routing: (ip) => this.ip(ip).routedTo,
@@ -264,6 +266,7 @@ export class OvhState {
     const pending = f.tasks.find((t) => isPending(t.status));
     if (pending) throw conflict(UNVERIFIED.movePending(`${f.ip}/32`, pending.taskId));
     if (f.routedTo === service) throw badRequest(UNVERIFIED.moveAlreadyRouted(`${f.ip}/32`, service));
+    this.checkMove(f, service); // what the move itself would refuse: region group, virtual MAC, vRack
   }
 
   private startIpTask(f: FailoverIp, fn: string, to: string | null, options: TaskOptions): IpTask {
@@ -384,37 +387,6 @@ export class OvhState {
     return { ...task };
   }
 
-  // ---- IP blocks in a vRack --------------------------------------------------------------
-
-  /** POST /vrack/{sn}/ip {block}: a vRack task routes the block to the vRack; the block's virtual MACs go. */
-  vrackAddIp(service: string, body: { block?: unknown }, options: TaskOptions = {}) {
-    this.vrack.get(service);
-    const block = String(body.block);
-    const f = this.ips.get(bareIp(block));
-    if (!f) throw badRequest(PUBLIC_PATH_UNVERIFIED.vrackBlockUnknown(block));
-    if (f.routedTo === service) throw badRequest(PUBLIC_PATH_UNVERIFIED.vrackBlockAlready(blockOf(f.ip), service));
-    const pending = f.tasks.find((t) => isPending(t.status));
-    if (pending) throw conflict(UNVERIFIED.movePending(blockOf(f.ip), pending.taskId));
-    return this.vrack.startTask(service, PUBLIC_PATH_UNVERIFIED.vrackAddIpFunction, blockOf(f.ip), PUBLIC_PATH_UNVERIFIED.vrackBlockPending, () => {
-      this.vmac.dropFor(f.ip);
-      f.routedTo = service;
-    }, options);
-  }
-
-  /** GET /vrack/{sn}/ip */
-  vrackIps(service: string): string[] {
-    this.vrack.get(service);
-    return [...this.ips.values()].filter((f) => f.routedTo === service).map((f) => blockOf(f.ip));
-  }
-
-  /** GET /vrack/{sn}/ip/{ip} (vrack.ip): the gateway is the block's last usable address (OVH vRack guide). */
-  vrackIp(service: string, ipParam: string) {
-    const f = this.ips.get(bareIp(ipParam));
-    if (!f || f.routedTo !== service) throw notFound(UNVERIFIED.unknownIp(ipParam));
-    const cidr = parseCidr(blockOf(f.ip));
-    return { ip: blockOf(f.ip), gateway: cidr && cidr.prefix < 31 ? `${vrackBlockGateway(cidr)}/32` : null, zone: null };
-  }
-
   /** A server as the vRack side sees it (404 when unknown). */
   serverView(service: string) {
     return this.server(service);
@@ -461,7 +433,7 @@ export class OvhState {
 }
 
 /** How OVH writes the IP in paths and answers: a single address as a /32. */
-function blockOf(ip: string): string {
+export function blockOf(ip: string): string {
   return ip.includes('/') ? ip : `${ip}/32`;
 }
 

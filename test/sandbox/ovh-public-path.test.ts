@@ -233,6 +233,8 @@ describe('moves asked from the target server, and region groups', () => {
     const c = client();
     const toBhs = await rejectionOf(c.requestPromised('POST', `/ip/${enc(`${IP}/32`)}/move`, { to: BHS }));
     expect([toBhs.error, toBhs.message]).toEqual([400, expect.stringMatching(/another region/)]);
+    const asked = await rejectionOf(c.requestPromised('GET', `/dedicated/server/${BHS}/ipCanBeMovedTo`, { ip: `${IP}/32` }));
+    expect([asked.error, asked.message]).toEqual([400, expect.stringMatching(/another region/)]);
     const viaServer = await rejectionOf(c.requestPromised('POST', `/dedicated/server/${BHS}/ipMove`, { ip: `${IP}/32` }));
     expect([viaServer.error, viaServer.message]).toEqual([400, expect.stringMatching(/another region/)]);
     const task = (await c.requestPromised('POST', `/ip/${enc(`${IP}/32`)}/move`, { to: RBX })) as Task;
