@@ -18,6 +18,7 @@ import { ProxmoxSimulator, type ProxmoxLatency, type SimDiskGuest, type SimIso }
 import { autok8sAcl } from './proxmox/autok8s-role';
 import { TalosSimulator } from './talos/simulator';
 import type { TalosTiming } from './talos/talos-api';
+import type { ServerNetworkInit } from './ovh/vmac';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
 
@@ -32,6 +33,11 @@ export interface SandboxOptions {
   latency?: { ovh?: Partial<OvhLatency>; proxmox?: Partial<ProxmoxLatency>; talos?: Partial<TalosTiming> };
   /** Pin Proxmox certificates by fingerprint (as on real PVE) instead of trusting the sandbox CA (default true). */
   pinProxmox?: boolean;
+  /**
+   * What OVH says about each server, by index (datacenter, virtual MAC support, gateway, region);
+   * defaults: gra3, virtual MACs supported, gateway 198.51.100.254 (documentation range).
+   */
+  ovhServers?: ({ datacenter?: string } & ServerNetworkInit)[];
   /** Health section of the written spec. */
   health?: Record<string, unknown>;
   /** What the Proxmox nodes' storages hold and the spec boots (default: Talos nocloud without extensions). */
@@ -100,7 +106,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       faults,
       credentials: [credential],
       failoverIps: failoverIps.map((ip) => ({ ip, routedTo: services[0] })),
-      dedicatedServers: services.map((serviceName) => ({ serviceName, datacenter: 'gra3' })),
+      dedicatedServers: services.map((serviceName, i) => ({ serviceName, datacenter: 'gra3', ...options.ovhServers?.[i] })),
       vracks: [{ serviceName: 'pn-100001', dedicatedServers: [] }],
       latency: options.latency?.ovh,
     });

@@ -1,4 +1,5 @@
-// OVH activities: failover IP routing and moves, vRack membership, dedicated servers.
+// OVH activities: failover IP routing and moves, vRack membership, dedicated servers, and the
+// public path's calls (./public-path.ts).
 // Thin adapters over the `ovh` client that look before they act, so a retry after "the call
 // was applied but answered 500" adopts the task it started instead of starting another.
 //
@@ -12,6 +13,7 @@ import type { SecretResolver } from '../secrets';
 import { createOvhClientFactory, type OvhApi, type OvhSpec } from './client';
 import { ovhStatusOf } from './errors';
 import { ipBlock, ipPath, serverPath } from './paths';
+import { createPublicPathActivities } from './public-path';
 import { createVrackActivities } from './vrack';
 
 const MOVE_FUNCTION = 'genericMoveFloatingIp';
@@ -126,6 +128,7 @@ export function createOvhActivities(deps: OvhActivityDeps) {
 
   return {
     ...createVrackActivities({ apiFor, pollTask }),
+    ...createPublicPathActivities({ apiFor, pollTask }),
 
     /** Where a failover IP is routed, and the move under way if there is one. */
     async getIpRouting(ovh: OvhSpec, ip: string): Promise<IpRouting> {

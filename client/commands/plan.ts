@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { planBootstrap } from '../../core/plan/bootstrap-plan';
+import { SpecError } from '../../core/spec/spec-error';
 import { loadSource } from '../project';
 import { loadSpec, outputFor, outputOption, specOption } from './common';
 
@@ -12,7 +13,12 @@ export function planCommand(): Command {
   return command.action(async (o: { file: string; output: string }) => {
     const spec = loadSpec(o.file);
     const { observeCluster } = loadSource<typeof import('../observe-cluster')>('client/observe-cluster');
+    const { publicPathFactProblems } = loadSource<typeof import('../public-path-facts')>('client/public-path-facts');
+    // A public path the servers cannot carry is bad input, as bootstrap's first step would find: exit 2.
+    const facts = await publicPathFactProblems(spec);
+    if ('problems' in facts && facts.problems.length > 0) throw new SpecError(`${o.file} (against OVH's description of its servers)`, facts.problems);
     const plan = planBootstrap(spec, await observeCluster(spec));
+    if ('unreadable' in facts) plan.unknown.push(`public path: the servers' network facts could not be read from OVH (${facts.unreadable})`);
     const out = outputFor(o);
     out.result(plan, (p: typeof plan) =>
       [

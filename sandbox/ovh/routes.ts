@@ -2,6 +2,7 @@
 // which object it acts on, and the handler over OvhState. Templates are written as in the
 // OVH API console; path parameters arrive URL-encoded (`/ip/203.0.113.10%2F32`) and are
 // decoded before the handler sees them.
+import { PUBLIC_PATH_ROUTES } from './public-path-routes';
 import { bareIp, type OvhState, type TaskOptions } from './state';
 
 export interface RouteContext {
@@ -101,6 +102,8 @@ export const OVH_ROUTES: Route[] = [
     handle: (s, c) => ({ body: s.vrack.serverInterface(s.serverView(c.params.serviceName), c.params.uuid) }),
   },
   { method: 'GET', template: '/dedicated/server/virtualNetworkInterface/{uuid}', target: (p) => p.uuid, handle: (s, c) => ({ body: s.vrack.serverInterface(undefined, c.params.uuid) }) },
+
+  ...PUBLIC_PATH_ROUTES,
 
   // vRack
   { method: 'GET', template: '/vrack', target: () => '', handle: (s) => ({ body: s.vrack.names() }) },

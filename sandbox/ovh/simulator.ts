@@ -122,6 +122,16 @@ export class OvhSimulator {
     return this.state.routing(ip);
   }
 
+  /** The virtual MACs listed on a server now (a MAC suspended by a move is listed nowhere), each with its IPs. */
+  virtualMacsOf(serviceName: string): { mac: string; ips: string[] }[] {
+    return this.state.vmac.macsOf(serviceName).map((mac) => ({ mac, ips: this.state.vmac.addressesOf(serviceName, mac) }));
+  }
+
+  /** The virtual MAC carrying the IP, the server it belongs to, and whether a move holds it suspended. */
+  macFor(ip: string): { mac: string; server: string; suspended: boolean } | undefined {
+    return this.state.vmac.macFor(ip);
+  }
+
   setLatency(latency: Partial<OvhLatency>): void {
     this.state.setLatency(latency);
   }

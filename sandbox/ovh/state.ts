@@ -6,6 +6,9 @@
 // Tasks move todo → doing → done on timers (half the latency each), and their effect
 // (new routing, vRack membership) applies only when they end, as on the real API.
 import { badRequest, conflict, notFound, UNVERIFIED } from './errors';
+import { moveRegionGroup } from '../../core/public-path/server-facts';
+import { DEFAULT_SANDBOX_GATEWAY, networkSpecifications, PUBLIC_PATH_UNVERIFIED, VmacState, type ServerNetworkInit } from './vmac';
+import { VrackBlocks } from './vrack-blocks';
 import { VrackState, type ServerNetworkKind } from './vrack-state';
 
 export interface OvhLatency {
@@ -15,9 +18,11 @@ export interface OvhLatency {
   vrackTaskMs: number;
   /** Duration of a hard reboot task. */
   rebootMs: number;
+  /** Duration of a virtual MAC task (create, add an address). */
+  vmacTaskMs: number;
 }
 
-export const DEFAULT_OVH_LATENCY: OvhLatency = { moveMs: 1500, vrackTaskMs: 500, rebootMs: 1000 };
+export const DEFAULT_OVH_LATENCY: OvhLatency = { moveMs: 1500, vrackTaskMs: 500, rebootMs: 1000, vmacTaskMs: 500 };
 
 export type TaskStatus = 'init' | 'todo' | 'doing' | 'done' | 'cancelled' | 'customerError' | 'ovhError';
 const PENDING: readonly TaskStatus[] = ['init', 'todo', 'doing'];
@@ -52,7 +57,7 @@ export interface ServerTask {
 export interface OvhStateInit {
   failoverIps: { ip: string; routedTo: string | null }[];
   /** `networkInterfaces` defaults to `configurable` (servers with virtual network interfaces). */
-  dedicatedServers: { serviceName: string; datacenter?: string; networkInterfaces?: ServerNetworkKind }[];
+  dedicatedServers: ({ serviceName: string; datacenter?: string; networkInterfaces?: ServerNetworkKind } & ServerNetworkInit)[];
   vracks: { serviceName: string; dedicatedServers?: string[] }[];
 }
 
@@ -69,7 +74,8 @@ export interface TaskOptions {
   taskError?: string;
 }
 
-interface FailoverIp {
+/** A failover IP (or IP block, written with its prefix) of the account. */
+export interface FailoverIp {
   ip: string;
   routedTo: string | null;
   tasks: IpTask[];
@@ -83,6 +89,9 @@ interface DedicatedServer {
   state: 'ok' | 'error';
   powerState: 'poweron' | 'poweroff';
   kind: ServerNetworkKind;
+  vmacSupported: boolean;
+  gateway: string | null;
+  region: string;
   tasks: ServerTask[];
 }
 
@@ -97,6 +106,8 @@ export class OvhState {
   private readonly ips = new Map<string, FailoverIp>();
   private readonly servers = new Map<string, DedicatedServer>();
   readonly vrack: VrackState;
+  readonly vmac: VmacState;
+  readonly vrackBlocks: VrackBlocks;
   private readonly timers = new Set<NodeJS.Timeout>();
   private nextTaskId = 4_200_001;
 
@@ -114,6 +125,9 @@ export class OvhState {
         state: 'ok',
         powerState: 'poweron',
         kind: s.networkInterfaces ?? 'configurable',
+        vmacSupported: s.vmacSupported ?? true,
+        gateway: s.gateway === undefined ? DEFAULT_SANDBOX_GATEWAY : s.gateway,
+        region: s.region ?? `eu-west-${/^[a-z]+/.exec(s.datacenter ?? 'gra3')?.[0] ?? 'gra'}`,
         tasks: [],
       }),
     );
@@ -124,6 +138,12 @@ export class OvhState {
       nextTaskId: () => this.nextTaskId++,
       runTask: (task, end) => this.runTask(this.latency.vrackTaskMs, task, end),
       onTaskEnded,
+    });
+    this.vrackBlocks = new VrackBlocks({ ips: this.ips, vrack: this.vrack, dropMac: (ip) => this.vmac.dropFor(ip) });
+    this.vmac = new VmacState({
+      vmacSupported: (name) => this.server(name).vmacSupported,
+      routing: (ip) => this.ip(ip).routedTo,
+      startServerTask: (name, fn, options, end) => this.startServerTask(this.server(name), fn, this.latency.vmacTaskMs, options, end),
     });
   }
 
@@ -147,7 +167,7 @@ export class OvhState {
   getIp(ipParam: string) {
     const f = this.ip(ipParam);
     return {
-      ip: `${f.ip}/32`,
+      ip: blockOf(f.ip),
       type: 'failover',
       isAdditionalIp: true,
       routedTo: f.routedTo === null ? null : { serviceName: f.routedTo },
@@ -179,7 +199,43 @@ export class OvhState {
     if (pending) throw conflict(UNVERIFIED.movePending(`${f.ip}/32`, pending.taskId));
     if (!this.servers.has(to)) throw badRequest(UNVERIFIED.moveUnknownDestination(to));
     if (f.routedTo === to) throw badRequest(UNVERIFIED.moveAlreadyRouted(`${f.ip}/32`, to));
+    this.checkMove(f, to);
     return this.startIpTask(f, MOVE_FUNCTION, to, options);
+  }
+
+  /** POST /dedicated/server/{sn}/ipMove {ip}: the same move, asked from the target server; answers a server task. */
+  ipMove(service: string, body: { ip?: unknown }, options: TaskOptions = {}): ServerTask {
+    const s = this.server(service);
+    if (typeof body.ip !== 'string' || body.ip === '') throw badRequest(UNVERIFIED.missingParameter('ip'));
+    const f = this.ips.get(bareIp(body.ip));
+    if (!f) throw badRequest(UNVERIFIED.ipNotYours(body.ip));
+    const pending = f.tasks.find((t) => isPending(t.status));
+    if (pending) throw conflict(UNVERIFIED.movePending(blockOf(f.ip), pending.taskId));
+    if (f.routedTo === service) throw badRequest(UNVERIFIED.moveAlreadyRouted(blockOf(f.ip), service));
+    this.checkMove(f, service);
+    const ipTask = this.startIpTask(f, MOVE_FUNCTION, service, options);
+    const now = iso();
+    const task: ServerTask = { taskId: ipTask.taskId, function: PUBLIC_PATH_UNVERIFIED.ipMoveFunction, status: 'todo', startDate: now, doneDate: null, lastUpdate: now, comment: null };
+    s.tasks.push(task);
+    // The server task mirrors the IP task it started (one task id, as OVH numbers tasks globally).
+    const mirror = () => {
+      const source = f.tasks.find((t) => t.taskId === task.taskId)!;
+      Object.assign(task, { status: source.status, doneDate: source.doneDate, lastUpdate: source.lastUpdate, comment: source.comment });
+      if (isPending(task.status)) this.after(Math.max(10, this.latency.moveMs / 10), mirror);
+    };
+    this.after(Math.max(10, this.latency.moveMs / 10), mirror);
+    return { ...task };
+  }
+
+  /** The refusals common to both move calls: a vRack block, another region group, the IP's virtual MAC. */
+  private checkMove(f: FailoverIp, to: string): void {
+    if (f.routedTo !== null && this.vrack.names().includes(f.routedTo)) throw badRequest(PUBLIC_PATH_UNVERIFIED.moveFromVrack(blockOf(f.ip), f.routedTo));
+    const from = f.routedTo === null ? undefined : this.servers.get(f.routedTo);
+    const target = this.servers.get(to);
+    if (from && target && moveRegionGroup(from.datacenter) !== moveRegionGroup(target.datacenter)) {
+      throw badRequest(PUBLIC_PATH_UNVERIFIED.moveOtherRegion(blockOf(f.ip), to));
+    }
+    this.vmac.checkMove(f.ip, to);
   }
 
   /** POST /ip/{ip}/park: detach the IP from any service. */
@@ -210,6 +266,7 @@ export class OvhState {
     const pending = f.tasks.find((t) => isPending(t.status));
     if (pending) throw conflict(UNVERIFIED.movePending(`${f.ip}/32`, pending.taskId));
     if (f.routedTo === service) throw badRequest(UNVERIFIED.moveAlreadyRouted(`${f.ip}/32`, service));
+    this.checkMove(f, service); // what the move itself would refuse: region group, virtual MAC, vRack
   }
 
   private startIpTask(f: FailoverIp, fn: string, to: string | null, options: TaskOptions): IpTask {
@@ -225,14 +282,17 @@ export class OvhState {
       destination: to === null ? null : { serviceName: to },
     };
     f.tasks.push(task);
+    this.vmac.moveStarted(f.ip);
     this.runTask(this.latency.moveMs, task, () => {
       const from = f.routedTo;
       if (options.taskError !== undefined) {
+        this.vmac.moveEnded(f.ip, false, to, false);
         this.finish(task, 'ovhError', options.taskError || UNVERIFIED.taskFailedComment);
         this.onTaskEnded({ function: fn, target: f.ip, ok: false, detail: { taskId: task.taskId, status: task.status, to, routedTo: from } });
         return;
       }
       f.routedTo = to;
+      this.vmac.moveEnded(f.ip, true, to, to !== null && this.servers.has(to));
       this.finish(task, 'done', null);
       this.onTaskEnded({ function: fn, target: f.ip, ok: true, detail: { taskId: task.taskId, status: task.status, from, to } });
     });
@@ -254,7 +314,7 @@ export class OvhState {
       ip: s.mainIp,
       datacenter: s.datacenter,
       rack: 'SBX01',
-      region: 'eu-west-gra',
+      region: s.region,
       state: s.state,
       powerState: s.powerState,
       os: 'proxmox8_64',
@@ -307,6 +367,26 @@ export class OvhState {
     return taskById(this.server(service).tasks, id);
   }
 
+  /** GET /dedicated/server/{sn}/specifications/network */
+  networkSpecifications(service: string) {
+    return networkSpecifications(this.server(service));
+  }
+
+  /** Starts a task on the server; `end(ok)` applies its effect when it ends (ok false: a `taskError` fault). */
+  private startServerTask(s: DedicatedServer, fn: string, ms: number, options: TaskOptions, end: (ok: boolean) => void): ServerTask {
+    const now = iso();
+    const task: ServerTask = { taskId: this.nextTaskId++, function: fn, status: 'todo', startDate: now, doneDate: null, lastUpdate: now, comment: null };
+    s.tasks.push(task);
+    this.runTask(ms, task, () => {
+      const ok = options.taskError === undefined;
+      end(ok);
+      if (ok) this.finish(task, 'done', null);
+      else this.finish(task, 'ovhError', options.taskError || UNVERIFIED.taskFailedComment);
+      this.onTaskEnded({ function: fn, target: s.serviceName, ok, detail: { taskId: task.taskId, status: task.status } });
+    });
+    return { ...task };
+  }
+
   /** A server as the vRack side sees it (404 when unknown). */
   serverView(service: string) {
     return this.server(service);
@@ -350,6 +430,11 @@ export class OvhState {
     }, Math.max(0, ms));
     this.timers.add(timer);
   }
+}
+
+/** How OVH writes the IP in paths and answers: a single address as a /32. */
+export function blockOf(ip: string): string {
+  return ip.includes('/') ? ip : `${ip}/32`;
 }
 
 /** The task listing routes of IPs and servers filter the same way (`?function=&status=`). */

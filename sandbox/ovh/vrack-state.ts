@@ -196,9 +196,14 @@ export class VrackState {
     return { ...task };
   }
 
-  private startAdd(v: Vrack, fn: string, targetDomain: string, server: string, apply: () => void, options: TaskOptions): VrackTask {
+  /** A vRack task on `targetDomain` (an IP block: ../state.ts vrackAddIp); `pendingMessage` words the 409 of a second one. */
+  startTask(service: string, fn: string, targetDomain: string, pendingMessage: (target: string, id: number) => string, apply: () => void, options: TaskOptions): VrackTask {
+    return this.startAdd(this.vrack(service), fn, targetDomain, targetDomain, apply, options, pendingMessage);
+  }
+
+  private startAdd(v: Vrack, fn: string, targetDomain: string, server: string, apply: () => void, options: TaskOptions, pendingMessage = UNVERIFIED.vrackPending): VrackTask {
     const pending = v.tasks.find((t) => t.targetDomain === targetDomain && isPending(t.status));
-    if (pending) throw conflict(UNVERIFIED.vrackPending(server, pending.id));
+    if (pending) throw conflict(pendingMessage(server, pending.id));
     const now = iso();
     const task: VrackTask = { id: this.deps.nextTaskId(), function: fn, status: 'todo', serviceName: v.serviceName, targetDomain, orderId: null, todoDate: now, lastUpdate: now };
     v.tasks.push(task);

@@ -15,6 +15,8 @@ import { FaultInjector } from '../../sandbox/faults';
 import { OvhSimulator, type OvhCredential } from '../../sandbox/ovh/simulator';
 import { ovhSignature } from '../../sandbox/ovh/signature';
 import { loadOrCreateSandboxCa, type SandboxCa } from '../../sandbox/tls';
+import { loadSpecFile } from '../../core/spec/load';
+import type { ClusterSpec } from '../../core/spec/schema';
 import { ANYTHING_POLICY } from '../helpers/policy';
 
 const IP = '203.0.113.10';
@@ -23,6 +25,8 @@ const SRV_A = 'ns5001.ip-10-0-0.eu';
 const SRV_B = 'ns5002.ip-10-0-0.eu';
 const LEGACY = 'ns4001.ip-10-0-1.eu';
 const VRACK = 'pn-100001';
+/** An IP block the public path's vrack-block mode routes into the vRack. */
+const BLOCK = '203.0.113.16/29';
 const CRED: OvhCredential = { applicationKey: 'sch-app-key-0001', applicationSecret: 'sch-app-secret-s3cr3t-0001', consumerKey: 'sch-consumer-key-s3cr3t-0001' };
 
 let dir: string;
@@ -44,7 +48,10 @@ beforeEach(async () => {
     audit,
     faults: new FaultInjector(),
     credentials: [CRED],
-    failoverIps: [{ ip: IP, routedTo: SRV_A }],
+    failoverIps: [
+      { ip: IP, routedTo: SRV_A },
+      { ip: BLOCK, routedTo: SRV_A },
+    ],
     dedicatedServers: [{ serviceName: SRV_A }, { serviceName: SRV_B }, { serviceName: LEGACY, networkInterfaces: 'legacy' }],
     vracks: [{ serviceName: VRACK, dedicatedServers: [SRV_A] }],
     latency: { moveMs: 150, vrackTaskMs: 100, rebootMs: 100 },
@@ -245,6 +252,17 @@ describe('every request the OVH activities send', () => {
     const reboot = await run('rebootDedicatedServer', spec, SRV_B);
     await run('waitForServerTask', spec, SRV_B, reboot.taskId);
 
+    // The public path's calls.
+    await run('readServerNetworkFacts', spec, SRV_A);
+    const fixture = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
+    const cluster: ClusterSpec = { ...fixture, ovh: { ...fixture.ovh, ...spec }, servers: fixture.servers.map((s, i) => ({ ...s, ovhService: [SRV_A, SRV_B, LEGACY][i % 3] })) };
+    await run('checkServerPublicFacts', cluster);
+    const vmac = await run('ensureVirtualMac', spec, SRV_B, IP, 'lb-b');
+    expect(await run('ensureVirtualMac', spec, SRV_B, IP, 'lb-b')).toEqual({ mac: vmac.mac, created: false });
+    expect(await run('listVirtualMacs', spec, SRV_B)).toEqual([{ mac: vmac.mac, ips: [IP] }]);
+    await run('ensureVrackIpBlock', spec, BLOCK);
+    expect(await run('ensureVrackIpBlock', spec, BLOCK)).toEqual({ alreadyAttached: true });
+
     expect([...exercised].sort()).toEqual(Object.keys(activities).sort());
     const checks = sim.schemaChecks();
     const accepted = Object.values(checks).reduce((n, c) => n + c.accepted, 0);
@@ -255,5 +273,7 @@ describe('every request the OVH activities send', () => {
     // Both vRack calls were exercised, and checked.
     expect(checks['POST /vrack/{serviceName}/dedicatedServerInterface']?.accepted).toBe(1);
     expect(checks['POST /vrack/{serviceName}/dedicatedServer']?.accepted).toBe(1);
+    expect(checks['POST /dedicated/server/{serviceName}/virtualMac']?.accepted).toBe(1);
+    expect(checks['POST /vrack/{serviceName}/ip']?.accepted).toBe(1);
   });
 });
