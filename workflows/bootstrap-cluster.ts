@@ -161,7 +161,12 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
 
   // Before anything is created: every server's Talos ISO is on its node and is not, by its
   // name, the metal image (which would leave every Talos VM without its address).
-  await log.run('boot-images', () => Promise.all(spec.servers.map((s) => call.checkBootImage(spec, s.name))), (r) => r.map((i) => i.isoVolume).filter((v, i, all) => all.indexOf(v) === i).join(', '));
+  // And the spec's public path works on every server as OVH describes it (virtual MACs, a
+  // gateway, one move region group: docs/design.md §10.2). Both only read; they run together.
+  await Promise.all([
+    log.run('boot-images', () => Promise.all(spec.servers.map((s) => call.checkBootImage(spec, s.name))), (r) => r.map((i) => i.isoVolume).filter((v, i, all) => all.indexOf(v) === i).join(', ')),
+    log.run('public-path-facts', () => call.checkServerPublicFacts(spec), (r) => r.facts.map((f) => `${f.server} ${f.datacenter}${f.vmacSupported ? ' vmac' : ''}`).join(', ')),
+  ]);
 
   const secretsAndConfigs = (async () => {
     const made = await log.run('talos-secrets', () => bookkeeping.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
