@@ -69,7 +69,11 @@ export function readSchemaTallies(dir: string): SchemaTally {
   return sum;
 }
 
-/** One line per provider: requests accepted and refused, over how many operations. */
+/**
+ * One line per provider: requests accepted and refused, over how many operations, and which
+ * operations saw refusals (the suite's tables of deliberately wrong requests send those; an
+ * adapter's request refused would also fail the test that sent it).
+ */
 export function describeSchemaTallies(sum: SchemaTally): string[] {
   return Object.entries(sum)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -77,6 +81,10 @@ export function describeSchemaTallies(sum: SchemaTally): string[] {
       const all = Object.values(ops);
       const accepted = all.reduce((n, c) => n + c.accepted, 0);
       const refused = all.reduce((n, c) => n + c.refused, 0);
-      return `${provider} schema check: ${accepted} requests passed, ${refused} refused, over ${all.length} operations`;
+      const where = Object.entries(ops)
+        .filter(([, c]) => c.refused > 0)
+        .map(([op, c]) => `${op} ×${c.refused}`)
+        .join(', ');
+      return `${provider} schema check: ${accepted} requests passed, ${refused} refused, over ${all.length} operations${where ? ` (refused: ${where})` : ''}`;
     });
 }
