@@ -16,7 +16,7 @@ const ifBusy = z.enum(['wait', 'fail']);
 const role = z.enum(['lb', 'controlPlane', 'worker']);
 const linkState = z.enum(['up', 'down'], { error: 'must be up or down' });
 /** When the trigger was made (ms since the epoch, the caller's clock): the latest request wins, whatever order they arrive in. */
-const requestedAt = z.number().int({ error: 'must be a time in milliseconds since the epoch' }).min(0).optional();
+const requestedAt = z.number().refine((n) => Number.isSafeInteger(n) && n >= 0, { error: 'must be a time in milliseconds since the epoch' }).optional();
 /** One request for an LB VM's public link (the signal a running lbLink takes, and its start input's part). */
 const lbLinkRequest = z.strictObject({ state: linkState, reason: reason.optional(), at: requestedAt });
 
