@@ -7,11 +7,13 @@
 // requests one at a time and, after each write, looks whether a newer request stands
 // (core/public-path/link-request.ts: by the trigger's own clock, so processes that race to
 // Temporal cannot reorder keepalived's transitions); it ends when the link is in the standing
-// state. One writer per LB VM, always serial: a terminated earlier run could not leave an
-// activity in flight that lands after the last request's write (why not TERMINATE_EXISTING),
-// and a second trigger with the opposite state is never dropped (why not USE_EXISTING). A
-// trigger after the run ended starts a new run.
-import { ApplicationFailure, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+// state and no request has come for LINGER: the processes of transitions made close together
+// may reach Temporal after the link was set, and a later run would know nothing of the
+// earlier run's times. One writer per LB VM, always serial: a terminated earlier run could
+// leave an activity in flight that lands after the last request's write (why not
+// TERMINATE_EXISTING), and a joined trigger with the opposite state would be dropped (why not
+// USE_EXISTING alone). A trigger after the run ended starts a new run.
+import { ApplicationFailure, condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { intentProblem, type LbLinkIntent, type LbLinkRequest } from '../core/intents';
 import { standingLinkRequest } from '../core/public-path/link-request';
@@ -22,6 +24,9 @@ import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
+
+/** How long a run waits, once the link is set, for a request made at about the same time. */
+export const LINGER = '5 seconds';
 
 export type LbLinkInput = LbLinkIntent;
 
@@ -35,7 +40,10 @@ export interface LbLinkResult {
   state: 'up' | 'down';
   /** The writes this run made, in order (an empty list: the link already was in that state). */
   changes: ('up' | 'down')[];
-  /** Requests this run took (its start input included), and those it ignored as malformed. */
+  /**
+   * Requests this run took (its start input and every signal: signal-with-start gives the
+   * first trigger's request both ways), and the signals it ignored as malformed.
+   */
   requests: number;
   ignored: number;
   reason: string;
@@ -88,11 +96,16 @@ export async function lbLink(input: LbLinkInput): Promise<LbLinkResult> {
 
   const changes: ('up' | 'down')[] = [];
   let current: 'up' | 'down' | undefined;
-  while (current !== standing.state) {
-    const want = standing.state;
-    const set = await log.run(`link-${want}`, () => call.setLbPublicLink(spec, input.server, want === 'up'), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
-    if (set.changed) changes.push(set.state);
-    current = set.state;
+  for (;;) {
+    while (current !== standing.state) {
+      const want = standing.state;
+      const set = await log.run(`link-${want}`, () => call.setLbPublicLink(spec, input.server, want === 'up'), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
+      if (set.changed) changes.push(set.state);
+      current = set.state;
+    }
+    const seen = requests;
+    log.phase = 'lingering';
+    if (!(await condition(() => requests !== seen, LINGER))) break;
   }
   log.phase = 'done';
   return {

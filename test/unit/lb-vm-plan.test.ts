@@ -57,7 +57,8 @@ describe('diffVmConfig: net1', () => {
   it('in routed mode keeps whatever MAC Proxmox chose', () => {
     const routed = withPath({ mode: 'routed' });
     const want = desiredVmConfig(routed, routed.servers[0], 'lb');
-    const { vmid: _vmid, ...actual } = { ...want.params, net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr1', net1: 'virtio=BC:24:11:AA:BB:CC,bridge=vmbr0,link_down=0' };
+    const actual: Record<string, string> = { ...want.params, net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr1', net1: 'virtio=BC:24:11:AA:BB:CC,bridge=vmbr0,link_down=0' };
+    delete actual.vmid;
     expect(diffVmConfig(actual, want).set).toEqual({});
   });
 });
