@@ -13,7 +13,7 @@
 // leave an activity in flight that lands after the last request's write (why not
 // TERMINATE_EXISTING), and a joined trigger with the opposite state would be dropped (why not
 // USE_EXISTING alone). A trigger after the run ended starts a new run.
-import { ApplicationFailure, condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { intentProblem, type LbLinkIntent, type LbLinkRequest } from '../core/intents';
 import { standingLinkRequest } from '../core/public-path/link-request';
@@ -106,6 +106,11 @@ export async function lbLink(input: LbLinkInput): Promise<LbLinkResult> {
     const seen = requests;
     log.phase = 'lingering';
     if (!(await condition(() => requests !== seen, LINGER))) break;
+    // A keepalived that never stops flapping would grow one history without end: go on in a
+    // new run with the standing request as its input (its `at` keeps the order).
+    if (workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof lbLink>({ cluster: input.cluster, server: input.server, ...standing });
+    }
   }
   log.phase = 'done';
   return {
