@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { PAYLOAD_KEYS_ENV } from '../codec/keyring';
 import { EXIT_BAD_INPUT, EXIT_FAILED } from './errors';
 import { failoverCommand } from './commands/failover';
+import { lbCommand } from './commands/lb';
 import { schemaCommand } from './commands/schema';
 import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [validateCommand(), schemaCommand(), applyCommand(), bootstrapCommand(), planCommand(), statusCommand(), failoverCommand(), replaceCommand(), healthCommand(), workerCommand(), payloadKeysCommand(), codecServerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
+  for (const command of [validateCommand(), schemaCommand(), applyCommand(), bootstrapCommand(), planCommand(), statusCommand(), failoverCommand(), lbCommand(), replaceCommand(), healthCommand(), workerCommand(), payloadKeysCommand(), codecServerCommand(), devCommand(), sandboxCommand(), demoCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

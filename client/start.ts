@@ -3,11 +3,11 @@
 // conflict policy that joins a running workflow instead of starting a second one, and typed
 // search attributes so the Web UI can filter by cluster and operation.
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { BootstrapIntent, FailoverIntent, ReplaceIntent } from '../core/intents';
+import type { BootstrapIntent, FailoverIntent, LbLinkRequest, ReplaceIntent } from '../core/intents';
 import { CLUSTER, OPERATION, SERVER, type Operation } from '../core/search-attributes';
 import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
-import type { bootstrapCluster, clusterSpec, failoverIp, replaceNode } from '../workflows';
+import type { bootstrapCluster, clusterSpec, failoverIp, lbLink, replaceNode } from '../workflows';
 import type { ApplyResult } from '../workflows/cluster-spec';
 import { UsageError } from './errors';
 import { rootCauseMessage } from './failure';
@@ -116,4 +116,30 @@ export async function startReplace(
     typedSearchAttributes: [...searchAttributes(cluster, 'replace'), { key: SERVER, value: input.server }],
   });
   return { handle, workflowId, runId: handle.firstExecutionRunId, generation };
+}
+
+/**
+ * Asks for an LB VM's public link to be `up` or `down`: starts `<cluster>/lb-link/<server>`
+ * with the request, or, while that run goes on, sends it the request as a `linkRequest`
+ * signal (signal-with-start, one atomic call). The run leaves the link in the state of the
+ * request made last (workflows/lb-link.ts).
+ */
+export async function startLbLink(
+  client: Client,
+  taskQueue: string,
+  target: ClusterTarget,
+  input: { server: string } & LbLinkRequest,
+): Promise<Started<WorkflowHandle<typeof lbLink>>> {
+  const { cluster, generation } = await resolveTarget(client, taskQueue, target);
+  const workflowId = workflowIds.lbLink(cluster, input.server);
+  const { server, ...request } = input;
+  const handle = await client.workflow.signalWithStart<typeof lbLink, [LbLinkRequest]>('lbLink', {
+    taskQueue,
+    workflowId,
+    args: [{ cluster, server, ...request }],
+    signal: 'linkRequest',
+    signalArgs: [request],
+    typedSearchAttributes: [...searchAttributes(cluster, 'lb-link'), { key: SERVER, value: server }],
+  });
+  return { handle, workflowId, runId: handle.signaledRunId, generation };
 }

@@ -14,6 +14,11 @@ const ip = grammatical(GRAMMAR.ipv4);
 const reason = z.string().max(200, { error: 'must be at most 200 characters' }).regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'must be one line without control characters' });
 const ifBusy = z.enum(['wait', 'fail']);
 const role = z.enum(['lb', 'controlPlane', 'worker']);
+const linkState = z.enum(['up', 'down'], { error: 'must be up or down' });
+/** When the trigger was made (ms since the epoch, the caller's clock): the latest request wins, whatever order they arrive in. */
+const requestedAt = z.number().refine((n) => Number.isSafeInteger(n) && n >= 0, { error: 'must be a time in milliseconds since the epoch' }).optional();
+/** One request for an LB VM's public link (the signal a running lbLink takes, and its start input's part). */
+const lbLinkRequest = z.strictObject({ state: linkState, reason: reason.optional(), at: requestedAt });
 
 export const intents = {
   failoverIp: z.strictObject({ cluster: dnsLabel, ip, to: dnsLabel.optional(), avoid: dnsLabel.optional(), reason: reason.optional(), generation: generation.optional() }),
@@ -21,6 +26,8 @@ export const intents = {
   provisionServer: z.strictObject({ cluster: dnsLabel, server: dnsLabel, generation }),
   replaceNode: z.strictObject({ cluster: dnsLabel, server: dnsLabel, role, reason: reason.optional(), ifBusy: ifBusy.optional(), generation: generation.optional() }),
   healthCheck: z.strictObject({ cluster: dnsLabel }),
+  lbLink: lbLinkRequest.extend({ cluster: dnsLabel, server: dnsLabel }),
+  lbLinkRequest,
   /** A health pass's report to the watcher: an observation and a generation, never a spec. */
   watcherReport: z.strictObject({
     generation,
@@ -41,6 +48,8 @@ export type BootstrapIntent = z.output<typeof intents.bootstrapCluster>;
 export type ProvisionIntent = z.output<typeof intents.provisionServer>;
 export type ReplaceIntent = z.output<typeof intents.replaceNode>;
 export type HealthCheckIntent = z.output<typeof intents.healthCheck>;
+export type LbLinkIntent = z.output<typeof intents.lbLink>;
+export type LbLinkRequest = z.output<typeof intents.lbLinkRequest>;
 
 /** Why `input` is not a valid intent for `workflow`, one line per field; undefined when it is. */
 export function intentProblem(workflow: keyof typeof intents, input: unknown): string | undefined {

@@ -9,4 +9,4 @@ export const SERVER = defineSearchAttributeKey('AutoK8sServer', SearchAttributeT
 
 export const SEARCH_ATTRIBUTES = [CLUSTER, OPERATION, SERVER] as const;
 
-export type Operation = 'bootstrap' | 'provision-server' | 'failover' | 'replace' | 'health' | 'spec' | 'lock' | 'watch';
+export type Operation = 'bootstrap' | 'provision-server' | 'failover' | 'replace' | 'health' | 'lb-link' | 'spec' | 'lock' | 'watch';

@@ -8,6 +8,7 @@ export const workflowIds = {
   failover: (cluster: string, ip: string) => `${cluster}/failover/${ip}`,
   replace: (cluster: string, server: string, role: string) => `${cluster}/replace/${server}/${role}`,
   health: (cluster: string) => `${cluster}/health`,
+  lbLink: (cluster: string, server: string) => `${cluster}/lb-link/${server}`,
   lock: (cluster: string) => `${cluster}/lock`,
   watcher: (cluster: string) => `${cluster}/watcher`,
   spec: (cluster: string) => `${cluster}/spec`,

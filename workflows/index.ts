@@ -8,4 +8,5 @@ export { replaceNode } from './replace-node';
 export { healthCheck } from './health-check';
 export { clusterWatcher } from './cluster-watcher';
 export { clusterSpec } from './cluster-spec';
+export { lbLink } from './lb-link';
 import './versioning'; // each workflow's versioning behaviour, set on the functions above

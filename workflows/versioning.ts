@@ -13,6 +13,7 @@ import { clusterWatcher } from './cluster-watcher';
 import { failoverIp } from './failover-ip';
 import { healthCheck } from './health-check';
 import type * as registered from './index';
+import { lbLink } from './lb-link';
 import { provisionServer } from './provision-server';
 import { replaceNode } from './replace-node';
 
@@ -24,6 +25,7 @@ export const versioningBehaviors = {
   bootstrapCluster: 'PINNED',
   replaceNode: 'PINNED',
   healthCheck: 'PINNED',
+  lbLink: 'PINNED',
   clusterWatcher: 'AUTO_UPGRADE',
   clusterLock: 'AUTO_UPGRADE',
   clusterSpec: 'AUTO_UPGRADE',
@@ -35,6 +37,7 @@ const workflows: Record<WorkflowName, (...args: never[]) => Promise<unknown>> = 
   bootstrapCluster,
   replaceNode,
   healthCheck,
+  lbLink,
   clusterWatcher,
   clusterLock,
   clusterSpec,

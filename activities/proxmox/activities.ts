@@ -19,7 +19,9 @@ import { readinessPlan, type ProbeAnswer, type ReadinessPlan } from '../../core/
 import { TalosctlSpawnError } from '../talos/talosctl';
 import { defaultGuestProbes, type GuestProbes } from './guest-probes';
 import { taskSucceeded, waitForTask } from './tasks';
-import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type VmListEntry, type VmOwnership } from './vm-plan';
+import { createLbLinkActivities } from './lb-link';
+import type { NodeCall } from './node-call';
+import { clusterVmRole, desiredVmConfig, diffVmConfig, findOwnedVm, vmName, type DesiredVm, type LbPublicNicOptions, type VmListEntry, type VmOwnership } from './vm-plan';
 
 export interface ProxmoxActivityDeps {
   secrets: SecretResolver;
@@ -71,13 +73,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Rounds of look → act before ensureVm gives up (each act changes what the next look sees). */
 const MAX_ROUNDS = 6;
 
-interface NodeCall {
-  client: ProxmoxClient;
-  spec: ClusterSpec;
-  server: ServerSpec;
-  target: ProxmoxTarget;
-  signal?: AbortSignal;
-}
 
 function serverOf(spec: ClusterSpec, serverName: string): ServerSpec {
   const server = spec.servers.find((s) => s.name === serverName);
@@ -87,11 +82,11 @@ function serverOf(spec: ClusterSpec, serverName: string): ServerSpec {
   return server;
 }
 
-function desiredOf(spec: ClusterSpec, server: ServerSpec, role: VmRole): DesiredVm {
+function desiredOf(spec: ClusterSpec, server: ServerSpec, role: VmRole, publicNic?: LbPublicNicOptions): DesiredVm {
   if (!server.vms[role]) {
     throw ApplicationFailure.nonRetryable(`server ${server.name} has no vms.${role} in the spec; there is no such VM to manage`, 'BadInput');
   }
-  return desiredVmConfig(spec, server, role);
+  return desiredVmConfig(spec, server, role, publicNic);
 }
 
 export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
@@ -272,10 +267,16 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
   }
 
   return {
-    /** Creates the VM of `role` on the server's node if missing, and brings its config back to the spec. */
-    async ensureVm(spec: ClusterSpec, serverName: string, role: VmRole): Promise<EnsureVmResult> {
+    ...createLbLinkActivities({ onNode, ourVm, missingVm, progress }),
+
+    /**
+     * Creates the VM of `role` on the server's node if missing, and brings its config back to
+     * the spec. For the LB VM, `publicNic` gives its public NIC's OVH virtual MAC (vmac mode)
+     * and the link state a new NIC starts with (vm-plan.ts desiredPublicNic).
+     */
+    async ensureVm(spec: ClusterSpec, serverName: string, role: VmRole, publicNic: LbPublicNicOptions = {}): Promise<EnsureVmResult> {
       return onNode(spec, serverName, async (call) => {
-        const desired = desiredOf(spec, call.server, role);
+        const desired = desiredOf(spec, call.server, role, publicNic);
         let created = false;
         for (let round = 0; round < MAX_ROUNDS; round++) {
           const own = await look(call, spec, role);

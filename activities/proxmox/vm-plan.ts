@@ -6,6 +6,8 @@
 // `autok8s;cluster-<name>;role-<role>` (Proxmox tags are `;`-separated) and a marker line
 // in the description (set by create *and* by clone, which cannot set tags), naming the
 // cluster, server and role. A VM that carries neither is never touched.
+import { LB_PUBLIC_NIC_KEY, lbPublicNic, nicLinkUp, publicNicDiffers, withLink } from '../../core/public-path/lb-nic';
+import { publicPathOf } from '../../core/public-path/modes';
 import type { ClusterSpec, ServerSpec, VmRole } from '../../core/spec/schema';
 import { checkedVmValues } from './vm-values';
 
@@ -42,7 +44,26 @@ export function ownerMarker(spec: ClusterSpec, server: ServerSpec, role: VmRole)
   return `autok8s:${spec.metadata.name}/${server.name}/${ROLE_SLUG[role]}`;
 }
 
-export function desiredVmConfig(spec: ClusterSpec, server: ServerSpec, role: VmRole): DesiredVm {
+/** What the LB VM's public NIC (net1) is made of, beyond the spec: the OVH virtual MAC and the link state to create it with. */
+export interface LbPublicNicOptions {
+  /** The failover IP's OVH virtual MAC (vmac mode); without it a vmac LB VM gets no net1 yet. */
+  publicMac?: string;
+  /** The link state of a NIC created now (default down: a standby; keepalived's MASTER brings it up). An existing NIC's link is never changed here. */
+  publicLinkUp?: boolean;
+}
+
+/**
+ * The LB VM's net1, when the spec's public path gives it one: in routed mode always (Proxmox
+ * chooses the MAC), in vmac mode once the virtual MAC is known, never in vrack-block mode.
+ */
+export function desiredPublicNic(spec: ClusterSpec, server: ServerSpec, options: LbPublicNicOptions): string | undefined {
+  const { mode } = publicPathOf(spec);
+  if (mode === 'vrack-block' || (mode === 'vmac' && options.publicMac === undefined)) return undefined;
+  const index = spec.servers.indexOf(server);
+  return lbPublicNic(spec, index, { virtualMac: options.publicMac, linkUp: options.publicLinkUp ?? false });
+}
+
+export function desiredVmConfig(spec: ClusterSpec, server: ServerSpec, role: VmRole, publicNic: LbPublicNicOptions = {}): DesiredVm {
   // Every value below goes into a Proxmox parameter or property string: checked first.
   const v = checkedVmValues(spec, server, role);
   const name = vmName(spec, server, role);
@@ -74,6 +95,8 @@ export function desiredVmConfig(spec: ClusterSpec, server: ServerSpec, role: VmR
     onboot: '1',
   };
   if (talos) params.ide2 = `${v.isoVolume},media=cdrom`;
+  const net1 = role === 'lb' ? desiredPublicNic(spec, server, publicNic) : undefined;
+  if (net1 !== undefined) params[LB_PUBLIC_NIC_KEY] = net1;
   return { vmid: v.vmid, name, node: v.node, role, ip: v.ip, tags, params, cloneFrom };
 }
 
@@ -161,6 +184,14 @@ export function diffVmConfig(actual: Record<string, string>, desired: DesiredVm)
         const how = a.sizeGiB < d.sizeGiB ? `grow it with qm disk resize ${desired.vmid} scsi0 ${d.sizeGiB}G` : 'disks cannot shrink; lower the spec or replace the node';
         drift.push({ key, actual: have, desired: want, why: `the system disk is ${a.sizeGiB} GiB, the spec says ${d.sizeGiB} GiB; ${how}` });
       }
+      continue;
+    }
+    if (key === LB_PUBLIC_NIC_KEY && desired.role === 'lb') {
+      // Bootstrap owns the public NIC's model, MAC and bridge; its link is keepalived's
+      // (`autok8s lb link`), so a rewritten NIC keeps the link it has. The MAC is the one
+      // desired (OVH's virtual MAC), never the old one kept as for the other NICs.
+      if (have === undefined) set[key] = want;
+      else if (publicNicDiffers(have, want)) set[key] = withLink(want, nicLinkUp(have));
       continue;
     }
     if (have !== undefined && sameValue(key, have, want)) continue;

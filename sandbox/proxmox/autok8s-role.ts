@@ -31,14 +31,17 @@ export interface Autok8sAclPaths {
   isoStorage: string;
   /** proxmox.bridge. */
   bridge: string;
+  /** publicPath.bridge: the LB VMs' public NIC (net1) in vmac and routed modes. */
+  publicBridge?: string;
 }
 
-/** The ACL entries of docs/production.md: the role on /vms, the storages and the bridge. */
+/** The ACL entries of docs/production.md: the role on /vms, the storages and the bridges. */
 export function autok8sAcl(paths: Autok8sAclPaths, privileges: readonly string[] = AUTOK8S_PRIVILEGES): TokenAcl {
   return {
     '/vms': privileges,
     [`/storage/${paths.storage}`]: privileges,
     [`/storage/${paths.isoStorage}`]: privileges,
     [`/sdn/zones/localnetwork/${paths.bridge}`]: privileges,
+    ...(paths.publicBridge !== undefined ? { [`/sdn/zones/localnetwork/${paths.publicBridge}`]: privileges } : {}),
   };
 }

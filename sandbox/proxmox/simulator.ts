@@ -12,7 +12,8 @@ import type { SandboxCa } from '../tls';
 import { authenticate, validateTokens, type ProxmoxToken } from './auth';
 import { PveHttpError, paramError, runtimeError, writeBareError, writeData, writeError } from './envelope';
 import { PVE_MESSAGES } from './messages';
-import { parseBody, type Params } from './params';
+import { isTrue, parseBody, type Params } from './params';
+import { parseNet } from './vm-config';
 import { auditDetail, auditTarget, authorizeOperation, matchRoute, verifyParameters, type RouteMatch } from './routes';
 import { recordSchemaCheck } from '../conformance/tally';
 import { DEFAULT_DISK_GUEST, DEFAULT_ISOS, type SimDiskGuest, type SimIso } from './images';
@@ -149,6 +150,20 @@ export class ProxmoxSimulator {
 
   vmByIp(ip: string): SimVm | undefined {
     return this.state.simVms().find((vm) => vm.status === 'running' && vm.bootedAt !== undefined && vm.ip === ip);
+  }
+
+  /**
+   * A NIC of a VM as its guest sees it (for tests and the simulated public side): `up` when
+   * the VM runs and the NIC's link_down is not set; undefined when there is no such VM or NIC.
+   * Every config update lands at once here, as a change of link_down alone does on a real
+   * running VM (qemu-server vmconfig_update_net → qemu_set_link_status).
+   */
+  nicLink(vmid: number, key = 'net1'): { up: boolean; mac?: string; bridge?: string } | undefined {
+    const vm = this.state.simVm(vmid);
+    const value = vm?.config[key];
+    if (!vm || value === undefined) return undefined;
+    const net = parseNet(value);
+    return { up: vm.status === 'running' && !isTrue(net.options.link_down ?? '0'), mac: net.mac, bridge: net.options.bridge };
   }
 
   killVm(vmid: number): void {

@@ -54,6 +54,7 @@ const base = {
   bootstrapCluster: { cluster: CLUSTER },
   replaceNode: { cluster: CLUSTER, server: 'srv-b', role: 'worker' },
   healthCheck: { cluster: CLUSTER },
+  lbLink: { cluster: CLUSTER, server: 'srv-a', state: 'down' },
 };
 
 const cases: { name: string; workflow: string; input: unknown; type: string; field: RegExp }[] = [
@@ -82,6 +83,9 @@ const cases: { name: string; workflow: string; input: unknown; type: string; fie
   { name: 'a generation the store never accepted', workflow: 'failoverIp', input: { ...base.failoverIp, generation: 'g000000000000' }, type: 'UnknownCluster', field: /no accepted spec of generation g000000000000/ },
   { name: 'an IP that is not one of the cluster’s', workflow: 'failoverIp', input: { ...base.failoverIp, ip: '198.51.100.7' }, type: 'BadInput', field: /198\.51\.100\.7 is not one of the cluster's failoverIps/ },
   { name: 'a server that is not in the spec', workflow: 'replaceNode', input: { ...base.replaceNode, server: 'srv-z' }, type: 'BadInput', field: /server srv-z is not in the spec/ },
+  { name: 'a spec inside an lb-link input', workflow: 'lbLink', input: { ...base.lbLink, spec: {} }, type: 'BadInput', field: /spec: not an input of lbLink/ },
+  { name: 'a link state that is neither up nor down', workflow: 'lbLink', input: { ...base.lbLink, state: 'unplug; reboot' }, type: 'BadInput', field: /state: must be up or down/ },
+  { name: 'an lb-link for a server that is not in the spec', workflow: 'lbLink', input: { ...base.lbLink, server: 'srv-z' }, type: 'BadInput', field: /^server: srv-z is not a server of cluster hostile/ },
 ];
 
 describe('hostile workflow inputs', () => {
