@@ -138,7 +138,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       const tokenSecret = randomUUID();
       // The token holds exactly the privileges docs/production.md grants, on the spec's default
       // storage, ISO storage and bridge (core/spec/schema.ts): a call needing more gets a 403.
-      const acl = autok8sAcl({ storage: 'local-lvm', isoStorage: 'local', bridge: 'vmbr1' });
+      // The public bridge too (publicPath.bridge, the LB VMs' net1), as docs/production.md will grant it.
+      const acl = { ...autok8sAcl({ storage: 'local-lvm', isoStorage: 'local', bridge: 'vmbr1' }), ...autok8sAcl({ storage: 'local-lvm', isoStorage: 'local', bridge: 'vmbr0' }) };
       const sim = await ProxmoxSimulator.start({ ca, audit, faults, node, tokens: [{ tokenId: 'root@pam!autok8s', secret: tokenSecret, acl }], latency: options.latency?.proxmox, isos: options.images?.isos, diskGuest: options.images?.diskGuest });
       stops.push(() => sim.stop());
       proxmox.set(name, sim);

@@ -16,13 +16,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isIpv4 } from '../core/net/ipv4';
 import { publicPathOf } from '../core/public-path/modes';
+import { SERVED_BY_HEADER } from '../core/public-path/probe-url';
 import type { ClusterSpec } from '../core/spec/schema';
 import type { AuditLog } from './audit';
 import type { OvhSimulator } from './ovh/simulator';
 import type { ProxmoxSimulator } from './proxmox/simulator';
 import { deliveryCandidates, type DeliveryFacts } from './public-delivery';
 
-export const SERVED_BY_HEADER = 'x-autok8s-served-by';
 
 export interface Serving {
   served: boolean;

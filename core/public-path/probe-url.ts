@@ -7,6 +7,12 @@ import { GRAMMAR, requireGrammar } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
 import { publicPathOf } from './modes';
 
+/**
+ * The response header in which the public side may name the server that answered; the sandbox's
+ * simulated internet sets it (sandbox/public-internet.ts), a real ingress may if it wants to.
+ */
+export const SERVED_BY_HEADER = 'x-autok8s-served-by';
+
 /** The probe URL for `ip`, or undefined when the spec names none (serving is then not verified). */
 export function publicProbeUrl(spec: ClusterSpec, ip: string): string | undefined {
   const template = publicPathOf(spec).probeUrl;
