@@ -15,7 +15,7 @@ import { withLink } from '../../core/public-path/lb-nic';
 import { SERVED_BY_HEADER } from '../../core/public-path/probe-url';
 import { startFailover } from '../../client/start';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { connect, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
+import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 
 const IP = '203.0.113.10';
 let box: Sandbox;
@@ -141,5 +141,6 @@ describe('failoverIp verifies that the failover IP serves traffic', () => {
     expect(box.ovh.virtualMacsOf(serviceOf('srv-b'))).toEqual([{ mac, ips: [IP] }]);
     expect(box.ovh.virtualMacsOf(serviceOf('srv-a'))).toEqual([]);
     expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-b' });
+    await maybeRecordHistory(handle, 'failoverIp-serving');
   });
 });
