@@ -2,7 +2,7 @@
 // (sandbox/public-internet.ts). Pure: the caller reads OVH's routing and virtual MACs and each
 // server's LB VM from the simulators; whether HAProxy answers is the caller's last, live check.
 //
-// The rules follow OVH's guides as quoted in issue 16 and docs/contracts.md §E:
+// The rules follow OVH's guides as quoted in issue 16 and docs/contracts.md §A.8:
 // - vmac: OVH delivers an Additional IP to the server it is routed to, as frames addressed to
 //   the IP's virtual MAC; only a NIC with that MAC on the public bridge receives them, and a
 //   MAC suspended by a move is on no server until the move task ends.

@@ -1,6 +1,6 @@
 // The sandbox's public internet: an HTTP gateway on loopback that delivers a request for a
 // failover IP only along the path OVH and the server would really carry it (docs/contracts.md
-// §E): OVH routes the IP to a server, that server's LB VM has the public NIC the mode needs
+// §A.8): OVH routes the IP to a server, that server's LB VM has the public NIC the mode needs
 // (vmac: net1 with the IP's virtual MAC, on the public bridge, link up; routed: net1 link up;
 // vrack-block: the LB holding the VRRP address), and that LB's HAProxy answers. Then it
 // passes the request to the LB's health endpoint, the stand-in for HAProxy's frontends, and
