@@ -49,6 +49,8 @@ export interface SandboxOptions {
    * public NIC, so nothing would be served).
    */
   publicProbe?: boolean;
+  /** The spec's publicPath section (mode, bridge, interface, block); default none (vmac on vmbr0). */
+  publicPath?: Record<string, unknown>;
 }
 
 export interface Sandbox {
@@ -203,6 +205,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         isoVolume: options.images?.isoVolume,
         talosImage: options.images?.talosImage,
         probeUrl: options.publicProbe ? internet.probeUrlTemplate : undefined,
+        publicPath: options.publicPath,
       }),
     );
     spec = loadSpecFile(specFile);

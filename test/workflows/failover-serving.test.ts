@@ -3,18 +3,17 @@
 // OVH, each LB VM's net1 with it on the public bridge): the simulated internet
 // (sandbox/public-internet.ts) serves the IP only through the LB whose NIC has the MAC and its
 // link up, and the worker probes it through publicPath.probeUrl.
-import { readFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
-import { ProxmoxClient } from '../../activities/proxmox/client';
-import { withLink } from '../../core/public-path/lb-nic';
 import { SERVED_BY_HEADER } from '../../core/public-path/probe-url';
 import { startFailover } from '../../client/start';
 import { startSandbox, type Sandbox } from '../../sandbox';
+import { lbVmid as vmidOf, lbVmWithPublicNic, setLink as setLinkOf } from '../helpers/public-path';
 import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 
 const IP = '203.0.113.10';
@@ -25,44 +24,9 @@ let queue: string;
 let mac: string;
 
 const serviceOf = (name: string) => box.spec.servers.find((s) => s.name === name)!.ovhService;
-const lbVmid = (name: string) => box.spec.servers.find((s) => s.name === name)!.vms.lb.vmid;
+const lbVmid = (name: string) => vmidOf(box, name);
+const setLink = (name: string, up: boolean) => setLinkOf(box, name, up);
 const appliedMoves = () => box.audit.entries({ service: 'ovh', action: 'task:genericMoveFloatingIp', outcome: 'ok' });
-
-/** A Proxmox API client of `server` with the sandbox's autok8s token, as the worker has it. */
-function pve(server: string): ProxmoxClient {
-  const s = box.spec.servers.find((x) => x.name === server)!;
-  const tokenSecret = readFileSync(join(box.dir, 'secrets', `pve-${server}.token`), 'utf8').trim();
-  return new ProxmoxClient({ url: s.proxmox.url, node: s.proxmox.node, tokenId: s.proxmox.tokenId, tokenSecret, fingerprint: s.proxmox.fingerprint });
-}
-
-async function taskDone(api: ProxmoxClient, upid: string): Promise<void> {
-  await waitUntil(`task ${upid}`, async () => (await api.taskStatus(upid)).status === 'stopped');
-  expect((await api.taskStatus(upid)).exitstatus).toBe('OK');
-}
-
-/** What bootstrap will do (phase 2): the LB VM with net0 on the vRack and net1 with the IP's virtual MAC on the public bridge. */
-async function lbVmWithPublicNic(server: string, linkUp: boolean): Promise<void> {
-  const api = pve(server);
-  try {
-    const vmid = lbVmid(server);
-    await taskDone(api, await api.createVm({ vmid, name: `lb-${server}`, net0: 'virtio,bridge=vmbr1', net1: `virtio=${mac.toUpperCase()},bridge=vmbr0,link_down=${linkUp ? 0 : 1}` }));
-    await taskDone(api, await api.startVm(vmid));
-  } finally {
-    await api.close();
-  }
-}
-
-/** What `autok8s lb link up|down` does: net1's link_down alone changes, its MAC and bridge stay. */
-async function setLink(server: string, up: boolean): Promise<void> {
-  const api = pve(server);
-  try {
-    const vmid = lbVmid(server);
-    const net1 = (await api.vmConfig(vmid)).net1;
-    await api.updateVmConfig(vmid, { net1: withLink(net1, up) });
-  } finally {
-    await api.close();
-  }
-}
 
 async function failover(to: string) {
   const { handle } = await startFailover(client, queue, box.spec, { ip: IP, to, reason: 'test' });
@@ -79,8 +43,8 @@ beforeAll(async () => {
   // The IP's virtual MAC, created on srv-a where OVH routes the IP (the real activity, against the simulator).
   const activities = createActivities({ policy: box.workerPolicy, pollIntervalMs: 50 });
   mac = (await activities.ensureVirtualMac(box.spec.ovh, serviceOf('srv-a'), IP, 'lb-srv-a')).mac;
-  await lbVmWithPublicNic('srv-a', true);
-  await lbVmWithPublicNic('srv-b', false);
+  await lbVmWithPublicNic(box, 'srv-a', { mac, linkUp: true });
+  await lbVmWithPublicNic(box, 'srv-b', { mac, linkUp: false });
   client = await connect();
   queue = uniqueQueue('failover-serving');
   worker = await startInProcessWorker(queue);
