@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
+import { nicLinkUp } from '../../core/public-path/lb-nic';
 import { SERVED_BY_HEADER } from '../../core/public-path/probe-url';
 import { startFailover } from '../../client/start';
 import { startSandbox, type Sandbox } from '../../sandbox';
@@ -104,6 +105,8 @@ describe('failoverIp verifies that the failover IP serves traffic', () => {
     expect(appliedMoves().length - before).toBe(1);
     expect(box.ovh.virtualMacsOf(serviceOf('srv-b'))).toEqual([{ mac, ips: [IP] }]);
     expect(box.ovh.virtualMacsOf(serviceOf('srv-a'))).toEqual([]);
+    const net1Of = (name: string) => box.proxmox.get(name)!.vms().find((vm) => vm.vmid === lbVmid(name))!.config.net1;
+    expect([nicLinkUp(net1Of('srv-a')), nicLinkUp(net1Of('srv-b'))]).toEqual([false, true]);
     expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-b' });
     await maybeRecordHistory(handle, 'failoverIp-serving');
   });
