@@ -4,12 +4,13 @@
 // set with their own dependencies. Nothing here knows whether it talks to the sandbox or to
 // OVH and Proxmox.
 import type { Client } from '@temporalio/client';
-import type { ServerSpec } from '../core/spec/schema';
+import type { ClusterSpec, ServerSpec } from '../core/spec/schema';
 import { createHealthActivities } from './health/observe-cluster';
 import { joinActivities } from './join';
 import { refusingUnsafeValues } from './unsafe-values';
 import { createOvhActivities } from './ovh/activities';
 import { probeLbHealth } from './probe/lb-probe';
+import { probePublicIp, type PublicProbeOptions } from './probe/public-probe';
 import { createProxmoxActivities } from './proxmox/activities';
 import { policyFromEnv, type WorkerPolicy } from '../core/spec/worker-policy';
 import { createSecretResolver, type SecretResolver } from './secrets';
@@ -38,6 +39,10 @@ export function createActivities(deps: ActivityDeps = {}) {
   const lbProbe = {
     async probeLb(server: ServerSpec) {
       return probeLbHealth(server);
+    },
+    /** GETs publicPath.probeUrl for the IP until it answers or the bound runs out; "not served" is an answer. */
+    async probePublicIp(spec: ClusterSpec, ip: string, options?: PublicProbeOptions) {
+      return probePublicIp(spec, ip, options);
     },
   };
   const client = () => {

@@ -19,6 +19,7 @@ import { autok8sAcl } from './proxmox/autok8s-role';
 import { TalosSimulator } from './talos/simulator';
 import type { TalosTiming } from './talos/talos-api';
 import type { ServerNetworkInit } from './ovh/vmac';
+import { PublicInternet } from './public-internet';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
 
@@ -42,6 +43,14 @@ export interface SandboxOptions {
   health?: Record<string, unknown>;
   /** What the Proxmox nodes' storages hold and the spec boots (default: Talos nocloud without extensions). */
   images?: { isos?: SimIso[]; diskGuest?: SimDiskGuest; isoVolume?: string; talosImage?: Record<string, unknown> };
+  /**
+   * Point the spec's publicPath.probeUrl at the simulated internet, so failoverIp verifies that
+   * the failover IP serves traffic (default off: bootstrap does not yet give the LB VMs their
+   * public NIC, so nothing would be served).
+   */
+  publicProbe?: boolean;
+  /** The spec's publicPath section (mode, bridge, interface, block); default none (vmac on vmbr0). */
+  publicPath?: Record<string, unknown>;
 }
 
 export interface Sandbox {
@@ -60,6 +69,8 @@ export interface Sandbox {
   talos: TalosSimulator;
   /** Loopback control API (faults, audit, hooks); its URL is also in <dir>/control.json. */
   control: ControlServer;
+  /** The public side: delivers a request for a failover IP only along a working public path (sandbox/public-internet.ts). */
+  internet: PublicInternet;
   /**
    * The policy a worker needs to run this sandbox's spec: its files under the sandbox
    * directory, its OVH simulator's URL. A worker is given it explicitly (dev, demo, tests);
@@ -147,6 +158,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       });
     }
 
+    let spec: ClusterSpec | undefined;
+    const internet = await PublicInternet.start({
+      spec: () => {
+        if (!spec) throw new Error('the sandbox spec is not written yet');
+        return spec;
+      },
+      ovh,
+      proxmox,
+      healthUrl: (server) => lbHosts.get(server)!.healthUrl,
+      audit,
+    });
+    stops.push(() => internet.stop());
+
     // Talos answers only for VMs a Proxmox simulator runs; a recreated VM is a new machine.
     const talos = new TalosSimulator({
       audit,
@@ -179,9 +203,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         health: options.health,
         isoVolume: options.images?.isoVolume,
         talosImage: options.images?.talosImage,
+        probeUrl: options.publicProbe ? internet.probeUrlTemplate : undefined,
+        publicPath: options.publicPath,
       }),
     );
-    const spec = loadSpecFile(specFile);
+    spec = loadSpecFile(specFile);
 
     const lbOf = (args: string[]) => {
       const endpoint = lbHosts.get(args[0] ?? '');
@@ -224,6 +250,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       proxmox,
       talos,
       control,
+      internet,
       workerPolicy: { secretEnvPrefixes: [], pathRoots: [dir], ovhEndpoints: [ovh.endpoint] },
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);

@@ -27,6 +27,10 @@ export interface SandboxSpecInput {
   isoVolume?: string;
   /** talos.image (default: platform nocloud, no schematic). */
   talosImage?: Record<string, unknown>;
+  /** publicPath.probeUrl (default: none, serving is not verified). */
+  probeUrl?: string;
+  /** The rest of publicPath (default: none, vmac on vmbr0). */
+  publicPath?: Record<string, unknown>;
 }
 
 /** Addresses on the simulated vRack 10.10.0.0/24: LBs from .11, control planes from .61, workers from .111 (room for 40 servers). */
@@ -60,6 +64,7 @@ export function renderSandboxSpec(input: SandboxSpecInput): string {
       vrack: 'pn-100001',
     },
     failoverIps: input.failoverIps,
+    ...(input.probeUrl || input.publicPath ? { publicPath: { ...input.publicPath, ...(input.probeUrl ? { probeUrl: input.probeUrl } : {}) } } : {}),
     network: { cidr: '10.10.0.0/24', gateway: '10.10.0.1', apiVip: '10.10.0.5' },
     talos: { version: 'v1.8.3', kubernetesVersion: 'v1.31.2', installDisk: '/dev/sda', ...(input.talosctl ? { talosctl: input.talosctl } : {}), image: input.talosImage ?? { platform: 'nocloud' } },
     servers: input.servers.map((s, i) => ({

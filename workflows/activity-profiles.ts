@@ -30,6 +30,16 @@ export const probe: ActivityOptions = {
 };
 
 /**
+ * Waiting for the failover IP to serve traffic (probePublicIp with a bound of its own, up to a
+ * minute): heartbeats between tries, so a lost worker is noticed and the wait resumes elsewhere.
+ */
+export const publicProbe: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+};
+
+/**
  * A health pass's observation (observeCluster): each check inside has its own 10 s bound and
  * turns a failure into an answer, so the activity itself fails only when the worker does.
  */

@@ -7,6 +7,7 @@
 import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { decideFailoverTarget } from '../core/policies/failover-target';
+import { publicPathOf } from '../core/public-path/modes';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
 import type { FailoverIntent } from '../core/intents';
 import * as profiles from './activity-profiles';
@@ -16,6 +17,15 @@ import { progressQuery, StepLog, type StepRecord } from './progress';
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
 const probe = proxyActivities<Activities>(profiles.probe);
+const publicSide = proxyActivities<Activities>(profiles.publicProbe);
+
+/**
+ * How long verify-serving waits for the moved IP to answer on the public side. The new MASTER's
+ * public link comes up with keepalived's notify_master, before it asks for the move, and OVH
+ * lists the virtual MAC on the target once the move task is done: a path still silent 30 s
+ * after that is broken, not slow.
+ */
+const SERVING_BOUND_MS = 30_000;
 
 /** Which IP to route, and where: `to` a server (default: the first healthy LB in spec order), `avoid` one about to be replaced. */
 export type FailoverIpInput = FailoverIntent;
@@ -32,6 +42,12 @@ export interface FailoverIpResult {
   /** The spec generation the run worked with. */
   generation: string;
   taskId?: number;
+  /**
+   * Whether the IP served traffic through publicPath.probeUrl when the run ended. A move fails
+   * (FailoverNotServing) rather than finish unserved; a noop reports what it saw. Absent detail
+   * "no publicPath.probeUrl": the spec names no probe, serving was not verified.
+   */
+  serving: { served: boolean; by?: string; detail: string };
   steps: StepRecord[];
   totalMs: number;
 }
@@ -77,7 +93,10 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
   }
   const decision = decideFailoverTarget({ servers: spec.servers, routedToService: routing.routedTo, requested: input.to, probes, avoid: input.avoid });
   const from = nameOf(routing.routedTo);
-  const result = (moved: boolean, to: string, why: string, taskId?: number): FailoverIpResult => ({
+  const probeUrl = publicPathOf(spec).probeUrl;
+  const notVerified = 'no publicPath.probeUrl: serving not verified';
+  const servingOf = (p: { served: boolean; servedBy?: string; detail: string }) => ({ served: p.served, ...(p.servedBy ? { by: p.servedBy } : {}), detail: p.detail });
+  const result = (moved: boolean, to: string, why: string, serving: FailoverIpResult['serving'], taskId?: number): FailoverIpResult => ({
     cluster: spec.metadata.name,
     ip: input.ip,
     from,
@@ -87,6 +106,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
     reason: input.reason ?? 'manual',
     generation,
     taskId,
+    serving,
     steps: log.steps,
     totalMs: Date.now() - startedAt,
   });
@@ -94,8 +114,13 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
   if (decision.kind === 'refuse') throw ApplicationFailure.nonRetryable(decision.why, 'FailoverRefused');
   if (decision.kind === 'noop') {
     log.skip('move', decision.why);
+    // Nothing moved, so nothing of the path changed here: one look, reported, never a failure
+    // (the health pass and keepalived own a path that is broken without a move).
+    let serving: FailoverIpResult['serving'] = { served: false, detail: notVerified };
+    if (probeUrl === undefined) log.skip('verify-serving', notVerified);
+    else serving = servingOf(await log.run('verify-serving', () => publicSide.probePublicIp(spec, input.ip), (p) => p.detail));
     log.phase = 'done';
-    return result(false, decision.to, decision.why);
+    return result(false, decision.to, decision.why, serving);
   }
   const to = decision.to;
   const toService = spec.servers.find((s) => s.name === to)!.ovhService;
@@ -120,8 +145,36 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
       'FailoverUnverified',
     );
   }
+  // Done means the public IP serves traffic: for vmac OVH lists the IP under the target's
+  // virtual MAC, and a request to the IP as the public side sends it is answered.
+  let serving: FailoverIpResult['serving'] = { served: false, detail: notVerified };
+  if (probeUrl === undefined) {
+    log.skip('verify-serving', notVerified);
+  } else {
+    if (publicPathOf(spec).mode === 'vmac') {
+      const macs = await log.run(
+        'verify-virtual-mac',
+        () => call.listVirtualMacs(spec.ovh, toService),
+        (all) => all.find((m) => m.ips.includes(input.ip))?.mac ?? `no virtual MAC of ${input.ip} on ${to}`,
+      );
+      if (!macs.some((m) => m.ips.includes(input.ip))) {
+        throw ApplicationFailure.nonRetryable(
+          `${input.ip} is routed to ${to} but OVH lists it under none of ${to}'s virtual MACs (${macs.map((m) => m.mac).join(', ') || 'none'}); its traffic is dropped at the server. Check the IP's virtual MAC in the OVH control panel`,
+          'FailoverNotServing',
+        );
+      }
+    }
+    const probed = await log.run('verify-serving', () => publicSide.probePublicIp(spec, input.ip, { untilServedMs: SERVING_BOUND_MS }), (p) => p.detail);
+    if (!probed.served) {
+      throw ApplicationFailure.nonRetryable(
+        `${input.ip} is routed to ${to} but does not serve traffic: ${probed.detail}. Check ${to}'s LB public link (net1 link_down) and HAProxy`,
+        'FailoverNotServing',
+      );
+    }
+    serving = servingOf(probed);
+  }
   log.phase = 'done';
   // Moved means: this run found the IP elsewhere and leaves it verified on the target (a retried
   // call may find its own earlier, applied move already done).
-  return result(routing.routedTo !== toService, to, decision.why, started.taskId ?? undefined);
+  return result(routing.routedTo !== toService, to, decision.why, serving, started.taskId ?? undefined);
 }

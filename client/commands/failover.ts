@@ -53,7 +53,12 @@ export function failoverCommand(): Command {
       title: { command: 'failover', subject: options.ip },
       what: `failover of ${options.ip}`,
       render: (r) =>
-        [r.moved ? out.paint.green(`moved ${r.ip}: ${r.from ?? 'nowhere'} → ${r.to} in ${formatMs(r.totalMs)}`) : `${r.ip} stays on ${r.to}: ${r.why}`, renderTimeline(r.steps)].join('\n'),
+        [
+          r.moved ? out.paint.green(`moved ${r.ip}: ${r.from ?? 'nowhere'} → ${r.to} in ${formatMs(r.totalMs)}`) : `${r.ip} stays on ${r.to}: ${r.why}`,
+          // A noop reports a public side that does not answer instead of failing (docs/design.md §10.5).
+          ...(r.serving && !r.serving.served && r.steps.some((s) => s.name === 'verify-serving' && s.status === 'done') ? [out.paint.yellow(`${r.ip} does not serve traffic: ${r.serving.detail}`)] : []),
+          renderTimeline(r.steps),
+        ].join('\n'),
     });
   });
 }

@@ -67,6 +67,8 @@ export interface PublicPathSection {
   bridge: string;
   interface: string;
   block?: string;
+  /** The public-side probe, `{ip}` standing for the failover IP (core/public-path/probe-url.ts). */
+  probeUrl?: string;
 }
 
 /** The spec's publicPath with its defaults: the section is optional in the schema. */
@@ -77,6 +79,7 @@ export function publicPathOf(spec: { publicPath?: Partial<PublicPathSection> }):
     bridge: section.bridge ?? PUBLIC_PATH_DEFAULTS.bridge,
     interface: section.interface ?? PUBLIC_PATH_DEFAULTS.interface,
     ...(section.block !== undefined ? { block: section.block } : {}),
+    ...(section.probeUrl !== undefined ? { probeUrl: section.probeUrl } : {}),
   };
 }
 

@@ -90,6 +90,20 @@ export const GRAMMAR = {
     new RegExp(`^https?://${IPV4_TEXT}(:\\d{1,5})?(/[A-Za-z0-9._~/-]*)?$`),
     (v) => port(/^https?:\/\/[^:/]+:(\d+)/.exec(v)?.[1]) && v.length <= 2048,
   ),
+  /**
+   * publicPath.probeUrl: the URL the worker GETs to see the failover IP serve traffic, with
+   * `{ip}` exactly once. Its host is `{ip}` itself (the public side as clients see it) or a
+   * loopback address (a gateway on the worker, as the sandbox's simulated internet): a spec
+   * cannot point the probe at a metadata service or any other host.
+   */
+  probeUrlTemplate: grammar(
+    'an http(s) URL template with {ip} exactly once, to {ip} itself or a loopback gateway, such as http://{ip}/ (no user, query or fragment)',
+    new RegExp(`^https?://(\\{ip\\}|${IPV4_TEXT})(:\\d{1,5})?(/([A-Za-z0-9._~/-]|\\{ip\\})*)?$`),
+    (v) => {
+      const host = /^https?:\/\/([^:/]+)/.exec(v)?.[1];
+      return v.split('{ip}').length === 2 && (host === '{ip}' || /^127\./.test(host ?? '')) && port(/^https?:\/\/[^:/]+:(\d+)/.exec(v)?.[1]) && v.length <= 2048;
+    },
+  ),
   /** An API endpoint the worker calls (Proxmox VE, an OVH API URL): https, a host name or IPv4 address, a port, a plain path. */
   httpsUrl: grammar(
     'an https:// URL with a host name or IPv4 address, an optional port and a plain path (no user, query or fragment), such as https://ns1234567.ip-1-2-3.eu:8006',

@@ -161,6 +161,9 @@ const clusterObject = z.strictObject({
         .describe('How a failover IP reaches the active LB VM: vmac (bridged with an OVH virtual MAC), routed (through the host), vrack-block (an IP block in the vRack).'),
       bridge: grammatical(GRAMMAR.pveBridge).default(PUBLIC_PATH_DEFAULTS.bridge).describe('Proxmox bridge of the LB VM public NIC (vmac, routed).'),
       interface: grammatical(GRAMMAR.interfaceName).default(PUBLIC_PATH_DEFAULTS.interface).describe('Name of the public NIC inside the LB VM (vmac, routed).'),
+      probeUrl: grammatical(GRAMMAR.probeUrlTemplate)
+        .optional()
+        .describe('What failover GETs to see the failover IP serve traffic, {ip} standing for the IP, e.g. http://{ip}/ (any HTTP answer counts); omitted: serving is not verified.'),
       block: z.string().optional().describe('vrack-block only: the OVH IP block routed into the vRack, a /29 or larger; every failover IP is one of its usable addresses.'),
     })
     // Optional, defaults applied by publicPathOf: a spec accepted before the section existed

@@ -12,6 +12,7 @@ export type Sink =
   | 'keepalived'
   | 'keepalivedPublic'
   | 'lbPublicNic'
+  | 'probeUrl'
   | 'haproxy'
   | 'nginx'
   | 'lbFiles'
@@ -133,6 +134,18 @@ export const HOSTILE_SPECS: HostileSpec[] = [
     sinks: ['keepalivedPublic'],
   },
   { name: 'a single /32 as the vRack block', field: 'publicPath.block', message: /a \/32 is too small/, edits: [[['publicPath'], { mode: 'vrack-block', block: '203.0.113.10/32' }]], sinks: [] },
+  // publicPath.probeUrl: the worker GETs it at every failover; {ip} exactly once, http(s) to {ip} or loopback only.
+  ...(
+    [
+      ['a probe URL without {ip}', 'http://127.0.0.1:8080/healthz'],
+      ['a probe URL with {ip} twice', 'http://{ip}/{ip}/healthz'],
+      ['a probe URL with credentials', 'http://admin:pw@{ip}/'],
+      ['a probe URL with a non-http scheme', 'file:///etc/{ip}'],
+      ['a probe URL with a newline that adds a header', 'http://{ip}/\r\nHost: evil.example'],
+      ['a probe URL at the cloud metadata service', 'http://169.254.169.254/latest/{ip}'],
+      ['a probe URL with a query', 'http://{ip}/?next={ip}'],
+    ] as const
+  ).map(([name, probeUrl]): HostileSpec => ({ name, field: 'publicPath.probeUrl', message: /URL template with \{ip\} exactly once/, edits: [[['publicPath'], { probeUrl }]], sinks: ['probeUrl'] })),
 
   // ---- into URLs the worker requests
   { name: 'an LB health URL at the cloud metadata service', field: 'servers[0].lbHealthUrl', message: /169\.254\.169\.254 is outside network\.cidr/, edits: [[['servers', 0, 'lbHealthUrl'], 'http://169.254.169.254/latest/meta-data/']], sinks: ['lbFiles'] },

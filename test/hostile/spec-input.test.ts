@@ -21,6 +21,7 @@ import { renderHaproxyCfg } from '../../core/render/haproxy';
 import { renderKeepalivedConf } from '../../core/render/keepalived';
 import { lbPublicNic } from '../../core/public-path/lb-nic';
 import { lbPublicNetwork } from '../../core/public-path/lb-network';
+import { publicProbeUrl } from '../../core/public-path/probe-url';
 import { lbConfigFiles } from '../../core/render/lb-files';
 import { renderNginxConf } from '../../core/render/nginx';
 import { UnsafeValueError } from '../../core/spec/grammar';
@@ -40,6 +41,7 @@ const SINKS: Record<Sink, (spec: ClusterSpec) => void> = {
   keepalivedPublic: (spec) =>
     spec.servers.forEach((s, i) => renderKeepalivedConf(spec, s.name, { publicNetwork: lbPublicNetwork(spec, i, { gateway: '198.51.100.254' }) })),
   lbPublicNic: (spec) => spec.servers.forEach((_, i) => lbPublicNic(spec, i, { virtualMac: '02:00:00:ab:cd:ef', linkUp: i === 0 })),
+  probeUrl: (spec) => spec.failoverIps.forEach((ip) => publicProbeUrl({ ...spec, publicPath: { ...spec.publicPath!, probeUrl: spec.publicPath?.probeUrl ?? 'http://{ip}/' } }, ip)),
   haproxy: (spec) => spec.servers.forEach((s) => renderHaproxyCfg(spec, s.name)),
   nginx: (spec) => spec.servers.forEach((s) => renderNginxConf(spec, s.name, { upstream: 'workers' })),
   lbFiles: (spec) => spec.servers.forEach((s) => lbConfigFiles(spec, s.name)),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { publicPathOf } from '../../core/public-path/modes';
+import { publicProbeUrl } from '../../core/public-path/probe-url';
 import { parseSpec, SpecError } from '../../core/spec/load';
 import { specGeneration, validateSpecData } from '../../core/spec/validate';
 import { renderSandboxSpec } from '../../sandbox/spec';
@@ -107,5 +108,32 @@ describe('a bad public path is refused with the field and what to do', () => {
     const match = problems.find((p) => p.path === path);
     expect(match, `problems were: ${JSON.stringify(problems)}`).toBeDefined();
     expect(match!.message).toMatch(message);
+  });
+});
+
+describe('publicPath.probeUrl', () => {
+  it.each([
+    ['the failover IP itself, as production probes it', 'http://{ip}/', 'http://203.0.113.10/'],
+    ['https with a port and a path', 'https://{ip}:8443/ready', 'https://203.0.113.10:8443/ready'],
+    ['a loopback gateway naming the IP in its path, as the sandbox does', 'http://127.0.0.1:41234/{ip}/healthz', 'http://127.0.0.1:41234/203.0.113.10/healthz'],
+  ])('accepts %s, and builds the URL with the IP in place of {ip}', (_name, probeUrl, url) => {
+    const spec = parseSpec(edited([[['publicPath'], { probeUrl }]]));
+    expect(publicPathOf(spec).probeUrl).toBe(probeUrl);
+    expect(publicProbeUrl(spec, '203.0.113.10')).toBe(url);
+  });
+
+  it('is optional: without it no probe URL is built', () => {
+    expect(publicProbeUrl(parseSpec(FIXTURE), '203.0.113.10')).toBeUndefined();
+  });
+
+  it('refuses a template aimed at another host, naming the field and what to write', () => {
+    expect(problemsOf(edited([[['publicPath'], { probeUrl: 'http://example.com/{ip}' }]]))).toEqual([
+      expect.objectContaining({ path: 'publicPath.probeUrl', message: expect.stringMatching(/to \{ip\} itself or a loopback gateway, such as http:\/\/\{ip\}\//) }),
+    ]);
+  });
+
+  it('is written by the sandbox when asked', () => {
+    const text = renderSandboxSpec({ clusterName: 'c', ovhEndpoint: 'https://localhost:1/1.0', caFile: '/ca.pem', secretsDir: '/s', stateDir: '/st', failoverIps: ['203.0.113.10'], servers: [], probeUrl: 'http://127.0.0.1:9/{ip}/healthz' });
+    expect(parseDocument(text).getIn(['publicPath', 'probeUrl'])).toBe('http://127.0.0.1:9/{ip}/healthz');
   });
 });

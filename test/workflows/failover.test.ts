@@ -56,8 +56,10 @@ describe('failoverIp', () => {
     expect(result).toMatchObject({ cluster: 'sandbox', ip: IP, from: 'srv-a', to: 'srv-b', moved: true, reason: 'test' });
     expect(box.ovh.routing(IP)).toBe(serviceOf('srv-b'));
     expect(appliedMoves().length - before).toBe(1);
-    expect(result.steps.map((s) => s.name)).toEqual(['spec', 'read-routing', 'probe-lbs', 'check-movable', 'start-move', 'wait-move-task', 'verify-routing']);
-    expect(result.steps.map((s) => s.status)).toEqual(result.steps.map(() => 'done'));
+    expect(result.steps.map((s) => s.name)).toEqual(['spec', 'read-routing', 'probe-lbs', 'check-movable', 'start-move', 'wait-move-task', 'verify-routing', 'verify-serving']);
+    expect(result.steps.map((s) => s.status)).toEqual([...result.steps.slice(0, -1).map(() => 'done'), 'skipped']);
+    // The sandbox spec names no publicPath.probeUrl: the run says it did not verify serving.
+    expect(result.serving).toEqual({ served: false, detail: 'no publicPath.probeUrl: serving not verified' });
     expect(result.steps.every((s) => Number.isInteger(s.durationMs))).toBe(true);
     // The run went on only once OVH reported the move task done (the simulated task takes 600 ms).
     expect(result.steps.find((s) => s.name === 'wait-move-task')!.detail).toMatch(/^task \d+ done$/);
