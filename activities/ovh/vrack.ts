@@ -12,7 +12,7 @@
 // `ovh/vrack_task.go` reads that as "completed"). So a 404 on the task being waited for means
 // "finished": the wait then checks the outcome, the server listed as a member.
 import { ApplicationFailure } from '@temporalio/common';
-import { isFirstActivityAttempt } from '../activity-context';
+import { heartbeat, isFirstActivityAttempt } from '../activity-context';
 import type { OvhApi, OvhSpec } from './client';
 import { ovhStatusOf } from './errors';
 import { serverPath, vrackPath } from './paths';
@@ -81,7 +81,9 @@ export function createVrackActivities(deps: { apiFor: (ovh: OvhSpec) => Promise<
   async function findPendingAdd(api: OvhApi, vrack: string, server: string, attachment: VrackAttachment): Promise<VrackTask | undefined> {
     const targets = attachment.kind === 'interface' ? [server, attachment.uuid] : [server];
     const ids = await api.call<number[]>('GET', `${vrackPath(vrack)}/task`);
-    for (const id of [...ids].sort((a, b) => b - a)) {
+    for (const [n, id] of [...ids].sort((a, b) => b - a).entries()) {
+      // One GET per task, one after another: a vRack with a long task list takes a while.
+      heartbeat({ scanningVrackTasks: `${n + 1}/${ids.length}` });
       let task: VrackTask;
       try {
         task = await api.call<VrackTask>('GET', `${vrackPath(vrack)}/task/${id}`);
@@ -89,6 +91,9 @@ export function createVrackActivities(deps: { apiFor: (ovh: OvhSpec) => Promise<
         if (ovhStatusOf(err) === 404) continue; // finished between the listing and this read
         throw err;
       }
+      // A pending removal of the same server (by hand in the panel) is not ours to adopt; the
+      // function names are unverified, so only an evident removal is told apart.
+      if (/remove|delete|detach/i.test(task.function ?? '')) continue;
       if (task.targetDomain && targets.includes(task.targetDomain) && PENDING_STATUSES.includes(task.status)) return task;
     }
     return undefined;
@@ -134,6 +139,11 @@ export function createVrackActivities(deps: { apiFor: (ovh: OvhSpec) => Promise<
      * it is, the wait goes on (and past its limit fails retryably, like a task still running).
      */
     async waitForVrackTask(ovh: OvhSpec, taskId: number, serverService: string): Promise<{ taskId: number; status: 'done'; waitedMs: number }> {
+      // Every caller names the server; an input without it (a workflow started before it was
+      // required) cannot check the outcome of a vanished task, so it is refused plainly.
+      if (typeof serverService !== 'string' || serverService === '') {
+        throw ApplicationFailure.nonRetryable(`waitForVrackTask needs the server's service name to check the outcome of vRack task ${taskId}`, 'BadInput');
+      }
       const api = await apiFor(ovh);
       let attachment: VrackAttachment | undefined;
       let vanished = false;

@@ -219,6 +219,8 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
       if (status.status !== 'running') {
         throw ApplicationFailure.retryable(`VM ${desired.vmid} (${desired.name}) stopped while autok8s waited for it to answer on ${desired.ip}; see its console in the Proxmox UI`, 'ProxmoxVmNotRunning');
       }
+      // A probe can take seconds (talosctl's dial, the agent's ping): beat before it, not only after.
+      progress({ vmid: desired.vmid, waitingFor: `${plan.probe === 'talosApi' ? 'the Talos API' : 'sshd'} on ${desired.ip}`, poll, waitedMs: Date.now() - started, last });
       let answer: ProbeAnswer;
       try {
         answer = plan.probe === 'talosApi' ? await probes.talosApi(call.spec, desired.ip, call.signal) : await probes.ssh(call.server, desired.ip, call.signal);
@@ -233,7 +235,9 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
       const waitedMs = Date.now() - started;
       progress({ vmid: desired.vmid, waitingFor: `${plan.probe === 'talosApi' ? 'the Talos API' : 'sshd'} on ${desired.ip}`, poll, waitedMs, last });
       if (waitedMs > timeoutMs) {
-        throw ApplicationFailure.retryable(
+        // Not retried: the wait lasted what the spec allows, and another one would wait as long
+        // again for a guest that does not answer (a wrong image, a wrong NIC name).
+        throw ApplicationFailure.nonRetryable(
           `VM ${desired.vmid} (${desired.name}) on node ${desired.node} runs but ${plan.probe === 'talosApi' ? 'the Talos API' : 'sshd'} has not answered on its address ${desired.ip} after ${Math.round(waitedMs / 1000)} s (${last}). ` +
             `It boots ${plan.image}. ` +
             (plan.probe === 'talosApi'
@@ -253,8 +257,10 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
       const addresses = interfaces.flatMap((i) => (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']));
       return `the guest agent reports ${addresses.filter((a) => a !== '127.0.0.1').join(', ') || 'no IPv4 address'}`;
     } catch (err) {
-      if (runtimeConflict(err) === undefined) throw err;
-      return 'the guest agent does not answer';
+      // Progress details only: no answer, an agent error, even a 403 (VM.Monitor on PVE 8,
+      // VM.GuestAgent.Audit on 9) must not fail the boot wait. A cancellation still ends it.
+      if (call.signal?.aborted) throw call.signal.reason;
+      return runtimeConflict(err) !== undefined ? 'the guest agent does not answer' : `the guest agent could not be asked (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
     }
   }
 
@@ -440,7 +446,12 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
         if (vm === 'missing') throw missingVm(spec, call.server, role);
         const started = await startIfStopped(call, vm.vmid);
         const plan = readinessPlan(spec, serverName, role);
-        const booted = await waitUntilReady(call, desired, plan, options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout));
+        // The wait ends before the activity's own start-to-close timeout would (the spec allows
+        // nodeStartupTimeout up to a day), so its failure names the VM, address and image.
+        const startToCloseMs = activityContext()?.info.startToCloseTimeoutMs;
+        const configured = options.timeoutMs ?? parseDuration(spec.health.nodeStartupTimeout);
+        const limit = startToCloseMs !== undefined && startToCloseMs >= 60_000 ? startToCloseMs - 30_000 : Infinity;
+        const booted = await waitUntilReady(call, desired, plan, Math.min(configured, limit));
         return { vmid: vm.vmid, started, ...booted };
       });
     },

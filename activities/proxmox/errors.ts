@@ -107,7 +107,7 @@ export function runtimeConflict(errOrMessage: unknown): RuntimeConflict | undefi
 }
 
 /** 500s that retrying cannot fix: the node lacks what the spec names. */
-const PERMANENT_RUNTIME: RegExp[] = [/storage '[^']+' does not exist/i, /bridge '[^']+' does not exist/i, /no such cluster node/i, /hostname lookup '[^']+' failed/i, /can't start a vm if it's a template/i, /volume '[^']+' does not exist/i];
+const PERMANENT_RUNTIME: RegExp[] = [/storage '[^']+' does not exist/i, /bridge '[^']+' does not exist/i, /no such cluster node/i, /hostname lookup '[^']+' failed/i, /can't start a vm if it's a template/i, /volume '?[^'\s]+'? does not exist/i];
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_|FINGERPRINT_MISMATCH)/;
 

@@ -34,9 +34,10 @@ export async function waitForTask(client: ProxmoxClient, upid: string, o: WaitOp
   const timeoutMs = o.timeoutMs ?? 600_000;
   for (let poll = 0; ; poll++) {
     const status = await client.taskStatus(upid).catch((err: unknown) => {
-      if (err instanceof ProxmoxHttpError && err.status === 400 && err.errors?.upid !== undefined) {
+      // Only "no such task" means the node forgot it; "unable to parse worker upid" is a bad UPID, a bug to surface.
+      if (err instanceof ProxmoxHttpError && err.status === 400 && /no such task/.test(err.errors?.upid ?? '')) {
         throw ApplicationFailure.retryable(
-          `Proxmox node ${client.node} no longer knows task ${upid} (${err.errors.upid.trim()}): its task log is gone (node reinstalled or /var/log/pve/tasks cleaned), so the task's outcome is unknown; the activity will look at the VM again`,
+          `Proxmox node ${client.node} no longer knows task ${upid} (${(err.errors?.upid ?? "").trim()}): its task log is gone (node reinstalled or /var/log/pve/tasks cleaned), so the task's outcome is unknown; the activity will look at the VM again`,
           'ProxmoxTaskLost',
           { upid, node: client.node },
         );

@@ -47,7 +47,7 @@ async function probeOnce(probe: PushProbe, session: SshSession, timeoutMs: numbe
         const bounded = AbortSignal.timeout(timeoutMs);
         const response = await fetch(probe.url, { signal: signal ? AbortSignal.any([bounded, signal]) : bounded, redirect: 'manual' });
         // Only the start of a body is read or repeated: the LB answers a line, anything longer is not ours.
-        const body = new TextDecoder().decode((await response.arrayBuffer()).slice(0, 512)).trim();
+        const body = (await readAtMost(response, 512)).trim();
         const statusOk = probe.expectStatus !== undefined ? response.status === probe.expectStatus : response.ok;
         if (statusOk && probe.expectBody !== undefined && body !== probe.expectBody.trim()) {
           const seen = JSON.stringify(body.slice(0, 120));
@@ -81,4 +81,23 @@ async function probeOnce(probe: PushProbe, session: SshSession, timeoutMs: numbe
       return { ok: result.code === 0, detail: `${probe.argv.join(' ')} exited ${result.code ?? result.signal}${output ? `: ${output}` : ''}` };
     }
   }
+}
+
+/** The first `limit` bytes of a response body as text; the rest is never read (the stream is cancelled). */
+async function readAtMost(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, limit));
 }

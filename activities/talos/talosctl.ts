@@ -62,6 +62,8 @@ export async function runTalosctl(path: string, args: string[], options: RunOpti
     signal: options.signal,
   });
   const durationMs = Date.now() - started;
+  // Killed because the caller gave up (an activity's cancellation): that is the outcome, not an exit code.
+  if (err && options.signal?.aborted) throw options.signal.reason;
   if (!err) return { args, exitCode: 0, stdout, stderr, timedOut: false, durationMs };
   if (typeof err.code === 'string' && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'ENOTDIR')) {
     throw new TalosctlSpawnError(path, err.code);

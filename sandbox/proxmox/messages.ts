@@ -39,9 +39,11 @@ export const PVE_MESSAGES = {
   locked: (lock: string) => `VM is locked (${lock})`,
   /** VERIFIED (QemuServer::vm_start). */
   startTemplate: "you can't start a vm if it's a template",
-  /** UNVERIFIED: storage.cfg has no such storage. */
+  /** VERIFIED (pve-storage src/PVE/Storage.pm storage_config). */
   noSuchStorage: (storage: string) => `storage '${storage}' does not exist`,
-  /** UNVERIFIED: the qmstart task fails when a drive names a volume the storage does not hold. */
+  /** VERIFIED (API2/Qemu.pm create_disks: `die "volume $volid does not exist\n"`, inside the qmcreate task; no quotes). */
+  createVolumeMissing: (volid: string) => `volume ${volid} does not exist`,
+  /** UNVERIFIED: the qmstart task fails when a drive names a volume the storage no longer holds (removed after the create). */
   noSuchVolume: (volid: string) => `volume '${volid}' does not exist`,
   /** UNVERIFIED: the qmstart task fails when net0 names a missing bridge. */
   noSuchBridge: (bridge: string) => `bridge '${bridge}' does not exist`,

@@ -287,6 +287,9 @@ export class ProxmoxState {
       vmid,
       latencyMs: this.o.latency.createMs,
       run: () => {
+        // create_disks sizes every drive it is given, the ISO too: a volume the storage does not hold fails the create.
+        const missing = cdromVolumeMissing(config, this.o.isos, this.o.diskGuest);
+        if (missing !== undefined) throw new Error(M.createVolumeMissing(missing));
         record.config = { ...config, ...creationExtras(Date.now()) };
         record.generation = this.bumpGeneration(vmid);
         this.emit(record, 'created');

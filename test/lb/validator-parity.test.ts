@@ -81,6 +81,7 @@ describe.skipIf(requireInCi(unavailable, 'validator parity against the real prog
       ['haproxy', 'a user that does not exist', 'reject', () => renderHaproxyCfg(spec, 'srv-a', { runAs: { user: 'autok8s-nobody', group: 'haproxy' } })],
       ['haproxy', 'a timeout that is not a duration', 'reject', () => haproxy().replace('timeout connect 5s', 'timeout connect 5x')],
       ['haproxy', 'a frontend without a bind (a warning only)', 'accept', () => haproxy().replace('  bind *:8404\n', '')],
+      ['haproxy', 'the identity answer without its content-type', 'reject', () => haproxy().replace(' content-type text/plain string "autok8s-config', ' string "autok8s-config')],
 
       ['nginx', 'the rendered nginx.conf', 'accept', nginx],
       ['nginx', 'the variant that proxies straight to the workers', 'accept', () => renderNginxConf(spec, 'srv-a', { upstream: 'workers', workerHttpPort: 30080 })],
@@ -113,6 +114,7 @@ describe.skipIf(requireInCi(unavailable, 'validator parity against the real prog
       ['keepalived', 'a missing closing brace', 'reject', () => keepalived().trimEnd().replace(/}$/, '')],
       ['keepalived', 'an auth_pass longer than 8 characters', 'reject', () => keepalived().replace(/auth_pass \w+/, 'auth_pass 0123456789')],
       ['keepalived', 'scripts without enable_script_security', 'reject', () => keepalived().replace('  enable_script_security\n', '')],
+      ['keepalived', 'routes and rules of the public path (on the vRack interface, as vrack-block keeps them)', 'accept', () => keepalived().replace('  virtual_ipaddress {', '  virtual_routes {\n    0.0.0.0/0 via 10.10.0.1 dev eth0 table 100\n  }\n  virtual_rules {\n    from 203.0.113.10/32 table 100 priority 1000\n  }\n  virtual_ipaddress {')],
     ];
 
     it.each(cases)('%s: %s → both %s', async (program, _name, expected, text) => {

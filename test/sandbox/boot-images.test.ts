@@ -149,7 +149,7 @@ describe('the simulator’s guests follow their image', () => {
     metal.servers[0].proxmox.isoVolume = 'local:iso/talos-amd64.iso'; // a name that says nothing
     await act.ensureVm(metal, 'srv-a', 'worker');
     const err = await failureOf(act.bootVm(metal, 'srv-a', 'worker', { timeoutMs: 1500 }));
-    expect(err).toMatchObject({ type: 'VmBootTimeout', nonRetryable: false });
+    expect(err).toMatchObject({ type: 'VmBootTimeout', nonRetryable: true });
     expect(err.message).toContain(`VM ${worker.vmid}`);
     expect(err.message).toContain(worker.ip);
     expect(err.message).toContain('Talos nocloud ISO local:iso/talos-amd64.iso');

@@ -260,6 +260,12 @@ describe('VM lifecycle', () => {
     expect((await waitTask(start.body.data as string)).exitstatus).toBe("bridge 'vmbr9' does not exist");
   });
 
+  it('fails the create task on an ISO the storage does not hold, in qemu-server\'s words, and leaves no VM', async () => {
+    const a = await call('POST', `/nodes/${NODE}/qemu`, createParams(104, { ide2: 'local:iso/not-here.iso,media=cdrom' }));
+    expect((await waitTask(a.body.data as string)).exitstatus).toBe('volume local:iso/not-here.iso does not exist');
+    expect(sim.vms().some((v) => v.vmid === 104)).toBe(false);
+  });
+
   it('updates a config synchronously with PUT, keeping the NIC MAC, and honours delete', async () => {
     await createVm(101);
     const before = sim.vms().find((v) => v.vmid === 101)!;

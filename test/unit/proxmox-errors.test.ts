@@ -33,6 +33,7 @@ describe('classifyProxmoxError', () => {
     { name: 'a certificate that does not match the pin is refused for good', err: new ProxmoxTlsError('FINGERPRINT_MISMATCH', 'fingerprint AA, not the pinned BB'), type: 'ProxmoxTlsError', nonRetryable: true, message: /not the pinned/ },
     { name: 'a failed task is retried with Proxmox’s message', err: new ProxmoxTaskError('UPID:pve-a:00001000:00100000:65F1A2B3:qmcreate:102:root@pam!autok8s:', 'qmcreate', '102', 'lvcreate failed'), type: 'ProxmoxTaskFailed', nonRetryable: false, message: /qmcreate for VM 102 ended with "lvcreate failed"/ },
     { name: 'a task failing on a missing bridge is not retried', err: new ProxmoxTaskError('UPID:x', 'qmstart', '102', "bridge 'vmbr9' does not exist"), type: 'ProxmoxTaskFailed', nonRetryable: true, message: /retrying will not help/ },
+    { name: 'a create failing on an ISO the storage does not hold (qemu-server words it without quotes) is not retried', err: new ProxmoxTaskError('UPID:x', 'qmcreate', '102', 'volume local:iso/talos-nocloud-amd64.iso does not exist'), type: 'ProxmoxTaskFailed', nonRetryable: true, message: /retrying will not help/ },
   ];
 
   it.each(cases)('$name', ({ err, type, nonRetryable, message }) => {

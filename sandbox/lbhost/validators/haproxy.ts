@@ -75,6 +75,12 @@ export function checkHaproxyConfig(text: string, file: string, host: HostFacts =
       case 'timeout':
         if (args.length < 2 || !/^\d+(us|ms|s|m|h|d)?$/.test(args[1])) problems.push({ line, message: `'timeout ${args[0] ?? ''}' expects a duration such as 5s.` });
         break;
+      case 'http-request':
+        // src/http_htx.c: a `return` with a payload (string, file, …) must name its content-type.
+        if (args[0] === 'return' && args.some((a) => ['string', 'lf-string', 'file', 'lf-file'].includes(a)) && !args.includes('content-type')) {
+          problems.push({ line, message: `error detected in ${current.kind} '${current.name}' while parsing 'http-request return' rule : 'content-type' must be defined when non-empty payload is configured.` });
+        }
+        break;
     }
   });
   const backends = new Set(sections.filter((s) => s.kind === 'backend' || s.kind === 'listen').map((s) => s.name));

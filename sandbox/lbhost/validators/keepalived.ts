@@ -5,7 +5,7 @@ import type { HostFacts, Problem, ProgramResult } from './common';
 const KEEPALIVED_TOP = new Set(['global_defs', 'vrrp_instance', 'vrrp_script', 'vrrp_sync_group', 'virtual_server', 'virtual_server_group', 'static_ipaddress', 'static_routes', 'static_rules', 'include']);
 const VRRP_KEYWORDS = new Set([
   'state', 'interface', 'virtual_router_id', 'priority', 'advert_int', 'nopreempt', 'preempt_delay', 'unicast_src_ip', 'unicast_peer', 'authentication',
-  'virtual_ipaddress', 'virtual_ipaddress_excluded', 'virtual_routes', 'track_script', 'track_interface', 'notify_master', 'notify_backup', 'notify_fault',
+  'virtual_ipaddress', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules', 'track_script', 'track_interface', 'notify_master', 'notify_backup', 'notify_fault',
   'notify_stop', 'notify', 'smtp_alert', 'garp_master_delay', 'dont_track_primary', 'use_vmac', 'version', 'accept', 'no_accept', 'debug',
 ]);
 

@@ -148,6 +148,10 @@ function valueProblem(dataType: string, text: string): string | undefined {
       return isIP(text) ? undefined : `expected an IP address, got "${text}"`;
     case 'ipBlock':
       return isIpBlock(text) ? undefined : `expected an IP block (address or CIDR), got "${text}"`;
+    case 'ipv4':
+      return isIP(text) === 4 ? undefined : `expected an IPv4 address, got "${text}"`;
+    case 'ipv4Block':
+      return isIP(text.split('/')[0]) === 4 && isIpBlock(text) ? undefined : `expected an IPv4 block (address or CIDR), got "${text}"`;
     case 'uuid':
       return UUID.test(text) ? undefined : `expected a UUID, got "${text}"`;
     default: {
