@@ -21,7 +21,7 @@ describe('the simulated internet, vmac mode', () => {
   let box: Sandbox;
   let mac: string;
   beforeAll(async () => {
-    box = await startSandbox({ dir: sandboxDir(), servers: 2, latency: LATENCY });
+    box = await startSandbox({ clusterName: 'internet', dir: sandboxDir(), servers: 2, latency: LATENCY });
     mac = (await createActivities({ policy: box.workerPolicy, pollIntervalMs: 20 }).ensureVirtualMac(box.spec.ovh, serviceOf(box, 'srv-a'), IP, 'lb-srv-a')).mac;
   });
   afterAll(() => box?.stop());

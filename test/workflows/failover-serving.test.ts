@@ -36,6 +36,7 @@ async function failover(to: string) {
 
 beforeAll(async () => {
   box = await startSandbox({
+    clusterName: 'serving',
     dir: mkdtempSync(join(tmpdir(), 'ak8s-serving-')),
     servers: 2,
     publicProbe: true,
