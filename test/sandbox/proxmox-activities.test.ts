@@ -2,6 +2,7 @@
 // proxmox.caFile, or the certificate pinned by fingerprint): exactly-once creation under
 // retries and faults, reconciliation, the refusal to touch a VM autok8s did not create,
 // error classification, heartbeats and cancellation.
+import { simulatedGuestProbes } from '../helpers/guest-probes';
 import { ANYTHING_POLICY } from '../helpers/policy';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,6 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createProxmoxActivities } from '../../activities/proxmox/activities';
 import { ProxmoxClient } from '../../activities/proxmox/client';
-import type { GuestProbes } from '../../activities/proxmox/guest-probes';
 import { createSecretResolver } from '../../activities/secrets';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
@@ -44,15 +44,9 @@ function specFor(proxmox: Partial<ClusterSpec['servers'][number]['proxmox']> = {
   };
 }
 
-/** The network between the worker and the guests, here: a guest answers on an address when the simulator's VM has booted with it. */
-const simulatedGuests: GuestProbes = {
-  talosApi: async (_spec, ip) => (sim.vmByIp(ip) ? { answered: true, how: 'the simulated Talos node answered' } : { answered: false, why: `no running VM has ${ip}` }),
-  ssh: async (_server, ip) => (sim.vmByIp(ip) ? { answered: true, how: 'the simulated sshd answered' } : { answered: false, why: `no running VM has ${ip}` }),
-};
-
 // The request timeout stays above the 3 s a node holds back a 401 (a shorter one would turn a wrong token into a retried timeout).
 const activities = (secret = TOKEN.secret) =>
-  createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 5000, probes: simulatedGuests });
+  createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 5000, probes: simulatedGuestProbes(() => sim) });
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(
@@ -206,7 +200,7 @@ describe('errors', () => {
 
   it('a hung call times out retryably', async () => {
     faults.add({ service: SERVICE, method: 'GET', path: `^/nodes/${NODE}/qemu$`, effect: { kind: 'hang' } });
-    const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: TOKEN.secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 300, probes: simulatedGuests });
+    const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: TOKEN.secret }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 300, probes: simulatedGuestProbes(() => sim) });
     const err = await failure(act.listClusterVms(specFor(), 'srv-a'));
     expect(err).toMatchObject({ type: 'ProxmoxUnreachable', nonRetryable: false });
     expect(err.message).toMatch(/timeout/);

@@ -12,7 +12,7 @@ import { ProxmoxClient } from '../../activities/proxmox/client';
 import { createSecretResolver } from '../../activities/secrets';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
-import type { GuestProbes } from '../../activities/proxmox/guest-probes';
+import { simulatedGuestProbes } from '../helpers/guest-probes';
 import { GUEST_AGENT_EXTENSION } from '../../core/images/talos-image';
 import { AuditLog } from '../../sandbox/audit';
 import { FaultInjector } from '../../sandbox/faults';
@@ -95,10 +95,7 @@ describe('(b) every request the adapters make passes the schema check', () => {
     const spec: ClusterSpec = { ...fixture, servers: [{ ...a, proxmox: { ...a.proxmox, url: sim.url, node: NODE, tokenSecret: 'env:PVE_A_TOKEN', caFile: ca.certFile, fingerprint: undefined, lbTemplateVmid: 9000 } }, ...rest] };
     // The guests answer when the simulator's VM has booted with the address (no network here); the
     // spec's image lists the guest agent, so bootVm asks the agent too (the ISO has none: it says so).
-    const probes: GuestProbes = {
-      talosApi: async (_spec, ip) => (sim.vmByIp(ip) ? { answered: true, how: 'the simulated Talos node answered' } : { answered: false, why: `no running VM has ${ip}` }),
-      ssh: async (_server, ip) => (sim.vmByIp(ip) ? { answered: true, how: 'the simulated sshd answered' } : { answered: false, why: `no running VM has ${ip}` }),
-    };
+    const probes = simulatedGuestProbes(() => sim);
     spec.talos = { ...spec.talos, image: { platform: 'nocloud', schematic: 'a'.repeat(64), extensions: [GUEST_AGENT_EXTENSION] } };
     const act = createProxmoxActivities({ secrets: createSecretResolver({ PVE_A_TOKEN: SECRET }, ANYTHING_POLICY), pollIntervalMs: 20, requestTimeoutMs: 10_000, probes });
     const before = sim.schemaChecks(); // what table (a) sent
