@@ -35,7 +35,7 @@ export function createActivities(deps: ActivityDeps = {}) {
   const secrets = deps.secrets ?? createSecretResolver(process.env, policy);
   const ovh = createOvhActivities({ secrets, pollIntervalMs: deps.pollIntervalMs });
   const proxmox = createProxmoxActivities({ secrets, pollIntervalMs: deps.pollIntervalMs });
-  const talos = createTalosActivities({ pollIntervalMs: deps.pollIntervalMs });
+  const talos = createTalosActivities({ policy, pollIntervalMs: deps.pollIntervalMs });
   const lbProbe = {
     async probeLb(server: ServerSpec) {
       return probeLbHealth(server);

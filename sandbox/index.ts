@@ -21,6 +21,7 @@ import type { TalosTiming } from './talos/talos-api';
 import type { ServerNetworkInit } from './ovh/vmac';
 import { PublicInternet } from './public-internet';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
+import { withholdTalosctlEnv } from './talosctl-env';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
 
 export interface SandboxOptions {
@@ -87,6 +88,7 @@ function writeSecret(dir: string, name: string, value: string): void {
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  withholdTalosctlEnv(); // the spec's talosctl (the stand-in) must be the one the worker runs
   const dir = resolve(options.dir);
   const secretsDir = join(dir, 'secrets');
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });

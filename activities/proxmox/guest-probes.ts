@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { talosApiAnswer, type ProbeAnswer } from '../../core/images/readiness';
 import { GRAMMAR, requireGrammar } from '../../core/spec/grammar';
 import type { ClusterSpec, ServerSpec } from '../../core/spec/schema';
+import type { FindTalosctlDeps } from '../talos/find-talosctl';
 import { resolveTalosctlPath, runTalosctl } from '../talos/talosctl';
 
 export interface GuestProbes {
@@ -22,7 +23,7 @@ export function talosApiProbeArgs(ip: string): string[] {
   return ['version', '--short', '--insecure', '-n', requireGrammar(GRAMMAR.ipv4, ip, 'talosctl -n (node address)')];
 }
 
-export function defaultGuestProbes(deps: { talosctlPath?: string } = {}): GuestProbes {
+export function defaultGuestProbes(deps: FindTalosctlDeps = {}): GuestProbes {
   return {
     async talosApi(spec, ip, signal) {
       const run = await runTalosctl(resolveTalosctlPath(spec, deps), talosApiProbeArgs(ip), { timeoutMs: PROBE_TIMEOUT_MS, signal });

@@ -11,11 +11,15 @@ import { talosNode, type TalosNode, type TalosRole } from '../../core/talos/node
 import type { ClusterSpec } from '../../core/spec/schema';
 import { cancellationSignal, heartbeat, pause } from '../activity-context';
 import { StateStore, STATE_FILES } from './state-store';
-import { resolveTalosctlPath, runTalosctl, TalosctlSpawnError, versionArgs, type AuthTarget, type TalosctlResult } from './talosctl';
+import type { WorkerPolicy } from '../../core/spec/worker-policy';
+import { reportingFinder, TalosctlNotFound } from './find-talosctl';
+import { runTalosctl, TalosctlSpawnError, versionArgs, type AuthTarget, type TalosctlResult } from './talosctl';
 
 export interface TalosActivityDeps {
-  /** Used when the spec names no talosctl (before $TALOSCTL and PATH). */
-  talosctlPath?: string;
+  /** The worker's policy: a spec's talos.talosctl outside its path roots is not run (./find-talosctl.ts). */
+  policy?: WorkerPolicy;
+  /** Where the talosctl lookup reports which binary it uses and why not the others (default: stdout). */
+  log?: (line: string) => void;
   /** Environment of talosctl runs and of the state-store default ($AUTOK8S_HOME). */
   env?: NodeJS.ProcessEnv;
   /** How often waits poll (default 1 s). */
@@ -98,6 +102,7 @@ export function createTalosContext(deps: TalosActivityDeps = {}) {
   const defaultHealthWait = deps.healthWaitTimeout ?? '10m';
 
   const storeOf = (spec: ClusterSpec) => StateStore.forCluster(spec, env);
+  const talosctlPath = reportingFinder({ env, policy: deps.policy, log: deps.log });
 
   function nodeOf(spec: ClusterSpec, server: string, role: TalosRole): TalosNode {
     try {
@@ -112,9 +117,9 @@ export function createTalosContext(deps: TalosActivityDeps = {}) {
     const command = args.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
     const beat = setInterval(() => heartbeat({ running: `talosctl ${command}` }), HEARTBEAT_EVERY_MS);
     try {
-      return await runTalosctl(resolveTalosctlPath(spec, { talosctlPath: deps.talosctlPath, env }), args, { timeoutMs, env, signal: cancellationSignal() });
+      return await runTalosctl(talosctlPath(spec), args, { timeoutMs, env, signal: cancellationSignal() });
     } catch (err) {
-      if (err instanceof TalosctlSpawnError) throw ApplicationFailure.nonRetryable(err.message, 'TalosctlMissing');
+      if (err instanceof TalosctlSpawnError || err instanceof TalosctlNotFound) throw ApplicationFailure.nonRetryable(err.message, 'TalosctlMissing');
       throw err;
     } finally {
       clearInterval(beat);
@@ -171,8 +176,6 @@ export function createTalosContext(deps: TalosActivityDeps = {}) {
       return { notYet: f.summary };
     });
   }
-
-  const talosctlPath = (spec: ClusterSpec) => resolveTalosctlPath(spec, { talosctlPath: deps.talosctlPath, env });
 
   return { env, callTimeoutMs, apiWaitMs, memberWaitMs, defaultHealthWait, storeOf, nodeOf, talosctl, talosctlPath, classify, succeeded, requireState, authTo, configName, patchName, waitFor, waitForApi };
 }

@@ -2,15 +2,12 @@
 // stdout and stderr captured. One pure argument builder per command, spelled as in
 // docs/contracts.md §C.1, so the exact command lines are unit-tested without any binary.
 import { GRAMMAR, requireGrammar, UnsafeValueError } from '../../core/spec/grammar';
-import type { ClusterSpec } from '../../core/spec/schema';
+import { findTalosctl, INSTALL_TALOSCTL_HINT, type FindTalosctlDeps } from './find-talosctl';
 import { execFileOffThread } from '../exec-thread';
 
-/** spec.talos.talosctl, else the worker's override, else $TALOSCTL, else `talosctl` on PATH. */
-export function resolveTalosctlPath(spec: { talos: Pick<ClusterSpec['talos'], 'talosctl'> }, deps: { talosctlPath?: string; env?: NodeJS.ProcessEnv } = {}): string {
-  const env = deps.env ?? process.env;
-  // The program the worker runs: a plain path, never words a shell or a flag parser would split.
-  if (spec.talos.talosctl !== undefined) requireGrammar(GRAMMAR.specPath, spec.talos.talosctl, 'talos.talosctl');
-  return spec.talos.talosctl ?? deps.talosctlPath ?? (env.TALOSCTL || undefined) ?? 'talosctl';
+/** The talosctl to run for `spec`: $TALOSCTL, talos.talosctl, PATH, the cache (./find-talosctl.ts). */
+export function resolveTalosctlPath(spec: Parameters<typeof findTalosctl>[0], deps: FindTalosctlDeps = {}): string {
+  return findTalosctl(spec, deps).path;
 }
 
 export interface TalosctlResult {
@@ -39,7 +36,7 @@ export class TalosctlSpawnError extends Error {
   ) {
     super(
       code === 'ENOENT'
-        ? `talosctl not found at ${JSON.stringify(path)}; set talos.talosctl in the spec or $TALOSCTL on the worker, or put talosctl on its PATH`
+        ? `talosctl not found at ${JSON.stringify(path)}; ${INSTALL_TALOSCTL_HINT}`
         : `cannot run talosctl at ${JSON.stringify(path)} (${code}); check that it is an executable file`,
     );
     this.name = 'TalosctlSpawnError';

@@ -171,6 +171,7 @@ export function demoCommand(): Command {
     out.info(`  Temporal dev server ${server.address}, Web UI ${out.paint.bold(server.uiUrl!)}`);
     out.info(`  payloads encrypted with ${codec.keysFile}; the Web UI decodes them through ${codec.codecServer.url}`);
     out.info(`  sandbox: ${box.spec.servers.length} simulated OVH servers, spec ${box.specFile}`);
+    for (const line of stack.talosctl) out.info(`  ${line}`);
 
     let client: Client | undefined;
     const shutdown = async () => {

@@ -30,7 +30,7 @@ export function devCommand(): Command {
     });
     const { server, codec, box } = stack;
     out.result(
-      { temporalAddress: server.address, webUi: server.uiUrl, specFile: box.specFile, payloadKeys: codec.keysFile, codecServer: codec.codecServer.url },
+      { temporalAddress: server.address, webUi: server.uiUrl, specFile: box.specFile, payloadKeys: codec.keysFile, codecServer: codec.codecServer.url, talosctl: stack.talosctl },
       (r) =>
         [
           out.paint.bold('autok8s dev is up'),
@@ -38,6 +38,7 @@ export function devCommand(): Command {
           `  Web UI:       ${r.webUi}   (payloads decoded by the codec server ${r.codecServer})`,
           `  payload keys: ${r.payloadKeys}   (export AUTOK8S_PAYLOAD_KEYS=${r.payloadKeys})`,
           `  cluster spec: ${r.specFile}`,
+          ...stack.talosctl.map((line) => `  ${line}`),
           `Try: autok8s failover -f ${r.specFile} --ip ${box.spec.failoverIps[0]} --to ${box.spec.servers[1].name} --wait`,
           'Ctrl-C stops everything.',
         ].join('\n'),

@@ -28,6 +28,8 @@ export interface LocalStackOptions {
 export interface LocalStack extends Pick<LocalTemporal, 'server' | 'codec'> {
   box: Sandbox;
   worker: Worker;
+  /** Which talosctl the worker runs for the sandbox, and whether the real one is built (client/dev/talosctl-report.ts). */
+  talosctl: string[];
   /** The worker's `run()`: rejects if the worker fails. */
   running: Promise<void>;
   /** Stops `first` (the caller's own parts), then the worker, sandbox, Temporal and the lock, each whatever the others did. */
@@ -40,6 +42,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // Loaded on use: the sandbox and the worker pull in the simulators, the bundler and the native bridge.
   const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
   const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
+  const { talosctlReport } = loadSource<typeof import('./talosctl-report')>('client/dev/talosctl-report');
 
   // What is up so far, in the order it is to be stopped.
   const up: StopStep[] = [[`the lock ${lock.file}`, lock.release]];
@@ -58,7 +61,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     up.unshift(["the worker's connections", closeWorker]);
     const running = worker.run();
     up.unshift(['the worker', () => stopWorker(worker, running)]);
-    return { server, codec, box, worker, running, stop: (first = []) => stopAll([...first, ...up]) };
+    const talosctl = talosctlReport(box.spec, { policy: box.workerPolicy });
+    return { server, codec, box, worker, talosctl, running, stop: (first = []) => stopAll([...first, ...up]) };
   } catch (err) {
     // The failure to start is the error to report; one to stop what was up is only added to it.
     await stopAll(up).catch((stopErr: Error) => {

@@ -45,6 +45,14 @@ export const talosImageSchema = z
     error: 'extensions come only with an Image Factory schematic: set talos.image.schematic to the ID of the schematic that holds them, or drop the list',
   });
 
+/**
+ * The runtime mode Talos runs in on each platform, which is what `talosctl validate --mode`
+ * checks a machine config for: the nocloud platform reports the cloud mode
+ * (internal/app/machined/pkg/runtime/v1alpha1/platform/nocloud/nocloud.go, Mode()), and still
+ * installs to disk from an ISO boot (the Install sequence runs in every mode but container).
+ */
+export const TALOS_RUNTIME_MODE: Record<TalosImage['platform'], 'cloud' | 'metal'> = { nocloud: 'cloud' };
+
 /** True when the spec's Talos image runs the QEMU guest agent (an extension of its schematic). */
 export function hasGuestAgent(image: Pick<TalosImage, 'schematic' | 'extensions'> | undefined): boolean {
   return image?.schematic !== undefined && image.extensions.includes(GUEST_AGENT_EXTENSION);

@@ -14,7 +14,6 @@ import {
   healthArgs,
   kubeconfigArgs,
   resetArgs,
-  resolveTalosctlPath,
   versionArgs,
 } from '../../activities/talos/talosctl';
 
@@ -124,18 +123,5 @@ describe('talosctl argument builders', () => {
   it('refuses a member ID that is not 16 hex digits', () => {
     expect(() => etcdRemoveMemberArgs('3c4f', cp)).toThrow(/16 lowercase hex digits/);
     expect(() => etcdRemoveMemberArgs('3C4F1D2A9B8E7F60', cp)).toThrow(/16 lowercase hex digits/);
-  });
-});
-
-describe('resolveTalosctlPath', () => {
-  const talos = (talosctl?: string) => ({ talos: { version: 'v1.8.3', kubernetesVersion: 'v1.31.2', installDisk: '/dev/sda', talosctl } });
-  it.each([
-    { name: 'the spec wins', spec: talos('/opt/talosctl'), deps: { talosctlPath: '/w/talosctl', env: { TALOSCTL: '/env/talosctl' } }, expected: '/opt/talosctl' },
-    { name: 'then the worker override', spec: talos(), deps: { talosctlPath: '/w/talosctl', env: { TALOSCTL: '/env/talosctl' } }, expected: '/w/talosctl' },
-    { name: 'then $TALOSCTL', spec: talos(), deps: { env: { TALOSCTL: '/env/talosctl' } }, expected: '/env/talosctl' },
-    { name: 'an empty $TALOSCTL does not count', spec: talos(), deps: { env: { TALOSCTL: '' } }, expected: 'talosctl' },
-    { name: 'else talosctl on PATH', spec: talos(), deps: { env: {} }, expected: 'talosctl' },
-  ])('$name', ({ spec, deps, expected }) => {
-    expect(resolveTalosctlPath(spec, deps)).toBe(expected);
   });
 });
