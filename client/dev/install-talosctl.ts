@@ -26,6 +26,8 @@ export interface InstallOptions extends CacheLookup {
   log?: (line: string) => void;
   /** Rebuild even when the cached binary answers with the right tag. */
   force?: boolean;
+  /** The go command (default: found on PATH, then /usr/local/go/bin). */
+  go?: string;
 }
 
 export interface Installed {
@@ -145,11 +147,17 @@ export async function installTalosctl(options: InstallOptions = {}): Promise<Ins
     return { entry, made, clientVersion: cached.output };
   }
 
-  const go = findGo(options.env ?? process.env);
+  const go = options.go ?? findGo(options.env ?? process.env);
   if (!go) {
     throw new TalosctlInstallError(
       `building talosctl ${version} needs Go (1.24 or newer) and the Go module proxy: none on PATH or in /usr/local/go/bin. Install it (Debian: apt-get install golang-go), then run \`npm run install-talosctl\``,
     );
+  }
+  // Go 1.21 and newer fetch the toolchain a module's go line asks for (GOTOOLCHAIN=auto); older ones cannot build it.
+  const goVersion = (await run(go, ['env', 'GOVERSION'])).trim();
+  const [major, minor] = (/^go(\d+)\.(\d+)/.exec(goVersion) ?? []).slice(1).map(Number);
+  if (!(major > 1 || (major === 1 && minor >= 21))) {
+    throw new TalosctlInstallError(`${go} is ${goVersion || 'of an unknown version'}: building talosctl ${version} needs Go 1.24 (Go 1.21 or newer downloads it by itself); install a newer Go (https://go.dev/dl/), then run \`npm run install-talosctl\``);
   }
   // The module's own build, as Talos's CI makes a static talosctl; GOFLAGS from the caller are
   // dropped because -mod=vendor or a -tags list would build something else.
@@ -160,7 +168,8 @@ export async function installTalosctl(options: InstallOptions = {}): Promise<Ins
     return info.Dir;
   };
 
-  log(`building talosctl ${version} into ${entry.dir} (go: ${go}); the first build downloads ~1.2 GB of modules and takes minutes`);
+  const todo = [...(binaryOk ? [] : ['the binary (the first build downloads ~1.2 GB of modules and takes minutes)']), ...(talosDescriptorsOk && cosiDescriptorsOk ? [] : ['the API descriptors'])];
+  log(`making talosctl ${version}'s ${todo.join(' and ')} in ${entry.dir} (go: ${go})`);
   const work = mkdtempSync(join(tmpdir(), `autok8s-talosctl-${version}-`));
   try {
     const talosDir = await download(TALOS_MODULE);
@@ -225,7 +234,8 @@ else ~/.cache/autok8s/talosctl when that is not writable, or $AUTOK8S_TALOSCTL_C
     return 0;
   }
   try {
-    const { entry, clientVersion } = await installTalosctl({ force: argv.includes('--force') });
+    // Progress to stderr: stdout is the binary's path, then its version, for scripts to read.
+    const { entry, clientVersion } = await installTalosctl({ force: argv.includes('--force'), log: (line) => console.error(`install-talosctl: ${line}`) });
     console.log(entry.binary);
     process.stdout.write(clientVersion);
     return 0;
