@@ -174,7 +174,7 @@ const clusterObject = z.strictObject({
     version: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Talos version tag such as v1.8.3' }),
     kubernetesVersion: z.string().regex(GRAMMAR.versionTag.pattern, { error: 'must be a Kubernetes version tag such as v1.31.2' }),
     installDisk: grammatical(GRAMMAR.devicePath).default('/dev/sda'),
-    talosctl: specPath.optional().describe('Path of the talosctl binary; defaults to $TALOSCTL, then talosctl on PATH.'),
+    talosctl: specPath.optional().describe("Path of the talosctl binary (within the worker's path roots); $TALOSCTL on the worker comes first; without either, talosctl on PATH, then the pinned build (npm run install-talosctl)."),
     image: talosImageSchema.prefault({}).describe('The Talos image the ISO volumes hold (core/images/talos-image.ts).'),
   }),
   servers: z

@@ -118,7 +118,7 @@ export function policyProblems(spec: ClusterSpec, policy: WorkerPolicy, home: st
   file('state.dir', spec.state.dir, 'state directory');
   const talosctl = spec.talos.talosctl;
   if (talosctl !== undefined) {
-    if (!talosctl.includes('/')) problems.push({ path: 'talos.talosctl', message: 'must be an absolute path inside the directories this worker allows, or left out (the worker then uses $TALOSCTL or PATH)' });
+    if (!talosctl.includes('/')) problems.push({ path: 'talos.talosctl', message: 'must be an absolute path inside the directories this worker allows, or left out (the worker then uses $TALOSCTL, PATH or the pinned build)' });
     else file('talos.talosctl', talosctl, 'talosctl binary');
   }
   return problems;

@@ -1,4 +1,4 @@
-// The talosctl autok8s builds, caches and tests with (docs/contracts.md §Talos, "The binary").
+// The talosctl autok8s builds, caches and tests with (docs/contracts.md §C.6).
 //
 // One pinned version, built from the Go module proxy by scripts/install-talosctl into a cache
 // keyed by version that every clone on the machine shares (CI, the tests, the demo): first
