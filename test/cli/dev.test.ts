@@ -22,12 +22,13 @@ interface DevUp {
   specFile: string;
   payloadKeys: string;
   codecServer: string;
+  talosctl: string[];
 }
 
-function startDev(dir: string, port: number, uiPort: number): { child: ChildProcess; up: Promise<DevUp>; stopped: Promise<number | null>; stderr: () => string } {
+function startDev(dir: string, port: number, uiPort: number, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; up: Promise<DevUp>; stopped: Promise<number | null>; stderr: () => string } {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'autok8s.js'), 'dev', '--dir', dir, '--port', String(port), '--ui-port', String(uiPort), '--output', 'json'], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -54,9 +55,14 @@ describe('autok8s dev', () => {
   it('comes up, serves the quick start with its exports, stops on Ctrl-C, and keeps its keyring across restarts', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ak8s-dev-')), 'dev');
     const [port, uiPort] = [await freePort(), await freePort()];
-    const first = startDev(dir, port, uiPort);
+    // $TALOSCTL names some executable: were the worker to run it, it would dial the sandbox's 10.10.0.x nodes.
+    const first = startDev(dir, port, uiPort, { TALOSCTL: process.execPath });
     const up = await first.up;
     expect(up).toMatchObject({ temporalAddress: `127.0.0.1:${port}`, webUi: `http://localhost:${uiPort}`, specFile: join(dir, 'sandbox', 'cluster.yaml'), payloadKeys: join(dir, 'payload-keys') });
+    // It says which talosctl its worker runs: the stand-in the sandbox's spec names, never $TALOSCTL's.
+    expect(up.talosctl[0]).toBe(`talosctl: ${join(dir, 'sandbox', 'bin', 'talosctl')} (the sandbox's stand-in, named by the spec's talos.talosctl)`);
+    expect(up.talosctl[1]).toMatch(/^talosctl: the real talosctl v1\.10\.0 (is built at \/|is not built here; `npm run install-talosctl` builds it)/);
+    expect(first.stderr()).toContain(`sandbox: ignoring $TALOSCTL=${process.execPath} in this process`);
     const keyring = readFileSync(up.payloadKeys, 'utf8');
 
     // A second dev on the same directory (other ports) would share the database: refused, before it starts anything.
