@@ -16,6 +16,7 @@ import { activityContext, cancellationSignal, sleep } from '../activity-context'
 import { heartbeatProgress, type OnProgress } from './progress';
 import { bootImageProblem, platformByName } from '../../core/images/talos-image';
 import { readinessPlan, type ProbeAnswer, type ReadinessPlan } from '../../core/images/readiness';
+import { TalosctlNotFound } from '../talos/find-talosctl';
 import { TalosctlSpawnError } from '../talos/talosctl';
 import { defaultGuestProbes, type GuestProbes } from './guest-probes';
 import { taskSucceeded, waitForTask } from './tasks';
@@ -226,7 +227,7 @@ export function createProxmoxActivities(deps: ProxmoxActivityDeps) {
         answer = plan.probe === 'talosApi' ? await probes.talosApi(call.spec, desired.ip, call.signal) : await probes.ssh(call.server, desired.ip, call.signal);
       } catch (err) {
         if (call.signal?.aborted) throw call.signal.reason; // cancelled: talosctl was killed
-        if (err instanceof TalosctlSpawnError) throw ApplicationFailure.nonRetryable(err.message, 'TalosctlMissing');
+        if (err instanceof TalosctlSpawnError || err instanceof TalosctlNotFound) throw ApplicationFailure.nonRetryable(err.message, 'TalosctlMissing');
         throw err;
       }
       if (answer.answered) return { ip: desired.ip, waitedMs: Date.now() - started, answeredBy: answer.how };

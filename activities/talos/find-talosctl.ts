@@ -1,8 +1,9 @@
 // Which talosctl the worker runs, found as the Temporal CLI is (client/dev/find-temporal-cli.ts):
-// $TALOSCTL (the worker's operator), the spec's talos.talosctl (within the worker's policy),
-// `talosctl` on PATH, then the pinned build in the machine's cache (scripts/install-talosctl).
-// Each place that did not give one is a miss, reported in one line, so whoever reads the log
-// sees why the next place was tried and which binary ran.
+// $TALOSCTL (the worker's operator), the spec's talos.talosctl (within the worker's policy; when
+// the spec names one, it is the last place looked at), `talosctl` on PATH, then the pinned
+// build in the machine's cache (scripts/install-talosctl). Each place that did not give one is
+// a miss, reported in one line, so whoever reads the log sees why the next place was tried and
+// which binary ran.
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { GRAMMAR, requireGrammar } from '../../core/spec/grammar';
@@ -56,14 +57,15 @@ export function findTalosctl(spec: { metadata?: { name: string }; talos: Pick<Cl
   if (named === undefined) {
     misses.push('the spec names no talos.talosctl');
   } else {
+    // The spec's choice is final: it may be a stand-in that plays the cluster's nodes (the
+    // sandbox's), and another talosctl would dial their addresses for real. So a missing one
+    // fails where it is run (naming it), and one outside the policy is not run at all.
     const policy = deps.policy && spec.metadata ? concretePolicy(deps.policy, spec.metadata.name, home) : undefined;
     if (policy && !pathAllowed(named, policy, home)) {
-      misses.push(`talos.talosctl ${named} is outside the directories this worker allows (${policy.pathRoots.join(', ') || 'none'}; worker setting AUTOK8S_SPEC_PATH_ROOTS)`);
-    } else if (!isExecutableFile(named)) {
-      misses.push(`talos.talosctl ${named} is not an executable file`);
-    } else {
-      return { path: named, source: 'spec', misses };
+      misses.push(`talos.talosctl ${named} is outside the directories this worker allows (${policy.pathRoots.join(', ') || 'none'}; worker setting AUTOK8S_SPEC_PATH_ROOTS), and no other is tried for a spec that names one`);
+      throw new TalosctlNotFound(misses);
     }
+    return { path: named, source: 'spec', misses };
   }
 
   const onPath = (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'talosctl')).find(isExecutableFile);

@@ -40,7 +40,7 @@ describe('runTalosctl from the exec thread', () => {
   it('names a missing binary and what to do', async () => {
     const run = runTalosctl('/nonexistent/talosctl', ['version'], { timeoutMs: 1000 });
     await expect(run).rejects.toBeInstanceOf(TalosctlSpawnError);
-    await expect(run).rejects.toThrow(/talosctl not found at "\/nonexistent\/talosctl"; set talos.talosctl/);
+    await expect(run).rejects.toThrow(/talosctl not found at "\/nonexistent\/talosctl"; build the pinned talosctl .* with `npm run install-talosctl`/);
   });
 
   it('passes the environment: the one given, else the caller\'s as it is now', async () => {

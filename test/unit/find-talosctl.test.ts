@@ -51,20 +51,26 @@ describe('findTalosctl', () => {
   });
 
   it('reports each place it passed over, in one line each', () => {
-    const found = findTalosctl(spec(join(m.root, 'clusters', 'prod-gra', 'gone')), { env: envOf({ TALOSCTL: join(m.root, 'nothing'), cache: m.cache }), policy: m.policy });
+    const found = findTalosctl(spec(), { env: envOf({ TALOSCTL: join(m.root, 'nothing'), cache: m.cache }), policy: m.policy });
     expect(found.source).toBe('cache');
-    expect(found.misses).toEqual([
-      `$TALOSCTL=${join(m.root, 'nothing')} is not an executable file`,
-      `talos.talosctl ${join(m.root, 'clusters', 'prod-gra', 'gone')} is not an executable file`,
-      'no `talosctl` on PATH',
-    ]);
+    expect(found.misses).toEqual([`$TALOSCTL=${join(m.root, 'nothing')} is not an executable file`, 'the spec names no talos.talosctl', 'no `talosctl` on PATH']);
   });
 
-  it("does not run a spec's talosctl outside the worker's policy, and says which setting allows it", () => {
+  it("takes the spec's talosctl even when it is missing: running it names it, and no other talosctl is tried", () => {
+    const gone = join(m.root, 'clusters', 'prod-gra', 'gone');
+    expect(findTalosctl(spec(gone), { env: envOf({ PATH: m.pathDir, cache: m.cache }), policy: m.policy })).toEqual({ path: gone, source: 'spec', misses: ['$TALOSCTL is not set'] });
+  });
+
+  it("does not run a spec's talosctl outside the worker's policy, nor any other, and says which setting allows it", () => {
     const elsewhere = executable(join(m.root, 'clusters', 'other-cluster'));
-    const found = findTalosctl(spec(elsewhere), { env: envOf({ PATH: m.pathDir }), policy: m.policy });
-    expect(found).toMatchObject({ path: m.onPath, source: 'PATH' });
-    expect(found.misses[1]).toMatch(/talos\.talosctl .*other-cluster\/talosctl is outside the directories this worker allows .*AUTOK8S_SPEC_PATH_ROOTS/);
+    let error: unknown;
+    try {
+      findTalosctl(spec(elsewhere), { env: envOf({ PATH: m.pathDir, cache: m.cache }), policy: m.policy });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(TalosctlNotFound);
+    expect((error as TalosctlNotFound).misses[1]).toMatch(/talos\.talosctl .*other-cluster\/talosctl is outside the directories this worker allows .*AUTOK8S_SPEC_PATH_ROOTS.*no other is tried/);
   });
 
   it('refuses a hostile talos.talosctl even when $TALOSCTL would win', () => {
