@@ -3,7 +3,7 @@
 # the lockfile and run; there is no build step, bin/autok8s.js runs the TypeScript through
 # tsx. Plus talosctl, which the Talos activities run by path.
 #
-#   docker build -t autok8s .                                  # talosctl v1.8.3, amd64
+#   docker build -t autok8s .                                  # talosctl v1.10.0, amd64
 #   docker build --build-arg TALOS_VERSION=v1.9.5 -t autok8s .  # match spec.talos.version
 #
 # docker-compose.yml builds and runs it (env, secrets, specs, state volume).
@@ -12,7 +12,7 @@ ARG NODE_VERSION=20
 FROM node:${NODE_VERSION}-bookworm-slim
 
 # talosctl should match the Talos version the clusters run (spec.talos.version).
-ARG TALOS_VERSION=v1.8.3
+ARG TALOS_VERSION=v1.10.0
 # Set by BuildKit from --platform (amd64 or arm64); the default serves the legacy builder.
 ARG TARGETARCH=amd64
 
