@@ -18,7 +18,7 @@ import { runTalosctl, TalosctlSpawnError, versionArgs, type AuthTarget, type Tal
 export interface TalosActivityDeps {
   /** The worker's policy: a spec's talos.talosctl outside its path roots is not run (./find-talosctl.ts). */
   policy?: WorkerPolicy;
-  /** Where the talosctl lookup reports which binary it uses and why not the others (default: stdout). */
+  /** Where the talosctl lookup reports which binary it uses and why not the others (default: stderr). */
   log?: (line: string) => void;
   /** Environment of talosctl runs and of the state-store default ($AUTOK8S_HOME). */
   env?: NodeJS.ProcessEnv;

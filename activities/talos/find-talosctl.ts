@@ -89,7 +89,8 @@ export function describeFoundTalosctl(found: FoundTalosctl): string[] {
  * and the log should say which binary ran without repeating it a thousand times.
  */
 export function reportingFinder(deps: FindTalosctlDeps & { log?: (line: string) => void } = {}) {
-  const log = deps.log ?? ((line: string) => console.log(line));
+  // stderr: a CLI that runs a worker in-process (demo, dev) keeps stdout for its own output.
+  const log = deps.log ?? ((line: string) => console.error(line));
   const reported = new Set<string>();
   return (spec: Parameters<typeof findTalosctl>[0]): string => {
     let found: FoundTalosctl;

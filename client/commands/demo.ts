@@ -199,7 +199,7 @@ export function demoCommand(): Command {
     }
     const origin = results[0]?.startedAt ?? Date.now();
     out.result(
-      { webUi: server.uiUrl, codecServer: codec.codecServer.url, payloadKeys: codec.keysFile, specFile: box.specFile, timeline: results },
+      { webUi: server.uiUrl, codecServer: codec.codecServer.url, payloadKeys: codec.keysFile, specFile: box.specFile, talosctl: stack.talosctl, timeline: results },
       (r: { timeline: ChapterResult[] }) =>
         [
           '',

@@ -25,8 +25,13 @@ describe('autok8s demo', () => {
     });
     expect(code, stderr).toBe(0);
     expect(existsSync(`${dir}.lock`)).toBe(false); // the directory is free for the next demo
-    const result = JSON.parse(stdout) as { webUi: string; payloadKeys: string; codecServer: string; timeline: { chapter: string; workflowId: string; url: string; outcome: string }[] };
+    const result = JSON.parse(stdout) as { webUi: string; payloadKeys: string; codecServer: string; talosctl: string[]; timeline: { chapter: string; workflowId: string; url: string; outcome: string }[] };
     expect(result.webUi).toBe(`http://localhost:${uiPort}`);
+    // It says which talosctl its worker runs, and whether the real one is built (and how to build it).
+    expect(result.talosctl[0]).toBe(`talosctl: ${join(dir, 'sandbox', 'bin', 'talosctl')} (the sandbox's stand-in, named by the spec's talos.talosctl)`);
+    expect(result.talosctl[1]).toMatch(/^talosctl: the real talosctl v1\.10\.0 (is built at \/|is not built here; `npm run install-talosctl` builds it)/);
+    // The worker's own lookup says the same on stderr, with why it did not take another.
+    expect(stderr).toContain(`talosctl: ${join(dir, 'sandbox', 'bin', 'talosctl')} (from the spec's talos.talosctl)`);
     // Payloads were encrypted: a 0600 keyring in the demo directory, and a codec server for the UI.
     expect(result.payloadKeys).toBe(join(dir, 'payload-keys'));
     expect(statSync(result.payloadKeys).mode & 0o777).toBe(0o600);
