@@ -169,7 +169,7 @@ export async function installTalosctl(options: InstallOptions = {}): Promise<Ins
   };
 
   const todo = [...(binaryOk ? [] : ['the binary (the first build downloads ~1.2 GB of modules and takes minutes)']), ...(talosDescriptorsOk && cosiDescriptorsOk ? [] : ['the API descriptors'])];
-  log(`making talosctl ${version}'s ${todo.join(' and ')} in ${entry.dir} (go: ${go})`);
+  log(`making talosctl ${version} in ${entry.dir} (go: ${go}): ${todo.join('; ')}`);
   const work = mkdtempSync(join(tmpdir(), `autok8s-talosctl-${version}-`));
   try {
     const talosDir = await download(TALOS_MODULE);
