@@ -23,7 +23,7 @@ import { applySpec } from '../client/start';
 import { startSandbox, type Sandbox } from '../sandbox';
 import type { AuditEntry } from '../sandbox/audit';
 import { netnsUnavailableReason } from '../sandbox/netns/lab';
-import { argOf, installCliNotifyWrapper, readNotifyRuns, startedWorkflowOf } from '../sandbox/netns/notify-scripts';
+import { argOf, installCliNotifyWrapper, readNotifyRuns, runUnderWay, startedWorkflowOf } from '../sandbox/netns/notify-scripts';
 import { PublicPathLab } from '../sandbox/netns/public-lab';
 import type { KeepalivedGroup } from '../sandbox/netns/vrrp';
 import type { FailoverIpResult } from '../workflows/failover-ip';
@@ -116,18 +116,27 @@ export async function failoverDetection(temporalAddress: string, trials = 10): P
   }
 }
 
-/** Waits until one LB holds the VIP, the IP is routed to its server and served by it, and no notify run is still going. */
-async function settle(box: Sandbox, lab: PublicPathLab, group: KeepalivedGroup, logDir: string, ip: string): Promise<string> {
+/**
+ * Waits until one LB holds the VIP, the IP is routed to its server and served by it, no notify
+ * run is under way and the last failover run is over: a trigger while a run for the IP is open
+ * joins that run (to its target), so the next trial must not start before.
+ */
+async function settle(box: Sandbox, lab: PublicPathLab, group: KeepalivedGroup, logDir: string, client: Client, ip: string): Promise<string> {
   const holder = await group.waitForSingleHolder(WAIT_MS);
   const service = box.spec.servers.find((s) => s.name === holder)!.ovhService;
   await until(`the IP is routed to ${holder}`, () => box.ovh.routing(ip) === service);
+  await until('notify runs finish', async () => !(await readNotifyRuns(logDir)).some((r) => runUnderWay(r)));
+  const last = (await readNotifyRuns(logDir)).filter((r) => r.args[0] === 'failover' && r.code === 0).at(-1);
+  if (last) {
+    const { workflowId, runId } = startedWorkflowOf(last);
+    await withTimeout(client.workflow.getHandle(workflowId, runId).result().catch(() => undefined), `run ${runId} to finish`);
+  }
   await lab.waitServedBy(ip, holder, WAIT_MS);
-  await until('notify runs finish', async () => (await readNotifyRuns(logDir)).every((r) => r.code !== undefined));
   return holder;
 }
 
 async function runTrial(box: Sandbox, lab: PublicPathLab, group: KeepalivedGroup, logDir: string, client: Client, ip: string): Promise<Trial> {
-  const from = await settle(box, lab, group, logDir, ip);
+  const from = await settle(box, lab, group, logDir, client, ip);
   const seen: AuditEntry[] = [];
   const unsubscribe = box.audit.subscribe((e) => seen.push(e));
   const stoppedAt = Date.now();
