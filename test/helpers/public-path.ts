@@ -47,3 +47,8 @@ export async function setLink(box: Sandbox, server: string, up: boolean): Promis
     await api.updateVmConfig(vmid, { net1: withLink((await api.vmConfig(vmid)).net1, up) });
   });
 }
+
+/** Writes `server`'s LB VM net1 as given (e.g. another MAC), through the Proxmox API. */
+export async function setNet1(box: Sandbox, server: string, net1: string): Promise<void> {
+  await withPve(box, server, async (api) => api.updateVmConfig(lbVmid(box, server), { net1 }));
+}

@@ -19,7 +19,7 @@ import { argOf, installCliNotifyWrapper, readNotifyRuns, runUnderWay, startedWor
 import { PublicPathLab } from '../../sandbox/netns/public-lab';
 import type { KeepalivedGroup } from '../../sandbox/netns/vrrp';
 import type { FailoverIpResult } from '../../workflows/failover-ip';
-import { lbVmid, lbVmWithPublicNic } from '../helpers/public-path';
+import { lbVmid, lbVmWithPublicNic, setLink, setNet1 } from '../helpers/public-path';
 import { requireInCi } from '../helpers/prerequisites';
 import { connect, startInProcessWorker, temporalAddress, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 
@@ -151,6 +151,31 @@ describe.skipIf(requireInCi(unavailable, 'public path with real packets (namespa
       });
       const uplinkRoutes = box.audit.entries({ service: 'uplink', action: 'route', target: IP }).map((e) => e.detail?.route);
       expect(uplinkRoutes.slice(-2)).toEqual([`${IP} unreachable: the virtual MAC ${mac} of ${IP} is suspended while its move is in progress`, `${IP} → srv-b (frames to ${mac.toLowerCase()})`]);
+    });
+
+    it("B's public NIC carries the IP only while net1 on the Proxmox simulator has the virtual MAC and its link up", async () => {
+      await lab.waitServedBy(IP, 'srv-b', NOTIFY_BUDGET_MS);
+      const vmid = lbVmid(box, 'srv-b');
+      const pve = box.proxmox.get('srv-b')!;
+      const net1 = pve.vms().find((vm) => vm.vmid === vmid)!.config.net1;
+      const dropped = async (what: string) => {
+        await lab.uplink.settled();
+        const answer = await lab.ask(IP, '/', 1_000);
+        expect(answer, what).toHaveProperty('error');
+      };
+      try {
+        // The plug pulled, as `autok8s lb link down` would: the frames reach a NIC without carrier.
+        await setLink(box, 'srv-b', false);
+        await dropped('with net1 link_down=1');
+        await setLink(box, 'srv-b', true);
+        await lab.waitServedBy(IP, 'srv-b', TAKEOVER_BUDGET_MS);
+        // Another MAC on net1: the frames OVH sends to the virtual MAC are not this NIC's.
+        await setNet1(box, 'srv-b', net1.replace(/virtio=[0-9A-F:]+/i, 'virtio=02:00:00:AA:BB:CC'));
+        await dropped('with net1 on another MAC');
+      } finally {
+        await setNet1(box, 'srv-b', net1);
+      }
+      await lab.waitServedBy(IP, 'srv-b', TAKEOVER_BUDGET_MS);
     });
   },
 );
