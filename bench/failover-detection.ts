@@ -1,57 +1,77 @@
-// Failover detection-to-move latency, with real keepalived (root only): from stopping the
-// MASTER's keepalived (SIGTERM) to the OVH simulator receiving `POST /ip/{ip}/move` (the
-// audit entry's `at`), over N trials, for two notify_master programs on the same lab:
-// - autok8s: `autok8s failover ...` (node CLI → Temporal → failoverIp → OVH adapter);
-// - bare: a node script on the `ovh` package that POSTs the move (what users write today).
-// Each trial stops the current MASTER, so the IP really moves every time (nopreempt: the
-// stopped LB comes back as BACKUP, and the MASTER alternates between the two top LBs).
-// The autok8s rows break the latency down: VRRP takeover, CLI start-up to workflow start,
-// and the workflow's steps before the POST; a CLI start-up profile (fresh processes) says
-// what the start-up itself is made of.
-import { applySpec } from '../client/start';
+// Failover detection to public traffic served again, with real keepalived, HAProxy and packets
+// (root only; sandbox/netns/public-lab.ts): from stopping the MASTER's keepalived (SIGTERM) to the
+// first answer through the failover IP from the new MASTER's HAProxy, as a client in the uplink
+// namespace (OVH's network) sees it, over N trials. The public path is vmac: the failover IP
+// reaches only the LB whose eth1 has the IP's virtual MAC and its link up, on the server OVH
+// routes the IP to; the new MASTER's notify_master runs the real CLI (`autok8s lb link up`, then
+// `autok8s failover`), whose workflows set net1's link on the Proxmox simulator and move the IP on
+// the OVH simulator. Each trial stops the current MASTER, so the IP really moves every time
+// (nopreempt: the stopped LB comes back as BACKUP, and the MASTER alternates between the two top LBs).
+//
+// The goal is the simulated move time plus 2 s at p95: what autok8s and keepalived add around
+// OVH's own move. The breakdown says where the rest goes, from the sandbox audit (simulator
+// requests and task ends, the uplink's kernel changes) and the notify logs.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
+import { createActivities } from '../activities';
+import { applySpec } from '../client/start';
 import { startSandbox, type Sandbox } from '../sandbox';
-import type { AuditEntry, AuditLog } from '../sandbox/audit';
-import { FailoverLab } from '../sandbox/netns/failover-lab';
+import type { AuditEntry } from '../sandbox/audit';
 import { netnsUnavailableReason } from '../sandbox/netns/lab';
-import { argOf, installBareOvhNotifyWrapper, installCliNotifyWrapper, readNotifyRuns, startedWorkflowOf, type NotifyRun } from '../sandbox/netns/notify-scripts';
+import { argOf, installCliNotifyWrapper, readNotifyRuns, runUnderWay, startedWorkflowOf } from '../sandbox/netns/notify-scripts';
+import { PublicPathLab } from '../sandbox/netns/public-lab';
 import type { KeepalivedGroup } from '../sandbox/netns/vrrp';
 import type { FailoverIpResult } from '../workflows/failover-ip';
+import { startBenchWorker } from './bench-worker';
+import { createLbVmsWithPublicNic } from './public-nics';
 import { ms, report } from './report';
 import { summarize } from './stats';
-import { startBenchWorker } from './bench-worker';
 
 const NAME = 'failover-detection';
-const GOAL_MS = 1000;
-const GOAL = `autok8s adds under ${GOAL_MS} ms at p95 over a bare notify_master script (stop MASTER keepalived → OVH receives POST /ip/{ip}/move)`;
 const MOVE_MS = 500;
+const SLACK_MS = 2000;
+const GOAL = `stop MASTER keepalived → the failover IP answers from the new MASTER through the uplink within the simulated move time + ${SLACK_MS} ms at p95`;
 const WAIT_MS = 60_000;
+/**
+ * How often the uplink's client asks, and how long one try may take (a SYN to a NIC that drops
+ * it). While the IP is unreachable a try fails at once, so the answer is seen within one pause
+ * of the route's change; the pause is not shorter because every try costs two node processes
+ * CPU on a machine the CLI start-ups measured here also need.
+ */
+const ASK_EVERY_MS = 100;
+const ASK_TIMEOUT_MS = 300;
 const REPO_ROOT = resolve(__dirname, '..');
-
-type PathName = 'autok8s' | 'bare';
 
 interface Trial {
   from: string;
   to: string;
-  /** Unix ms: SIGTERM sent to the MASTER's keepalived. */
+  /** Unix ms of each event; undefined when the audit has none (reported as such). */
   stoppedAt: number;
-  /** Unix ms: the new MASTER's notify_master wrapper started. */
-  notifiedAt: number;
-  /** Unix ms: the simulator recorded the POST /ip/{ip}/move. */
-  postedAt: number;
-  /** autok8s only: the failoverIp run's first step started (workflow clock), and its steps. */
-  workflowStartedAt?: number;
-  steps?: { name: string; durationMs?: number }[];
+  /** The new MASTER's notify_master started (the first of its wrapper runs: `lb link up`, `failover`). */
+  notifiedAt?: number;
+  /** Its `failover` wrapper run started (once `lb link up` returned). */
+  failoverCliAt?: number;
+  /** OVH received POST /ip/{ip}/move. */
+  postedAt?: number;
+  /** OVH's move task ended: the IP and its virtual MAC are on the new server. */
+  movedAt?: number;
+  /** The uplink routes the IP onto the new server's link (the controller followed the move). */
+  routedAt?: number;
+  /** The new MASTER's public NIC has carrier (Proxmox net1 link_down=0, followed by the controller). */
+  linkUpAt?: number;
+  /** The first answer from the new MASTER through the failover IP. */
+  servedAt: number;
+  /** Failed tries of the client between the stop and that answer. */
+  missedTries: number;
 }
 
 export async function failoverDetection(temporalAddress: string, trials = 10): Promise<void> {
-  const unavailable = netnsUnavailableReason(['ip', 'keepalived', 'nsenter']);
+  const unavailable = netnsUnavailableReason(['ip', 'keepalived', 'haproxy', 'nsenter']);
   if (unavailable) {
     console.log(`${NAME}: skipped: ${unavailable}`);
     report({ name: NAME, goal: GOAL, met: false, settings: { trials, skipped: unavailable }, columns: ['skipped'], rows: [[unavailable]], data: { skipped: unavailable } });
@@ -60,99 +80,114 @@ export async function failoverDetection(temporalAddress: string, trials = 10): P
 
   // The CLI as installed (npm install builds its bundle): bin/autok8s.js falls back to the
   // TypeScript sources through tsx whenever a source is newer than the bundle, which would add
-  // ~300 ms of start-up to every notify_master run measured here after an edit.
+  // ~300 ms of start-up to every notify run measured here after an edit.
   await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'scripts', 'build-cli.js')], { cwd: REPO_ROOT, timeout: 120_000 });
   const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
-  const box = await startSandbox({ dir: await mkdtemp(join(tmpdir(), 'ak8s-bench-detect-')), clusterName: 'bench-detect', servers: 3, latency: { ovh: { moveMs: MOVE_MS } } });
+  const box = await startSandbox({
+    dir: await mkdtemp(join(tmpdir(), 'ak8s-bench-detect-')),
+    clusterName: 'bench-detect',
+    servers: 3,
+    latency: { ovh: { moveMs: MOVE_MS, vmacTaskMs: 100 }, proxmox: { createMs: 50, startMs: 50, bootMs: 50 } },
+  });
   const taskQueue = `bench-detect-${process.pid}`;
   const { client, stop: stopWorker } = await startBenchWorker({ address: temporalAddress, taskQueue, pollIntervalMs: 200 });
-  let fl: FailoverLab | undefined;
+  let lab: PublicPathLab | undefined;
   try {
-    fl = await FailoverLab.create(box.specFile);
-    // notify_master names the cluster only: the runs use the lab's spec, once the store has it.
-    await applySpec(client, taskQueue, fl.spec);
-    const cliLogs = join(fl.lab.dir, 'notify-autok8s');
-    const bareLogs = join(fl.lab.dir, 'notify-bare');
-    const cliWrapper = await installCliNotifyWrapper(join(fl.binDir, 'autok8s-cli-notify'), { netnsPid: process.pid, logDir: cliLogs, temporalAddress, taskQueue });
-    const bareConfig = join(fl.lab.dir, 'bare-ovh.json');
-    await writeFile(bareConfig, JSON.stringify(bareScriptConfig(box)), { mode: 0o600 });
-    const bareWrapper = await installBareOvhNotifyWrapper(join(fl.binDir, 'bare-ovh-notify'), { netnsPid: process.pid, logDir: bareLogs, configFile: bareConfig, caFile: box.ca.certFile });
+    // What bootstrap does for vmac: the IP's virtual MAC where OVH routes it, each LB VM's net1 with it.
+    const activities = createActivities({ policy: box.workerPolicy, pollIntervalMs: 50 });
+    const ip = box.spec.failoverIps[0];
+    const first = box.spec.servers[0];
+    const { mac } = await activities.ensureVirtualMac(box.spec.ovh, first.ovhService, ip, `lb-${first.name}`);
+    await createLbVmsWithPublicNic(box, mac);
+    const gateways: Record<string, string> = {};
+    for (const s of box.spec.servers) gateways[s.name] = (await activities.readServerNetworkFacts(box.spec.ovh, s.ovhService)).gateway!;
+    lab = await PublicPathLab.create(box, gateways);
+    await applySpec(client, taskQueue, lab.spec);
+    const logDir = join(lab.failover.lab.dir, 'notify');
+    const wrapper = await installCliNotifyWrapper(join(lab.failover.binDir, 'autok8s-cli-notify'), { netnsPid: process.pid, logDir, temporalAddress, taskQueue });
+    const group = await lab.startKeepalived(wrapper);
 
-    const measured: Record<PathName, Trial[]> = { autok8s: [], bare: [] };
-    // Two rounds of half the trials per path (A B A B), so a swing in the shared machine's load
-    // does not land on one path only.
-    const rounds = [Math.ceil(trials / 2), Math.floor(trials / 2)];
-    for (const count of rounds) {
-      for (const [path, wrapper, logDir] of [
-        ['autok8s', cliWrapper, cliLogs],
-        ['bare', bareWrapper, bareLogs],
-      ] as const) {
-        const group = await fl.startKeepalived(wrapper);
-        // The first election's notify_master routes the IP to the first MASTER: a warm-up, not counted.
-        await settle(box, group, logDir);
-        for (let i = 0; i < count; i++) {
-          const trial = await runTrial(box, group, logDir, path === 'autok8s' ? client : undefined);
-          measured[path].push(trial);
-          console.log(`${NAME}: ${path} trial ${measured[path].length}/${trials}: ${trial.from} → ${trial.to} in ${trial.postedAt - trial.stoppedAt} ms`);
-        }
-      }
+    const measured: Trial[] = [];
+    for (let i = 0; i < trials; i++) {
+      const trial = await runTrial(box, lab, group, logDir, client, ip);
+      measured.push(trial);
+      console.log(`${NAME}: trial ${i + 1}/${trials}: ${trial.from} → ${trial.to} served again in ${trial.servedAt - trial.stoppedAt} ms`);
     }
-    const cliStartup = await profileCliStartup(5);
-    reportResults(measured, cliStartup, trials, loadAtStart);
+    reportResults(measured, trials, loadAtStart, await profileStartup(5));
   } finally {
-    await fl?.teardown();
+    await lab?.teardown();
     await stopWorker();
     await box.stop();
   }
 }
 
-/** What the bare script reads: the sandbox's OVH endpoint, its credential files, and server → OVH service. */
-function bareScriptConfig(box: Sandbox) {
-  const url = new URL(box.ovh.endpoint);
-  const secrets = join(box.dir, 'secrets');
-  return {
-    host: url.hostname,
-    port: Number(url.port),
-    basePath: url.pathname,
-    applicationKeyFile: join(secrets, 'ovh-application-key'),
-    applicationSecretFile: join(secrets, 'ovh-application-secret'),
-    consumerKeyFile: join(secrets, 'ovh-consumer-key'),
-    services: Object.fromEntries(box.spec.servers.map((s) => [s.name, s.ovhService])),
-  };
-}
-
-/** Waits until one LB holds the VIP, the IP is routed to its server and no notify run is still going. */
-async function settle(box: Sandbox, group: KeepalivedGroup, logDir: string): Promise<string> {
+/**
+ * Waits until one LB holds the VIP, the IP is routed to its server and served by it, no notify
+ * run is under way and the last failover run is over: a trigger while a run for the IP is open
+ * joins that run (to its target), so the next trial must not start before.
+ */
+async function settle(box: Sandbox, lab: PublicPathLab, group: KeepalivedGroup, logDir: string, client: Client, ip: string): Promise<string> {
   const holder = await group.waitForSingleHolder(WAIT_MS);
   const service = box.spec.servers.find((s) => s.name === holder)!.ovhService;
-  await until(`the IP is routed to ${holder}`, () => box.ovh.routing(box.spec.failoverIps[0]) === service);
-  await until('notify runs finish', async () => (await readNotifyRuns(logDir)).every((r) => r.code !== undefined));
+  await until(`the IP is routed to ${holder}`, () => box.ovh.routing(ip) === service);
+  await until('notify runs finish', async () => !(await readNotifyRuns(logDir)).some((r) => runUnderWay(r)));
+  const last = (await readNotifyRuns(logDir)).filter((r) => r.args[0] === 'failover' && r.code === 0).at(-1);
+  if (last) {
+    const { workflowId, runId } = startedWorkflowOf(last);
+    await withTimeout(client.workflow.getHandle(workflowId, runId).result().catch(() => undefined), `run ${runId} to finish`);
+  }
+  await lab.waitServedBy(ip, holder, WAIT_MS);
   return holder;
 }
 
-async function runTrial(box: Sandbox, group: KeepalivedGroup, logDir: string, client: Client | undefined): Promise<Trial> {
-  const from = await settle(box, group, logDir);
-  const post = nextAuditEntry(box.audit, (e) => e.service === 'ovh' && e.action === 'POST /ip/{ip}/move' && e.outcome === 'ok', WAIT_MS);
+async function runTrial(box: Sandbox, lab: PublicPathLab, group: KeepalivedGroup, logDir: string, client: Client, ip: string): Promise<Trial> {
+  const from = await settle(box, lab, group, logDir, client, ip);
+  const seen: AuditEntry[] = [];
+  const unsubscribe = box.audit.subscribe((e) => seen.push(e));
   const stoppedAt = Date.now();
   await group.stop(from, 'SIGTERM');
-  const posted = await post;
-  const to = await group.waitForSingleHolder(WAIT_MS, [from]);
-  let run: NotifyRun | undefined;
-  await until(`the notify_master of ${to} finished`, async () => {
-    run = (await readNotifyRuns(logDir)).find((r) => r.startedAt >= stoppedAt - 50 && argOf(r, '--to') === to && r.code !== undefined);
-    return run !== undefined;
-  });
-  if (run!.code !== 0) throw new Error(`notify_master of ${to} failed (exit ${run!.code}): ${run!.output.slice(0, 1000)}`);
-  const trial: Trial = { from, to, stoppedAt, notifiedAt: run!.startedAt, postedAt: posted.at };
-  if (client) {
-    const { workflowId, runId } = startedWorkflowOf(run!);
-    const result = await withTimeout(client.workflow.getHandle(workflowId, runId).result() as Promise<FailoverIpResult>, `run ${runId} to finish`);
-    if (!result.moved || result.to !== to) throw new Error(`run ${runId} did not move the IP to ${to}: ${result.why}`);
-    trial.workflowStartedAt = result.steps[0]?.startedAt;
-    trial.steps = result.steps.map((s) => ({ name: s.name, durationMs: s.durationMs }));
+  let missedTries = 0;
+  let served: { at: number; by: string } | undefined;
+  const deadline = stoppedAt + WAIT_MS;
+  while (!served) {
+    if (Date.now() > deadline) throw new Error(`${NAME}: ${ip} was not served again within ${WAIT_MS} ms of stopping ${from}`);
+    const answer = await lab.ask(ip, '/', ASK_TIMEOUT_MS);
+    if ('status' in answer && answer.status === 200 && answer.servedBy && answer.servedBy !== from) served = { at: Date.now(), by: answer.servedBy };
+    else {
+      missedTries += 1;
+      await new Promise((r) => setTimeout(r, ASK_EVERY_MS));
+    }
   }
-  const service = box.spec.servers.find((s) => s.name === to)!.ovhService;
-  await until(`the IP is routed to ${to}`, () => box.ovh.routing(box.spec.failoverIps[0]) === service);
+  const to = served.by;
+  // The failover run must have moved the IP to the new MASTER and seen it serve (verify-serving).
+  let failoverRun: Awaited<ReturnType<typeof readNotifyRuns>>[number] | undefined;
+  await until(`the failover notify of ${to} finished`, async () => {
+    failoverRun = (await readNotifyRuns(logDir)).find((r) => r.startedAt >= stoppedAt - 50 && r.args[0] === 'failover' && argOf(r, '--to') === to && r.code !== undefined);
+    return failoverRun !== undefined;
+  });
+  if (failoverRun!.code !== 0) throw new Error(`failover notify of ${to} failed (exit ${failoverRun!.code}): ${failoverRun!.output.slice(0, 1000)}`);
+  const { workflowId, runId } = startedWorkflowOf(failoverRun!);
+  const result = await withTimeout(client.workflow.getHandle(workflowId, runId).result() as Promise<FailoverIpResult>, `run ${runId} to finish`);
+  if (!result.moved || result.to !== to || !result.serving?.served) throw new Error(`run ${runId} did not move the IP to ${to} and see it served: ${JSON.stringify(result)}`);
+  unsubscribe();
+
+  const runs = (await readNotifyRuns(logDir)).filter((r) => r.startedAt >= stoppedAt - 50);
+  const linkUpRun = runs.find((r) => r.args[0] === 'lb' && r.args[2] === 'up' && argOf(r, '--server') === to);
+  const at = (accept: (e: AuditEntry) => boolean) => seen.find(accept)?.at;
+  const trial: Trial = {
+    from,
+    to,
+    stoppedAt,
+    notifiedAt: Math.min(linkUpRun?.startedAt ?? Infinity, failoverRun!.startedAt),
+    failoverCliAt: failoverRun!.startedAt,
+    postedAt: at((e) => e.service === 'ovh' && e.action === 'POST /ip/{ip}/move' && e.outcome === 'ok'),
+    movedAt: at((e) => e.service === 'ovh' && e.action === 'task:genericMoveFloatingIp' && e.outcome === 'ok'),
+    routedAt: at((e) => e.service === 'uplink' && e.action === 'route' && e.target === ip && e.detail?.server === to),
+    linkUpAt: at((e) => e.service === 'uplink' && e.action === 'public-nic' && e.target === to && e.detail?.up === true),
+    servedAt: served.at,
+    missedTries,
+  };
+
   // Bring the stopped LB back (as BACKUP, nopreempt) and wait until it says so, so the next trial has two BACKUPs.
   const member = group.members.find((m) => m.server === from)!;
   const logFile = join(member.host.dir, 'keepalived.log');
@@ -162,22 +197,6 @@ async function runTrial(box: Sandbox, group: KeepalivedGroup, logDir: string, cl
   await until(`${from} is BACKUP again`, () => backups() > before);
   await new Promise((r) => setTimeout(r, 500));
   return trial;
-}
-
-/** The next audit entry matching `accept` recorded after this call (AuditLog.waitFor would return an old one). */
-function nextAuditEntry(audit: AuditLog, accept: (e: AuditEntry) => boolean, timeoutMs: number): Promise<AuditEntry> {
-  return new Promise((resolveEntry, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`${NAME}: no matching audit entry within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const stop = audit.subscribe((e) => {
-      if (!accept(e)) return;
-      clearTimeout(timer);
-      stop();
-      resolveEntry(e);
-    });
-  });
 }
 
 function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = WAIT_MS): Promise<T> {
@@ -197,16 +216,14 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
 }
 
 /**
- * Where the CLI's start-up goes, each piece in a fresh process (p50 of `runs`): node alone,
- * the Temporal client without and with tsx's require hook, and the whole CLI (`--version`
- * loads every command module through tsx but touches no server).
+ * What a node start-up and the CLI's cost on this machine now (fresh processes, `runs` each): the
+ * notify path runs two CLI processes in sequence, so these say how much of the total is the
+ * machine's load rather than autok8s.
  */
-async function profileCliStartup(runs: number): Promise<{ label: string; samples: number[] }[]> {
-  const pieces: { label: string; argv: string[] }[] = [
+async function profileStartup(runs: number): Promise<{ label: string; samples: number[] }[]> {
+  const pieces = [
     { label: 'node -e 0 (node start-up)', argv: ['-e', '0'] },
-    { label: "require('@temporalio/client'), plain node", argv: ['-e', "require('@temporalio/client')"] },
-    { label: "require('@temporalio/client') under tsx/cjs", argv: ['-e', "require('tsx/cjs'); require('@temporalio/client')"] },
-    { label: 'autok8s --version (tsx + every CLI module)', argv: [join(REPO_ROOT, 'bin', 'autok8s.js'), '--version'] },
+    { label: 'autok8s --version (the CLI bundle, no server)', argv: [join(REPO_ROOT, 'bin', 'autok8s.js'), '--version'] },
   ];
   const out = [];
   for (const piece of pieces) {
@@ -221,40 +238,50 @@ async function profileCliStartup(runs: number): Promise<{ label: string; samples
   return out;
 }
 
-function reportResults(measured: Record<PathName, Trial[]>, cliStartup: { label: string; samples: number[] }[], trials: number, loadAtStart: number[]): void {
-  const total = (path: PathName) => summarize(measured[path].map((t) => t.postedAt - t.stoppedAt));
-  const row = (label: string, values: number[]) => {
-    const s = summarize(values);
+function reportResults(measured: Trial[], trials: number, loadAtStart: number[], startup: { label: string; samples: number[] }[]): void {
+  const row = (label: string, values: (number | undefined)[]) => {
+    const known = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+    if (known.length === 0) return [label, 0, '-', '-', '-'];
+    const s = summarize(known);
     return [label, s.n, ms(s.p50), ms(s.p95), ms(s.max)];
   };
-  const a = measured.autok8s;
-  const b = measured.bare;
-  const stepNames = ['read-routing', 'probe-lbs', 'check-movable', 'start-move'];
-  const stepDurations = (name: string) => a.map((t) => t.steps?.find((s) => s.name === name)?.durationMs ?? NaN).filter((v) => !Number.isNaN(v));
-  const autok8s = total('autok8s');
-  const bare = total('bare');
-  const addedP50 = autok8s.p50 - bare.p50;
-  const addedP95 = autok8s.p95 - bare.p95;
+  const span = (a: (t: Trial) => number | undefined, b: (t: Trial) => number | undefined) => measured.map((t) => (a(t) === undefined || b(t) === undefined ? undefined : b(t)! - a(t)!));
+  const total = summarize(measured.map((t) => t.servedAt - t.stoppedAt));
+  const bound = MOVE_MS + SLACK_MS;
   const rows = [
-    row('bare script: stop MASTER → POST move', b.map((t) => t.postedAt - t.stoppedAt)),
-    row('  VRRP takeover (stop → notify_master starts)', b.map((t) => t.notifiedAt - t.stoppedAt)),
-    row('  notify_master → POST (nsenter, node, ovh client, /auth/time)', b.map((t) => t.postedAt - t.notifiedAt)),
-    row('autok8s: stop MASTER → POST move', a.map((t) => t.postedAt - t.stoppedAt)),
-    row('  VRRP takeover (stop → notify_master starts)', a.map((t) => t.notifiedAt - t.stoppedAt)),
-    row('  notify_master → workflow starts (nsenter, CLI start-up, Temporal start)', a.map((t) => (t.workflowStartedAt ?? NaN) - t.notifiedAt)),
-    row('  workflow starts → POST (steps before the move call)', a.map((t) => t.postedAt - (t.workflowStartedAt ?? NaN))),
-    ...stepNames.map((name) => row(`    step ${name}${name === 'start-move' ? ' (whole step, includes the POST)' : ''}`, stepDurations(name))),
-    ...cliStartup.map((p) => row(`  CLI start-up profile: ${p.label}`, p.samples)),
-    ['added by autok8s (p50 / p95 difference)', trials, ms(addedP50), ms(addedP95), ''],
+    row('stop MASTER → served again through the failover IP', measured.map((t) => t.servedAt - t.stoppedAt)),
+    row('  stop → notify_master starts (VRRP takeover)', span((t) => t.stoppedAt, (t) => t.notifiedAt)),
+    row('  notify_master → `failover` CLI starts (the `lb link up` CLI runs first)', span((t) => t.notifiedAt, (t) => t.failoverCliAt)),
+    row('  `failover` CLI starts → OVH gets POST move (CLI start-up, workflow steps)', span((t) => t.failoverCliAt, (t) => t.postedAt)),
+    row('  POST move → move task ends (simulated move time + task start)', span((t) => t.postedAt, (t) => t.movedAt)),
+    row('  move task ends → uplink routes the IP to the new server', span((t) => t.movedAt, (t) => t.routedAt)),
+    row('  uplink routes → first answer (client try granularity)', span((t) => t.routedAt, (t) => t.servedAt)),
+    row('stop MASTER → OVH gets POST move', span((t) => t.stoppedAt, (t) => t.postedAt)),
+    row('stop MASTER → new MASTER\'s public link up (lbLink, in parallel)', span((t) => t.stoppedAt, (t) => t.linkUpAt)),
+    ...startup.map((p) => row(`start-up profile: ${p.label}`, p.samples)),
+    ['goal bound: simulated move time + 2 s', trials, '', ms(bound), ''],
   ];
   report({
     name: NAME,
     goal: GOAL,
-    met: addedP95 < GOAL_MS,
+    met: total.p95 <= bound,
     // The machine is shared: its load when the run started says how much of the tail is contention.
-    settings: { trials, simulatedMoveMs: MOVE_MS, servers: 3, stopSignal: 'SIGTERM', advertIntSeconds: 1, workerPollIntervalMs: 200, loadAverageAtStart: loadAtStart },
-    columns: ['path / segment', 'n', 'p50', 'p95', 'max'],
+    settings: {
+      trials,
+      simulatedMoveMs: MOVE_MS,
+      boundMs: bound,
+      servers: 3,
+      publicPath: 'vmac, real packets (uplink namespace → server bridge → LB eth1)',
+      stopSignal: 'SIGTERM',
+      advertIntSeconds: 1,
+      workerPollIntervalMs: 200,
+      clientTryEveryMs: ASK_EVERY_MS,
+      clientTryTimeoutMs: ASK_TIMEOUT_MS,
+      uplinkSync: 'event-driven (sandbox audit log)',
+      loadAverageAtStart: loadAtStart,
+    },
+    columns: ['segment', 'n', 'p50', 'p95', 'max'],
     rows,
-    data: { autok8s: a, bare: b, cliStartupProfileMs: cliStartup, addedMs: { p50: addedP50, p95: addedP95 } },
+    data: { trials: measured, totalMs: total, boundMs: bound, startupProfileMs: startup, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
   });
 }

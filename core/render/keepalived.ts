@@ -84,7 +84,7 @@ export function lbLinkCommand(spec: ClusterSpec, serverName: string, state: 'up'
 }
 
 /** One virtual_routes line, every word checked: the values come from OVH's API as well as the spec. */
-function routeLine(route: LbPublicRoute): string {
+function routeLine(route: LbPublicRoute, noTrack: boolean): string {
   const to = /^(.+)\/(\d{1,2})$/.exec(route.to);
   if (!to || !GRAMMAR.ipv4.test(to[1]) || Number(to[2]) > 32) throw new UnsafeValueError('publicNetwork.routes[].to', route.to, 'an IPv4 CIDR');
   const words = [route.to];
@@ -93,6 +93,7 @@ function routeLine(route: LbPublicRoute): string {
   if (route.onlink) words.push('onlink');
   if (route.src !== undefined) words.push('src', requireGrammar(GRAMMAR.ipv4, route.src, 'publicNetwork.routes[].src'));
   words.push('table', String(requireInt(route.table, 1, 252, 'publicNetwork.routes[].table')));
+  if (noTrack) words.push('no_track');
   return words.join(' ');
 }
 
@@ -101,12 +102,16 @@ function publicLines(spec: ClusterSpec, serverName: string, opts: KeepalivedRend
   const pub = opts.publicNetwork;
   if (!pub) return { addresses: [], blocks: [] };
   const dev = requireGrammar(GRAMMAR.interfaceName, pub.interface, 'publicPath.interface');
+  // A BACKUP's public NIC has no carrier (Proxmox link_down=1). keepalived tracks the interface
+  // of every address and route it holds, and an instance with a tracked interface down sits in
+  // FAULT: it could never take over. The link is autok8s's to set, not a health signal: no_track.
+  const track = pub.togglesLink ? ' no_track' : '';
   const addresses = pub.addresses.map((a) => {
     const [ip, prefix, extra] = a.split('/');
     if (extra !== undefined || !GRAMMAR.ipv4.test(ip) || !/^\d{1,2}$/.test(prefix ?? '') || Number(prefix) > 32) {
       throw new UnsafeValueError('publicNetwork.addresses[]', a, 'an IPv4 address/prefix');
     }
-    return `    ${a} dev ${dev}`;
+    return `    ${a} dev ${dev}${track}`;
   });
   const table = requireInt(pub.routes[0]?.table, 1, 252, 'publicNetwork.routes[0].table');
   if (pub.routes.some((r) => r.table !== table)) throw new UnsafeValueError('publicNetwork.routes[].table', pub.routes.map((r) => r.table).join(','), 'one table for every route');
@@ -116,7 +121,7 @@ function publicLines(spec: ClusterSpec, serverName: string, opts: KeepalivedRend
   const blocks = [
     `  # While MASTER: the public default route, in table ${table}, which only traffic from the failover IPs uses.`,
     '  virtual_routes {',
-    ...pub.routes.map((r) => `    ${routeLine(r)}`),
+    ...pub.routes.map((r) => `    ${routeLine(r, pub.togglesLink && r.dev === dev)}`),
     '  }',
     '  virtual_rules {',
     ...pub.ruleSources.map((ip, i) => `    from ${requireGrammar(GRAMMAR.ipv4, ip, `failoverIps[${i}]`)}/32 table ${table} preference ${PUBLIC_RULE_PREFERENCE}`),

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import type { LbPublicNetwork } from '../../core/public-path/lb-network';
 import type { KeepalivedRenderOptions } from '../../core/render/keepalived';
 import { parseSpec } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
@@ -22,8 +23,14 @@ export interface LabNetwork {
   ip(n: number): string;
 }
 
+export interface LabSpecOptions {
+  /** publicPath.probeUrl of the lab spec: how failoverIp reaches the public side (sandbox/netns/public-lab.ts). */
+  probeUrl?: string;
+}
+
 interface SpecDoc {
   network: Record<string, unknown>;
+  publicPath?: Record<string, unknown>;
   servers: { vms: Record<string, { ip: string } | undefined> }[];
 }
 
@@ -31,10 +38,11 @@ interface SpecDoc {
  * Pure: a spec's YAML with the network moved into the lab's /24: gateway .1 (the lab
  * bridge), VIP .5, LBs from .11, control planes from .21, workers from .31 (at most 9 servers).
  */
-export function labAddressedSpec(specYaml: string, net: LabNetwork): string {
+export function labAddressedSpec(specYaml: string, net: LabNetwork, opts: LabSpecOptions = {}): string {
   const doc = parse(specYaml) as SpecDoc;
   if (doc.servers.length > 9) throw new Error(`the lab layout has room for 9 servers, not ${doc.servers.length}`);
   doc.network = { ...doc.network, cidr: net.cidr, gateway: net.gatewayIp, apiVip: net.ip(5) };
+  if (opts.probeUrl !== undefined) doc.publicPath = { ...doc.publicPath, probeUrl: opts.probeUrl };
   const base = { lb: 11, controlPlane: 21, worker: 31 } as const;
   doc.servers.forEach((server, i) => {
     for (const role of Object.keys(base) as (keyof typeof base)[]) {
@@ -58,10 +66,10 @@ export class FailoverLab {
   ) {}
 
   /** A lab with one LB namespace per server of the sandbox whose spec is `sandboxSpecFile`; writes the lab spec into the lab. */
-  static async create(sandboxSpecFile: string): Promise<FailoverLab> {
+  static async create(sandboxSpecFile: string, opts: LabSpecOptions = {}): Promise<FailoverLab> {
     const lab = await NetnsLab.create();
     try {
-      const text = labAddressedSpec(readFileSync(sandboxSpecFile, 'utf8'), lab);
+      const text = labAddressedSpec(readFileSync(sandboxSpecFile, 'utf8'), lab, opts);
       const specFile = join(lab.dir, 'cluster.yaml');
       // Validated as the CLI will validate it: a spec error surfaces here, not in a notify log.
       const spec = parseSpec(text, specFile);
@@ -81,10 +89,17 @@ export class FailoverLab {
     return join(this.lab.dir, 'bin');
   }
 
-  /** Starts keepalived on every LB with `notifyCommand` as notify_master's program; stops a group started before. */
-  async startKeepalived(notifyCommand: string, opts: Omit<KeepalivedRenderOptions, 'notifyCommand'> = {}): Promise<KeepalivedGroup> {
+  /**
+   * Starts keepalived on every LB with `notifyCommand` as its notify program (and, per server,
+   * the public network its instance holds while MASTER); stops a group started before.
+   */
+  async startKeepalived(
+    notifyCommand: string,
+    opts: Omit<KeepalivedRenderOptions, 'notifyCommand'> = {},
+    publicNetworks: Record<string, LbPublicNetwork> = {},
+  ): Promise<KeepalivedGroup> {
     await this.group?.stopAll();
-    this.group = await KeepalivedGroup.start(this.lab, this.spec, this.hosts, { ...opts, notifyCommand });
+    this.group = await KeepalivedGroup.start(this.lab, this.spec, this.hosts, { ...opts, notifyCommand }, publicNetworks);
     return this.group;
   }
 

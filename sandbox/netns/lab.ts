@@ -148,6 +148,21 @@ export class NetnsLab {
     return host;
   }
 
+  /**
+   * A namespace of the lab joined to nothing (loopback up): no veth to the lab bridge, so no
+   * path to the root namespace. The caller wires it to other lab namespaces; teardown removes it.
+   */
+  async addIsolatedNamespace(name: string): Promise<string> {
+    if (!/^[a-z0-9-]{1,20}$/.test(name)) throw new Error(`lab namespace name ${name} must be 1-20 of a-z, 0-9, -`);
+    const ns = `${LAB_PREFIX}${this.id}-${name}`;
+    if (this.record.namespaces.includes(ns)) throw new Error(`lab namespace ${ns} exists already`);
+    this.record.namespaces.push(ns);
+    await this.save();
+    await ip('netns', 'add', ns);
+    await ip('-n', ns, 'link', 'set', 'lo', 'up');
+    return ns;
+  }
+
   host(name: string): LabHost {
     const host = this.hosts.get(name);
     if (!host) throw new Error(`no lab host ${name} (have ${[...this.hosts.keys()].join(', ')})`);

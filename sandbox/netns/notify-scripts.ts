@@ -165,6 +165,26 @@ export async function readNotifyRuns(logDir: string): Promise<NotifyRun[]> {
   return runs.sort((a, b) => a.startedAt - b.startedAt);
 }
 
+/**
+ * Whether a run is still under way: no exit line yet and its wrapper shell still alive. A
+ * keepalived that stops ends the notify scripts it started (notify_stop's included), so a
+ * wrapper can die before it writes its exit line; the log's name carries the shell's PID.
+ */
+export function runUnderWay(run: Pick<NotifyRun, 'file' | 'code'>, alive: (pid: number) => boolean = pidAlive): boolean {
+  if (run.code !== undefined) return false;
+  const pid = /-(\d+)\.log$/.exec(run.file)?.[1];
+  return pid === undefined || alive(Number(pid));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The `--name value` option of a run's args. */
 export function argOf(run: Pick<NotifyRun, 'args'>, name: string): string | undefined {
   const i = run.args.indexOf(name);

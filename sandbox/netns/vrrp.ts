@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { LbPublicNetwork } from '../../core/public-path/lb-network';
 import { KEEPALIVED_DEFAULTS, renderKeepalivedConf, type KeepalivedRenderOptions } from '../../core/render/keepalived';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { startKeepalived } from './daemons';
@@ -34,7 +35,14 @@ export class KeepalivedGroup {
    * starts keepalived in each namespace. `notifyCommand` defaults to a script that records its
    * arguments in `notifyLog`.
    */
-  static async start(lab: NetnsLab, spec: ClusterSpec, hostsByServer: Record<string, LabHost>, opts: KeepalivedRenderOptions = {}): Promise<KeepalivedGroup> {
+  static async start(
+    lab: NetnsLab,
+    spec: ClusterSpec,
+    hostsByServer: Record<string, LabHost>,
+    opts: KeepalivedRenderOptions = {},
+    /** Each server's public network (lbPublicNetwork), rendered into its instance; none: the vRack VIP only. */
+    publicNetworks: Record<string, LbPublicNetwork> = {},
+  ): Promise<KeepalivedGroup> {
     const binDir = join(lab.dir, 'bin');
     await mkdir(binDir, { recursive: true, mode: 0o755 });
     const notifyLog = join(lab.dir, 'notify.log');
@@ -50,7 +58,7 @@ export class KeepalivedGroup {
       const host = hostsByServer[server.name];
       if (!host) throw new Error(`no lab host given for the LB of ${server.name}`);
       const configPath = join(host.dir, 'keepalived.conf');
-      await writeFile(configPath, renderKeepalivedConf(spec, server.name, { notifyCommand: recorder, ...opts }));
+      await writeFile(configPath, renderKeepalivedConf(spec, server.name, { notifyCommand: recorder, ...opts, publicNetwork: publicNetworks[server.name] ?? opts.publicNetwork }));
       members.push({ server: server.name, host, configPath, process: undefined, starts: 0 });
     }
     const group = new KeepalivedGroup(lab, spec.network.apiVip, members, notifyLog);

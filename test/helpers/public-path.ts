@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProxmoxClient } from '../../activities/proxmox/client';
+import { vmTags } from '../../activities/proxmox/vm-plan';
 import { withLink } from '../../core/public-path/lb-nic';
 import type { Sandbox } from '../../sandbox';
 import { waitUntil } from './temporal';
@@ -32,7 +33,9 @@ export async function lbVmWithPublicNic(box: Sandbox, server: string, nic: { mac
   await withPve(box, server, async (api) => {
     const vmid = lbVmid(box, server);
     const model = nic.mac ? `virtio=${nic.mac.toUpperCase()}` : 'virtio';
-    await taskOk(api, await api.createVm({ vmid, name: `lb-${server}`, net0: 'virtio,bridge=vmbr1', net1: `${model},bridge=vmbr0,link_down=${nic.linkUp ? 0 : 1}` }));
+    // With autok8s's tags, as bootstrap creates it: `autok8s lb link` touches no VM autok8s did not create.
+    const tags = vmTags(box.spec, 'lb').join(';');
+    await taskOk(api, await api.createVm({ vmid, name: `lb-${server}`, tags, net0: 'virtio,bridge=vmbr1', net1: `${model},bridge=vmbr0,link_down=${nic.linkUp ? 0 : 1}` }));
     await taskOk(api, await api.startVm(vmid));
   });
 }
@@ -43,4 +46,9 @@ export async function setLink(box: Sandbox, server: string, up: boolean): Promis
     const vmid = lbVmid(box, server);
     await api.updateVmConfig(vmid, { net1: withLink((await api.vmConfig(vmid)).net1, up) });
   });
+}
+
+/** Writes `server`'s LB VM net1 as given (e.g. another MAC), through the Proxmox API. */
+export async function setNet1(box: Sandbox, server: string, net1: string): Promise<void> {
+  await withPve(box, server, async (api) => api.updateVmConfig(lbVmid(box, server), { net1 }));
 }

@@ -46,12 +46,23 @@ describe('renderKeepalivedConf with the public path', () => {
   });
 
   it("holds the failover IP on the public NIC as a VRRP address, next to the API VIP, so only the MASTER has it", () => {
-    expect(blockLines(render(spec, 'srv-a'), 'virtual_ipaddress')).toEqual(['10.10.0.5/24 dev eth0', '203.0.113.10/32 dev eth1']);
+    expect(blockLines(render(spec, 'srv-a'), 'virtual_ipaddress')).toEqual(['10.10.0.5/24 dev eth0', '203.0.113.10/32 dev eth1 no_track']);
+  });
+
+  it("does not track the public NIC, whose link a BACKUP holds down: a tracked interface down would keep it in FAULT, unable to take over", () => {
+    for (const mode of ['vmac', 'routed'] as const) {
+      const conf = render(inMode(mode), 'srv-b');
+      const onPublic = [...blockLines(conf, 'virtual_ipaddress'), ...blockLines(conf, 'virtual_routes')].filter((l) => / dev eth1\b/.test(l));
+      expect(onPublic.length).toBeGreaterThan(0);
+      expect(onPublic.every((l) => l.endsWith(' no_track'))).toBe(true);
+    }
+    // The vRack NIC carries the VRRP adverts: keepalived keeps tracking it.
+    expect(blockLines(render(inMode('vrack-block', ['203.0.113.9']), 'srv-a'), 'virtual_ipaddress')).toEqual(['10.10.0.5/24 dev eth0', '203.0.113.9/32 dev eth0']);
   });
 
   it("routes through this server's own gateway from OVH, in a table only the failover IPs' traffic uses", () => {
     const conf = render(inMode('vmac', ['203.0.113.10', '203.0.113.11']), 'srv-b');
-    expect(blockLines(conf, 'virtual_routes')).toEqual(['0.0.0.0/0 via 198.51.100.126 dev eth1 onlink table 100', '10.10.0.0/24 dev eth0 table 100']);
+    expect(blockLines(conf, 'virtual_routes')).toEqual(['0.0.0.0/0 via 198.51.100.126 dev eth1 onlink table 100 no_track', '10.10.0.0/24 dev eth0 table 100']);
     expect(blockLines(conf, 'virtual_rules')).toEqual(['from 203.0.113.10/32 table 100 preference 1000', 'from 203.0.113.11/32 table 100 preference 1000']);
   });
 
