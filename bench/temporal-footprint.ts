@@ -26,7 +26,7 @@ import { applySpec, startBootstrap, startFailover, startReplace } from '../clien
 import { parseDuration } from '../core/spec/duration';
 import { workflowIds } from '../core/workflow-ids';
 import { startSandboxRetrying } from './bootstrap-scaling';
-import { dumpHistories } from './footprint/histories';
+import { dumpHistories, pendingTimersMs } from './footprint/histories';
 import { Meter, type Footprint } from './footprint/meter';
 import { ACTIONS_GOAL, breakdownPerPass, describeRow, FAILOVER_GOAL, formatBytes, HISTORY_GOAL_BYTES, passDurations, perDay, scaled } from './footprint/summary';
 import { ms, printTable, report } from './report';
@@ -41,6 +41,7 @@ const PASSES = Number(process.env.AUTOK8S_FOOTPRINT_PASSES ?? 4);
 const MOVE_MS = Number(process.env.AUTOK8S_FOOTPRINT_MOVE_MS ?? 60_000);
 const POLL_INTERVAL_MS = 1000; // the worker's default
 const FIRST_PASS_BOUND_MS = 90_000;
+const LOCK_IDLE_EXIT_MS = 600_000; // workflows/cluster-lock.ts
 
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, Math.max(0, msec)));
 
@@ -63,6 +64,13 @@ export async function temporalFootprint(): Promise<void> {
   const cluster = box.spec.metadata.name;
   const interval = parseDuration(INTERVAL);
   const measured: MeasuredOperation[] = [];
+  // An operation that held the cluster's lock leaves it a holder check armed at the grant (up
+  // to a minute), then the idle exit (ten minutes): the first is the operation's cost, so a
+  // reading waits for it.
+  const lockSettled = async () => {
+    const history = await client.workflow.getHandle(workflowIds.lock(cluster)).fetchHistory().catch(() => undefined);
+    return pendingTimersMs(history?.events ?? []).every((ms) => ms >= LOCK_IDLE_EXIT_MS);
+  };
   const timed = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
     let operationMs = 0;
     const { result, footprint } = await meter.measure(async () => {
@@ -70,7 +78,7 @@ export async function temporalFootprint(): Promise<void> {
       const r = await run();
       operationMs = Date.now() - t0;
       return r;
-    });
+    }, lockSettled);
     measured.push({ operation, operationMs, footprint });
     console.log(`${NAME}: ${operation}: ${footprint.totalActions} actions, ${footprint.history.events} events, ${footprint.history.bytes} bytes`);
     return result;
@@ -94,7 +102,7 @@ export async function temporalFootprint(): Promise<void> {
 
     // The window: readings at the same point of the interval, `PASSES` intervals apart, a few
     // seconds after a pass (the readings themselves stay clear of the passes).
-    await meter.settle();
+    await meter.settle(lockSettled);
     const before = await meter.read();
     console.log(`${NAME}: monitoring window of ${PASSES} passes (${(PASSES * interval) / 1000} s) from ${new Date(before.at).toISOString()}`);
     await sleep(before.at + PASSES * interval - Date.now());

@@ -83,6 +83,19 @@ export function eventLabels(events: readonly HistoryEvent[]): string[] {
   });
 }
 
+/** The durations of the timers a history started and has not yet fired or cancelled; none once it closed. */
+export function pendingTimersMs(events: readonly HistoryEvent[]): number[] {
+  const pending = new Map<string, number>();
+  for (const e of events) {
+    const started = e.timerStartedEventAttributes;
+    if (started) pending.set(String(started.timerId), Number(started.startToFireTimeout?.seconds ?? 0) * 1000 + Math.floor((started.startToFireTimeout?.nanos ?? 0) / 1e6));
+    const ended = e.timerFiredEventAttributes ?? e.timerCanceledEventAttributes;
+    if (ended) pending.delete(String(ended.timerId));
+    if (e.workflowExecutionCompletedEventAttributes || e.workflowExecutionFailedEventAttributes || e.workflowExecutionTerminatedEventAttributes || e.workflowExecutionContinuedAsNewEventAttributes || e.workflowExecutionTimedOutEventAttributes || e.workflowExecutionCanceledEventAttributes) pending.clear();
+  }
+  return [...pending.values()];
+}
+
 export function marksOf(executions: readonly Execution[]): HistoryMarks {
   return new Map(executions.map((x) => [key(x), Number(x.events.at(-1)?.eventId ?? 0)]));
 }

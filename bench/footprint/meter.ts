@@ -38,13 +38,16 @@ export class Meter {
     return scrapeActions(this.metricsUrl, this.namespace);
   }
 
-  /** Waits until the action counter holds still for `quietMs` (at most `boundMs`), then reads. */
-  async settle(quietMs = 2000, boundMs = 30_000): Promise<void> {
+  /**
+   * Waits until the action counter holds still for `quietMs` and `settled` says the work an
+   * operation left armed (a timer) is done, at most `boundMs`.
+   */
+  async settle(settled: () => Promise<boolean> = async () => true, quietMs = 2000, boundMs = 90_000): Promise<void> {
     const deadline = Date.now() + boundMs;
     let last = await this.actions();
     let stillSince = Date.now();
-    while (Date.now() - stillSince < quietMs) {
-      if (Date.now() > deadline) throw new Error(`the namespace did not go quiet within ${boundMs / 1000} s: actions still counted`);
+    while (Date.now() - stillSince < quietMs || !(await settled())) {
+      if (Date.now() > deadline) throw new Error(`the namespace did not go quiet within ${boundMs / 1000} s`);
       await sleep(500);
       const now = await this.actions();
       if (!same(last, now)) stillSince = Date.now();
@@ -69,11 +72,11 @@ export class Meter {
   }
 
   /** Settles, reads, runs `operation`, settles again and returns what it cost. */
-  async measure<T>(operation: () => Promise<T>): Promise<{ result: T; footprint: Footprint }> {
-    await this.settle();
+  async measure<T>(operation: () => Promise<T>, settled?: () => Promise<boolean>): Promise<{ result: T; footprint: Footprint }> {
+    await this.settle(settled);
     const before = await this.read();
     const result = await operation();
-    await this.settle();
+    await this.settle(settled);
     return { result, footprint: await this.since(before) };
   }
 }

@@ -9,7 +9,13 @@ export const HISTORY_GOAL_BYTES = 3_000_000;
 export const FAILOVER_GOAL = 15;
 export const DAY_MS = 86_400_000;
 
-const scaleUse = <T extends EventUse>(u: T, f: number): T => ({ ...u, events: u.events * f, bytes: u.bytes * f, payloadBytes: u.payloadBytes * f });
+const scaleUse = <T extends EventUse & { executions?: number }>(u: T, f: number): T => ({
+  ...u,
+  events: u.events * f,
+  bytes: u.bytes * f,
+  payloadBytes: u.payloadBytes * f,
+  ...(u.executions !== undefined ? { executions: u.executions * f } : {}),
+});
 const scaleRecord = <T>(r: Record<string, T>, scale: (v: T) => T): Record<string, T> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, scale(v)]));
 
 /** The footprint times `factor` (a window's to one pass, or to a day). */
