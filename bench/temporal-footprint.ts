@@ -26,10 +26,10 @@ import { applySpec, startBootstrap, startFailover, startReplace } from '../clien
 import { parseDuration } from '../core/spec/duration';
 import { workflowIds } from '../core/workflow-ids';
 import { startSandboxRetrying } from './bootstrap-scaling';
-import { dumpHistories, pendingTimersMs } from './footprint/histories';
+import { dumpHistories, isClosed, pendingTimersMs } from './footprint/histories';
 import { Meter, type Footprint } from './footprint/meter';
 import { ACTIONS_GOAL, breakdownPerPass, describeRow, FAILOVER_GOAL, formatBytes, HISTORY_GOAL_BYTES, passDurations, perDay, scaled } from './footprint/summary';
-import { ms, printTable, report } from './report';
+import { printTable, report } from './report';
 import { summarize } from './stats';
 import { startBenchWorker } from './bench-worker';
 
@@ -41,6 +41,8 @@ const PASSES = Number(process.env.AUTOK8S_FOOTPRINT_PASSES ?? 4);
 const MOVE_MS = Number(process.env.AUTOK8S_FOOTPRINT_MOVE_MS ?? 60_000);
 const POLL_INTERVAL_MS = 1000; // the worker's default
 const FIRST_PASS_BOUND_MS = 90_000;
+/** Temporal Cloud's list price per million actions, roughly (issue #18). */
+const CLOUD_USD_PER_MILLION_ACTIONS = 50;
 const LOCK_IDLE_EXIT_MS = 600_000; // workflows/cluster-lock.ts
 
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, Math.max(0, msec)));
@@ -65,11 +67,14 @@ export async function temporalFootprint(): Promise<void> {
   const interval = parseDuration(INTERVAL);
   const measured: MeasuredOperation[] = [];
   // An operation that held the cluster's lock leaves it a holder check armed at the grant (up
-  // to a minute), then the idle exit (ten minutes): the first is the operation's cost, so a
-  // reading waits for it.
+  // to a minute), and when that fires, the idle exit (ten minutes): the holder check is the
+  // operation's cost, so a reading waits until only the idle exit is pending (or the lock ended).
   const lockSettled = async () => {
     const history = await client.workflow.getHandle(workflowIds.lock(cluster)).fetchHistory().catch(() => undefined);
-    return pendingTimersMs(history?.events ?? []).every((ms) => ms >= LOCK_IDLE_EXIT_MS);
+    const events = history?.events ?? [];
+    if (events.length === 0 || isClosed(events[events.length - 1])) return true;
+    const pending = pendingTimersMs(events);
+    return pending.length > 0 && pending.every((ms) => ms >= LOCK_IDLE_EXIT_MS);
   };
   const timed = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
     let operationMs = 0;
@@ -137,8 +142,9 @@ export async function temporalFootprint(): Promise<void> {
   const windowMs = PASSES * interval;
   const day = perDay(window, windowMs);
   const durations = summarize(passDurations(window.executions));
-  const detection = `≤ interval + a pass: ${ms(interval)} + ${ms(durations.p95)} (p95 pass)`;
-  const remediation = `≤ ${ms(2 * interval + parseDuration(HEALTH.unhealthyAfter))} (interval + unhealthyAfter + interval)`;
+  const seconds = (msec: number) => `${(msec / 1000).toFixed(1)} s`;
+  const detection = `≤ ${seconds(interval + durations.p95)} (interval ${seconds(interval)} + p95 pass ${seconds(durations.p95)})`;
+  const remediation = `≤ ${seconds(2 * interval + parseDuration(HEALTH.unhealthyAfter))} (interval + unhealthyAfter + interval)`;
   const rows = [
     ...measured.slice(0, 3).map((m) => describeRow(m.operation, m.footprint, m.operationMs)),
     describeRow(`monitoring: window of ${passes} passes`, window, windowMs, detection),
@@ -177,6 +183,7 @@ export async function temporalFootprint(): Promise<void> {
     rows,
     data: {
       met,
+      temporalCloudUsdPerClusterMonth: Math.round(((day.totalActions * 30) / 1e6) * CLOUD_USD_PER_MILLION_ACTIONS * 10) / 10,
       passDurationsMs: durations,
       operations: measured.map((m) => ({ operation: m.operation, operationMs: m.operationMs, ...strip(m.footprint) })),
       monitoring: { window: strip(window), perDay: strip(day), perPass },

@@ -83,6 +83,18 @@ export function eventLabels(events: readonly HistoryEvent[]): string[] {
   });
 }
 
+/** The event that closes a run (completed, failed, continued as new, …). */
+export function isClosed(e: HistoryEvent): boolean {
+  return Boolean(
+    e.workflowExecutionCompletedEventAttributes ||
+      e.workflowExecutionFailedEventAttributes ||
+      e.workflowExecutionTerminatedEventAttributes ||
+      e.workflowExecutionContinuedAsNewEventAttributes ||
+      e.workflowExecutionTimedOutEventAttributes ||
+      e.workflowExecutionCanceledEventAttributes,
+  );
+}
+
 /** The durations of the timers a history started and has not yet fired or cancelled; none once it closed. */
 export function pendingTimersMs(events: readonly HistoryEvent[]): number[] {
   const pending = new Map<string, number>();
@@ -91,7 +103,7 @@ export function pendingTimersMs(events: readonly HistoryEvent[]): number[] {
     if (started) pending.set(String(started.timerId), Number(started.startToFireTimeout?.seconds ?? 0) * 1000 + Math.floor((started.startToFireTimeout?.nanos ?? 0) / 1e6));
     const ended = e.timerFiredEventAttributes ?? e.timerCanceledEventAttributes;
     if (ended) pending.delete(String(ended.timerId));
-    if (e.workflowExecutionCompletedEventAttributes || e.workflowExecutionFailedEventAttributes || e.workflowExecutionTerminatedEventAttributes || e.workflowExecutionContinuedAsNewEventAttributes || e.workflowExecutionTimedOutEventAttributes || e.workflowExecutionCanceledEventAttributes) pending.clear();
+    if (isClosed(e)) pending.clear();
   }
   return [...pending.values()];
 }

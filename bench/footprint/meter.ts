@@ -39,15 +39,22 @@ export class Meter {
   }
 
   /**
-   * Waits until the action counter holds still for `quietMs` and `settled` says the work an
-   * operation left armed (a timer) is done, at most `boundMs`.
+   * Waits until `settled` says the work an operation left armed (a timer) is done, then until
+   * the action counter holds still for `quietMs`; at most `boundMs` in all.
    */
   async settle(settled: () => Promise<boolean> = async () => true, quietMs = 2000, boundMs = 90_000): Promise<void> {
     const deadline = Date.now() + boundMs;
+    const bound = () => {
+      if (Date.now() > deadline) throw new Error(`the namespace did not go quiet within ${boundMs / 1000} s`);
+    };
+    while (!(await settled())) {
+      bound();
+      await sleep(500);
+    }
     let last = await this.actions();
     let stillSince = Date.now();
-    while (Date.now() - stillSince < quietMs || !(await settled())) {
-      if (Date.now() > deadline) throw new Error(`the namespace did not go quiet within ${boundMs / 1000} s`);
+    while (Date.now() - stillSince < quietMs) {
+      bound();
       await sleep(500);
       const now = await this.actions();
       if (!same(last, now)) stillSince = Date.now();
