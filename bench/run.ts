@@ -10,6 +10,8 @@ const ENTRIES: Record<string, (temporalAddress: string) => Promise<void>> = {
   'bootstrap-scaling': async (address) => (await import('./bootstrap-scaling')).bootstrapScaling(address),
   'health-capacity': async (address) => (await import('./health-capacity')).healthCapacity(address),
   'remediation-timing': async (address) => (await import('./remediation-timing')).remediationTiming(address),
+  // Its own dev server (with a metrics endpoint), so that only its own runs are counted.
+  'temporal-footprint': async () => (await import('./temporal-footprint')).temporalFootprint(),
 };
 
 async function main(): Promise<void> {

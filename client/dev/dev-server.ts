@@ -18,6 +18,8 @@ export interface DevServerOptions {
   dbFile?: string;
   /** A codec server the Web UI calls to show encrypted payloads decoded (autok8s codec-server). */
   uiCodecEndpoint?: string;
+  /** Port of the server's Prometheus `/metrics` endpoint (`--metrics-port`); omitted means one the CLI picks and does not tell. */
+  metricsPort?: number;
   /** Server dynamic config (`--dynamic-config-value key=<JSON>`). */
   dynamicConfig?: Record<string, string | number | boolean>;
   cliPath?: string;
@@ -62,6 +64,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     mkdirSync(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
   }
+  if (options.metricsPort !== undefined) args.push('--metrics-port', String(options.metricsPort));
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 

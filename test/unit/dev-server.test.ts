@@ -23,4 +23,16 @@ describe('startDevServer', () => {
       holder.close();
     }
   }, 60_000);
+
+  it('serves its Prometheus metrics on the metrics port it was given', async () => {
+    const metricsPort = await freePort();
+    const server = await startDevServer({ uiPort: false, metricsPort, startTimeoutMs: 30_000 });
+    try {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/^# TYPE \w+ counter$/m);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -1,0 +1,203 @@
+// Temporal footprint: what autok8s costs the engine, in billable actions (the dev server's own
+// `action` counter, by action type) and in history (events and serialized bytes of every
+// execution the runs started or grew), for one 3-server sandbox cluster:
+// - applying its spec (the spec store starts), one bootstrap, the health schedule with its
+//   first pass (the watcher starts and loads the spec);
+// - health monitoring at the default interval (30 s) over a window of whole passes, and that
+//   window extrapolated to a cluster-day:
+//     per day = measured in the window × 86 400 s ÷ (passes × interval)
+//   (time-driven costs such as heartbeats scale the same way; the watcher's continue-as-new
+//   every 500 passes falls outside a short window and is not in it);
+// - one failover (OVH move time realistic, ~1 min: the waits heartbeat, and heartbeats are
+//   billed), one worker replacement, one control-plane replacement.
+// Its own dev server (started with --metrics-port), so nothing else is counted. The detection
+// latency beside the monitoring rows is what the current design achieves: a failure is seen by
+// the next pass, so within one interval plus a pass.
+//
+// Settings (environment): AUTOK8S_FOOTPRINT_PASSES (window, default 4 passes = 2 min);
+// AUTOK8S_FOOTPRINT_MOVE_MS (the simulated OVH move of the failover, default 60000);
+// AUTOK8S_FOOTPRINT_DUMP=DIR writes the histories each operation added to, as JSON, under DIR.
+// The dev server's counter books a Schedule's firing as three commands of its scheduler
+// workflow (timer, local-activity markers, memo) plus the start; Temporal Cloud bills it as
+// two actions plus the start (docs.temporal.io/cloud/actions), so on Cloud a pass is one less.
+// Budget: about 8 minutes at the defaults (each operation that takes the cluster lock is read
+// only after the lock's holder check, up to a minute after the grant).
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDevServer, freePort } from '../client/dev/dev-server';
+import { upsertHealthSchedule } from '../client/health-schedule';
+import { applySpec, startBootstrap, startFailover, startReplace } from '../client/start';
+import { parseDuration } from '../core/spec/duration';
+import { workflowIds } from '../core/workflow-ids';
+import { startSandboxRetrying } from './bootstrap-scaling';
+import { dumpHistories, isClosed, pendingTimersMs } from './footprint/histories';
+import { Meter, type Footprint } from './footprint/meter';
+import { ACTIONS_GOAL, breakdownPerPass, describeRow, FAILOVER_GOAL, formatBytes, HISTORY_GOAL_BYTES, passDurations, perDay, scaled } from './footprint/summary';
+import { printTable, report } from './report';
+import { summarize } from './stats';
+import { startBenchWorker } from './bench-worker';
+
+const NAME = 'temporal-footprint';
+const NAMESPACE = 'default';
+const INTERVAL = '30s'; // the spec's default health.interval
+const HEALTH = { interval: INTERVAL, unhealthyAfter: '5m', nodeStartupTimeout: '10m', maxUnhealthy: 1, autoRemediate: true }; // the sandbox's (and the spec's) defaults
+const PASSES = Number(process.env.AUTOK8S_FOOTPRINT_PASSES ?? 4);
+const MOVE_MS = Number(process.env.AUTOK8S_FOOTPRINT_MOVE_MS ?? 60_000);
+const POLL_INTERVAL_MS = 1000; // the worker's default
+const FIRST_PASS_BOUND_MS = 90_000;
+/** Temporal Cloud's list price per million actions, roughly (issue #18). */
+const CLOUD_USD_PER_MILLION_ACTIONS = 50;
+const LOCK_IDLE_EXIT_MS = 600_000; // workflows/cluster-lock.ts
+
+const sleep = (msec: number) => new Promise((r) => setTimeout(r, Math.max(0, msec)));
+
+export interface MeasuredOperation {
+  operation: string;
+  /** The operation's own wall time (from its start to its result). */
+  operationMs: number;
+  footprint: Footprint;
+}
+
+export async function temporalFootprint(): Promise<void> {
+  if (!(PASSES >= 1 && Number.isInteger(PASSES))) throw new Error(`AUTOK8S_FOOTPRINT_PASSES: must be a whole number of passes ≥ 1, got ${process.env.AUTOK8S_FOOTPRINT_PASSES}`);
+  if (!(MOVE_MS >= 0)) throw new Error(`AUTOK8S_FOOTPRINT_MOVE_MS: must be milliseconds ≥ 0, got ${process.env.AUTOK8S_FOOTPRINT_MOVE_MS}`);
+  const metricsPort = await freePort();
+  const server = await startDevServer({ uiPort: false, metricsPort });
+  const box = await startSandboxRetrying('ak8s-bench-footprint-', { clusterName: 'footprint', servers: 3, health: HEALTH }).catch(async (err: unknown) => {
+    await server.stop();
+    throw err;
+  });
+  const taskQueue = `bench-footprint-${process.pid}`;
+  const { client, stop: stopWorker } = await startBenchWorker({ address: server.address, taskQueue, pollIntervalMs: POLL_INTERVAL_MS });
+  const meter = new Meter(client, `http://127.0.0.1:${metricsPort}/metrics`, NAMESPACE);
+  const cluster = box.spec.metadata.name;
+  const interval = parseDuration(INTERVAL);
+  const measured: MeasuredOperation[] = [];
+  // An operation that held the cluster's lock leaves it a holder check armed at the grant (up
+  // to a minute), and when that fires, the idle exit (ten minutes): the holder check is the
+  // operation's cost, so a reading waits until only the idle exit is pending (or the lock ended).
+  const lockSettled = async () => {
+    const history = await client.workflow.getHandle(workflowIds.lock(cluster)).fetchHistory().catch(() => undefined);
+    const events = history?.events ?? [];
+    if (events.length === 0 || isClosed(events[events.length - 1])) return true;
+    const pending = pendingTimersMs(events);
+    return pending.length > 0 && pending.every((ms) => ms >= LOCK_IDLE_EXIT_MS);
+  };
+  const timed = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+    let operationMs = 0;
+    const { result, footprint } = await meter.measure(async () => {
+      const t0 = Date.now();
+      const r = await run();
+      operationMs = Date.now() - t0;
+      return r;
+    }, lockSettled);
+    measured.push({ operation, operationMs, footprint });
+    console.log(`${NAME}: ${operation}: ${footprint.totalActions} actions, ${footprint.history.events} events, ${footprint.history.bytes} bytes`);
+    return result;
+  };
+  let window: Footprint | undefined;
+  try {
+    await timed('apply the spec (starts the spec store)', () => applySpec(client, taskQueue, box.spec));
+    const boot = await timed('bootstrap, 3 servers', async () => (await startBootstrap(client, taskQueue, cluster)).handle.result());
+    if (!boot) throw new Error('bootstrap returned nothing');
+
+    // The schedule and its first pass: the watcher starts and loads the spec once.
+    const passesDone = async () => (await client.workflow.count(`WorkflowType = "healthCheck" AND ExecutionStatus = "Completed"`)).count;
+    await timed('health schedule + first pass (apply, schedule, watcher start)', async () => {
+      await upsertHealthSchedule(client, taskQueue, box.spec, INTERVAL);
+      const deadline = Date.now() + FIRST_PASS_BOUND_MS;
+      while ((await passesDone()) < 1) {
+        if (Date.now() > deadline) throw new Error(`${NAME}: no health pass completed within ${FIRST_PASS_BOUND_MS / 1000} s of the schedule`);
+        await sleep(500);
+      }
+    });
+
+    // The window: readings at the same point of the interval, `PASSES` intervals apart, a few
+    // seconds after a pass (the readings themselves stay clear of the passes).
+    await meter.settle(lockSettled);
+    const before = await meter.read();
+    console.log(`${NAME}: monitoring window of ${PASSES} passes (${(PASSES * interval) / 1000} s) from ${new Date(before.at).toISOString()}`);
+    await sleep(before.at + PASSES * interval - Date.now());
+    window = await meter.since(before);
+    console.log(`${NAME}: window: ${window.totalActions} actions, ${window.history.events} events, ${window.history.bytes} bytes`);
+    await client.schedule.getHandle(workflowIds.health(cluster)).delete();
+
+    const ip = box.spec.failoverIps[0];
+    const routed = box.ovh.routing(ip);
+    const to = box.spec.servers.find((s) => s.ovhService !== routed)!.name;
+    box.ovh.setLatency({ moveMs: MOVE_MS });
+    const moved = await timed(`failover of ${ip} to ${to} (OVH move ${MOVE_MS / 1000} s)`, async () => (await startFailover(client, taskQueue, cluster, { ip, to, reason: 'footprint bench' })).handle.result());
+    if (!moved.moved) throw new Error(`${NAME}: the failover did not move the IP: ${moved.why}`);
+    await timed('replace srv-c worker', async () => (await startReplace(client, taskQueue, cluster, { server: 'srv-c', role: 'worker', reason: 'footprint bench' })).handle.result());
+    await timed('replace srv-c control plane', async () => (await startReplace(client, taskQueue, cluster, { server: 'srv-c', role: 'controlPlane', reason: 'footprint bench' })).handle.result());
+  } finally {
+    await client.schedule.getHandle(workflowIds.health(cluster)).delete().catch(() => undefined); // already deleted after the window
+    await client.workflow.getHandle(workflowIds.watcher(cluster)).terminate('benchmark over').catch(() => undefined);
+    await stopWorker();
+    await box.stop();
+    await server.stop();
+    rmSync(box.dir, { recursive: true, force: true });
+  }
+
+  const dump = process.env.AUTOK8S_FOOTPRINT_DUMP;
+  if (dump) {
+    dumpHistories(join(dump, 'monitoring-window'), window.executions);
+    measured.forEach((m, i) => dumpHistories(join(dump, `${i + 1}-${m.operation.replace(/[^A-Za-z0-9]+/g, '-')}`), m.footprint.executions));
+    console.log(`${NAME}: histories written under ${dump}`);
+  }
+  const passes = window.executions.filter((x) => x.workflowType === 'healthCheck').length;
+  const windowMs = PASSES * interval;
+  const day = perDay(window, windowMs);
+  const durations = summarize(passDurations(window.executions));
+  const seconds = (msec: number) => `${(msec / 1000).toFixed(1)} s`;
+  const detection = `≤ ${seconds(interval + durations.p95)} (interval ${seconds(interval)} + p95 pass ${seconds(durations.p95)})`;
+  const remediation = `≤ ${seconds(2 * interval + parseDuration(HEALTH.unhealthyAfter))} (interval + unhealthyAfter + interval)`;
+  const rows = [
+    ...measured.slice(0, 3).map((m) => describeRow(m.operation, m.footprint, m.operationMs)),
+    describeRow(`monitoring: window of ${passes} passes`, window, windowMs, detection),
+    describeRow('monitoring: per pass', scaled(window, 1 / passes), windowMs / passes, detection),
+    describeRow(`monitoring: per cluster-day (× 86 400 s ÷ ${windowMs / 1000} s)`, day, 86_400_000, `${detection}; remediation start ${remediation}`),
+    ...measured.slice(3).map((m) => describeRow(m.operation, m.footprint, m.operationMs)),
+  ];
+  const failover = measured.find((m) => m.operation.startsWith('failover'))!;
+  const met = { monitoringActions: day.totalActions <= ACTIONS_GOAL, monitoringHistory: day.history.bytes <= HISTORY_GOAL_BYTES, failoverActions: failover.footprint.totalActions <= FAILOVER_GOAL };
+  const perPass = breakdownPerPass(window, passes);
+  console.log(`\n### ${NAME}: one health pass, where it goes (the window ÷ ${passes})\n`);
+  console.log(printTable(['action type', 'actions / pass'], perPass.actions.map((a) => [a.type, a.perPass])));
+  console.log('');
+  console.log(printTable(['workflow', 'events / pass', 'bytes / pass', 'payload bytes / pass'], perPass.byWorkflowType.map((r) => [r.workflowType, r.events, formatBytes(r.bytes), formatBytes(r.payloadBytes)])));
+  console.log('');
+  console.log(printTable(['event', 'events / pass', 'bytes / pass', 'payload bytes / pass'], perPass.byEvent.map((r) => [r.what, r.events, formatBytes(r.bytes), formatBytes(r.payloadBytes)])));
+  report({
+    name: NAME,
+    goal: `monitoring one 3-server cluster at ${INTERVAL}: ≤ ${ACTIONS_GOAL} actions (${day.totalActions}: ${met.monitoringActions ? 'met' : 'not met'}) and ≤ ${HISTORY_GOAL_BYTES / 1e6} MB history (${(day.history.bytes / 1e6).toFixed(1)} MB: ${met.monitoringHistory ? 'met' : 'not met'}) per cluster-day; failover ≤ ${FAILOVER_GOAL} actions (${failover.footprint.totalActions}: ${met.failoverActions ? 'met' : 'not met'})`,
+    met: met.monitoringActions && met.monitoringHistory && met.failoverActions,
+    settings: {
+      health: HEALTH,
+      windowPasses: PASSES,
+      windowMs,
+      passesInWindow: passes,
+      perDayFormula: `measured in the window × 86400 s ÷ ${windowMs / 1000} s`,
+      ovhMoveMsOfTheFailover: MOVE_MS,
+      otherLatencies: 'sandbox defaults (Proxmox, Talos and OVH tasks well under a second): waits shorter than real ones heartbeat less',
+      pollIntervalMs: POLL_INTERVAL_MS,
+      payloads: 'clear (no payload codec): encrypted payloads are a little larger',
+      actionsFrom: `the dev server's \`action\` counter, namespace ${NAMESPACE}, by action_type`,
+      historyBytes: 'each event serialized as in a History message (protobuf), summed over the events the runs added',
+      notInTheWindow: "the watcher's continue-as-new every 500 passes (≈ 6 a day at 30 s)",
+      scheduleOnCloud: 'the counter books a Schedule firing as 3 scheduler commands + the start; Temporal Cloud bills 2 + the start',
+    },
+    columns: ['operation', 'actions', 'actions by type', 'history events', 'history bytes', 'of which payloads', 'wall', 'detection latency'],
+    rows,
+    data: {
+      met,
+      temporalCloudUsdPerClusterMonth: Math.round(((day.totalActions * 30) / 1e6) * CLOUD_USD_PER_MILLION_ACTIONS * 10) / 10,
+      passDurationsMs: durations,
+      operations: measured.map((m) => ({ operation: m.operation, operationMs: m.operationMs, ...strip(m.footprint) })),
+      monitoring: { window: strip(window), perDay: strip(day), perPass },
+    },
+  });
+}
+
+/** The footprint without the histories it was computed from. */
+const strip = ({ executions, ...rest }: Footprint) => ({ ...rest, executions: executions.map((x) => ({ workflowId: x.workflowId, workflowType: x.workflowType, events: x.events.length })) });
