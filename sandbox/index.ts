@@ -21,6 +21,8 @@ import type { TalosTiming } from './talos/talos-api';
 import type { ServerNetworkInit } from './ovh/vmac';
 import { PublicInternet } from './public-internet';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
+import { startKeepalived } from './keepalived-hosts';
+import type { VrrpSimulation } from './vrrp-sim';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
 
 export interface SandboxOptions {
@@ -51,6 +53,8 @@ export interface SandboxOptions {
   publicProbe?: boolean;
   /** The spec's publicPath section (mode, bridge, interface, block); default none (vmac on vmbr0). */
   publicPath?: Record<string, unknown>;
+  /** keepalived's advert_int in the LB VMs, ms (default KEEPALIVED_DEFAULTS.advertIntSeconds: what the rendered config says). */
+  vrrpAdvertIntMs?: number;
 }
 
 export interface Sandbox {
@@ -71,6 +75,11 @@ export interface Sandbox {
   control: ControlServer;
   /** The public side: delivers a request for a failover IP only along a working public path (sandbox/public-internet.ts). */
   internet: PublicInternet;
+  /**
+   * keepalived in the LB VMs (sandbox/vrrp-sim.ts): running from the start, as on LB VMs the
+   * bootstrap set up. `vrrp.onNotify(hook)` runs the notify scripts' commands.
+   */
+  vrrp: VrrpSimulation;
   /**
    * The policy a worker needs to run this sandbox's spec: its files under the sandbox
    * directory, its OVH simulator's URL. A worker is given it explicitly (dev, demo, tests);
@@ -159,6 +168,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
 
     let spec: ClusterSpec | undefined;
+    let vrrp: VrrpSimulation | undefined;
     const internet = await PublicInternet.start({
       spec: () => {
         if (!spec) throw new Error('the sandbox spec is not written yet');
@@ -167,6 +177,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ovh,
       proxmox,
       healthUrl: (server) => lbHosts.get(server)!.healthUrl,
+      vrrp: {
+        state: (server) => vrrp?.state(server) ?? 'STOPPED',
+        holders: () => vrrp?.holders() ?? [],
+      },
       audit,
     });
     stops.push(() => internet.stop());
@@ -208,6 +222,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }),
     );
     spec = loadSpecFile(specFile);
+    const keepalived = startKeepalived({ spec, lbHosts, audit, advertIntMs: options.vrrpAdvertIntMs });
+    vrrp = keepalived;
+    stops.push(() => keepalived.close());
 
     const lbOf = (args: string[]) => {
       const endpoint = lbHosts.get(args[0] ?? '');
@@ -225,6 +242,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           if (!vm) throw new Error(`usage: node-not-ready <server> <controlPlane|worker> [on|off]; servers: ${names.join(', ')}`);
           talos.setNotReady(vm.ip, on !== 'off');
           return `${server}/${role} (${vm.ip}) ${on !== 'off' ? 'NotReady' : 'Ready again'}`;
+        },
+        'keepalived-stop': async ([server]) => (keepalived.stop(lbOf([server ?? '']).name), `keepalived on ${server}'s LB stopped`),
+        'keepalived-start': async ([server]) => (keepalived.start(lbOf([server ?? '']).name), `keepalived on ${server}'s LB started`),
+        'vrrp-isolate': async ([server, ms]) => {
+          const forMs = Number(ms);
+          if (!Number.isInteger(forMs) || forMs <= 0) throw new Error('usage: vrrp-isolate <server> <ms>: the LB hears no VRRP advert for <ms> milliseconds');
+          keepalived.isolate(lbOf([server ?? '']).name, forMs);
+          return `${server}'s keepalived hears no advert for ${forMs} ms`;
         },
         'kill-vm': async ([server, role]) => {
           const sim = proxmox.get(server ?? '');
@@ -251,6 +276,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       talos,
       control,
       internet,
+      vrrp: keepalived,
       workerPolicy: { secretEnvPrefixes: [], pathRoots: [dir], ovhEndpoints: [ovh.endpoint] },
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
