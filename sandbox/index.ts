@@ -55,6 +55,8 @@ export interface SandboxOptions {
   publicPath?: Record<string, unknown>;
   /** keepalived's advert_int in the LB VMs, ms (default KEEPALIVED_DEFAULTS.advertIntSeconds: what the rendered config says). */
   vrrpAdvertIntMs?: number;
+  /** Whether keepalived runs in the LB VMs from the start (default true); false: a test starts it (`vrrp.start`) once its notify hook is set. */
+  keepalivedStarted?: boolean;
 }
 
 export interface Sandbox {
@@ -125,7 +127,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       audit,
       faults,
       credentials: [credential],
-      failoverIps: failoverIps.map((ip) => ({ ip, routedTo: services[0] })),
+      // vrack-block: the account's block as well, routed to the first server until attached to the vRack.
+      failoverIps: [...failoverIps, ...(typeof options.publicPath?.block === 'string' ? [options.publicPath.block] : [])].map((ip) => ({ ip, routedTo: services[0] })),
       dedicatedServers: services.map((serviceName, i) => ({ serviceName, datacenter: 'gra3', ...options.ovhServers?.[i] })),
       vracks: [{ serviceName: 'pn-100001', dedicatedServers: [] }],
       latency: options.latency?.ovh,
@@ -222,7 +225,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }),
     );
     spec = loadSpecFile(specFile);
-    const keepalived = startKeepalived({ spec, lbHosts, audit, advertIntMs: options.vrrpAdvertIntMs });
+    const keepalived = startKeepalived({ spec, lbHosts, audit, advertIntMs: options.vrrpAdvertIntMs, running: options.keepalivedStarted });
     vrrp = keepalived;
     stops.push(() => keepalived.close());
 

@@ -15,6 +15,7 @@ export interface KeepalivedHostsOptions {
   lbHosts: Map<string, InProcessLbHost>;
   audit?: AuditLog;
   advertIntMs?: number;
+  running?: boolean;
 }
 
 /** The addresses the MASTER holds: the API VIP on the vRack NIC, the failover IPs as /32 on the public NIC (vrack-block: the vRack NIC). */
@@ -33,5 +34,6 @@ export function startKeepalived(o: KeepalivedHostsOptions): VrrpSimulation {
     haproxyAnswers: async (server) => o.lbHosts.get(server)?.healthy ?? false,
     onHold: (server, holds) => o.lbHosts.get(server)?.holdAddresses(holds ? held : []),
     audit: o.audit,
+    running: o.running,
   });
 }

@@ -11,6 +11,8 @@
 // the provider activities (injected), called as plain functions.
 import type { LbProbe } from '../../core/policies/failover-target';
 import type { FailoverObservation, NodeObservation } from '../../core/policies/remediation';
+import type { VrrpObservation } from '../../core/policies/vrrp-reconcile';
+import { publicPathOf } from '../../core/public-path/modes';
 import {
   etcdHealth,
   keyOf,
@@ -32,6 +34,8 @@ export interface HealthCheckDeps {
   nodesReady(spec: ClusterSpec, nodes: NodeRef[]): Promise<Readiness[]>;
   etcdMembers(spec: ClusterSpec, viaServer: string): Promise<{ members: { server?: string }[] }>;
   getIpRouting(ovh: ClusterSpec['ovh'], ip: string): Promise<{ routedTo: string | null }>;
+  /** Whether the server's LB holds the VRRP addresses (keepalived MASTER); for the split-brain reconcile. */
+  vrrpMaster?(spec: ClusterSpec, serverName: string): Promise<boolean>;
   /** The cluster's accepted spec (the acceptedSpec activity, called as a function). */
   acceptedSpec?(cluster: string): Promise<{ generation: string; spec: ClusterSpec }>;
 }
@@ -79,7 +83,7 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
       }
 
       const nodeRefs = talosNodes(spec);
-      const [lbs, problems, failover] = await Promise.all([
+      const [lbs, problems, failover, vrrp] = await Promise.all([
         timed(
           'lb-health',
           () =>
@@ -98,6 +102,12 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
           return bad.length === 0 ? `${m.size} running` : bad.map(([k, p]) => `${k}: ${p}`).join('; ');
         }),
         timed('failover-routing', () => routings(spec), (list) => list.map((f) => `${f.ip} → ${f.routedTo ?? 'parked'}`).join(', ') || 'no failover IP'),
+        deps.vrrpMaster && publicPathOf(spec).mode !== 'vrack-block' && spec.failoverIps.length > 0
+          ? timed('vrrp-state', () => vrrpLooks(spec, deps.vrrpMaster!), (seen) => {
+              const unknown = seen.filter((v) => v.master === null).map((v) => v.server);
+              return `MASTER: ${seen.filter((v) => v.master).map((v) => v.server).join(', ') || 'none'}${unknown.length ? `; not looked at: ${unknown.join(', ')}` : ''}`;
+            })
+          : Promise.resolve(undefined),
       ]);
 
       const running = nodeRefs.filter((n) => problems.get(keyOf(n)) === undefined);
@@ -133,7 +143,7 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
       // Nodes in spec order: each server's LB, control plane, worker.
       const order = (n: NodeObservation) => spec.servers.findIndex((s) => s.name === n.server) * 3 + ['lb', 'controlPlane', 'worker'].indexOf(n.role);
       const nodes = [...lbs, ...talos].sort((a, b) => order(a) - order(b));
-      return { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover, checks };
+      return { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover, ...(vrrp ? { vrrp } : {}), checks };
     },
   };
   return activities;
@@ -152,6 +162,17 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
       }),
     );
     return new Map(nodes.map((n) => [keyOf(n), vmProblem(looks.get(keyOf(n)))]));
+  }
+
+  /**
+   * keepalived's state on each LB, for the split-brain reconcile: only where a move follows the
+   * VRRP MASTER (not vrack-block, where nothing moves) and the worker can look. An LB that
+   * cannot be looked at is `master: null` (unknown), never a guess.
+   */
+  function vrrpLooks(spec: ClusterSpec, look: (spec: ClusterSpec, server: string) => Promise<boolean>): Promise<VrrpObservation[]> {
+    return Promise.all(
+      spec.servers.filter((s) => s.vms.lb).map(async (s): Promise<VrrpObservation> => ({ server: s.name, master: await withDeadline(`VRRP look on ${s.name}`, look(spec, s.name)).catch(() => null) })),
+    );
   }
 
   /** Where each failover IP is routed; an IP whose routing cannot be read is left out (unknown, so no decision is taken on it). */
