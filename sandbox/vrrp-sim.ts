@@ -15,7 +15,7 @@
 // - The HAProxy check (a `vrrp_script` tracked by the instance, which puts it in FAULT while
 //   it fails `fall` times in a row and out of it after `rise` successes): a FAULT instance
 //   holds nothing and sends no adverts. Modelled with the values TRACK_SCRIPT below.
-//   (The renderer writes no vrrp_script yet; docs/design.md §10.6 names the one this plays.)
+//   (The renderer writes no tracked check yet: docs/design.md §10.4, "Gap".)
 // - A split brain (keepalived issues #100, #950): `isolate(server, ms)` stops an instance
 //   hearing adverts for a while (a vRack hiccup, a busy host); its master-down timer runs
 //   out, it becomes MASTER beside the real one, and when adverts reach it again it hears the
