@@ -36,6 +36,8 @@ type Parsed = { kind: 'failover'; options: { cluster?: string; file?: string; ip
 /** Parses one command with the CLI's own definitions; refuses anything but `failover` and `lb link`. */
 export async function parseNotifyCommand(argv: string[]): Promise<Parsed> {
   if (argv[0] !== KEEPALIVED_DEFAULTS.notifyCommand) throw new Error(`a notify command runs ${argv[0]}, not ${KEEPALIVED_DEFAULTS.notifyCommand}`);
+  // Refused before parsing: the parse runs the action of whatever command it finds.
+  if (argv[1] !== 'failover' && !(argv[1] === 'lb' && argv[2] === 'link')) throw new Error(`a notify command is "failover" or "lb link", not: ${argv.slice(1).join(' ')}`);
   const program = buildProgram();
   const sub = (parent: Command, name: string) => parent.commands.find((c) => c.name() === name)!;
   let parsed: Parsed | undefined;
@@ -46,7 +48,7 @@ export async function parseNotifyCommand(argv: string[]): Promise<Parsed> {
     parsed = { kind: 'lb-link', state, options };
   });
   await program.parseAsync(argv.slice(1), { from: 'user' });
-  if (!parsed) throw new Error(`a notify command is "failover" or "lb link", not: ${argv.slice(1).join(' ')}`);
+  if (!parsed) throw new Error(`not a command to run: ${argv.slice(1).join(' ')}`);
   return parsed;
 }
 
