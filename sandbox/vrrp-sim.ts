@@ -69,7 +69,6 @@ export class VrrpSimulation {
   private notifyHook: VrrpNotifyHook | undefined;
   private readonly pending = new Set<Promise<void>>();
   private trackTimer: NodeJS.Timeout | undefined;
-  private readonly transitions: { at: number; server: string; from: VrrpState; to: VrrpState; why: string }[] = [];
 
   constructor(private readonly opts: VrrpSimOptions) {
     this.instances = opts.members.map((m) => ({ ...m, state: 'STOPPED', deafUntil: 0, fails: 0, passes: 0 }));
@@ -90,10 +89,6 @@ export class VrrpSimulation {
   /** The servers whose instance is MASTER (holds the addresses), the latest takeover first. */
   holders(): string[] {
     return this.instances.filter((i) => i.state === 'MASTER').sort((a, b) => b.masterSince! - a.masterSince!).map((i) => i.server);
-  }
-
-  history(): readonly { at: number; server: string; from: VrrpState; to: VrrpState; why: string }[] {
-    return this.transitions;
   }
 
   /** `systemctl start keepalived`: BACKUP, and the master-down timer. */
@@ -218,7 +213,6 @@ export class VrrpSimulation {
     const from = i.state;
     i.state = to;
     if (to !== 'MASTER') i.masterSince = undefined;
-    this.transitions.push({ at: Date.now(), server: i.server, from, to, why });
     this.opts.audit?.record({ service: `keepalived:${i.server}`, action: 'vrrp', target: to, outcome: 'ok', detail: { from, why } });
     this.opts.onHold?.(i.server, to === 'MASTER');
     if (event) this.notify(i, event);
