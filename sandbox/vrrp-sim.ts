@@ -142,10 +142,10 @@ export class VrrpSimulation {
     return 3 * this.opts.advertIntMs + this.skewMs(i);
   }
 
-  private armMasterDown(i: Instance, ms: number): void {
+  private armMasterDown(i: Instance, ms: number, why = 'no advert within the master-down interval'): void {
     clearTimeout(i.masterDown);
     i.masterDown = setTimeout(() => {
-      if (i.state === 'BACKUP') this.becomeMaster(i, 'no advert within the master-down interval');
+      if (i.state === 'BACKUP') this.becomeMaster(i, why);
     }, ms);
     i.masterDown.unref();
   }
@@ -170,7 +170,8 @@ export class VrrpSimulation {
     for (const to of this.instances) {
       if (to === from || to.state === 'STOPPED' || to.state === 'FAULT' || Date.now() < to.deafUntil) continue;
       if (to.state === 'BACKUP') {
-        this.armMasterDown(to, priority === 0 ? this.skewMs(to) : this.masterDownMs(to));
+        if (priority === 0) this.armMasterDown(to, this.skewMs(to), `${from.server}, the MASTER, resigned (priority 0 advert); skew time over`);
+        else this.armMasterDown(to, this.masterDownMs(to));
       } else if (to.state === 'MASTER' && priority > to.priority) {
         clearInterval(to.advert);
         to.advert = undefined;
