@@ -83,7 +83,7 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
       }
 
       const nodeRefs = talosNodes(spec);
-      const [lbs, problems, failover, vrrp] = await Promise.all([
+      const [lbs, problems, [failover, vrrp]] = await Promise.all([
         timed(
           'lb-health',
           () =>
@@ -101,13 +101,17 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
           const bad = [...m.entries()].filter(([, p]) => p !== undefined);
           return bad.length === 0 ? `${m.size} running` : bad.map(([k, p]) => `${k}: ${p}`).join('; ');
         }),
-        timed('failover-routing', () => routings(spec), (list) => list.map((f) => `${f.ip} → ${f.routedTo ?? 'parked'}`).join(', ') || 'no failover IP'),
-        deps.vrrpMaster && publicPathOf(spec).mode !== 'vrack-block' && spec.failoverIps.length > 0
-          ? timed('vrrp-state', () => vrrpLooks(spec, deps.vrrpMaster!), (seen) => {
-              const unknown = seen.filter((v) => v.master === null).map((v) => v.server);
-              return `MASTER: ${seen.filter((v) => v.master).map((v) => v.server).join(', ') || 'none'}${unknown.length ? `; not looked at: ${unknown.join(', ')}` : ''}`;
-            })
-          : Promise.resolve(undefined),
+        timed('failover-routing', () => routings(spec), (list) => list.map((f) => `${f.ip} → ${f.routedTo ?? 'parked'}`).join(', ') || 'no failover IP').then(
+          async (routed): Promise<[FailoverObservation[], VrrpObservation[] | undefined]> => {
+            const look = deps.vrrpMaster;
+            if (!look || publicPathOf(spec).mode === 'vrack-block' || routed.length === 0) return [routed, undefined];
+            const seen = await timed('vrrp-state', () => vrrpLooks(spec, look, routed), (v) => {
+              const unknown = v.filter((x) => x.master === null).map((x) => x.server);
+              return `MASTER: ${v.filter((x) => x.master).map((x) => x.server).join(', ') || 'none'} (looked at ${v.length})${unknown.length ? `; not looked at: ${unknown.join(', ')}` : ''}`;
+            });
+            return [routed, seen];
+          },
+        ),
       ]);
 
       const running = nodeRefs.filter((n) => problems.get(keyOf(n)) === undefined);
@@ -169,10 +173,18 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
    * VRRP MASTER (not vrack-block, where nothing moves) and the worker can look. An LB that
    * cannot be looked at is `master: null` (unknown), never a guess.
    */
-  function vrrpLooks(spec: ClusterSpec, look: (spec: ClusterSpec, server: string) => Promise<boolean>): Promise<VrrpObservation[]> {
-    return Promise.all(
-      spec.servers.filter((s) => s.vms.lb).map(async (s): Promise<VrrpObservation> => ({ server: s.name, master: await withDeadline(`VRRP look on ${s.name}`, look(spec, s.name)).catch(() => null) })),
-    );
+  /**
+   * The LBs the IPs are routed to first: when each is MASTER there is nothing to reconcile and
+   * the pass stops there (one SSH look per pass in the steady state, not one per LB). Otherwise
+   * every LB, so the reconcile knows the one MASTER. In spec order either way.
+   */
+  async function vrrpLooks(spec: ClusterSpec, look: (spec: ClusterSpec, server: string) => Promise<boolean>, routed: readonly FailoverObservation[]): Promise<VrrpObservation[]> {
+    const lbs = spec.servers.filter((s) => s.vms.lb).map((s) => s.name);
+    const lookAt = (server: string): Promise<VrrpObservation> => withDeadline(`VRRP look on ${server}`, look(spec, server)).then((master) => ({ server, master }), () => ({ server, master: null }));
+    const first = [...new Set(routed.flatMap((f) => (f.routedTo !== null && lbs.includes(f.routedTo) ? [f.routedTo] : [])))];
+    const seen = await Promise.all(first.map(lookAt));
+    if (first.length === 0 || seen.some((v) => v.master !== true)) seen.push(...(await Promise.all(lbs.filter((s) => !first.includes(s)).map(lookAt))));
+    return seen.sort((a, b) => lbs.indexOf(a.server) - lbs.indexOf(b.server));
   }
 
   /** Where each failover IP is routed; an IP whose routing cannot be read is left out (unknown, so no decision is taken on it). */
