@@ -50,6 +50,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     return deps.temporal();
   };
   const temporal = createTemporalActivities({ client });
+  const ssh = createSshActivities({ secrets });
   const specs = createSpecActivities({ policy, temporal: client });
   // A health pass's checks in one activity, over the provider activities (called as functions).
   const health = createHealthActivities({
@@ -58,9 +59,10 @@ export function createActivities(deps: ActivityDeps = {}) {
     nodesReady: talos.nodesReady,
     etcdMembers: talos.etcdMembers,
     getIpRouting: ovh.getIpRouting,
+    vrrpMaster: ssh.lookVrrpMaster,
     acceptedSpec: specs.acceptedSpec,
   });
-  const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), createSshActivities({ secrets })), talos);
+  const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), ssh), talos);
   const checks = joinActivities(health, lbProbe);
   return refusingUnsafeValues(joinActivities(joinActivities(providers, checks), joinActivities(temporal, specs)));
 }
