@@ -9,7 +9,7 @@ import { PUBLIC_PATH_MODES } from '../public-path/modes';
 import { GRAMMAR, requireGrammar, requireInt, UnsafeValueError } from '../spec/grammar';
 import { LIMITS } from '../spec/limits';
 import type { ClusterSpec } from '../spec/schema';
-import { lbAddress, lbServer, prefixLength, renderHeader, safeToken, vrrpPriority } from './lb-topology';
+import { LB_PORTS, lbAddress, lbServer, prefixLength, renderHeader, safeToken, vrrpPriority } from './lb-topology';
 import { sha256Hex } from './sha256';
 
 export interface KeepalivedRenderOptions {
@@ -35,7 +35,25 @@ export const KEEPALIVED_DEFAULTS = {
   garpMasterRepeat: 3,
   /** While MASTER, re-announce every this many seconds (keepalived's default: never), so caches that lost the entry learn it again. */
   garpMasterRefreshSeconds: 60,
+  /** The tracked HAProxy check's name (a vrrp_script). */
+  haproxyCheckName: 'autok8s_haproxy',
+  /** Checks in a row that put the instance in FAULT, and that bring it back. */
+  haproxyCheckFall: 2,
+  haproxyCheckRise: 2,
 } as const;
+
+/**
+ * The HAProxy check the VRRP instance tracks: HAProxy's health frontend (monitor-uri, bound on
+ * every address) accepts a connection on the LB VM's own loopback. Two failures in a row put
+ * the instance in FAULT, which releases the VIP (and the failover IPs) and runs notify_fault,
+ * so a BACKUP whose HAProxy runs takes over; without it keepalived would hold the addresses for
+ * a dead HAProxy and a failover to the next LB would find it BACKUP. A TCP connect through
+ * bash's /dev/tcp needs nothing beyond the stock Debian VM (no curl) and no quoting inside the
+ * script line; keepalived runs the words without a shell, grouping the single-quoted one.
+ */
+export function haproxyCheckScript(): string {
+  return `/bin/bash -c '</dev/tcp/127.0.0.1/${LB_PORTS.haproxyHealth}'`;
+}
 
 /**
  * VRRP PASS auth is at most 8 characters and travels in cleartext in every advert: it is
@@ -162,6 +180,15 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
     `  vrrp_garp_master_refresh ${KEEPALIVED_DEFAULTS.garpMasterRefreshSeconds}`,
     '}',
     '',
+    `vrrp_script ${KEEPALIVED_DEFAULTS.haproxyCheckName} {`,
+    "  # HAProxy's health frontend answers on this VM: two misses in a row put the instance in FAULT.",
+    `  script "${haproxyCheckScript()}"`,
+    `  interval ${KEEPALIVED_DEFAULTS.advertIntSeconds}`,
+    `  timeout ${KEEPALIVED_DEFAULTS.advertIntSeconds}`,
+    `  fall ${KEEPALIVED_DEFAULTS.haproxyCheckFall}`,
+    `  rise ${KEEPALIVED_DEFAULTS.haproxyCheckRise}`,
+    '}',
+    '',
     `vrrp_instance ${KEEPALIVED_DEFAULTS.instanceName} {`,
     '  # Every LB starts as BACKUP with nopreempt: the highest priority wins the first election,',
     '  # but an LB that comes back does not take the VIP from a healthy MASTER. Preempting would',
@@ -187,6 +214,9 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
     '    # one segment apart; derived from the cluster name so all LBs agree.',
     '    auth_type PASS',
     `    auth_pass ${vrrpAuthPass(spec.metadata.name)}`,
+    '  }',
+    '  track_script {',
+    `    ${KEEPALIVED_DEFAULTS.haproxyCheckName}`,
     '  }',
     '  virtual_ipaddress {',
     `    ${apiVip}/${prefixLength(spec)} dev ${iface}`,
