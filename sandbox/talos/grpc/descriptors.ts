@@ -53,27 +53,40 @@ export function talosApiDescriptorPaths(version: string = DEFAULT_TALOS_API_VERS
     throw new TalosApiDescriptorsMissing(`the Talos ${version} API descriptors are not at ${talos}: download the module with \`GOFLAGS=-mod=mod go mod download github.com/siderolabs/talos@${version}\` (or build talosctl ${version})`);
   }
   const cosi = join(REPO, '.build', 'talos-api', version, 'cosi.descriptors');
-  if (!existsSync(cosi)) writeCosiDescriptors(cosi, pinned.cosiRuntime, mod, env);
+  if (!existsSync(cosi)) {
+    const source = join(mod, 'github.com', 'cosi-project', `runtime@${pinned.cosiRuntime}`);
+    if (!existsSync(source)) {
+      throw new TalosApiDescriptorsMissing(`github.com/cosi-project/runtime@${pinned.cosiRuntime} is not in the Go module cache (${mod}): build talosctl first, which downloads it`);
+    }
+    goRunInto('cosi-descriptors', cosi, [], env);
+  }
   return { talos, cosi };
 }
 
-function writeCosiDescriptors(out: string, runtimeVersion: string, mod: string, env: NodeJS.ProcessEnv): void {
-  const source = join(mod, 'github.com', 'cosi-project', `runtime@${runtimeVersion}`);
-  if (!existsSync(source)) {
-    throw new TalosApiDescriptorsMissing(`github.com/cosi-project/runtime@${runtimeVersion} is not in the Go module cache (${mod}): build talosctl first, which downloads it`);
-  }
+/**
+ * An etcd backend database made by bbolt itself (scripts/etcd-snapshot), which simulated
+ * nodes stream as their etcd snapshot: talosctl opens what it saved and checks it.
+ */
+export function etcdSnapshotTemplatePath(env: NodeJS.ProcessEnv = process.env): string {
+  const out = join(REPO, '.build', 'talos-api', 'etcd-snapshot.db');
+  if (!existsSync(out)) goRunInto('etcd-snapshot', out, ['64'], env);
+  return out;
+}
+
+/** Runs the Go program scripts/<script> to write `out` (atomically: a partial file is renamed). */
+function goRunInto(script: string, out: string, args: string[], env: NodeJS.ProcessEnv): void {
   mkdirSync(dirname(out), { recursive: true });
   const partial = `${out}.${process.pid}.part`;
   try {
-    execFileSync('go', ['run', '.', partial], {
-      cwd: join(REPO, 'scripts', 'cosi-descriptors'),
+    execFileSync('go', ['run', '.', partial, ...args], {
+      cwd: join(REPO, 'scripts', script),
       env: { ...env, GOWORK: 'off', GOFLAGS: '-mod=mod' },
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 300_000,
     });
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new TalosApiDescriptorsMissing(`could not write the COSI State API descriptors with \`go run scripts/cosi-descriptors\`: ${stderr || (err as Error).message}`);
+    throw new TalosApiDescriptorsMissing(`could not write ${out} with \`go run scripts/${script}\`: ${stderr || (err as Error).message}`);
   }
   renameSync(partial, out);
 }

@@ -3,10 +3,12 @@
 // sandbox's faults apply) for every node the request is routed to, and each answer becomes
 // Talos's message. Request and response shapes: api/machine/machine.proto and
 // api/cluster/cluster.proto of the pinned Talos version.
+import { readFileSync } from 'node:fs';
 import type * as grpc from '@grpc/grpc-js';
 import type { TalosAnswer, TalosCall, TalosResults } from '../protocol';
 import * as say from '../wording';
 import { issueClientCert, newCa } from './certs';
+import { etcdSnapshotTemplatePath } from './descriptors';
 import * as msg from './messages';
 import { authorize, maintenanceRefusal, routeOf, rpcError, RpcError, toServiceError, type Caller, type Route, type SurfaceCall } from './routing';
 
@@ -92,6 +94,9 @@ function stream<Req>(ctx: ServiceContext, method: string, produce: (caller: Call
   };
 }
 
+let database: Buffer | undefined;
+const etcdDatabase = () => (database ??= readFileSync(etcdSnapshotTemplatePath()));
+
 let kubeAdmin: Promise<{ certPem: string; keyPem: string }> | undefined;
 
 /** The admin client certificate of extracted kubeconfigs (the simulated clusters run no Kubernetes API to check it). */
@@ -120,8 +125,8 @@ export function machineService(ctx: ServiceContext): grpc.UntypedServiceImplemen
     Version: unary(ctx, m('Version'), () => ({ op: 'version' }), (r) => msg.versionMessage(r as TalosResults['version'], ctx.platform)),
     Reset: unary<{ graceful: boolean; reboot: boolean }>(ctx, m('Reset'), (req) => ({ op: 'reset', graceful: req.graceful, reboot: req.reboot }), () => ({ actor_id: '' })),
     EtcdSnapshot: stream(ctx, m('EtcdSnapshot'), async (caller, target, _req, write) => {
-      const r = (await answerFrom(ctx, caller, target, { op: 'etcdSnapshot' })) as TalosResults['etcdSnapshot'];
-      writeBytes(msg.etcdSnapshotBytes(r), write);
+      await answerFrom(ctx, caller, target, { op: 'etcdSnapshot' });
+      writeBytes(msg.etcdSnapshotBytes(etcdDatabase()), write);
     }),
     Kubeconfig: stream(ctx, m('Kubeconfig'), async (caller, target, _req, write) => {
       const r = (await answerFrom(ctx, caller, target, { op: 'kubeconfig' })) as TalosResults['kubeconfig'];

@@ -2,7 +2,7 @@
 // Talos API's own messages (machine.proto, cluster.proto, cosi resource.proto of the pinned
 // version; field names as in the .proto, 64-bit integers as decimal strings), and the
 // byte streams a node sends (the kubeconfig as a tar.gz, an etcd snapshot).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import type { TalosResults } from '../protocol';
@@ -135,10 +135,13 @@ export function kubeconfigYaml(result: TalosResults['kubeconfig'], clientCert: {
   );
 }
 
-/** etcd snapshot bytes: a body whose length is a multiple of 512 and its SHA-256 (what talosctl checks: size % 512 == 32). */
-export function etcdSnapshotBytes(result: TalosResults['etcdSnapshot']): Buffer {
-  const body = randomBytes(Math.max(512, result.size - 32 - ((result.size - 32) % 512)));
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+/**
+ * etcd snapshot bytes as etcd streams them: the backend database (a bbolt file, whole
+ * pages) followed by its SHA-256, which is what talosctl checks (size % 512 == 32) before
+ * it opens the database.
+ */
+export function etcdSnapshotBytes(database: Buffer): Buffer {
+  return Buffer.concat([database, createHash('sha256').update(database).digest()]);
 }
 
 /** Splits bytes into the chunks a node streams (common.Data). */
