@@ -9,6 +9,7 @@ import type { TalosAnswer, TalosCall, TalosResults } from '../protocol';
 import * as say from '../wording';
 import { issueClientCert, newCa } from './certs';
 import { etcdSnapshotTemplatePath } from './descriptors';
+import { helloEvent, newActorId, resetEvents, type NodeEvents } from './events';
 import * as msg from './messages';
 import { authorize, maintenanceRefusal, routeOf, rpcError, RpcError, toServiceError, type Caller, type Route, type SurfaceCall } from './routing';
 
@@ -20,6 +21,7 @@ export interface ServiceContext {
   caller(call: SurfaceCall): Caller;
   handle(call: TalosCall): Promise<TalosAnswer>;
   platform: string;
+  events: NodeEvents;
 }
 
 type Json = Record<string, unknown>;
@@ -45,16 +47,19 @@ function admit(ctx: ServiceContext, call: SurfaceCall, method: string): { caller
 const targetOf = (route: Route, caller: Caller) => (route.kind === 'one' ? route.target : caller.endpoint);
 
 /** A unary call answered as `{messages: [...]}`: one message, or one per node for `nodes`. */
-function unary<Req>(ctx: ServiceContext, method: string, opOf: (req: Req) => Op, toMessage: (result: unknown, req: Req, caller: Caller) => Json): grpc.handleUnaryCall<Req, Json> {
+function unary<Req>(ctx: ServiceContext, method: string, opOf: (req: Req) => Op, toMessage: (result: unknown, req: Req, caller: Caller, target: string) => Json): grpc.handleUnaryCall<Req, Json> {
   return (call, callback) => {
     void (async () => {
       const { caller, route } = admit(ctx, call, method);
       const op = opOf(call.request);
-      if (route.kind !== 'many') return { messages: [toMessage(await answerFrom(ctx, caller, targetOf(route, caller), op), call.request, caller)] };
+      if (route.kind !== 'many') {
+        const target = targetOf(route, caller);
+        return { messages: [toMessage(await answerFrom(ctx, caller, target, op), call.request, caller, target)] };
+      }
       const messages = await Promise.all(
         route.targets.map(async (target) => {
           try {
-            return { metadata: msg.nodeMetadata(target), ...toMessage(await answerFrom(ctx, caller, target, op), call.request, caller) };
+            return { metadata: msg.nodeMetadata(target), ...toMessage(await answerFrom(ctx, caller, target, op), call.request, caller, target) };
           } catch (err) {
             if (!(err instanceof RpcError)) throw err;
             return { metadata: msg.nodeMetadata(target, err.status) };
@@ -123,7 +128,18 @@ export function machineService(ctx: ServiceContext): grpc.UntypedServiceImplemen
     EtcdRemoveMemberByID: unary<{ member_id: string }>(ctx, m('EtcdRemoveMemberByID'), (req) => ({ op: 'etcdRemoveMemberById', memberId: msg.memberIdHex(req.member_id) }), () => ({})),
     EtcdLeaveCluster: unary(ctx, m('EtcdLeaveCluster'), () => ({ op: 'etcdLeaveCluster' }), () => ({})),
     Version: unary(ctx, m('Version'), () => ({ op: 'version' }), (r) => msg.versionMessage(r as TalosResults['version'], ctx.platform)),
-    Reset: unary<{ graceful: boolean; reboot: boolean }>(ctx, m('Reset'), (req) => ({ op: 'reset', graceful: req.graceful, reboot: req.reboot }), () => ({ actor_id: '' })),
+    Reset: unary<{ graceful: boolean; reboot: boolean }>(
+      ctx,
+      m('Reset'),
+      (req) => ({ op: 'reset', graceful: req.graceful, reboot: req.reboot }),
+      (_r, _req, _caller, target) => {
+        // The reset runs after the answer, as machined's sequencer does: its events follow it.
+        const actorId = newActorId();
+        setTimeout(() => ctx.events.publish(target, resetEvents(actorId)), 100).unref();
+        return { actor_id: actorId };
+      },
+    ),
+    Events: events(ctx),
     EtcdSnapshot: stream(ctx, m('EtcdSnapshot'), async (caller, target, _req, write) => {
       await answerFrom(ctx, caller, target, { op: 'etcdSnapshot' });
       writeBytes(msg.etcdSnapshotBytes(etcdDatabase()), write);
@@ -132,6 +148,31 @@ export function machineService(ctx: ServiceContext): grpc.UntypedServiceImplemen
       const r = (await answerFrom(ctx, caller, target, { op: 'kubeconfig' })) as TalosResults['kubeconfig'];
       writeBytes(msg.tarGzOneFile('kubeconfig', Buffer.from(msg.kubeconfigYaml(r, await kubeAdminCert()))), write);
     }),
+  };
+}
+
+/**
+ * `/machine.MachineService/Events`: a hello event, then the node's events as they happen,
+ * until the client goes away or the node does (its port drops the connection). A node the
+ * endpoint cannot reach fails the call as a dial would.
+ */
+function events(ctx: ServiceContext): grpc.handleServerStreamingCall<unknown, Json> {
+  return (call) => {
+    const unsubscribe: (() => void)[] = [];
+    call.on('cancelled', () => unsubscribe.forEach((u) => u()));
+    void (async () => {
+      const { caller, route } = admit(ctx, call, '/machine.MachineService/Events');
+      const many = route.kind === 'many';
+      const targets = many ? route.targets : [targetOf(route, caller)];
+      // A node behind the endpoint must be reachable (checked without side effects: a Version
+      // call); the endpoint itself answers while this connection lasts, even as it resets.
+      for (const target of targets) if (target !== caller.endpoint) await answerFrom(ctx, caller, target, { op: 'version' });
+      for (const target of targets) {
+        const tag = (e: Json): Json => (many ? { ...e, metadata: msg.nodeMetadata(target) } : e);
+        call.write(tag(helloEvent()));
+        unsubscribe.push(ctx.events.subscribe(target, (e) => call.write(tag({ ...e }))));
+      }
+    })().catch((err: unknown) => call.emit('error', err instanceof RpcError ? toServiceError(err) : { code: 13, details: (err as Error).message }));
   };
 }
 

@@ -18,6 +18,7 @@ import { TALOS_API_PORT } from '../wording';
 import { cosiStateService } from './cosi-state';
 import { DEFAULT_TALOS_API_VERSION, loadTalosApi } from './descriptors';
 import { clusterService, machineService, type ServiceContext } from './machine-service';
+import { NodeEvents } from './events';
 import { NodePort } from './node-port';
 import { callerOf } from './routing';
 
@@ -58,6 +59,7 @@ export function requireLoopback(ip: string): void {
 export class TalosGrpcNodes {
   private readonly ports = new Map<string, { port: NodePort; server: grpc.Server }>();
   private timer?: NodeJS.Timeout;
+  private readonly events = new NodeEvents();
   private readonly handle: (call: TalosCall) => Promise<TalosAnswer>;
 
   constructor(private readonly options: TalosGrpcNodesOptions) {
@@ -75,6 +77,7 @@ export class TalosGrpcNodes {
         caller: (call) => callerOf(call, ip, this.options.api.wire(ip)),
         handle: this.handle,
         platform: this.options.platform ?? 'metal',
+        events: this.events,
       };
       server.addService(serviceOf(root, 'machine.MachineService'), machineService(ctx));
       server.addService(serviceOf(root, 'cluster.ClusterService'), clusterService(ctx));

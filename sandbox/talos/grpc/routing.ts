@@ -76,6 +76,7 @@ const RULES: Record<string, string[]> = {
   '/machine.MachineService/Bootstrap': ['os:admin'],
   '/machine.MachineService/EtcdLeaveCluster': ['os:admin'],
   '/machine.MachineService/EtcdMemberList': ['os:admin', 'os:operator', 'os:reader'],
+  '/machine.MachineService/Events': ['os:admin', 'os:operator', 'os:reader'],
   '/machine.MachineService/EtcdRemoveMemberByID': ['os:admin'],
   '/machine.MachineService/EtcdSnapshot': ['os:admin', 'os:operator', 'os:etcd:backup'],
   '/machine.MachineService/Kubeconfig': ['os:admin'],
