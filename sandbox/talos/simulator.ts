@@ -27,6 +27,8 @@ import type { TalosAnswer, TalosCall } from './protocol';
 import { TALOS_SIM_ENV } from './protocol';
 import { runStandIn } from './standin/main';
 import { actionOf, isMutating, TalosApi, type NodeLookup, type TalosMemberView, type TalosNodeView, type TalosTiming } from './talos-api';
+import { faultedHandle, faultMessage, type FaultedHandle } from './grpc/faulted';
+import { requireLoopback, TalosGrpcNodes } from './grpc/nodes';
 
 export interface TalosSimulatorOptions {
   audit: AuditLog;
@@ -96,6 +98,7 @@ export class TalosSimulator {
   /** Forwarder runs still executing in this process, including those whose caller went away. */
   private readonly execRuns = new Set<Promise<unknown>>();
   private transport?: StandInTransport;
+  private grpc?: { nodes: TalosGrpcNodes; faulted: FaultedHandle };
 
   constructor(private readonly options: TalosSimulatorOptions) {
     this.api = new TalosApi({
@@ -128,7 +131,26 @@ export class TalosSimulator {
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${this.token}`;
   }
 
+  /**
+   * Serves these node addresses (loopback only) over the Talos API itself, for the real
+   * talosctl: the same nodes and faults as the stand-in's, on <ip>:50000 (sandbox/talos/grpc).
+   */
+  async serveGrpc(ips: string[]): Promise<TalosGrpcNodes> {
+    ips.forEach(requireLoopback);
+    if (!this.grpc) {
+      const faulted = faultedHandle(this.api, this.options.faults, this.options.audit);
+      this.grpc = { faulted, nodes: new TalosGrpcNodes({ api: this.api, handle: (call) => faulted.handle(call) }) };
+    }
+    await this.grpc.nodes.serve(ips);
+    return this.grpc.nodes;
+  }
+
   async stop(): Promise<void> {
+    if (this.grpc) {
+      this.grpc.faulted.releaseHeld();
+      await this.grpc.nodes.stop();
+      this.grpc = undefined;
+    }
     for (const res of this.held) res.socket?.destroy();
     this.held.clear();
     const server = this.server;
@@ -307,9 +329,4 @@ export class TalosSimulator {
       }
     }
   }
-}
-
-function faultMessage(status: number, message?: string): string {
-  const code = status === 503 || status >= 500 ? 'Unavailable' : status === 429 ? 'ResourceExhausted' : 'FailedPrecondition';
-  return `rpc error: code = ${code} desc = ${message ?? `injected fault (${status})`}`;
 }
