@@ -10,7 +10,8 @@ export interface NonLocalAddress {
   ip: string;
 }
 
-const LOOPBACK = /^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/;
+/** An IPv4 address in 127.0.0.0/8, each part 0..255. */
+export const LOOPBACK = /^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/;
 
 /** The Talos node addresses (control planes and workers) of `spec` that are not loopback addresses. */
 export function nonLocalTalosAddresses(spec: { servers: Pick<ClusterSpec['servers'][number], 'vms'>[] }): NonLocalAddress[] {

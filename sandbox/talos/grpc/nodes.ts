@@ -19,6 +19,7 @@ import { cosiStateService } from './cosi-state';
 import { DEFAULT_TALOS_API_VERSION, loadTalosApi } from './descriptors';
 import { clusterService, machineService, type ServiceContext } from './machine-service';
 import { NodeEvents } from './events';
+import { LOOPBACK } from './local-guard';
 import { NodePort } from './node-port';
 import { callerOf } from './routing';
 
@@ -51,7 +52,7 @@ function serviceOf(root: GrpcObject, name: string): grpc.ServiceDefinition {
 
 /** Only loopback: real talosctl dials exactly these addresses, and nothing may leave this machine. */
 export function requireLoopback(ip: string): void {
-  if (!/^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(ip) || ip.split('.').some((p) => Number(p) > 255)) {
+  if (!LOOPBACK.test(ip)) {
     throw new Error(`simulated Talos node address ${JSON.stringify(ip)} is not a loopback address (127.0.0.0/8); the gRPC nodes serve only on this machine`);
   }
 }
