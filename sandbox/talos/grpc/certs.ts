@@ -3,7 +3,7 @@
 // server certificate for the node's address issued from the OS CA of its machine config
 // (machine.ca; workers, whose config carries no CA key, get theirs from the cluster's
 // control planes through trustd, here: from a control-plane config seen with the same CA).
-import { createHash, createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import 'reflect-metadata'; // @peculiar/x509 needs it (tsyringe)
 import * as x509 from '@peculiar/x509';
 
@@ -13,12 +13,6 @@ const subtle = webcrypto.subtle;
 export interface PemPair {
   certPem: string;
   keyPem: string;
-}
-
-/** A CA as machine configs and talosconfigs carry it: base64 of PEM text. */
-export interface Base64Ca {
-  crt: string;
-  key?: string;
 }
 
 const ED25519 = { name: 'Ed25519' } as const;
@@ -121,11 +115,6 @@ export async function newCa(name = 'talos'): Promise<{ crtPem: string; keyPem: s
 }
 
 export const fromBase64 = (text: string) => Buffer.from(text, 'base64').toString('utf8');
-
-/** SHA-256 of a PEM certificate's DER: the same fingerprint machine-config.ts computes. */
-export function certFingerprint(crtPem: string): string {
-  return createHash('sha256').update(Buffer.from(crtPem, 'utf8')).digest('hex');
-}
 
 /** The Talos roles a client certificate carries (its subject's O values, e.g. os:admin). */
 export function rolesOf(raw: Buffer): string[] {
