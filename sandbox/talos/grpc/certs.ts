@@ -18,7 +18,7 @@ export interface PemPair {
 const ED25519 = { name: 'Ed25519' } as const;
 
 /** Talos writes Ed25519 keys as "ED25519 PRIVATE KEY" (PKCS#8 inside); Node wants "PRIVATE KEY". */
-function normalizeKeyPem(pem: string): string {
+export function normalizeKeyPem(pem: string): string {
   return pem.replace(/-----(BEGIN|END) ED25519 PRIVATE KEY-----/g, '-----$1 PRIVATE KEY-----');
 }
 
