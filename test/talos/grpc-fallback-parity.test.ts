@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { applyConfigArgs, bootstrapArgs, etcdMembersArgs, etcdSnapshotArgs, genConfigArgs, genSecretsArgs, getMachineStatusArgs, kubeconfigArgs, runTalosctl, versionArgs } from '../../activities/talos/talosctl';
+import { applyConfigArgs, bootstrapArgs, etcdMembersArgs, etcdSnapshotArgs, genConfigArgs, genSecretsArgs, getMachineStatusArgs, healthArgs, kubeconfigArgs, runTalosctl, versionArgs } from '../../activities/talos/talosctl';
 import type { TalosAnswer, TalosCall } from '../../sandbox/talos/protocol';
 import { issueClientCert, newCa } from '../../sandbox/talos/grpc/certs';
 import { callTalosApi, type TalosApiTarget } from '../../sandbox/talos/grpc/client';
@@ -101,6 +101,15 @@ describe.skipIf(skip)('the fallback client and the real talosctl see the same ou
       want: 'AlreadyExists',
     },
     { name: 'etcd members after it', real: () => etcdMembersArgs(auth(CP)), fallback: () => [mtls(CP), { op: 'etcdMemberList' }], want: 'ok' },
+    {
+      name: 'the health check of a bootstrapped single control plane',
+      setup: async () => {
+        clock += 2_000; // its etcd member is a voter and its node ready
+      },
+      real: () => healthArgs({ ...auth(CP), controlPlaneNodes: [CP], workerNodes: [], waitTimeout: '5s' }),
+      fallback: () => [mtls(CP), { op: 'health', controlPlaneNodes: [CP], workerNodes: [] }],
+      want: 'ok',
+    },
     { name: 'machinestatus', real: () => getMachineStatusArgs(auth(CP)), fallback: () => [mtls(CP), { op: 'get', resource: 'machinestatus' }], want: 'ok' },
     { name: 'an etcd snapshot', real: () => etcdSnapshotArgs(join(dir, `snap-${Date.now()}.db`), auth(CP)), fallback: () => [mtls(CP), { op: 'etcdSnapshot' }], want: 'ok' },
     { name: 'the kubeconfig', real: () => kubeconfigArgs(join(dir, 'kubeconfig'), auth(CP)), fallback: () => [mtls(CP), { op: 'kubeconfig' }], want: 'ok' },
@@ -134,6 +143,10 @@ describe.skipIf(skip)('the fallback client and the real talosctl see the same ou
     const kube = await callTalosApi(mtls(CP), { op: 'kubeconfig' });
     const k8sCa = (parseAllDocuments(readFileSync(file('controlplane.yaml'), 'utf8'))[0].toJS() as { cluster: { ca: { crt: string } } }).cluster.ca.crt;
     expect(kube.ok && kube.result).toEqual({ clusterName: 'parity', endpoint: 'https://127.10.17.140:6443', k8sCaCrt: k8sCa });
+    const health = await callTalosApi(mtls(CP), { op: 'health', controlPlaneNodes: [CP], workerNodes: [DOWN] });
+    const checks = health.ok ? (health.result as { checks: { name: string; ok: boolean; detail: string }[] }).checks : [];
+    const failing = checks.find((c) => !c.ok);
+    expect(failing?.detail).toContain(DOWN);
     const status = await callTalosApi(mtls(CP), { op: 'get', resource: 'machinestatus' });
     expect(status.ok && (status.result as { items: { spec: { stage: string } }[] }).items[0].spec.stage).toBe('running');
   });
