@@ -26,7 +26,10 @@ export interface TalosApiDescriptorPaths {
   cosi: string;
 }
 
-const REPO = resolve(__dirname, '..', '..', '..');
+/** Where a bundled copy of this module (the stand-in's node bundle) finds the repository. */
+export const REPO_ROOT_ENV = 'AUTOK8S_REPO_ROOT';
+export const REPO_ROOT = process.env[REPO_ROOT_ENV] || resolve(__dirname, '..', '..', '..');
+const REPO = REPO_ROOT;
 
 function goModCache(env: NodeJS.ProcessEnv): string {
   if (env.GOMODCACHE) return env.GOMODCACHE;
