@@ -25,7 +25,9 @@ import type { AuditLog } from '../audit';
 import type { FaultInjector } from '../faults';
 import type { TalosAnswer, TalosCall } from './protocol';
 import { TALOS_SIM_ENV } from './protocol';
+import { WIRE_ENV } from './standin/client';
 import { runStandIn } from './standin/main';
+import { REPO_ROOT, REPO_ROOT_ENV } from './grpc/descriptors';
 import { actionOf, isMutating, TalosApi, type NodeLookup, type TalosMemberView, type TalosNodeView, type TalosTiming } from './talos-api';
 import { faultedHandle, faultMessage, type FaultedHandle } from './grpc/faulted';
 import { requireLoopback, TalosGrpcNodes } from './grpc/nodes';
@@ -98,7 +100,7 @@ export class TalosSimulator {
   /** Forwarder runs still executing in this process, including those whose caller went away. */
   private readonly execRuns = new Set<Promise<unknown>>();
   private transport?: StandInTransport;
-  private grpc?: { nodes: TalosGrpcNodes; faulted: FaultedHandle };
+  private grpc?: { nodes: TalosGrpcNodes; faulted: FaultedHandle; standIn: boolean };
 
   constructor(private readonly options: TalosSimulatorOptions) {
     this.api = new TalosApi({
@@ -134,13 +136,16 @@ export class TalosSimulator {
   /**
    * Serves these node addresses (loopback only) over the Talos API itself, for the real
    * talosctl: the same nodes and faults as the stand-in's, on <ip>:50000 (sandbox/talos/grpc).
+   * With `standInOverGrpc`, the stand-in written afterwards reaches the nodes that way too,
+   * through the fallback client, instead of over the simulator's loopback HTTP.
    */
-  async serveGrpc(ips: string[]): Promise<TalosGrpcNodes> {
+  async serveGrpc(ips: string[], options: { standInOverGrpc?: boolean } = {}): Promise<TalosGrpcNodes> {
     ips.forEach(requireLoopback);
     if (!this.grpc) {
       const faulted = faultedHandle(this.api, this.options.faults, this.options.audit);
-      this.grpc = { faulted, nodes: new TalosGrpcNodes({ api: this.api, handle: (call) => faulted.handle(call) }) };
+      this.grpc = { faulted, nodes: new TalosGrpcNodes({ api: this.api, handle: (call) => faulted.handle(call) }), standIn: false };
     }
+    if (options.standInOverGrpc) this.grpc.standIn = true;
     await this.grpc.nodes.serve(ips);
     return this.grpc.nodes;
   }
@@ -185,6 +190,8 @@ export class TalosSimulator {
       `${TALOS_SIM_ENV}=${quote(this.controlUrl)}`,
       `AUTOK8S_TALOSCTL_VERSION=${quote(this.api.talosVersion)}`,
       `export ${TALOS_SIM_ENV} AUTOK8S_TALOSCTL_VERSION`,
+      // Over the Talos API (serveGrpc with standInOverGrpc); a node bundle finds the API descriptors through the repository.
+      ...(this.grpc?.standIn ? [`${WIRE_ENV}=grpc`, `${REPO_ROOT_ENV}=${quote(REPO_ROOT)}`, `export ${WIRE_ENV} ${REPO_ROOT_ENV}`] : []),
       `exec ${command} "$@"`,
       '',
     ].join('\n');
@@ -286,6 +293,7 @@ export class TalosSimulator {
         HOME: env.HOME as string | undefined,
         [TALOS_SIM_ENV]: this.controlUrl,
         AUTOK8S_TALOSCTL_VERSION: this.api.talosVersion,
+        ...(this.grpc?.standIn ? { [WIRE_ENV]: 'grpc' } : {}),
       },
       cwd: request.cwd!,
       out: (text) => void (stdout += text),

@@ -1,5 +1,7 @@
-// autok8s's Talos activities driving the REAL talosctl against the sandbox's nodes over the
-// Talos API: command lines, output parsing and error classification meet the real client.
+// autok8s's Talos activities against the sandbox's nodes over the Talos API, twice: with the
+// REAL talosctl (command lines, output parsing and error classification meet the real
+// client), and with the stand-in reaching the nodes through the fallback gRPC client (the
+// talosctl of a machine without the real one). Same scenarios, same expected outcomes.
 // The spec is the test fixture with its node network moved to loopback (the guard checks it).
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { createTalosActivities } from '../../activities/talos/activities';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { AuditLog } from '../../sandbox/audit';
+import { talosApiDescriptorPaths } from '../../sandbox/talos/grpc/descriptors';
 import { requireLocalTalosNodes } from '../../sandbox/talos/grpc/local-guard';
 import { TalosSimulator } from '../../sandbox/talos/simulator';
 import { ROOT } from '../helpers/paths';
@@ -18,15 +21,28 @@ import { requireInCi } from '../helpers/prerequisites';
 import { findRealTalosctl } from '../helpers/real-talosctl';
 
 const found = findRealTalosctl();
-const skip = requireInCi(found.missing, 'Talos activities with the real talosctl over gRPC');
-const title = (name: string) => (skip ? `${name} (skipped: ${found.missing})` : name);
+function descriptorsMissing(): string | undefined {
+  try {
+    talosApiDescriptorPaths();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+const REAL = 'the real talosctl';
+const VARIANTS = [
+  { variant: REAL, missing: found.missing },
+  { variant: 'the stand-in over the fallback gRPC client', missing: descriptorsMissing() },
+];
 
 /** The fixture's 10.10.0.x moved to this file's loopback range 127.10.17.(100 + x). */
 const local = (ip: string) => ip.replace(/^10\.10\.0\.(\d+)$/, (_m, x: string) => `127.10.17.${100 + Number(x)}`);
 const CP = { 'srv-a': local('10.10.0.21'), 'srv-b': local('10.10.0.22'), 'srv-c': local('10.10.0.23') } as const;
 const WORKERS = ['10.10.0.31', '10.10.0.32', '10.10.0.33'].map(local);
 
-describe.skipIf(skip)('Talos activities with the real talosctl against the gRPC nodes', () => {
+describe.each(VARIANTS)('Talos activities with $variant against the gRPC nodes', ({ variant, missing }) => {
+  const skip = requireInCi(missing, `Talos activities with ${variant}`);
+  const title = (name: string) => (skip ? `${name} (skipped: ${missing})` : name);
   let dir: string;
   const audit = new AuditLog();
   const running = new Map<string, string>();
@@ -60,15 +76,21 @@ describe.skipIf(skip)('Talos activities with the real talosctl against the gRPC 
     spec = {
       ...fixture,
       network: { ...fixture.network, cidr: '127.10.17.0/24', gateway: local('10.10.0.1'), apiVip: local('10.10.0.5') },
-      talos: { ...fixture.talos, version: 'v1.10.0', kubernetesVersion: 'v1.32.3', talosctl: found.talosctl!.path },
+      talos: { ...fixture.talos, version: 'v1.10.0', kubernetesVersion: 'v1.32.3' },
       servers: fixture.servers.map((s) => ({
         ...s,
         vms: { lb: { ...s.vms.lb, ip: local(s.vms.lb.ip) }, worker: { ...s.vms.worker, ip: local(s.vms.worker.ip) }, ...(s.vms.controlPlane ? { controlPlane: { ...s.vms.controlPlane, ip: local(s.vms.controlPlane.ip) } } : {}) },
       })),
       state: { dir: join(dir, 'state') },
     };
+    if (skip) return;
     requireLocalTalosNodes(spec);
-    await sim.serveGrpc([...Object.values(CP), ...WORKERS]);
+    await sim.serveGrpc([...Object.values(CP), ...WORKERS], { standInOverGrpc: variant !== REAL });
+    if (variant === REAL) spec.talos.talosctl = found.talosctl!.path;
+    else {
+      await sim.start();
+      spec.talos.talosctl = sim.writeStandIn(join(dir, 'bin'));
+    }
   });
 
   afterAll(async () => {
@@ -76,7 +98,7 @@ describe.skipIf(skip)('Talos activities with the real talosctl against the gRPC 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it(title('renders the configs with the real talosctl'), async () => {
+  it.skipIf(skip)(title('renders the configs'), async () => {
     expect(await activities.ensureTalosSecrets(spec)).toEqual({ created: true, ref: 'state:secrets.yaml' });
     const rendered = await activities.renderMachineConfigs(spec);
     expect(rendered.configs).toHaveLength(6);
@@ -85,12 +107,12 @@ describe.skipIf(skip)('Talos activities with the real talosctl against the gRPC 
     expect(statSync(rendered.talosconfig.path).mode & 0o777).toBe(0o600);
   });
 
-  it(title('a node whose VM is not running is a retryable TalosNodeUnreachable'), async () => {
+  it.skipIf(skip)(title('a node whose VM is not running is a retryable TalosNodeUnreachable'), async () => {
     const failure = await failureOf(activities.applyMachineConfig(spec, 'srv-a', 'controlPlane'));
     expect(failure).toMatchObject({ nonRetryable: false, type: 'TalosNodeUnreachable' });
   });
 
-  it(title('configures the control planes once, bootstraps etcd once, sees three voters'), async () => {
+  it.skipIf(skip)(title('configures the control planes once, bootstraps etcd once, sees three voters'), async () => {
     for (const ip of [...Object.values(CP), ...WORKERS]) running.set(ip, `vm-${ip}-1`);
     await sim.serveGrpc([]); // the ports follow the VMs on the next reconcile
     await until(() => Object.values(CP).every((ip) => sim.nodes().some((n) => n.ip === ip && n.phase === 'maintenance')));
@@ -111,7 +133,7 @@ describe.skipIf(skip)('Talos activities with the real talosctl against the gRPC 
     expect(members.map((m) => m.id).sort()).toEqual(joined.map((j) => j.memberId).sort());
   });
 
-  it(title('joins the workers, reports the cluster healthy and writes the kubeconfig'), async () => {
+  it.skipIf(skip)(title('joins the workers, reports the cluster healthy and writes the kubeconfig'), async () => {
     for (const server of Object.keys(CP)) expect(await activities.applyMachineConfig(spec, server, 'worker')).toMatchObject({ applied: true, via: 'maintenance' });
     const health = await activities.clusterHealth(spec);
     expect(health).toMatchObject({ healthy: true });
@@ -121,7 +143,7 @@ describe.skipIf(skip)('Talos activities with the real talosctl against the gRPC 
     expect(parse(readFileSync(path, 'utf8')).clusters[0]).toMatchObject({ name: 'prod-gra', cluster: { server: `https://${local('10.10.0.5')}:6443` } });
   });
 
-  it(title('an unhealthy node is a retryable ClusterUnhealthy after the wait timeout'), async () => {
+  it.skipIf(skip)(title('an unhealthy node is a retryable ClusterUnhealthy after the wait timeout'), async () => {
     sim.setNotReady(WORKERS[1], true);
     try {
       const unhealthy = await failureOf(activities.clusterHealth(spec, { waitTimeout: '1s' }));

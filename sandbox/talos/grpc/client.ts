@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { GrpcObject, ServiceClientConstructor } from '@grpc/grpc-js';
 import { parse } from 'yaml';
 import type { EtcdMemberView, ResourceView, TalosAnswer, TalosCall, TalosResults } from '../protocol';
-import { dialFailure, TALOS_API_PORT } from '../wording';
+import { dialFailure, TALOS_API_PORT, UNKNOWN_AUTHORITY } from '../wording';
 import { normalizeKeyPem } from './certs';
 import { DEFAULT_TALOS_API_VERSION, loadTalosApi } from './descriptors';
 import { GRPC_CODES, memberIdHex, type GrpcCodeName } from './messages';
@@ -172,8 +172,11 @@ export async function callTalosApi(target: TalosApiTarget, body: CallBody): Prom
     const e = err as grpc.ServiceError;
     if (typeof e.code !== 'number') throw err;
     const name = CODE_NAMES[e.code] ?? 'Unknown';
-    // grpc-js words a failed dial its own way; talosctl (grpc-go) says it as dialFailure does.
+    // grpc-js words a failed dial or handshake its own way; callers read talosctl's (grpc-go's) words.
     if (e.code === grpc.status.UNAVAILABLE && /ECONNREFUSED/.test(e.details)) return { ok: false, failure: { scope: 'transport', node: target.endpoint, message: dialFailure(target.endpoint, 'connection refused') } };
+    if (e.code === grpc.status.UNAVAILABLE && /self-signed certificate|unable to verify|local issuer certificate|certificate signature failure/.test(e.details)) {
+      return { ok: false, failure: { scope: 'transport', node: target.endpoint, message: UNKNOWN_AUTHORITY } };
+    }
     const scope = e.code === grpc.status.UNAVAILABLE ? 'transport' : 'node';
     return { ok: false, failure: { scope, node: scope === 'transport' ? target.endpoint : target.node, message: `rpc error: code = ${name} desc = ${e.details}` } };
   } finally {
