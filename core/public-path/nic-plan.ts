@@ -14,7 +14,7 @@ export interface PublicNicPlan {
   /** The server whose LB VM's public link starts up; undefined in vrack-block mode (no public NIC). */
   active?: string;
   /** vmac: the virtual MAC to create (or find) for `ip`, on the server OVH routes it to. */
-  virtualMac?: { ip: string; server: string; ovhService: string };
+  virtualMac?: { ip: string; server: string; ovhService: string; virtualMachineName: string };
   /** Why the plan is what it is, for the step log. */
   why: string;
 }
@@ -39,7 +39,9 @@ export function planPublicNics(spec: ClusterSpec, routedToService: string | null
         refuse: `failoverIps[0] ${ip} is routed to ${where}; OVH creates an IP's virtual MAC only on the server the IP is routed to, so move it to one of ${spec.servers.map((s) => `${s.name} (${s.ovhService})`).join(', ')} in the OVH control panel and bootstrap again`,
       };
     }
-    return { active: current.name, virtualMac: { ip, server: current.name, ovhService: current.ovhService }, why: `${ip} is routed to ${current.name}: its LB answers` };
+    // The name OVH shows beside the MAC: the LB VM's Proxmox name (activities/proxmox/vm-plan.ts vmName).
+    const virtualMachineName = `${spec.metadata.name}-${current.name}-lb`;
+    return { active: current.name, virtualMac: { ip, server: current.name, ovhService: current.ovhService, virtualMachineName }, why: `${ip} is routed to ${current.name}: its LB answers` };
   }
   // routed: any MAC will do; an IP routed elsewhere is moved by bootstrap to the first healthy LB
   // (core/policies/failover-target.ts), the first server in spec order when all answer.

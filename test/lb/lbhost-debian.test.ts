@@ -97,7 +97,7 @@ describe('the in-process LB host starts as a fresh Debian VM', () => {
 describe('the default files pushed to a fresh in-process Debian LB host', () => {
   it('are validated and installed, and every service runs them, keepalived started by the push', async () => {
     const { host, spec, target, onHost } = await freshHost();
-    const files = lbConfigFiles(spec, 'srv-a');
+    const files = lbConfigFiles(spec, 'srv-a', { gateways: spec.servers.map(() => '198.51.100.254') });
     const results = await pushConfigFiles(target, files, { secrets });
     expect(results.map((r) => [r.changed, r.reloaded])).toEqual([
       [true, true],
@@ -112,7 +112,7 @@ describe('the default files pushed to a fresh in-process Debian LB host', () => 
 
   it('stops keepalived again when the first keepalived.conf is rolled back (it did not run without one)', async () => {
     const { host, spec, target, onHost } = await freshHost();
-    const keepalived = lbConfigFiles(spec, 'srv-a').find((f) => f.program === 'keepalived')!;
+    const keepalived = lbConfigFiles(spec, 'srv-a', { gateways: spec.servers.map(() => '198.51.100.254') }).find((f) => f.program === 'keepalived')!;
     const failing = { ...keepalived, probe: { kind: 'command' as const, argv: ['false'], attempts: 1 } };
     const err = await pushConfigFiles(target, [failing], { secrets }).then(
       () => undefined,

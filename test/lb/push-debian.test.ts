@@ -55,7 +55,7 @@ describe.skipIf(requireInCi(unavailable, 'the push to a stock Debian LB host (na
       const vm = await DebianLbHost.create(lab, host, [client.publicKey]);
       const base = labSpec(lab, { servers: 1, hostKeys: { 'srv-a': vm.hostKeyLine } });
       const spec: ClusterSpec = { ...base, servers: [{ ...base.servers[0], vms: { ...base.servers[0].vms, lb: { ...base.servers[0].vms.lb, ip: host.ip } } }] };
-      return { vm, spec, target: sshTargetFor(spec.servers[0]), files: lbConfigFiles(spec, 'srv-a') };
+      return { vm, spec, target: sshTargetFor(spec.servers[0]), files: lbConfigFiles(spec, 'srv-a', { gateways: spec.servers.map(() => '198.51.100.254') }) };
     }
 
     it('starts as Debian leaves a new VM: stock nginx on :80, stock HAProxy, keepalived skipped by its unit condition, no /var/cache/nginx', async () => {

@@ -14,8 +14,8 @@ const IP = spec.failoverIps[0];
 
 describe('planPublicNics', () => {
   it.each<[string, ClusterSpec, string | null, Partial<PublicNicPlan> | { refuse: RegExp }]>([
-    ['vmac, the IP routed to the second server: its LB is active and the MAC is made there', spec, service(1), { active: name(1), virtualMac: { ip: IP, server: name(1), ovhService: service(1) } }],
-    ['vmac, the IP routed to the first server: the first LB is active', spec, service(0), { active: name(0), virtualMac: { ip: IP, server: name(0), ovhService: service(0) } }],
+    ['vmac, the IP routed to the second server: its LB is active and the MAC is made there', spec, service(1), { active: name(1), virtualMac: { ip: IP, server: name(1), ovhService: service(1), virtualMachineName: `prod-gra-${name(1)}-lb` } }],
+    ['vmac, the IP routed to the first server: the first LB is active', spec, service(0), { active: name(0), virtualMac: { ip: IP, server: name(0), ovhService: service(0), virtualMachineName: `prod-gra-${name(0)}-lb` } }],
     ['vmac, the IP routed to a server outside the cluster: refused, the MAC could be made nowhere', spec, 'ns9999.ip-1-2-3.eu', { refuse: /routed to ns9999\.ip-1-2-3\.eu, not a server of this cluster; OVH creates an IP's virtual MAC only on the server the IP is routed to/ }],
     ['vmac, the IP parked: refused, naming the field', spec, null, { refuse: /failoverIps\[0\] .* is routed to nowhere \(parked\)/ }],
     ['routed, the IP routed to the third server: its LB is active, no MAC', withPath({ mode: 'routed' }), service(2), { active: name(2), virtualMac: undefined }],
