@@ -63,7 +63,7 @@ export async function failoverDetection(temporalAddress: string, trials = 10): P
   // ~300 ms of start-up to every notify_master run measured here after an edit.
   await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'scripts', 'build-cli.js')], { cwd: REPO_ROOT, timeout: 120_000 });
   const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
-  const box = await startSandbox({ dir: await mkdtemp(join(tmpdir(), 'ak8s-bench-detect-')), clusterName: 'bench-detect', servers: 3, latency: { ovh: { moveMs: MOVE_MS } } });
+  const box = await startSandbox({ dir: await mkdtemp(join(tmpdir(), 'ak8s-bench-detect-')), clusterName: 'bench-detect', servers: 3, latency: { ovh: { moveMs: MOVE_MS } }, publicProbe: false });
   const taskQueue = `bench-detect-${process.pid}`;
   const { client, stop: stopWorker } = await startBenchWorker({ address: temporalAddress, taskQueue, pollIntervalMs: 200 });
   let fl: FailoverLab | undefined;
