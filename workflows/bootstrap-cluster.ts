@@ -1,5 +1,6 @@
 // bootstrapCluster: from a cluster spec to a running cluster (docs/design.md §2.1).
 //
+//   the public path's OVH side (vmac: the failover IP's virtual MAC) →
 //   servers (parallel children, each configured for Talos as soon as its VMs answer) →
 //   etcd bootstrapped on exactly one control plane → control planes in etcd → cluster
 //   healthy → kubeconfig; beside it, LB configs pushed → failover IPs routed.
@@ -119,6 +120,8 @@ interface BootstrapOutcome {
   pushes: { changed: unknown[] };
   failover: FailoverIpResult[];
   kubeconfig: string;
+  /** What the public path's steps made at OVH (a virtual MAC, the block in the vRack). */
+  publicPathMade: string[];
 }
 
 /** The run's result: what changed, in the order it happens. */
@@ -126,6 +129,9 @@ function bootstrapResult(spec: ClusterSpec, generation: string, log: StepLog, st
   const summary: string[] = [];
   const createdVms = o.servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
   if (createdVms.length > 0) summary.push(`created ${createdVms.length} VMs`);
+  summary.push(...o.publicPathMade);
+  const reconciledVms = o.servers.flatMap((s) => s.vms.filter((vm) => !vm.created && vm.reconciled.length > 0).map((vm) => `${s.server}/${vm.role} (${vm.reconciled.join(', ')})`));
+  if (reconciledVms.length > 0) summary.push(`reconciled ${reconciledVms.join('; ')}`);
   if (o.secrets.created) summary.push('generated Talos secrets');
   if (o.etcd.bootstrapped) summary.push(`bootstrapped etcd on ${o.etcdNode}`);
   if (o.applied > 0) summary.push(`applied ${o.applied} machine configs`);
@@ -157,7 +163,10 @@ function bootstrapResult(spec: ClusterSpec, generation: string, log: StepLog, st
  *   talos:       first control plane configured → etcd-bootstrap → etcd-members (each
  *                control plane once configured) → every config applied → cluster-health
  *                → kubeconfig
- *   traffic:     every server provisioned → push-lb-configs → route <ip>
+ *   public path: routing <ip> → virtual-mac <ip> (vmac), before any child starts: the
+ *                LB VMs are created with their public NIC (docs/design.md §10.3)
+ *   traffic:     every server provisioned → vrack-ip-block (vrack-block) → push-lb-configs
+ *                → route <ip>
  *
  * Invariants: one bootstrapEtcd call, after the first control plane has its config; every
  * step an idempotent activity. configure-control-planes and configure-workers are steps of
@@ -225,11 +234,12 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
   };
   const traffic = async () => {
     await provisioning;
-    await attachVrackBlock(spec, log);
-    const active = (await publicNics).plan.active;
+    const blockMade = await attachVrackBlock(spec, log);
+    const { plan, made } = await publicNics;
+    const active = plan.active;
     const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec, { gateways, ...(active ? { activeServer: active } : {}) }), (r) => `${r.changed.length} files changed`);
-    return { pushes, failover: await routeFailoverIps(spec, generation, log) };
+    return { pushes, failover: await routeFailoverIps(spec, generation, log), publicPathMade: [made, blockMade].filter((m): m is string => m !== undefined) };
   };
   const [servers, secrets, t, r] = await Promise.all([provisioning, secretsAndConfigs, talos(), traffic()]);
-  return bootstrapResult(spec, generation, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig });
+  return bootstrapResult(spec, generation, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig, publicPathMade: r.publicPathMade });
 }

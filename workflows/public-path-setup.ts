@@ -18,6 +18,8 @@ const wait = proxyActivities<Activities>(profiles.providerTaskWait);
 export interface PublicNics {
   plan: PublicNicPlan;
   mac?: string;
+  /** What this run made at OVH, for the run's summary (undefined when it found everything in place). */
+  made?: string;
 }
 
 /** Where OVH routes `ip` once any move already under way has landed. */
@@ -53,7 +55,7 @@ export async function setUpPublicNics(spec: ClusterSpec, log: StepLog): Promise<
     () => wait.ensureVirtualMac(spec.ovh, ovhService, ip, virtualMachineName),
     (r) => `${r.mac} on ${server}${r.created ? ` (created, task ${r.taskId})` : ' (already there)'}`,
   );
-  return { plan, mac: made.mac };
+  return { plan, mac: made.mac, ...(made.created ? { made: `created the virtual MAC ${made.mac} of ${ip} on ${server}` } : {}) };
 }
 
 /** The provisionServer intent's `lbPublicNic` for `server` (undefined in vrack-block mode). */
@@ -63,11 +65,12 @@ export function lbPublicNicIntent(nics: PublicNics, server: string): ProvisionIn
   return { ...(o.publicMac !== undefined ? { mac: o.publicMac } : {}), linkUp: o.publicLinkUp };
 }
 
-/** vrack-block: the spec's IP block routed into the cluster's vRack (looked at first, its task waited). */
-export async function attachVrackBlock(spec: ClusterSpec, log: StepLog): Promise<void> {
+/** vrack-block: the spec's IP block routed into the cluster's vRack (looked at first, its task waited); what this run made, if anything. */
+export async function attachVrackBlock(spec: ClusterSpec, log: StepLog): Promise<string | undefined> {
   const { mode, block } = publicPathOf(spec);
-  if (mode !== 'vrack-block' || block === undefined) return;
-  await log.run(`vrack-ip-block ${block}`, () => wait.ensureVrackIpBlock(spec.ovh, block), (r) => (r.alreadyAttached ? `already in ${spec.ovh.vrack}` : `added to ${spec.ovh.vrack}, task ${r.taskId}`));
+  if (mode !== 'vrack-block' || block === undefined) return undefined;
+  const r = await log.run(`vrack-ip-block ${block}`, () => wait.ensureVrackIpBlock(spec.ovh, block), (a) => (a.alreadyAttached ? `already in ${spec.ovh.vrack}` : `added to ${spec.ovh.vrack}, task ${a.taskId}`));
+  return r.alreadyAttached ? undefined : `routed ${block} into the vRack ${spec.ovh.vrack}`;
 }
 
 /**

@@ -88,6 +88,7 @@ describe('bootstrapCluster sets up the public path', () => {
     expect(box.ovh.routing(BLOCK)).toBe(box.spec.ovh.vrack);
     for (const s of box.spec.servers) expect(net1Of(box, s.name)).toBeUndefined();
     expect(first.steps.find((s) => s.name === `vrack-ip-block ${BLOCK}`)?.detail).toMatch(/^added to pn-100001, task \d+$/);
+    expect(first.summary).toContain(`routed ${BLOCK} into the vRack pn-100001`);
     expect(first.steps.find((s) => s.name === `route ${IP}`)).toMatchObject({ status: 'skipped' });
     expect(box.audit.entries({ service: 'ovh', action: 'task:genericMoveFloatingIp' })).toEqual([]);
     expect(keepalivedConf(box, 'srv-a')).toMatch(/203\.0\.113\.10\/32 dev eth0[\s\S]*0\.0\.0\.0\/0 via 203\.0\.113\.14 dev eth0 onlink table 100/);

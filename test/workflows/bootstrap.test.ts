@@ -82,6 +82,7 @@ describe('bootstrapCluster', () => {
     const mac = macs[0][0].mac.toUpperCase();
     expect(lbNics()).toEqual({ 'srv-a': `virtio=${mac},bridge=vmbr0,link_down=0`, 'srv-b': `virtio=${mac},bridge=vmbr0,link_down=1`, 'srv-c': `virtio=${mac},bridge=vmbr0,link_down=1` });
     expect(vmacPosts()).toHaveLength(1);
+    expect(result.summary).toContain(`created the virtual MAC ${macs[0][0].mac} of ${IP} on srv-a`);
     expect(vmacPosts()[0].seq, 'the MAC exists before the first VM is created').toBeLessThan(Math.min(...creates().map((e) => e.seq)));
     expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-a' });
     expect(result.failover[0]).toMatchObject({ ip: IP, to: 'srv-a', moved: false, serving: { served: true, by: 'srv-a' } });
