@@ -2,6 +2,7 @@
 // public path (core/public-path/nic-plan.ts).
 import { describe, expect, it } from 'vitest';
 import { publicPathOf, type PublicPathSection } from '../../core/public-path/modes';
+import { intentProblem } from '../../core/intents';
 import { lbNicOptions, planPublicNics, type PublicNicPlan } from '../../core/public-path/nic-plan';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
@@ -43,5 +44,25 @@ describe('lbNicOptions', () => {
     ['routed: no MAC, Proxmox chooses one', name(1), undefined, { publicLinkUp: true }],
   ])('%s', (_, server, mac, want) => {
     expect(lbNicOptions(plan, server, mac)).toEqual(want);
+  });
+});
+
+describe("the provisionServer intent's lbPublicNic (bootstrap's decision, passed to each child)", () => {
+  const base = { cluster: 'prod-gra', server: 'srv-a', generation: 'g0123456789ab' };
+  it.each([
+    ['no public NIC (vrack-block, or a child started by hand)', {}],
+    ['the virtual MAC and a link up', { lbPublicNic: { mac: '02:00:00:ab:cd:ef', linkUp: true } }],
+    ['no MAC (routed) and a link down', { lbPublicNic: { linkUp: false } }],
+  ])('takes %s', (_, extra) => {
+    expect(intentProblem('provisionServer', { ...base, ...extra })).toBeUndefined();
+  });
+
+  it.each([
+    ['a MAC carrying another NIC option', { mac: '02:00:00:ab:cd:ef,bridge=vmbr1', linkUp: true }, /lbPublicNic\.mac: must be a unicast MAC/],
+    ['a group (multicast) MAC', { mac: '01:00:5e:00:00:01', linkUp: true }, /lbPublicNic\.mac: must be a unicast MAC/],
+    ['no link state', { mac: '02:00:00:ab:cd:ef' }, /lbPublicNic\.linkUp/],
+    ['a bridge of its own (the spec names it)', { linkUp: true, bridge: 'vmbr9' }, /bridge: not an input/],
+  ])('refuses %s, naming the field', (_, lbPublicNic, message) => {
+    expect(intentProblem('provisionServer', { ...base, lbPublicNic })).toMatch(message);
   });
 });
