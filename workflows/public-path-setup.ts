@@ -7,12 +7,14 @@ import type { Activities } from '../activities';
 import type { ProvisionIntent } from '../core/intents';
 import { publicPathOf } from '../core/public-path/modes';
 import { lbNicOptions, planPublicNics, type PublicNicPlan } from '../core/public-path/nic-plan';
+import { decideFailoverTarget } from '../core/policies/failover-target';
 import type { ClusterSpec } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
 import type { StepLog } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
+const probe = proxyActivities<Activities>(profiles.probe);
 
 /** What every LB VM's public NIC is made of: the plan and, in vmac mode, the virtual MAC. */
 export interface PublicNics {
@@ -71,6 +73,24 @@ export async function attachVrackBlock(spec: ClusterSpec, log: StepLog): Promise
   if (mode !== 'vrack-block' || block === undefined) return undefined;
   const r = await log.run(`vrack-ip-block ${block}`, () => wait.ensureVrackIpBlock(spec.ovh, block), (a) => (a.alreadyAttached ? `already in ${spec.ovh.vrack}` : `added to ${spec.ovh.vrack}, task ${a.taskId}`));
   return r.alreadyAttached ? undefined : `routed ${block} into the vRack ${spec.ovh.vrack}`;
+}
+
+/**
+ * Before an LB being replaced hands its failover IP over: the LB that will take it gets its
+ * public link up first, as keepalived's notify_master does before it asks for the move (the
+ * old LB is still MASTER, so no keepalived would do it). Answers the target, chosen as
+ * failoverIp chooses it (core/policies/failover-target.ts), or undefined when there is no
+ * link to set (vrack-block) or no healthy LB to take it (failoverIp then refuses, saying why).
+ */
+export async function raiseTakeoverLink(spec: ClusterSpec, leaving: string, log: StepLog): Promise<string | undefined> {
+  if (publicPathOf(spec).mode === 'vrack-block') return undefined;
+  const leavingService = spec.servers.find((s) => s.name === leaving)!.ovhService;
+  const probes = await log.run('probe-lbs', () => Promise.all(spec.servers.map((s) => probe.probeLb(s))), (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '));
+  const decision = decideFailoverTarget({ servers: spec.servers, routedToService: leavingService, probes, avoid: leaving });
+  if (decision.kind !== 'move') return undefined;
+  const to = decision.to;
+  await log.run(`link-up ${to}`, () => call.setLbPublicLink(spec, to, true), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
+  return to;
 }
 
 /**

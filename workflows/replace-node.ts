@@ -22,7 +22,7 @@ import { failoverIp } from './failover-ip';
 import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { describeBoot } from './provision-server';
-import { replacementLbNic } from './public-path-setup';
+import { raiseTakeoverLink, replacementLbNic } from './public-path-setup';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
@@ -82,10 +82,11 @@ async function replaceLocked(spec: ClusterSpec, generation: string, input: Repla
     for (const ip of spec.failoverIps) {
       const routing = await log.run(`routing ${ip}`, () => call.getIpRouting(spec.ovh, ip));
       if (routing.routedTo !== lbServer.ovhService) continue;
+      const to = await raiseTakeoverLink(spec, server, log);
       await log.run(`move ${ip} away`, () =>
         executeChild(failoverIp, {
           workflowId: `${workflowIds.failover(spec.metadata.name, ip)}/replace-${server}`,
-          args: [{ cluster: spec.metadata.name, generation, ip, avoid: server, reason: `replacing the LB of ${server}` }],
+          args: [{ cluster: spec.metadata.name, generation, ip, avoid: server, ...(to ? { to } : {}), reason: `replacing the LB of ${server}` }],
         }),
       );
       movedIps.push(ip);

@@ -47,7 +47,7 @@ const keepalivedConf = (box: Sandbox, server: string) => readFileSync(join(box.l
 const vmacPosts = (box: Sandbox) => box.audit.entries({ service: 'ovh', action: 'POST /dedicated/server/{serviceName}/virtualMac' });
 
 describe('bootstrapCluster sets up the public path', () => {
-  it('vmac: a virtual-MAC call applied but answered 500 is retried into the task OVH started: one MAC; a replaced standby LB gets it back, link down', async () => {
+  it('vmac: a virtual-MAC call applied but answered 500 is retried into the task OVH started: one MAC; replaced LBs get it back, link down, the IP served by the one that took it', async () => {
     const box = await sandbox('pubvmac');
     box.faults.add({ service: 'ovh', method: 'POST', path: '/virtualMac$', effect: { kind: 'applyThenStatus', status: 500 }, times: 1 });
     const handle = await bootstrap(box);
@@ -68,6 +68,17 @@ describe('bootstrapCluster sets up the public path', () => {
     expect(creates.filter((e) => e.target === String(box.spec.servers[1].vms.lb.vmid))).toHaveLength(2);
     expect(net1Of(box, 'srv-b')).toBe(`virtio=${macs[0].mac.toUpperCase()},bridge=vmbr0,link_down=1`);
     expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-a' });
+
+    // srv-a's LB, the active one, rebuilt: srv-b's link comes up before the IP moves there (the
+    // move verifies serving), the MAC follows the IP, and srv-a's new VM comes back link down.
+    const replaced = await (await startReplace(client, worker.worker.options.taskQueue, box.spec, { server: 'srv-a', role: 'lb', reason: 'test' })).handle.result();
+    expect(replaced.movedIps).toEqual([IP]);
+    const names = replaced.steps.map((s) => s.name);
+    expect(names.indexOf('link-up srv-b')).toBeGreaterThan(-1);
+    expect(names.indexOf('link-up srv-b')).toBeLessThan(names.indexOf(`move ${IP} away`));
+    expect(box.ovh.virtualMacsOf(box.spec.servers[1].ovhService)).toEqual([{ mac: macs[0].mac, ips: [IP] }]);
+    expect(linksOf(box)).toEqual([['srv-a', false], ['srv-b', true], ['srv-c', false]]);
+    expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-b' });
   });
 
   it('routed: every LB VM gets net1 on the public bridge with a MAC of its own, only srv-a up; no virtual MAC at OVH', async () => {
