@@ -28,7 +28,8 @@ const hosts: InProcessLbHost[] = [];
 async function freshHost(): Promise<{ host: InProcessLbHost; spec: ClusterSpec; target: SshTarget; onHost: (p: string) => string }> {
   const root = mkdtempSync(join(tmpdir(), 'ak8s-lbdebian-'));
   roots.push(root);
-  const host = await InProcessLbHost.start({ name: 'srv-a', authorizedKey: client.publicKey, rootDir: root, audit: new AuditLog() });
+  // An LB VM with its public NIC (eth1), which keepalived.conf's public network names.
+  const host = await InProcessLbHost.start({ name: 'srv-a', authorizedKey: client.publicKey, rootDir: root, audit: new AuditLog(), interfaces: ['lo', 'eth0', 'eth1'] });
   hosts.push(host);
   const spec: ClusterSpec = {
     ...fixture,

@@ -255,6 +255,9 @@ describe('pushLbConfigFile activity', () => {
   });
 });
 
+/** An LB VM with its public NIC (eth1), which keepalived.conf's public network names. */
+const LB_VM_INTERFACES = ['lo', 'eth0', 'eth1'];
+
 describe('pushLbConfigs activity over three in-process LB hosts', () => {
   const hosts: InProcessLbHost[] = [];
   let roots: string[] = [];
@@ -265,7 +268,7 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
     clusterAudit = new AuditLog();
     roots = spec.servers.map(() => mkdtempSync(join(tmpdir(), 'ak8s-lbhosts-')));
     for (const [i, s] of spec.servers.entries()) {
-      hosts.push(await InProcessLbHost.start({ name: s.name, authorizedKey: client.publicKey, rootDir: roots[i], audit: clusterAudit }));
+      hosts.push(await InProcessLbHost.start({ name: s.name, authorizedKey: client.publicKey, rootDir: roots[i], audit: clusterAudit, interfaces: LB_VM_INTERFACES }));
     }
     cluster = {
       ...spec,
@@ -306,7 +309,7 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
     // srv-b's haproxy reload fails (rolled back there); srv-a, the active LB, must stay untouched.
     const faults = new FaultInjector();
     faults.add({ service: 'ssh:srv-b', method: 'exec', path: '^systemctl reload-or-restart haproxy$', effect: { kind: 'status', status: 1, message: 'Job for haproxy.service failed' } });
-    const faulty = await InProcessLbHost.start({ name: 'srv-b', authorizedKey: client.publicKey, rootDir: roots[1], audit: clusterAudit, faults });
+    const faulty = await InProcessLbHost.start({ name: 'srv-b', authorizedKey: client.publicKey, rootDir: roots[1], audit: clusterAudit, faults, interfaces: LB_VM_INTERFACES });
     try {
       const withFaulty = { ...cluster, servers: cluster.servers.map((s) => (s.name === 'srv-b' ? { ...s, ssh: { ...s.ssh, address: faulty.address, hostKey: faulty.hostKeyLine } } : s)) };
       const err = await pushError(activities.pushLbConfigs(withFaulty, { activeServer: 'srv-a', gateways: withFaulty.servers.map(() => '198.51.100.254') }));
