@@ -168,7 +168,7 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
   const pub = publicLines(spec, serverName, opts);
   const movesIp = opts.publicNetwork?.movesIp ?? true;
   const lines = [
-    renderHeader('keepalived.conf', spec, serverName),
+    renderHeader('keepalived.conf', spec, serverName, opts.publicNetwork?.routes.find((r) => r.to === '0.0.0.0/0')?.via),
     'global_defs {',
     `  router_id autok8s_${spec.metadata.name}_${serverName}`,
     '  # notify scripts run as root, and only from paths root alone can write.',
