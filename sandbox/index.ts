@@ -244,6 +244,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const keepalived = startKeepalived({ spec, lbHosts, audit, advertIntMs: options.vrrpAdvertIntMs, running: options.keepalivedStarted });
     vrrp = keepalived;
     stops.push(() => keepalived.close());
+    // `systemctl stop|start keepalived` on an LB host (a push, a release before a replace) stops
+    // and starts that member, as the unit does on a real VM.
+    for (const [name, host] of lbHosts) {
+      host.onUnitActive((unit, active) => {
+        if (unit !== 'keepalived') return;
+        if (active) keepalived.start(name);
+        else keepalived.stop(name);
+      });
+    }
 
     const lbOf = (args: string[]) => {
       const endpoint = lbHosts.get(args[0] ?? '');

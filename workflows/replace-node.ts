@@ -79,9 +79,16 @@ async function replaceLocked(spec: ClusterSpec, generation: string, input: Repla
   }
   if (role === 'lb') {
     const lbServer = spec.servers.find((s) => s.name === server)!;
+    let releasedVrrp = false;
     for (const ip of spec.failoverIps) {
       const routing = await log.run(`routing ${ip}`, () => call.getIpRouting(spec.ovh, ip));
       if (routing.routedTo !== lbServer.ovhService) continue;
+      // keepalived on this LB is still MASTER and holds the failover IP: while it does, no other
+      // LB holds the address, so a move would end unserved. Stopped, it hands VRRP over at once.
+      if (!releasedVrrp) {
+        releasedVrrp = true;
+        await log.run('release-vrrp', () => call.releaseVrrp(spec, server), (r) => r.detail);
+      }
       const to = await raiseTakeoverLink(spec, server, log);
       await log.run(`move ${ip} away`, () =>
         executeChild(failoverIp, {

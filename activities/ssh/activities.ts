@@ -16,7 +16,7 @@ import { KnownHostKeys } from './known-hosts';
 import { pushConfigFiles, readRemoteFile, type PushDeps, type PushResult, type PushStage } from './push';
 import type { OpenOptions } from './session';
 import { sshTargetFor } from './target';
-import { holdsVrrpAddress } from './vrrp-look';
+import { holdsVrrpAddress, stopKeepalived } from './vrrp-look';
 
 export interface SshActivityDeps {
   secrets: SecretResolver;
@@ -91,6 +91,16 @@ export function createSshActivities(deps: SshActivityDeps) {
       const server = spec.servers.find((s) => s.name === serverName);
       if (!server) throw new Error(`${serverName} is not a server of ${spec.metadata.name}`);
       return holdsVrrpAddress(sshTargetFor(server), spec.network.interface, spec.network.apiVip, { secrets: deps.secrets, ssh: sshFor(spec) });
+    },
+
+    /**
+     * Hands VRRP over before an LB VM goes away: stops its keepalived, so a BACKUP takes the
+     * addresses (and, through its notify_master, the public link and the IP) at once.
+     */
+    async releaseVrrp(spec: ClusterSpec, serverName: string): Promise<{ stopped: boolean; detail: string }> {
+      const server = spec.servers.find((s) => s.name === serverName);
+      if (!server) throw new Error(`${serverName} is not a server of ${spec.metadata.name}`);
+      return stopKeepalived(sshTargetFor(server), { secrets: deps.secrets, ssh: sshFor(spec) });
     },
 
     /** The file as it is on the LB VM (null when absent), e.g. to show a diff before a push. */

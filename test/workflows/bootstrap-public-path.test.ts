@@ -76,6 +76,10 @@ describe('bootstrapCluster sets up the public path', () => {
     const names = replaced.steps.map((s) => s.name);
     expect(names.indexOf('link-up srv-b')).toBeGreaterThan(-1);
     expect(names.indexOf('link-up srv-b')).toBeLessThan(names.indexOf(`move ${IP} away`));
+    // srv-a's keepalived, MASTER until then, is stopped first: srv-b holds the address by the time the IP serves from it.
+    expect(replaced.steps.find((s) => s.name === 'release-vrrp')).toMatchObject({ status: 'done', detail: 'keepalived stopped' });
+    expect(names.indexOf('release-vrrp')).toBeLessThan(names.indexOf(`move ${IP} away`));
+    expect(box.vrrp.holders()).toEqual(['srv-b']);
     expect(box.ovh.virtualMacsOf(box.spec.servers[1].ovhService)).toEqual([{ mac: macs[0].mac, ips: [IP] }]);
     expect(linksOf(box)).toEqual([['srv-a', false], ['srv-b', true], ['srv-c', false]]);
     expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-b' });
