@@ -45,8 +45,19 @@ export interface SecretsBundle {
  * certificates from it and verify talosconfigs against it. The other CAs are placeholders:
  * nothing in the sandbox speaks TLS with them.
  */
+/**
+ * The certificate module, loaded on first use (x509 and its reflection polyfill cost start-up
+ * the other stand-in commands need not pay). `require`, not `import()`: the stand-in also runs
+ * from the TypeScript sources under tsx's CommonJS hook, where a dynamic import of an
+ * extensionless path is not resolved.
+ */
+function loadCerts(): typeof import('../grpc/certs') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../grpc/certs') as typeof import('../grpc/certs');
+}
+
 async function osCa(): Promise<{ crt: string; key: string }> {
-  const { newCa } = await import('../grpc/certs');
+  const { newCa } = loadCerts();
   const ca = await newCa('talos');
   const key = ca.keyPem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '-----$1 ED25519 PRIVATE KEY-----');
   return { crt: Buffer.from(ca.crtPem).toString('base64'), key: Buffer.from(key).toString('base64') };
@@ -204,7 +215,7 @@ function baseConfig(type: 'controlplane' | 'worker', input: GenInput): Json {
 
 async function talosconfig(clusterName: string, secrets: SecretsBundle): Promise<Json> {
   // A fresh admin client certificate every time, as talosctl signs a new one per run.
-  const { issueClientCert } = await import('../grpc/certs');
+  const { issueClientCert } = loadCerts();
   const fromB64 = (b: string) => Buffer.from(b, 'base64').toString('utf8');
   const client = await issueClientCert({ crtPem: fromB64(secrets.certs.os.crt), keyPem: fromB64(secrets.certs.os.key) }, ['os:admin']);
   const key = client.keyPem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '-----$1 ED25519 PRIVATE KEY-----');
