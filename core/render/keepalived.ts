@@ -72,8 +72,7 @@ export function vrrpAuthPass(clusterName: string): string {
  */
 export function notifyMasterCommand(spec: ClusterSpec, serverName: string, opts: KeepalivedRenderOptions = {}): string {
   const command = safeToken(opts.notifyCommand ?? KEEPALIVED_DEFAULTS.notifyCommand, 'notifyCommand');
-  // The public NIC comes up first, so it already receives when OVH routes the IP here.
-  const linkUp = opts.publicNetwork?.togglesLink ? [lbLinkCommand(spec, serverName, 'up', opts)] : [];
+  const linkUp = opts.publicNetwork?.togglesLink ? lbLinkCommand(spec, serverName, 'up', opts) : undefined;
   const cluster = requireGrammar(GRAMMAR.dnsLabel, spec.metadata.name, 'metadata.name');
   // Every word below lands inside "…" and, with several IPs, inside sh -c '…': one quote in a
   // name or address would end the script and start whatever follows, run as root.
@@ -83,9 +82,15 @@ export function notifyMasterCommand(spec: ClusterSpec, serverName: string, opts:
     throw new UnsafeValueError('failoverIps', spec.failoverIps, `a list of 1 to ${LIMITS.failoverIps} IPv4 addresses`);
   }
   const ips = spec.failoverIps.map((ip, i) => requireGrammar(GRAMMAR.ipv4, ip, `failoverIps[${i}]`));
-  const calls = [...linkUp, ...ips.map((ip) => `${command} failover --cluster ${cluster} --ip ${ip} --to ${to} --reason keepalived`)];
+  const calls = ips.map((ip) => `${command} failover --cluster ${cluster} --ip ${ip} --to ${to} --reason keepalived`);
   // keepalived runs a script line without a shell, so several calls need one. Inside the
   // double-quoted script keepalived honours single quotes as one argument.
+  // The link request runs beside the moves, not before them: each call only starts a workflow,
+  // the link is set within a second or two while OVH's move takes about a minute, so the public
+  // NIC receives before OVH routes the IP here, and the move request does not wait behind a
+  // second CLI start-up (~1 s of node on the LB VM; bench/failover-detection.ts). If the link
+  // ever lags, failoverIp's serve check waits for it (docs/design.md §10.5).
+  if (linkUp !== undefined) return `/bin/sh -c '${linkUp} & ${calls.join('; ')}; wait'`;
   return calls.length === 1 ? calls[0] : `/bin/sh -c '${calls.join('; ')}'`;
 }
 
