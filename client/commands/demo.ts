@@ -13,6 +13,8 @@ import type { Output } from '../output';
 import { startBootstrap, startReplace } from '../start';
 import { upsertHealthSchedule } from '../health-schedule';
 import { workflowIds } from '../../core/workflow-ids';
+import { CLUSTER, OPERATION } from '../../core/search-attributes';
+import type { FailoverIpResult } from '../../workflows/failover-ip';
 import type { WatcherState } from '../../core/health/watcher';
 import { formatMs, outputFor, outputOption } from './common';
 import { followProgress } from './follow';
@@ -77,19 +79,22 @@ const CHAPTERS: Chapter[] = [
     },
   },
   {
-    title: 'The active LB dies: the health check moves the failover IP to a healthy LB',
+    title: "The active LB dies: keepalived's check fails, the next LB takes over and moves the failover IP",
     async run({ client, box, out }) {
       const ip = box.spec.failoverIps[0];
       const active = box.spec.servers.find((s) => s.ovhService === box.ovh.routing(ip))!;
+      const since = new Date(Date.now() - 1_000).toISOString();
       out.info(`  stopping the LB of ${active.name}, which holds ${ip}`);
       await box.lbHosts.get(active.name)!.setHealthy(false);
       await until(`${ip} leaves ${active.name}`, () => box.ovh.routing(ip) !== active.ovhService, 120_000);
-      const handle = client.workflow.getHandle(workflowIds.failover(box.spec.metadata.name, ip));
-      const result = await handle.result();
+      // The run that moved it: keepalived's notify_master on the new MASTER, or the health pass,
+      // whichever started first (the other joins it or finds nothing to do).
+      let found: Awaited<ReturnType<typeof findMovingRun>>;
+      await until(`the failover run that moved ${ip}`, async () => (found = await findMovingRun(client, box.spec.metadata.name, since)) !== undefined, 120_000);
+      const moved = found!;
       await box.lbHosts.get(active.name)!.setHealthy(true); // back before unhealthyAfter: the LB VM itself is left alone
-      const description = await handle.describe();
-      out.info(`  ${ip} moved ${result.from} → ${result.to}`);
-      return { workflowId: handle.workflowId, runId: description.runId, outcome: `${ip}: ${result.from} → ${result.to} (${formatMs(result.totalMs)})` };
+      out.info(`  ${ip} moved ${moved.result.from} → ${moved.result.to} (${moved.result.reason})`);
+      return { workflowId: moved.workflowId, runId: moved.runId, outcome: `${ip}: ${moved.result.from} → ${moved.result.to} (${formatMs(moved.result.totalMs)}, ${moved.result.reason})` };
     },
   },
   {
@@ -216,4 +221,14 @@ export function demoCommand(): Command {
     out.info('Everything stays up for you to explore. Ctrl-C stops it.');
     await untilSignal(shutdown);
   });
+}
+
+/** The completed failoverIp run of `cluster` started since `since` that moved the IP, if any yet. */
+async function findMovingRun(client: Client, cluster: string, since: string): Promise<{ workflowId: string; runId: string; result: FailoverIpResult } | undefined> {
+  const query = `${CLUSTER.name} = '${cluster}' AND ${OPERATION.name} = 'failover' AND ExecutionStatus = 'Completed' AND StartTime >= '${since}'`;
+  for await (const run of client.workflow.list({ query })) {
+    const result = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as FailoverIpResult;
+    if (result.moved) return { workflowId: run.workflowId, runId: run.runId, result };
+  }
+  return undefined;
 }

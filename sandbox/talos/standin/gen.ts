@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { issueClientCert, newCa } from '../grpc/certs';
 import * as say from '../wording';
 import { CommandError } from './client';
 import { inCwd, pathIn, type Invocation, type StandInIo } from './io';
@@ -45,19 +46,7 @@ export interface SecretsBundle {
  * certificates from it and verify talosconfigs against it. The other CAs are placeholders:
  * nothing in the sandbox speaks TLS with them.
  */
-/**
- * The certificate module, loaded on first use (x509 and its reflection polyfill cost start-up
- * the other stand-in commands need not pay). `require`, not `import()`: the stand-in also runs
- * from the TypeScript sources under tsx's CommonJS hook, where a dynamic import of an
- * extensionless path is not resolved.
- */
-function loadCerts(): typeof import('../grpc/certs') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('../grpc/certs') as typeof import('../grpc/certs');
-}
-
 async function osCa(): Promise<{ crt: string; key: string }> {
-  const { newCa } = loadCerts();
   const ca = await newCa('talos');
   const key = ca.keyPem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '-----$1 ED25519 PRIVATE KEY-----');
   return { crt: Buffer.from(ca.crtPem).toString('base64'), key: Buffer.from(key).toString('base64') };
@@ -215,7 +204,6 @@ function baseConfig(type: 'controlplane' | 'worker', input: GenInput): Json {
 
 async function talosconfig(clusterName: string, secrets: SecretsBundle): Promise<Json> {
   // A fresh admin client certificate every time, as talosctl signs a new one per run.
-  const { issueClientCert } = loadCerts();
   const fromB64 = (b: string) => Buffer.from(b, 'base64').toString('utf8');
   const client = await issueClientCert({ crtPem: fromB64(secrets.certs.os.crt), keyPem: fromB64(secrets.certs.os.key) }, ['os:admin']);
   const key = client.keyPem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '-----$1 ED25519 PRIVATE KEY-----');
