@@ -99,8 +99,8 @@ export function legEnd(facts: { baseline: ClusterObservation | undefined; seen: 
 
 /** "all 9 healthy for 60 min (120 probes)" / "2/9 unhealthy for 3 min (6 probes)": a quiet stretch in one line. */
 export function quietSummary(seen: ClusterObservation | undefined, sinceMs: number, untilMs: number, probes: number): string {
-  const minutes = Math.round((untilMs - sinceMs) / 60_000);
-  const span = minutes >= 1 ? `${minutes} min` : `${Math.round((untilMs - sinceMs) / 1000)} s`;
+  const ms = untilMs - sinceMs;
+  const span = ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
   if (seen === undefined) return `no probe in ${span}`;
   const bad = seen.nodes.filter((n) => !n.healthy);
   const state = bad.length === 0 ? `all ${seen.nodes.length} healthy` : `${bad.length}/${seen.nodes.length} unhealthy (${bad.map((n) => nodeKey(n.server, n.role)).join(', ')})`;
