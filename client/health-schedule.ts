@@ -42,7 +42,7 @@ export async function upsertHealthSchedule(client: Client, taskQueue: string, sp
     workflowType: 'healthCheck',
     args: [input],
     taskQueue,
-    workflowId: `${scheduleId}/pass`,
+    workflowId: `${scheduleId}/window`,
     typedSearchAttributes: [
       { key: CLUSTER, value: spec.metadata.name },
       { key: OPERATION, value: 'health' as const },

@@ -80,7 +80,7 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
           recheckAt,
           scheduleId: workflowIds.health(input.cluster),
         }),
-      (l) => `${l.end}: ${l.summary}`,
+      (l) => `${l.end} after ${l.probes} probe${l.probes === 1 ? '' : 's'}: ${l.summary}`,
     );
     probes += leg.probes;
     generation = leg.generation;
