@@ -61,6 +61,9 @@ export async function upsertHealthSchedule(client: Client, taskQueue: string, sp
     policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: '1 minute' },
     state: { note: `autok8s health watch of ${spec.metadata.name}` },
   });
+  // The first window now, not up to a window later at the schedule's first time; with
+  // BUFFER_ONE the scheduled runs then follow it back to back.
+  await client.schedule.getHandle(scheduleId).trigger();
   return { scheduleId, created: true, every: every ?? spec.health.interval, window };
 }
 
