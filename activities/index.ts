@@ -51,6 +51,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     return deps.temporal();
   };
   const temporal = createTemporalActivities({ client });
+  const ssh = createSshActivities({ secrets });
   const specs = createSpecActivities({ policy, temporal: client });
   // A health pass's checks in one activity, over the provider activities (called as functions).
   const health = createHealthActivities({
@@ -59,6 +60,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     nodesReady: talos.nodesReady,
     etcdMembers: talos.etcdMembers,
     getIpRouting: ovh.getIpRouting,
+    vrrpMaster: ssh.lookVrrpMaster,
     acceptedSpec: specs.acceptedSpec,
   });
   const watch = createWatchActivity({
@@ -67,7 +69,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     schedulePaused: (id) => schedulePaused(client(), id),
     specStamp: (cluster) => specStamp(client(), cluster),
   });
-  const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), createSshActivities({ secrets })), talos);
+  const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), ssh), talos);
   const checks = joinActivities(joinActivities(health, watch), lbProbe);
   return refusingUnsafeValues(joinActivities(joinActivities(providers, checks), joinActivities(temporal, specs)));
 }

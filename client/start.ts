@@ -62,6 +62,30 @@ async function resolveTarget(client: Client, taskQueue: string, target: ClusterT
   return { cluster: applied.cluster, generation: applied.generation };
 }
 
+/** The memo key a failoverIp run carries its requested target under (null: none requested). */
+export const FAILOVER_TARGET_MEMO = 'requestedTo';
+
+/** How many open runs for other targets a targeted trigger waits out before it gives up joining. */
+const FAILOVER_QUEUE_ROUNDS = 3;
+
+/**
+ * Whether a trigger that asked for `requested` and was joined to an open run (USE_EXISTING)
+ * must wait for that run and start its own: the run was started for another target. A trigger
+ * without a target joins anything; so does one joined to a run for the same target (a storm).
+ */
+export function mustQueueBehind(requested: string | undefined, joinedRunTarget: unknown): boolean {
+  if (requested === undefined) return false;
+  return joinedRunTarget !== requested;
+}
+
+/**
+ * Starts failoverIp, or joins the run already open for the IP (a storm of triggers makes one
+ * move). A trigger naming a target (keepalived's notify_master: `--to <itself>`) that finds a
+ * run started for ANOTHER target waits for that run to end and then starts its own: joining
+ * would end with the IP where the other run put it (the previous MASTER's), and nothing but the
+ * health pass's reconcile would move it (docs/design.md §10.6). Bounded: after
+ * FAILOVER_QUEUE_ROUNDS such runs it returns the last one joined.
+ */
 export async function startFailover(
   client: Client,
   taskQueue: string,
@@ -70,15 +94,23 @@ export async function startFailover(
 ): Promise<Started<WorkflowHandle<typeof failoverIp>>> {
   const { cluster, generation } = await resolveTarget(client, taskQueue, target);
   const workflowId = workflowIds.failover(cluster, input.ip);
-  const handle = await client.workflow.start<typeof failoverIp>('failoverIp', {
-    taskQueue,
-    workflowId,
-    args: [{ ...input, cluster, ...(generation ? { generation } : {}) }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: searchAttributes(cluster, 'failover'),
-  });
-  // With USE_EXISTING this is the running workflow's run when one was already going.
-  return { handle, workflowId, runId: handle.firstExecutionRunId, generation };
+  for (let round = 0; ; round += 1) {
+    const handle = await client.workflow.start<typeof failoverIp>('failoverIp', {
+      taskQueue,
+      workflowId,
+      args: [{ ...input, cluster, ...(generation ? { generation } : {}) }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: searchAttributes(cluster, 'failover'),
+      memo: { [FAILOVER_TARGET_MEMO]: input.to ?? null },
+    });
+    // With USE_EXISTING this is the running workflow's run when one was already going.
+    const started = { handle, workflowId, runId: handle.firstExecutionRunId, generation };
+    if (input.to === undefined || round >= FAILOVER_QUEUE_ROUNDS) return started;
+    const run = await client.workflow.getHandle<typeof failoverIp>(workflowId, handle.firstExecutionRunId).describe();
+    if (run.status.name !== 'RUNNING' || !mustQueueBehind(input.to, run.memo?.[FAILOVER_TARGET_MEMO])) return started;
+    // Its outcome is that run's own to report; this trigger only needs it over.
+    await handle.result().catch(() => undefined);
+  }
 }
 
 export async function startBootstrap(

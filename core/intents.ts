@@ -39,6 +39,7 @@ export const intents = {
       nodes: z.array(z.strictObject({ server: dnsLabel, role, healthy: z.boolean(), detail: z.string().max(2000) })).max(600),
       etcd: z.array(z.strictObject({ server: dnsLabel, healthy: z.boolean() })).max(200),
       failover: z.array(z.strictObject({ ip, routedTo: dnsLabel.nullable() })).max(20),
+      vrrp: z.array(z.strictObject({ server: dnsLabel, master: z.boolean().nullable() })).max(200).optional(),
     }),
   }),
   /** What `apply` takes besides the spec. */

@@ -22,6 +22,8 @@ import type { ServerNetworkInit } from './ovh/vmac';
 import { PublicInternet } from './public-internet';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
 import { withholdTalosctlEnv } from './talosctl-env';
+import { startKeepalived } from './keepalived-hosts';
+import type { VrrpSimulation } from './vrrp-sim';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
 
 export interface SandboxOptions {
@@ -52,6 +54,10 @@ export interface SandboxOptions {
   publicProbe?: boolean;
   /** The spec's publicPath section (mode, bridge, interface, block); default none (vmac on vmbr0). */
   publicPath?: Record<string, unknown>;
+  /** keepalived's advert_int in the LB VMs, ms (default KEEPALIVED_DEFAULTS.advertIntSeconds: what the rendered config says). */
+  vrrpAdvertIntMs?: number;
+  /** Whether keepalived runs in the LB VMs from the start (default true); false: a test starts it (`vrrp.start`) once its notify hook is set. */
+  keepalivedStarted?: boolean;
 }
 
 export interface Sandbox {
@@ -72,6 +78,11 @@ export interface Sandbox {
   control: ControlServer;
   /** The public side: delivers a request for a failover IP only along a working public path (sandbox/public-internet.ts). */
   internet: PublicInternet;
+  /**
+   * keepalived in the LB VMs (sandbox/vrrp-sim.ts): running from the start, as on LB VMs the
+   * bootstrap set up. `vrrp.onNotify(hook)` runs the notify scripts' commands.
+   */
+  vrrp: VrrpSimulation;
   /**
    * The policy a worker needs to run this sandbox's spec: its files under the sandbox
    * directory, its OVH simulator's URL. A worker is given it explicitly (dev, demo, tests);
@@ -118,7 +129,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       audit,
       faults,
       credentials: [credential],
-      failoverIps: failoverIps.map((ip) => ({ ip, routedTo: services[0] })),
+      // vrack-block: the account's block as well, routed to the first server until attached to the vRack.
+      failoverIps: [...failoverIps, ...(typeof options.publicPath?.block === 'string' ? [options.publicPath.block] : [])].map((ip) => ({ ip, routedTo: services[0] })),
       dedicatedServers: services.map((serviceName, i) => ({ serviceName, datacenter: 'gra3', ...options.ovhServers?.[i] })),
       vracks: [{ serviceName: 'pn-100001', dedicatedServers: [] }],
       latency: options.latency?.ovh,
@@ -161,6 +173,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
 
     let spec: ClusterSpec | undefined;
+    let vrrp: VrrpSimulation | undefined;
     const internet = await PublicInternet.start({
       spec: () => {
         if (!spec) throw new Error('the sandbox spec is not written yet');
@@ -169,6 +182,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ovh,
       proxmox,
       healthUrl: (server) => lbHosts.get(server)!.healthUrl,
+      vrrp: {
+        state: (server) => vrrp?.state(server) ?? 'STOPPED',
+        holders: () => vrrp?.holders() ?? [],
+      },
       audit,
     });
     stops.push(() => internet.stop());
@@ -210,6 +227,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }),
     );
     spec = loadSpecFile(specFile);
+    const keepalived = startKeepalived({ spec, lbHosts, audit, advertIntMs: options.vrrpAdvertIntMs, running: options.keepalivedStarted });
+    vrrp = keepalived;
+    stops.push(() => keepalived.close());
 
     const lbOf = (args: string[]) => {
       const endpoint = lbHosts.get(args[0] ?? '');
@@ -227,6 +247,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           if (!vm) throw new Error(`usage: node-not-ready <server> <controlPlane|worker> [on|off]; servers: ${names.join(', ')}`);
           talos.setNotReady(vm.ip, on !== 'off');
           return `${server}/${role} (${vm.ip}) ${on !== 'off' ? 'NotReady' : 'Ready again'}`;
+        },
+        'keepalived-stop': async ([server]) => (keepalived.stop(lbOf([server ?? '']).name), `keepalived on ${server}'s LB stopped`),
+        'keepalived-start': async ([server]) => (keepalived.start(lbOf([server ?? '']).name), `keepalived on ${server}'s LB started`),
+        'vrrp-isolate': async ([server, ms]) => {
+          const forMs = Number(ms);
+          if (!Number.isInteger(forMs) || forMs <= 0) throw new Error('usage: vrrp-isolate <server> <ms>: the LB hears no VRRP advert for <ms> milliseconds');
+          keepalived.isolate(lbOf([server ?? '']).name, forMs);
+          return `${server}'s keepalived hears no advert for ${forMs} ms`;
         },
         'kill-vm': async ([server, role]) => {
           const sim = proxmox.get(server ?? '');
@@ -253,6 +281,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       talos,
       control,
       internet,
+      vrrp: keepalived,
       workerPolicy: { secretEnvPrefixes: [], pathRoots: [dir], ovhEndpoints: [ovh.endpoint] },
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);

@@ -8,8 +8,15 @@
 //   MAC suspended by a move is on no server until the move task ends.
 // - routed: the host routes the IP to its LB VM's public NIC (any MAC).
 // - vrack-block: the block is routed into the vRack and the LB holding the VRRP address gets it.
+// - In every mode the LB VM must hold the IP: keepalived adds its `virtual_ipaddress` on the
+//   MASTER and removes it on a BACKUP, FAULT or stop (core/render/keepalived.ts; keepalived's
+//   keepalived.conf(5), "virtual_ipaddress"). A packet that reaches an LB VM not holding the
+//   address is not for any of its interfaces and is dropped: a moved IP with the NIC up on a
+//   BACKUP still serves nothing. With two MASTERs (a split brain) in vrack-block, the vRack
+//   delivers to the one whose gratuitous ARP came last (the latest takeover).
 import { nicLinkUp } from '../core/public-path/lb-nic';
 import type { PublicPathMode } from '../core/public-path/modes';
+import type { VrrpState } from './vrrp-sim';
 
 export interface LbVmFacts {
   server: string;
@@ -17,6 +24,8 @@ export interface LbVmFacts {
   vmid: number;
   /** The LB VM as the server's Proxmox has it; undefined when there is no such VM. */
   vm?: { running: boolean; net1?: string };
+  /** keepalived's VRRP state in that LB VM (sandbox/vrrp-sim.ts); only MASTER holds the addresses. */
+  vrrp: VrrpState;
 }
 
 export interface DeliveryFacts {
@@ -32,6 +41,8 @@ export interface DeliveryFacts {
   mac?: { mac: string; server: string; suspended: boolean };
   /** Every server's LB VM, in spec order (keepalived's VRRP priority order). */
   lbs: LbVmFacts[];
+  /** The servers whose keepalived is MASTER, the latest takeover first (whose gratuitous ARP came last). */
+  holders: string[];
 }
 
 /** The LBs that could answer, best first, or why the packet goes nowhere. */
@@ -54,10 +65,11 @@ function vmIssue(lb: LbVmFacts): string | undefined {
 export function deliveryCandidates(f: DeliveryFacts): Candidates {
   if (f.mode === 'vrack-block') {
     if (f.routedTo !== f.vrack) return { why: `the block of ${f.ip} is not routed into the vRack ${f.vrack} (routed to ${f.routedTo ?? 'nowhere'})` };
-    // Which LB holds the VRRP address: the first in priority order whose VM runs; the caller
-    // then skips those whose HAProxy does not answer (keepalived's health check would demote it).
-    const up = f.lbs.filter((lb) => vmIssue(lb) === undefined).map((lb) => lb.server);
-    return up.length > 0 ? { candidates: up } : { why: `no LB VM runs to hold ${f.ip}: ${f.lbs.map((lb) => vmIssue(lb)).join('; ')}` };
+    // The LB holding the VRRP address, whose VM runs; the latest takeover's gratuitous ARP wins.
+    const byServer = new Map(f.lbs.map((lb) => [lb.server, lb]));
+    const up = f.holders.filter((server) => byServer.get(server) !== undefined && vmIssue(byServer.get(server)!) === undefined);
+    if (up.length > 0) return { candidates: up };
+    return { why: `no running LB VM holds ${f.ip}: ${f.lbs.map((lb) => vmIssue(lb) ?? `${lb.server}'s keepalived is ${lb.vrrp}`).join('; ')}` };
   }
   if (f.routedTo === null) return { why: `OVH routes ${f.ip} nowhere` };
   const lb = f.lbs.find((x) => x.ovhService === f.routedTo);
@@ -77,5 +89,6 @@ export function deliveryCandidates(f: DeliveryFacts): Candidates {
     return { why: `${lb.server}'s LB VM ${lb.vmid} net1 has MAC ${nic.mac ?? '(none)'}, not ${f.ip}'s virtual MAC ${f.mac!.mac.toUpperCase()}` };
   }
   if (!nicLinkUp(net1)) return { why: `${lb.server}'s LB VM ${lb.vmid} net1 link is down (link_down=1)` };
+  if (lb.vrrp !== 'MASTER') return { why: `${lb.server}'s LB VM ${lb.vmid} does not hold ${f.ip}: its keepalived is ${lb.vrrp}, not MASTER` };
   return { candidates: [lb.server] };
 }

@@ -1,8 +1,9 @@
 // The sandbox's public internet: an HTTP gateway on loopback that delivers a request for a
 // failover IP only along the path OVH and the server would really carry it (docs/contracts.md
 // §A.8): OVH routes the IP to a server, that server's LB VM has the public NIC the mode needs
-// (vmac: net1 with the IP's virtual MAC, on the public bridge, link up; routed: net1 link up;
-// vrack-block: the LB holding the VRRP address), and that LB's HAProxy answers. Then it
+// (vmac: net1 with the IP's virtual MAC, on the public bridge, link up; routed: net1 link up),
+// that LB holds the address (its keepalived is MASTER, sandbox/vrrp-sim.ts; in vrack-block
+// this alone picks the LB), and that LB's HAProxy answers. Then it
 // passes the request to the LB's health endpoint, the stand-in for HAProxy's frontends, and
 // names the server in `x-autok8s-served-by`.
 //
@@ -22,6 +23,7 @@ import type { AuditLog } from './audit';
 import type { OvhSimulator } from './ovh/simulator';
 import type { ProxmoxSimulator } from './proxmox/simulator';
 import { deliveryCandidates, type DeliveryFacts } from './public-delivery';
+import type { VrrpSimulation } from './vrrp-sim';
 
 
 export interface Serving {
@@ -39,6 +41,8 @@ export interface PublicInternetDeps {
   proxmox: Map<string, ProxmoxSimulator>;
   /** Each server's LB health endpoint (HAProxy's monitor-uri stand-in). */
   healthUrl: (server: string) => string;
+  /** keepalived in the LB VMs: who holds the VRRP addresses. */
+  vrrp: Pick<VrrpSimulation, 'state' | 'holders'>;
   audit?: AuditLog;
 }
 
@@ -126,8 +130,9 @@ export class PublicInternet {
       mac: this.deps.ovh.macFor(ip),
       lbs: spec.servers.map((s) => {
         const vm = this.deps.proxmox.get(s.name)?.vms().find((v) => v.vmid === s.vms.lb.vmid);
-        return { server: s.name, ovhService: s.ovhService, vmid: s.vms.lb.vmid, vm: vm && { running: vm.status === 'running', net1: vm.config.net1 } };
+        return { server: s.name, ovhService: s.ovhService, vmid: s.vms.lb.vmid, vm: vm && { running: vm.status === 'running', net1: vm.config.net1 }, vrrp: this.deps.vrrp.state(s.name) };
       }),
+      holders: this.deps.vrrp.holders(),
     };
   }
 

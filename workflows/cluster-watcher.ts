@@ -24,6 +24,7 @@ import type { Activities } from '../activities';
 import type { WatcherAnswer, WatcherReport, WatcherState } from '../core/health/watcher';
 import { nextDecisionAt } from '../core/health/watch-window';
 import { decideRemediations, nodeKey, recordHealth, type RemediationAction } from '../core/policies/remediation';
+import { decideReconcile } from '../core/policies/vrrp-reconcile';
 import { parseDuration } from '../core/spec/duration';
 import type { ClusterSpec } from '../core/spec/schema';
 import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
@@ -75,7 +76,7 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
       // Same ID keepalived's trigger uses: if that run is going, ours simply is not needed.
       startChild(failoverIp, {
         workflowId: workflowIds.failover(cluster, action.ip),
-        args: [{ cluster, generation, ip: action.ip, reason: `health check: ${action.why}` }],
+        args: [{ cluster, generation, ip: action.ip, ...(action.to !== undefined ? { to: action.to } : {}), reason: action.reason ?? `health check: ${action.why}` }],
         typedSearchAttributes: [
           { key: CLUSTER, value: cluster },
           { key: OPERATION, value: 'failover' },
@@ -144,6 +145,13 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
         desiredControlPlanes: spec.servers.filter((s) => s.vms.controlPlane).length,
         failover: observation.failover,
       });
+      if (observation.vrrp !== undefined) {
+        // The split-brain reconcile: the IP back to the VRRP MASTER, once per mismatch.
+        const moving = actions.flatMap((a) => (a.kind === 'failover' ? [a.ip] : []));
+        const decided = decideReconcile({ failover: observation.failover, nodes: observation.nodes, vrrp: observation.vrrp, reconciled: state.reconciled ?? {}, moving });
+        state.reconciled = decided.reconciled;
+        actions.push(...decided.actions);
+      }
       for (const action of actions) {
         if (action.kind === 'failover' || action.kind === 'reboot' || action.kind === 'replace') {
           remember(action);

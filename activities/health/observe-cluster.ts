@@ -11,6 +11,8 @@
 // the provider activities (injected), called as plain functions.
 import type { LbProbe } from '../../core/policies/failover-target';
 import type { FailoverObservation, NodeObservation } from '../../core/policies/remediation';
+import type { VrrpObservation } from '../../core/policies/vrrp-reconcile';
+import { publicPathOf } from '../../core/public-path/modes';
 import {
   etcdHealth,
   keyOf,
@@ -32,6 +34,8 @@ export interface HealthCheckDeps {
   nodesReady(spec: ClusterSpec, nodes: NodeRef[]): Promise<Readiness[]>;
   etcdMembers(spec: ClusterSpec, viaServer: string): Promise<{ members: { server?: string }[] }>;
   getIpRouting(ovh: ClusterSpec['ovh'], ip: string): Promise<{ routedTo: string | null }>;
+  /** Whether the server's LB holds the VRRP addresses (keepalived MASTER); for the split-brain reconcile. */
+  vrrpMaster?(spec: ClusterSpec, serverName: string): Promise<boolean>;
   /** The cluster's accepted spec (the acceptedSpec activity, called as a function). */
   acceptedSpec?(cluster: string): Promise<{ generation: string; spec: ClusterSpec }>;
 }
@@ -79,7 +83,7 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
       }
 
       const nodeRefs = talosNodes(spec);
-      const [lbs, problems, failover] = await Promise.all([
+      const [lbs, problems, [failover, vrrp]] = await Promise.all([
         timed(
           'lb-health',
           () =>
@@ -97,7 +101,17 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
           const bad = [...m.entries()].filter(([, p]) => p !== undefined);
           return bad.length === 0 ? `${m.size} running` : bad.map(([k, p]) => `${k}: ${p}`).join('; ');
         }),
-        timed('failover-routing', () => routings(spec), (list) => list.map((f) => `${f.ip} → ${f.routedTo ?? 'parked'}`).join(', ') || 'no failover IP'),
+        timed('failover-routing', () => routings(spec), (list) => list.map((f) => `${f.ip} → ${f.routedTo ?? 'parked'}`).join(', ') || 'no failover IP').then(
+          async (routed): Promise<[FailoverObservation[], VrrpObservation[] | undefined]> => {
+            const look = deps.vrrpMaster;
+            if (!look || publicPathOf(spec).mode === 'vrack-block' || routed.length === 0) return [routed, undefined];
+            const seen = await timed('vrrp-state', () => vrrpLooks(spec, look, routed), (v) => {
+              const unknown = v.filter((x) => x.master === null).map((x) => x.server);
+              return `MASTER: ${v.filter((x) => x.master).map((x) => x.server).join(', ') || 'none'} (looked at ${v.length})${unknown.length ? `; not looked at: ${unknown.join(', ')}` : ''}`;
+            });
+            return [routed, seen];
+          },
+        ),
       ]);
 
       const running = nodeRefs.filter((n) => problems.get(keyOf(n)) === undefined);
@@ -133,7 +147,7 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
       // Nodes in spec order: each server's LB, control plane, worker.
       const order = (n: NodeObservation) => spec.servers.findIndex((s) => s.name === n.server) * 3 + ['lb', 'controlPlane', 'worker'].indexOf(n.role);
       const nodes = [...lbs, ...talos].sort((a, b) => order(a) - order(b));
-      return { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover, checks };
+      return { cluster: spec.metadata.name, at: Date.now(), nodes, etcd, failover, ...(vrrp ? { vrrp } : {}), checks };
     },
   };
   return activities;
@@ -152,6 +166,25 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
       }),
     );
     return new Map(nodes.map((n) => [keyOf(n), vmProblem(looks.get(keyOf(n)))]));
+  }
+
+  /**
+   * keepalived's state on each LB, for the split-brain reconcile: only where a move follows the
+   * VRRP MASTER (not vrack-block, where nothing moves) and the worker can look. An LB that
+   * cannot be looked at is `master: null` (unknown), never a guess.
+   */
+  /**
+   * The LBs the IPs are routed to first: when each is MASTER there is nothing to reconcile and
+   * the pass stops there (one SSH look per pass in the steady state, not one per LB). Otherwise
+   * every LB, so the reconcile knows the one MASTER. In spec order either way.
+   */
+  async function vrrpLooks(spec: ClusterSpec, look: (spec: ClusterSpec, server: string) => Promise<boolean>, routed: readonly FailoverObservation[]): Promise<VrrpObservation[]> {
+    const lbs = spec.servers.filter((s) => s.vms.lb).map((s) => s.name);
+    const lookAt = (server: string): Promise<VrrpObservation> => withDeadline(`VRRP look on ${server}`, look(spec, server)).then((master) => ({ server, master }), () => ({ server, master: null }));
+    const first = [...new Set(routed.flatMap((f) => (f.routedTo !== null && lbs.includes(f.routedTo) ? [f.routedTo] : [])))];
+    const seen = await Promise.all(first.map(lookAt));
+    if (first.length === 0 || seen.some((v) => v.master !== true)) seen.push(...(await Promise.all(lbs.filter((s) => !first.includes(s)).map(lookAt))));
+    return seen.sort((a, b) => lbs.indexOf(a.server) - lbs.indexOf(b.server));
   }
 
   /** Where each failover IP is routed; an IP whose routing cannot be read is left out (unknown, so no decision is taken on it). */

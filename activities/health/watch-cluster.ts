@@ -80,7 +80,8 @@ export function createWatchActivity(deps: WatchDeps) {
       for (let next = Date.now(); ; next += every()) {
         if (next > Date.now()) await ctx.sleep(next - Date.now());
         else next = Date.now();
-        if (Date.now() >= leg.until) {
+        // A window always looks once, however late its first leg starts.
+        if (Date.now() >= leg.until && leg.baseline !== undefined) {
           return { end: 'window-end', generation, changes: [], probes: progress.probes, summary: `window over: ${progress.paused ? 'schedule paused' : quietSummary(last, progress.quietSince, Date.now(), progress.probes)}` };
         }
         const paused = await deps.schedulePaused(leg.scheduleId);

@@ -16,6 +16,7 @@ import { KnownHostKeys } from './known-hosts';
 import { pushConfigFiles, readRemoteFile, type PushDeps, type PushResult, type PushStage } from './push';
 import type { OpenOptions } from './session';
 import { sshTargetFor } from './target';
+import { holdsVrrpAddress } from './vrrp-look';
 
 export interface SshActivityDeps {
   secrets: SecretResolver;
@@ -82,6 +83,13 @@ export function createSshActivities(deps: SshActivityDeps) {
         }
       }
       return result;
+    },
+
+    /** Whether the LB VM's keepalived is MASTER: its vRack NIC holds the API VIP (activities/ssh/vrrp-look.ts). */
+    async lookVrrpMaster(spec: ClusterSpec, serverName: string): Promise<boolean> {
+      const server = spec.servers.find((s) => s.name === serverName);
+      if (!server) throw new Error(`${serverName} is not a server of ${spec.metadata.name}`);
+      return holdsVrrpAddress(sshTargetFor(server), spec.network.interface, spec.network.apiVip, { secrets: deps.secrets, ssh: sshFor(spec) });
     },
 
     /** The file as it is on the LB VM (null when absent), e.g. to show a diff before a push. */

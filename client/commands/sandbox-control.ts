@@ -97,11 +97,11 @@ export function auditCommand(): Command {
 
 export function hookCommand(): Command {
   return new Command('hook')
-    .description('Run a demo hook in a running sandbox (lb-down, lb-up, ...)')
+    .description('Run a demo hook in a running sandbox (lb-down, lb-up, keepalived-stop, keepalived-start, vrrp-isolate, node-not-ready, kill-vm)')
     .addOption(dirOption())
     .argument('<name>', 'hook name')
     .argument('[args...]', 'hook arguments, e.g. a server name')
-    .addHelpText('after', '\nExample:\n  autok8s sandbox hook lb-down srv-a')
+    .addHelpText('after', '\nExamples:\n  autok8s sandbox hook lb-down srv-a\n  autok8s sandbox hook keepalived-stop srv-a\n  autok8s sandbox hook vrrp-isolate srv-b 8000   # srv-b hears no VRRP advert for 8 s: a split brain')
     .action(async (name: string, args: string[], o: { dir: string }) => {
       const { result } = (await call(o.dir, 'POST', `/hooks/${name}`, { args })) as { result: unknown };
       process.stdout.write(`${typeof result === 'string' ? result : JSON.stringify(result)}\n`);

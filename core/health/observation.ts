@@ -4,6 +4,7 @@
 // turn them into the observation the watcher's policies read; tests feed them tables.
 import type { EtcdMemberHealth } from '../policies/quorum';
 import type { FailoverObservation, NodeObservation } from '../policies/remediation';
+import type { VrrpObservation } from '../policies/vrrp-reconcile';
 import type { VmRole } from '../spec/schema';
 import type { TalosRole } from '../talos/nodes';
 
@@ -26,6 +27,8 @@ export interface ClusterObservation {
   nodes: NodeObservation[];
   etcd: EtcdMemberHealth[];
   failover: FailoverObservation[];
+  /** keepalived's state on each LB (absent: not looked at, e.g. vrack-block); the split-brain reconcile reads it. */
+  vrrp?: VrrpObservation[];
 }
 
 /** The observeCluster activity's answer: the observation and how each named check went. */

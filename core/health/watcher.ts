@@ -11,6 +11,8 @@ export interface WatcherState {
   recent: { at: number; action: RemediationAction; outcome?: string }[];
   lastObservation?: ClusterObservation;
   lastActions: RemediationAction[];
+  /** Failover IPs the split-brain reconcile moved, with the mismatch it repaired ("<from>→<to>"): not repaired twice. */
+  reconciled?: Record<string, string>;
 }
 
 /**

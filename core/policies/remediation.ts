@@ -47,7 +47,10 @@ export interface FailoverObservation {
 }
 
 export type RemediationAction =
-  | { kind: 'failover'; ip: string; from: string | null; why: string }
+  /** `to` and `reason` when the target is decided here (the split-brain reconcile); otherwise failoverIp picks. */
+  | { kind: 'failover'; ip: string; from: string | null; why: string; to?: string; reason?: string }
+  /** Two VRRP MASTERs, or a mismatch already reconciled once: reported, not acted on (core/policies/vrrp-reconcile.ts). */
+  | { kind: 'split-brain'; ip: string; why: string }
   | { kind: 'reboot' | 'replace'; server: string; role: VmRole; why: string }
   | { kind: 'wait' | 'report'; server: string; role: VmRole; why: string };
 

@@ -8,6 +8,7 @@ import { chmod, copyFile, lstat, readFile, rename, rm, stat, utimes, writeFile }
 import { posix, resolve, sep } from 'node:path';
 import { LB_CONFIG_PATHS } from '../../core/render/lb-files';
 import { dateCommand, ln, readlinkCommand, statCommand, touch } from './link-commands';
+import { ipCommand } from './ip-command';
 import { systemctl } from './systemctl';
 import { DEBIAN_LB_USERS } from './debian-layout';
 import { checkHaproxyConfig, checkKeepalivedConfig, checkNginxConfig, type HostFacts, type ProgramResult } from './validators';
@@ -28,6 +29,8 @@ export interface HostFilesystem {
   units: Map<string, UnitState>;
   /** Network interfaces of the host (keepalived -t refuses a config naming another). */
   interfaces: string[];
+  /** Addresses keepalived added (virtual_ipaddress while MASTER), which `ip addr` lists. */
+  addresses?: { dev: string; cidr: string }[];
 }
 
 export interface CommandOutcome extends ProgramResult {
@@ -193,6 +196,8 @@ export async function runCommand(argv: string[], stdin: Buffer, fs: HostFilesyst
       return validateWith(program, args, fs);
     case 'systemctl':
       return systemctl(args, fs);
+    case 'ip':
+      return ipCommand(args, fs);
     default:
       return err(127, `sh: 1: ${program}: not found`);
   }

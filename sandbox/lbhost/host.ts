@@ -172,6 +172,11 @@ export class InProcessLbHost {
     return this.health.healthy;
   }
 
+  /** The addresses keepalived holds here now (its virtual_ipaddress while MASTER; none otherwise): what `ip addr` lists. */
+  holdAddresses(addresses: { dev: string; cidr: string }[]): void {
+    this.fs.addresses = addresses.map((a) => ({ ...a }));
+  }
+
   /** false: /healthz stops answering (its port closes), as when HAProxy or the VM dies. */
   setHealthy(on: boolean): Promise<void> {
     return this.health.setHealthy(on);

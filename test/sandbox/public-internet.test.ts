@@ -1,7 +1,7 @@
 // The sandbox's simulated internet (sandbox/public-internet.ts) over the real simulators: it
 // serves a failover IP only through the LB whose public NIC OVH's routing and virtual MAC reach,
-// drops it while the MAC is suspended by a move, when the LB's HAProxy is down or the link is
-// down, and explains which condition failed.
+// drops it while the MAC is suspended by a move, when the LB's HAProxy is down, the link is
+// down or the LB's keepalived does not hold the address, and explains which condition failed.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ const IP = '203.0.113.10';
 const serviceOf = (box: Sandbox, name: string) => box.spec.servers.find((s) => s.name === name)!.ovhService;
 const sandboxDir = () => mkdtempSync(join(tmpdir(), 'ak8s-internet-'));
 const LATENCY = { ovh: { moveMs: 1500, vmacTaskMs: 50 }, proxmox: { createMs: 30, startMs: 30, bootMs: 30 } };
+/** keepalived in the LB VMs elects srv-a (the highest priority) once its master-down interval has run out. */
+const srvAIsMaster = (box: Sandbox) => waitUntil("srv-a's keepalived is MASTER", () => box.vrrp.holders().join() === 'srv-a');
 
 describe('the simulated internet, vmac mode', () => {
   let box: Sandbox;
@@ -23,6 +25,7 @@ describe('the simulated internet, vmac mode', () => {
   beforeAll(async () => {
     box = await startSandbox({ clusterName: 'internet', dir: sandboxDir(), servers: 2, latency: LATENCY });
     mac = (await createActivities({ policy: box.workerPolicy, pollIntervalMs: 20 }).ensureVirtualMac(box.spec.ovh, serviceOf(box, 'srv-a'), IP, 'lb-srv-a')).mac;
+    await srvAIsMaster(box);
   });
   afterAll(() => box?.stop());
 
@@ -67,7 +70,8 @@ describe('the simulated internet, vmac mode', () => {
 describe('the simulated internet, routed mode', () => {
   let box: Sandbox;
   beforeAll(async () => {
-    box = await startSandbox({ dir: sandboxDir(), servers: 2, latency: LATENCY, publicPath: { mode: 'routed' } });
+    box = await startSandbox({ clusterName: 'internet-routed', dir: sandboxDir(), servers: 2, latency: LATENCY, publicPath: { mode: 'routed' } });
+    await srvAIsMaster(box);
   });
   afterAll(() => box?.stop());
 
@@ -76,5 +80,15 @@ describe('the simulated internet, routed mode', () => {
     expect((await box.internet.serves(IP)).why).toMatch(/srv-a's LB VM \d+ net1 link is down/);
     await setLink(box, 'srv-a', true);
     expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-a' });
+  });
+
+  it('drops the IP on the routed LB once its keepalived stops: a BACKUP or a stopped keepalived holds no address', async () => {
+    box.vrrp.stop('srv-a');
+    try {
+      expect(await box.internet.serves(IP)).toEqual({ served: false, why: `srv-a's LB VM ${lbVmid(box, 'srv-a')} does not hold ${IP}: its keepalived is STOPPED, not MASTER` });
+      await expect(fetch(box.internet.url(IP))).rejects.toThrow();
+    } finally {
+      box.vrrp.start('srv-a');
+    }
   });
 });

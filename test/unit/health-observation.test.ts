@@ -196,3 +196,52 @@ describe('schedulePhaseMs', () => {
     expect(() => schedulePhaseMs('x', 1.5)).toThrow(/positive whole number/);
   });
 });
+
+describe('observeCluster: the VRRP look', () => {
+  const servers = spec.servers.map((s) => s.name);
+  const ovhOf = (name: string) => spec.servers.find((s) => s.name === name)!.ovhService;
+  /** Healthy answers for every check; OVH routes the IP to `routedTo`; `masters` hold the VIP; `down` cannot be reached. */
+  function deps(routedTo: string, masters: string[], down: string[] = []) {
+    const looked: string[] = [];
+    const d: HealthCheckDeps = {
+      probeLb: async (s) => ({ server: s.name, healthy: true, detail: 'ok' }),
+      vmStatuses: async () => (['lb', 'controlPlane', 'worker'] as const).map((role) => ({ role, exists: true, status: 'running' })),
+      nodesReady: async (_s, nodes) => nodes.map((n) => ({ ...n, ready: true, stage: 'running', detail: '' })),
+      etcdMembers: async () => ({ members: spec.servers.map((s) => ({ server: s.name })) }),
+      getIpRouting: async () => ({ routedTo: ovhOf(routedTo) }),
+      vrrpMaster: async (_s, server) => {
+        looked.push(server);
+        if (down.includes(server)) throw new Error(`ssh to ${server}: ECONNREFUSED`);
+        return masters.includes(server);
+      },
+    };
+    return { d, looked };
+  }
+
+  it('with the IP on the MASTER, looks at that LB alone', async () => {
+    const { d, looked } = deps(servers[0], [servers[0]]);
+    const o = await createHealthActivities(d).observeCluster(spec);
+    expect(o.vrrp).toEqual([{ server: servers[0], master: true }]);
+    expect(looked).toEqual([servers[0]]);
+    expect(o.checks!.find((c) => c.name === 'vrrp-state')!.summary).toMatch(/^MASTER: srv-a \(looked at 1\)$/);
+  });
+
+  it('with the IP on a BACKUP, looks at every LB, in spec order; one it cannot reach is unknown (null)', async () => {
+    const { d, looked } = deps(servers[1], [servers[0]], [servers[2]]);
+    const o = await createHealthActivities(d).observeCluster(spec);
+    expect(o.vrrp).toEqual([
+      { server: servers[0], master: true },
+      { server: servers[1], master: false },
+      { server: servers[2], master: null },
+    ]);
+    expect(looked.sort()).toEqual([...servers].sort());
+  });
+
+  it('does not look in vrack-block mode (nothing moves) nor without the dependency', async () => {
+    const { d, looked } = deps(servers[1], [servers[0]]);
+    const block = { ...spec, publicPath: { mode: 'vrack-block' as const, bridge: 'vmbr0', interface: 'eth1', block: '203.0.113.8/29' } };
+    expect((await createHealthActivities(d).observeCluster(block)).vrrp).toBeUndefined();
+    expect((await createHealthActivities({ ...d, vrrpMaster: undefined }).observeCluster(spec)).vrrp).toBeUndefined();
+    expect(looked).toEqual([]);
+  });
+});

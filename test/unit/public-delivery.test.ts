@@ -14,7 +14,9 @@ function facts(edit: Partial<DeliveryFacts> = {}, nets: (string | undefined)[] =
     routedTo: 'ns-a',
     vrack: 'pn-1',
     mac: { mac: MAC, server: 'ns-a', suspended: false },
-    lbs: nets.map((net1, i) => ({ server: `srv-${'ab'[i]}`, ovhService: `ns-${'ab'[i]}`, vmid: 101 + i * 100, vm: { running: true, net1 } })),
+    // srv-a's keepalived is MASTER, srv-b's BACKUP, unless a case says otherwise.
+    lbs: nets.map((net1, i) => ({ server: `srv-${'ab'[i]}`, ovhService: `ns-${'ab'[i]}`, vmid: 101 + i * 100, vm: { running: true, net1 }, vrrp: i === 0 ? 'MASTER' : 'BACKUP' })),
+    holders: ['srv-a'],
     ...edit,
   };
 }
@@ -30,11 +32,15 @@ describe('deliveryCandidates', () => {
     ['vmac: a NIC with another MAC does not receive the frames', facts({}, [up('02:00:00:00:00:99')]), /net1 has MAC 02:00:00:00:00:99, not/],
     ['vmac: an LB VM without net1 receives nothing', facts({}, [undefined]), /has no net1/],
     ['vmac: net1 on the vRack bridge is not the public side', facts({}, [`virtio=${MAC.toUpperCase()},bridge=vmbr1`]), /on bridge vmbr1, not the public bridge vmbr0/],
-    ['vmac: a stopped LB VM answers nothing', facts({ lbs: [{ server: 'srv-a', ovhService: 'ns-a', vmid: 101, vm: { running: false, net1: up() } }] }), /is not running/],
-    ['vmac: a missing LB VM answers nothing', facts({ lbs: [{ server: 'srv-a', ovhService: 'ns-a', vmid: 101 }] }), /does not exist/],
+    ['vmac: a stopped LB VM answers nothing', facts({ lbs: [{ server: 'srv-a', ovhService: 'ns-a', vmid: 101, vm: { running: false, net1: up() }, vrrp: 'MASTER' }] }), /is not running/],
+    ['vmac: a missing LB VM answers nothing', facts({ lbs: [{ server: 'srv-a', ovhService: 'ns-a', vmid: 101, vrrp: 'MASTER' }] }), /does not exist/],
+    ['vmac: the NIC with the MAC and its link up on an LB whose keepalived is BACKUP holds no address, so drops it', facts({ routedTo: 'ns-b', mac: { mac: MAC, server: 'ns-b', suspended: false } }, [down(), up()]), /srv-b's LB VM 201 does not hold 203\.0\.113\.10: its keepalived is BACKUP, not MASTER/],
+    ['vmac: a keepalived in FAULT holds nothing either', facts({ lbs: [{ server: 'srv-a', ovhService: 'ns-a', vmid: 101, vm: { running: true, net1: up() }, vrrp: 'FAULT' }], holders: [] }), /its keepalived is FAULT, not MASTER/],
     ['routed: any MAC will do once the link is up', facts({ mode: 'routed', mac: undefined }, ['virtio=BC:24:11:00:00:01,bridge=vmbr0']), 'srv-a'],
     ['routed: a routed IP to a server outside the cluster goes nowhere here', facts({ mode: 'routed', routedTo: 'ns-z' }), /ns-z, not a server of the cluster/],
-    ['vrack-block: every running LB in priority order may hold the address', facts({ mode: 'vrack-block', routedTo: 'pn-1' }, [undefined, undefined]), 'srv-a,srv-b'],
+    ['vrack-block: the LB whose keepalived is MASTER holds the address', facts({ mode: 'vrack-block', routedTo: 'pn-1' }, [undefined, undefined]), 'srv-a'],
+    ['vrack-block: with two MASTERs (a split brain) the latest takeover\'s gratuitous ARP wins', facts({ mode: 'vrack-block', routedTo: 'pn-1', holders: ['srv-b', 'srv-a'] }, [undefined, undefined]), 'srv-b,srv-a'],
+    ['vrack-block: no MASTER, nobody holds the address', facts({ mode: 'vrack-block', routedTo: 'pn-1', holders: [] }, [undefined, undefined]), /no running LB VM holds 203\.0\.113\.10/],
     ['vrack-block: a block not in the vRack goes nowhere', facts({ mode: 'vrack-block', routedTo: 'ns-a' }), /not routed into the vRack pn-1/],
   ])('%s', (_name, f, expected) => {
     const c = deliveryCandidates(f);

@@ -47,6 +47,8 @@ beforeAll(async () => {
   mac = (await activities.ensureVirtualMac(box.spec.ovh, serviceOf('srv-a'), IP, 'lb-srv-a')).mac;
   await lbVmWithPublicNic(box, 'srv-a', { mac, linkUp: true });
   await lbVmWithPublicNic(box, 'srv-b', { mac, linkUp: false });
+  // keepalived in the LB VMs (sandbox/vrrp-sim.ts, no notify hook here: the test sets the links) elects srv-a.
+  await waitUntil("srv-a's keepalived is MASTER", () => box.vrrp.holders().join() === 'srv-a');
   client = await connect();
   queue = uniqueQueue('failover-serving');
   worker = await startInProcessWorker(queue);
@@ -97,6 +99,9 @@ describe('failoverIp verifies that the failover IP serves traffic', () => {
     const before = appliedMoves().length;
     const { handle } = await startFailover(client, queue, box.spec, { ip: IP, to: 'srv-b', reason: 'keepalived' });
     await waitUntil('OVH applied the move', async () => appliedMoves().length > before);
+    // B holds the address only as keepalived's MASTER: A's keepalived stops, B takes over.
+    box.vrrp.stop('srv-a');
+    await waitUntil("srv-b's keepalived is MASTER", () => box.vrrp.holders().join() === 'srv-b');
     await setLink('srv-a', false);
     await setLink('srv-b', true);
     const result = await handle.result();

@@ -124,6 +124,19 @@ describe('failoverIp', () => {
     expect(box.ovh.routing(IP)).toBe(serviceOf('srv-c'));
   });
 
+  it('a trigger for another target waits for the open run and then moves the IP there (keepalived on the new MASTER)', async () => {
+    await routeTo('srv-a');
+    const before = appliedMoves().length;
+    const first = await startFailover(client, queue, box.spec, { ip: IP, to: 'srv-b', reason: 'old master' });
+    // Started while the first run's move is in progress: joining it would leave the IP on srv-b.
+    const second = await startFailover(client, queue, box.spec, { ip: IP, to: 'srv-c', reason: 'new master' });
+    expect(second.runId).not.toBe(first.runId);
+    expect(await first.handle.result()).toMatchObject({ to: 'srv-b', moved: true });
+    expect(await second.handle.result()).toMatchObject({ from: 'srv-b', to: 'srv-c', moved: true, reason: 'new master' });
+    expect(appliedMoves().length - before).toBe(2);
+    expect(box.ovh.routing(IP)).toBe(serviceOf('srv-c'));
+  });
+
   it.each([
     ['a 500', { kind: 'status', status: 500 }],
     ['a 429', { kind: 'status', status: 429 }],
