@@ -77,12 +77,16 @@ function watcherStart(cluster: string) {
   });
 }
 
-/** Whether the schedule is paused: a describe, which Temporal does not bill as an action. A missing schedule counts as paused (deleted: stop probing). */
+/**
+ * Whether the schedule is paused: a describe, which Temporal does not bill as an action. No
+ * schedule is not paused: a window started by hand watches, and a window whose schedule was
+ * deleted ends with its window.
+ */
 export async function schedulePaused(client: Client, scheduleId: string): Promise<boolean> {
   try {
     return (await client.schedule.getHandle(scheduleId).describe()).state.paused;
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return true;
+    if (err instanceof ScheduleNotFoundError) return false;
     throw err;
   }
 }

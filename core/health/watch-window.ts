@@ -7,10 +7,6 @@ import type { NodeHistory, RemediationPolicy } from '../policies/remediation';
 import { nodeKey } from '../policies/remediation';
 import type { ClusterObservation } from './observation';
 
-/** keepalived's state per LB, when the pass looked (the split-brain reconcile reads it). */
-type VrrpLook = { server: string; master: boolean | null };
-const vrrpOf = (o: ClusterObservation): VrrpLook[] | undefined => (o as { vrrp?: VrrpLook[] }).vrrp;
-
 /**
  * What changed between the observation the watcher last received and a new one, as
  * sentences for the Web UI ("srv-b/worker unhealthy: VM stopped"). Only what a decision
@@ -47,7 +43,7 @@ export function changesBetween(before: ClusterObservation | undefined, after: Cl
   for (const ip of routes.keys()) changes.push(`${ip} routing unknown`);
 
   const masters = (o: ClusterObservation) => {
-    const v = vrrpOf(o);
+    const v = o.vrrp;
     return v === undefined ? undefined : v.map((x) => `${x.server}:${x.master === null ? '?' : x.master ? 'MASTER' : 'BACKUP'}`).join(' ');
   };
   const [vb, va] = [masters(before), masters(after)];
