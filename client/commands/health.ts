@@ -81,7 +81,7 @@ function statusCommand(): Command {
       };
     });
     outputFor(o).result(status, (s: typeof status) => {
-      const lines = [s.schedule ? `schedule ${s.schedule.id}: ${s.schedule.paused ? 'PAUSED' : 'active'}, ${s.schedule.recentActions} recent passes` : 'no health schedule (autok8s health schedule -f ...)'];
+      const lines = [s.schedule ? `schedule ${s.schedule.id}: ${s.schedule.paused ? 'PAUSED' : 'active'}, ${s.schedule.recentActions} recent windows` : 'no health schedule (autok8s health schedule -f ...)'];
       const last = s.watcher?.lastObservation;
       if (last) {
         const bad = last.nodes.filter((n) => !n.healthy);
