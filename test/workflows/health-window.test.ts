@@ -43,13 +43,15 @@ async function reportsTaken(): Promise<number> {
   const history = await watcher().fetchHistory();
   return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'reportChange').length;
 }
-/** The window running now. */
+/** The window running now (from visibility: a window the schedule was triggered for is not among its runningActions). */
 async function runningWindow(): Promise<{ workflowId: string; runId: string }> {
   let found: { workflowId: string; runId: string } | undefined;
   await waitUntil('a watch window runs', async () => {
-    const w = (await schedule().describe()).info.runningActions[0]?.workflow;
-    found = w && { workflowId: w.workflowId, runId: w.firstExecutionRunId };
-    return found !== undefined;
+    for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND AutoK8sCluster = "${CLUSTER}" AND ExecutionStatus = "Running"` })) {
+      found = { workflowId: w.workflowId, runId: w.runId };
+      return true;
+    }
+    return false;
   }, 30_000, 200);
   return found!;
 }
