@@ -43,11 +43,12 @@ async function reportsTaken(): Promise<number> {
   const history = await watcher().fetchHistory();
   return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'reportChange').length;
 }
+const runningWindows = () => `WorkflowType = "healthCheck" AND TaskQueue = "${queue}" AND ExecutionStatus = "Running"`;
 /** The window running now (from visibility: a window the schedule was triggered for is not among its runningActions). */
 async function runningWindow(): Promise<{ workflowId: string; runId: string }> {
   let found: { workflowId: string; runId: string } | undefined;
   await waitUntil('a watch window runs', async () => {
-    for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND AutoK8sCluster = "${CLUSTER}" AND ExecutionStatus = "Running"` })) {
+    for await (const w of client.workflow.list({ query: runningWindows() })) {
       found = { workflowId: w.workflowId, runId: w.runId };
       return true;
     }
@@ -75,6 +76,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await schedule().delete().catch(() => undefined);
+  // A deleted schedule leaves its running window: end it with the test.
+  if (client) for await (const w of client.workflow.list({ query: runningWindows() })) await client.workflow.getHandle(w.workflowId, w.runId).terminate('test over').catch(() => undefined);
   await watcher().terminate('test over').catch(() => undefined);
   await worker?.kill();
   await client?.connection.close();
@@ -168,7 +171,7 @@ describe('the health watch window', () => {
     await schedule().trigger();
     let done: { summary: string; probes: number; reports: number } | undefined;
     await waitUntil('a 15 s window completed', async () => {
-      for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND AutoK8sCluster = "${CLUSTER}" AND ExecutionStatus = "Completed"` })) {
+      for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND TaskQueue = "${queue}" AND ExecutionStatus = "Completed"` })) {
         done = await client.workflow.getHandle(w.workflowId, w.runId).result();
         await maybeRecordHistory(client.workflow.getHandle(w.workflowId, w.runId), 'healthCheck-window');
         return true;

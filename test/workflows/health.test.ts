@@ -53,6 +53,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.schedule.getHandle(workflowIds.health('health')).delete().catch(() => undefined);
+  // A deleted schedule leaves its running window: end it with the test.
+  if (client) for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND TaskQueue = "${queue}" AND ExecutionStatus = "Running"` })) await client.workflow.getHandle(w.workflowId, w.runId).terminate('test over').catch(() => undefined);
   await watcher().terminate('test over').catch(() => undefined);
   await worker?.stop();
   await client?.connection.close();
