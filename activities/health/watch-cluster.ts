@@ -78,8 +78,14 @@ export function createWatchActivity(deps: WatchDeps) {
       const every = () => leg.everyMs ?? parseDuration(spec.health.interval);
 
       for (let next = Date.now(); ; next += every()) {
-        if (next > Date.now()) await ctx.sleep(next - Date.now());
-        else next = Date.now();
+        // Asleep until the next probe, waking to heartbeat at the cadence: an interval longer
+        // than the heartbeat timeout must not look like a dead worker.
+        // Late (a slow probe): the next one an interval after this one, not a burst to catch up.
+        if (next < Date.now()) next = Date.now();
+        while (next > Date.now()) {
+          await ctx.sleep(Math.max(1, Math.min(next - Date.now(), lastBeat + leg.beatEveryMs - Date.now())));
+          beat();
+        }
         // A window always looks once, however late its first leg starts.
         if (Date.now() >= leg.until && leg.baseline !== undefined) {
           return { end: 'window-end', generation, changes: [], probes: progress.probes, summary: `window over: ${progress.paused ? 'schedule paused' : quietSummary(last, progress.quietSince, Date.now(), progress.probes)}` };
