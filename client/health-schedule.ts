@@ -61,9 +61,10 @@ export async function upsertHealthSchedule(client: Client, taskQueue: string, sp
     policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: '1 minute' },
     state: { note: `autok8s health watch of ${spec.metadata.name}` },
   });
-  // The first window now, not up to a window later at the schedule's first time; with
-  // BUFFER_ONE the scheduled runs then follow it back to back.
-  await client.schedule.getHandle(scheduleId).trigger();
+  // The first window now, not up to a window later at the schedule's first time; the
+  // scheduled runs then follow it back to back (BUFFER_ONE). SKIP, not trigger()'s default
+  // ALLOW_ALL, which would run a second window beside one already started.
+  await client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
   return { scheduleId, created: true, every: every ?? spec.health.interval, window };
 }
 

@@ -1,3 +1,4 @@
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { Command } from 'commander';
 import { parseDuration } from '../../core/spec/duration';
 import { workflowIds } from '../../core/workflow-ids';
@@ -53,7 +54,7 @@ function stateCommand(name: 'pause' | 'resume' | 'delete', description: string):
         await handle.unpause('resumed with autok8s health resume');
         // A window still running resumes probing within an interval; if the window ended while
         // paused, this starts the next one now rather than at the next window time.
-        await handle.trigger();
+        await handle.trigger(ScheduleOverlapPolicy.SKIP);
       }
       if (name === 'delete') await handle.delete();
     });

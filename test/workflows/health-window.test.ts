@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertHealthSchedule } from '../../client/health-schedule';
@@ -91,6 +91,8 @@ describe('the health watch window', () => {
     await waitUntil('five more probes', () => probes() >= seen + 5, 30_000, 100);
     expect(await reportsTaken()).toBe(reports);
     expect((await runningWindow()).runId).toBe(window.runId);
+    // One window at a time: the schedule's first, triggered run and its scheduled runs never overlap.
+    expect((await client.workflow.count(runningWindows())).count).toBe(1);
   });
 
   it('detects a worker VM killed mid-window and repairs it from the same window', async () => {
@@ -168,7 +170,7 @@ describe('the health watch window', () => {
     // A short window, to see one end: the schedule is updated, the long window ended by hand, and the next run triggered.
     await upsertHealthSchedule(client, queue, box.spec, PROBE_EVERY, '15s');
     await client.workflow.getHandle((await runningWindow()).workflowId).terminate('test: the next window is a short one');
-    await schedule().trigger();
+    await schedule().trigger(ScheduleOverlapPolicy.SKIP);
     let done: { summary: string; probes: number; reports: number } | undefined;
     await waitUntil('a 15 s window completed', async () => {
       for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND TaskQueue = "${queue}" AND ExecutionStatus = "Completed"` })) {
