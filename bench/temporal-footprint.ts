@@ -151,6 +151,10 @@ export async function temporalFootprint(): Promise<void> {
     await timed('replace srv-c control plane', async () => (await startReplace(client, taskQueue, cluster, { server: 'srv-c', role: 'controlPlane', reason: 'footprint bench' })).handle.result());
   } finally {
     await client.schedule.getHandle(workflowIds.health(cluster)).delete().catch(() => undefined); // already deleted after the window
+    // A deleted schedule leaves its running window, whose leg would outlive the worker's client.
+    for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
+      await client.workflow.getHandle(w.workflowId, w.runId).terminate('benchmark over').catch(() => undefined);
+    }
     await client.workflow.getHandle(workflowIds.watcher(cluster)).terminate('benchmark over').catch(() => undefined);
     await stopWorker();
     await box.stop();
