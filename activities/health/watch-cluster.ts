@@ -77,7 +77,8 @@ export function createWatchActivity(deps: WatchDeps) {
       let last: ClusterObservation | undefined = leg.baseline;
       const every = () => leg.everyMs ?? parseDuration(spec.health.interval);
 
-      for (let next = Date.now(); ; next += every()) {
+      // A leg after a report starts an interval after it: the watcher has just seen that look.
+      for (let next = leg.baseline === undefined ? Date.now() : Date.now() + every(); ; next += every()) {
         // Asleep until the next probe, waking to heartbeat at the cadence: an interval longer
         // than the heartbeat timeout must not look like a dead worker.
         // Late (a slow probe): the next one an interval after this one, not a burst to catch up.
