@@ -103,6 +103,12 @@ export async function temporalFootprint(): Promise<void> {
     return result;
   };
   let window: Footprint | undefined;
+  /** A deleted schedule leaves its running window: ended here, so nothing outlives the worker's client. */
+  const endWindows = async () => {
+    for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
+      await client.workflow.getHandle(w.workflowId, w.runId).terminate('monitoring measured').catch(() => undefined);
+    }
+  };
   try {
     await timed('apply the spec (starts the spec store)', () => applySpec(client, taskQueue, box.spec));
     const boot = await timed('bootstrap, 3 servers', async () => (await startBootstrap(client, taskQueue, cluster)).handle.result());
@@ -139,7 +145,10 @@ export async function temporalFootprint(): Promise<void> {
     await nextWindow(second);
     window = await meter.since(before);
     console.log(`${NAME}: window: ${window.totalActions} actions, ${window.history.events} events, ${window.history.bytes} bytes`);
-    await client.schedule.getHandle(workflowIds.health(cluster)).delete();
+    // Monitoring ends here: the schedule, and the window it leaves running (which would otherwise
+    // watch, report and repair during the operations below and be counted in them).
+    await schedule.delete();
+    await endWindows();
 
     const ip = box.spec.failoverIps[0];
     const routed = box.ovh.routing(ip);
@@ -151,10 +160,7 @@ export async function temporalFootprint(): Promise<void> {
     await timed('replace srv-c control plane', async () => (await startReplace(client, taskQueue, cluster, { server: 'srv-c', role: 'controlPlane', reason: 'footprint bench' })).handle.result());
   } finally {
     await client.schedule.getHandle(workflowIds.health(cluster)).delete().catch(() => undefined); // already deleted after the window
-    // A deleted schedule leaves its running window, whose leg would outlive the worker's client.
-    for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
-      await client.workflow.getHandle(w.workflowId, w.runId).terminate('benchmark over').catch(() => undefined);
-    }
+    await endWindows();
     await client.workflow.getHandle(workflowIds.watcher(cluster)).terminate('benchmark over').catch(() => undefined);
     await stopWorker();
     await box.stop();
