@@ -125,9 +125,8 @@ export async function temporalFootprint(): Promise<void> {
       }
     });
 
-    // One whole window: from the start of the schedule's first scheduled window to the start of
-    // the next (the window the creation triggered, which carries the creation, is not among the
-    // schedule's runningActions and has ended before the first scheduled one starts).
+    // One whole window: from the start of the window after the one running now (which carries
+    // the schedule's creation and first report) to the start of the one after it.
     const schedule = client.schedule.getHandle(workflowIds.health(cluster));
     const running = async () => (await schedule.describe()).info.runningActions[0]?.workflow.workflowId;
     const nextWindow = async (after: string | undefined) => {
@@ -139,7 +138,7 @@ export async function temporalFootprint(): Promise<void> {
         await sleep(250);
       }
     };
-    const first = await nextWindow(undefined);
+    const first = await nextWindow(await running());
     const before = await meter.read();
     console.log(`${NAME}: measuring the window ${first} (${WINDOW}) from ${new Date(before.at).toISOString()}`);
     await nextWindow(first);
