@@ -251,7 +251,7 @@ function reportResults(measured: Trial[], trials: number, loadAtStart: number[],
   const rows = [
     row('stop MASTER → served again through the failover IP', measured.map((t) => t.servedAt - t.stoppedAt)),
     row('  stop → notify_master starts (VRRP takeover)', span((t) => t.stoppedAt, (t) => t.notifiedAt)),
-    row('  notify_master → `failover` CLI starts (the `lb link up` CLI runs first)', span((t) => t.notifiedAt, (t) => t.failoverCliAt)),
+    row('  notify_master → `failover` CLI starts (beside `lb link up`)', span((t) => t.notifiedAt, (t) => t.failoverCliAt)),
     row('  `failover` CLI starts → OVH gets POST move (CLI start-up, workflow steps)', span((t) => t.failoverCliAt, (t) => t.postedAt)),
     row('  POST move → move task ends (simulated move time + task start)', span((t) => t.postedAt, (t) => t.movedAt)),
     row('  move task ends → uplink routes the IP to the new server', span((t) => t.movedAt, (t) => t.routedAt)),

@@ -23,7 +23,7 @@ async function measure(temporalAddress: string, runs: number, moveMs: number, po
   // A cluster and a task queue per measurement: a cluster's spec store lives on the queue that
   // first started it, and the encrypted worker must not inherit the plain runs' histories.
   const variant = `${pollIntervalMs}${encrypted ? '-enc' : ''}`;
-  const box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bench-failover-')), clusterName: `bench-failover-${variant}`, latency: { ovh: { moveMs } } });
+  const box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-bench-failover-')), clusterName: `bench-failover-${variant}`, latency: { ovh: { moveMs } }, publicProbe: false });
   const taskQueue = `bench-failover-${variant}-${process.pid}`;
   let dataConverter;
   if (encrypted) {

@@ -25,10 +25,30 @@ export function notifyLines(conf: string): Partial<Record<NotifyEvent, string>> 
   return lines;
 }
 
-/** The commands of one notify line: one, or several joined in `/bin/sh -c '…; …'` (what the renderer writes). */
-export function notifyCommands(line: string): string[][] {
+/**
+ * The commands of one notify line, in the groups the shell runs them: one command, or several
+ * in `/bin/sh -c '…'` (what the renderer writes) joined by `; ` (one after the other) and ` & `
+ * (the one before it in the background: it runs beside what follows). Each inner list is one
+ * group whose commands run at once; the trailing `wait` only keeps the script alive.
+ */
+export function notifyCommandGroups(line: string): string[][][] {
   const sh = /^\/bin\/sh -c '(.*)'$/.exec(line);
-  return (sh ? sh[1].split('; ') : [line]).map((command) => command.split(' ').filter((w) => w !== ''));
+  const words = (command: string) => command.split(' ').filter((w) => w !== '');
+  const groups: string[][][] = [];
+  let background: string[][] = [];
+  for (const part of (sh ? sh[1] : line).split('; ')) {
+    if (part === 'wait') continue;
+    const pieces = part.split(' & ');
+    background.push(...pieces.slice(0, -1).map(words));
+    groups.push([...background, words(pieces[pieces.length - 1])]);
+    background = [];
+  }
+  return groups;
+}
+
+/** The commands of one notify line, in the order the script starts them. */
+export function notifyCommands(line: string): string[][] {
+  return notifyCommandGroups(line).flat();
 }
 
 type Parsed = { kind: 'failover'; options: { cluster?: string; file?: string; ip: string; to?: string; reason: string } } | { kind: 'lb-link'; state: 'up' | 'down'; options: { cluster?: string; file?: string; server: string; reason?: string } };
@@ -86,7 +106,10 @@ export function keepalivedNotifyHook(o: NotifyHookOptions): (server: string, eve
   return async (server, event) => {
     const line = lines.get(server)?.[event];
     if (line === undefined) return;
-    // keepalived waits for nothing, but a script's commands run one after the other.
-    for (const argv of notifyCommands(line)) await run(await parseNotifyCommand(argv), o.client, o.taskQueue);
+    // keepalived waits for nothing; the script runs its groups one after the other, the commands of a group at once.
+    for (const group of notifyCommandGroups(line)) {
+      const parsed = await Promise.all(group.map((argv) => parseNotifyCommand(argv)));
+      await Promise.all(parsed.map((p) => run(p, o.client, o.taskQueue)));
+    }
   };
 }

@@ -10,7 +10,7 @@ import { createSshActivities } from '../activities/ssh/activities';
 import { createTalosActivities } from '../activities/talos/activities';
 import { STATE_FILES, StateStore } from '../activities/talos/state-store';
 import type { ObservedCluster } from '../core/plan/bootstrap-plan';
-import { lbConfigFiles } from '../core/render/lb-files';
+import { LB_CONFIG_PATHS, lbConfigFiles } from '../core/render/lb-files';
 import type { ClusterSpec } from '../core/spec/schema';
 import { policyFromEnv, policyProblems, type WorkerPolicy } from '../core/spec/worker-policy';
 import { UsageError } from './errors';
@@ -65,9 +65,26 @@ export async function observeCluster(spec: ClusterSpec, policy: WorkerPolicy = p
       }),
     ),
     Promise.all([store.exists(STATE_FILES.secrets), store.exists(STATE_FILES.talosconfig), store.exists(STATE_FILES.kubeconfig)]),
-    Promise.all(
-      spec.servers.flatMap((server) =>
-        lbConfigFiles(spec, server.name).map(async (file) => {
+    observeLbFiles(),
+  ]);
+
+  /**
+   * Each LB's files as rendered now against what the LB carries. keepalived.conf holds the
+   * server's public gateway, read from OVH as bootstrap reads it; a server whose facts cannot
+   * be read (or a file that cannot be rendered without them) is reported, not guessed.
+   */
+  async function observeLbFiles(): Promise<ObservedCluster['lbFiles']> {
+    const gateways = await Promise.all(spec.servers.map((s) => ovh.readServerNetworkFacts(spec.ovh, s.ovhService).then((f) => f.gateway, () => null)));
+    return Promise.all(
+      spec.servers.flatMap((server) => {
+        let files;
+        try {
+          files = lbConfigFiles(spec, server.name, { gateways });
+        } catch (err) {
+          const detail = `not rendered: ${message(err)}`;
+          return Object.values(LB_CONFIG_PATHS).map((path) => Promise.resolve({ server: server.name, path, state: 'unreachable' as const, detail }));
+        }
+        return files.map(async (file) => {
           try {
             const remote = await ssh.readLbConfigFile({ server, path: file.path, cluster: spec });
             const state = remote === null ? 'missing' : sha(remote) === sha(file.content) ? 'same' : 'differs';
@@ -75,10 +92,10 @@ export async function observeCluster(spec: ClusterSpec, policy: WorkerPolicy = p
           } catch (err) {
             return { server: server.name, path: file.path, state: 'unreachable' as const, detail: message(err) };
           }
-        }),
-      ),
-    ),
-  ]);
+        });
+      }),
+    );
+  }
 
   let etcdMembers: string[] | { error: string } = { error: 'no talosconfig in the state store yet' };
   if (talosFiles[1]) {

@@ -4,6 +4,7 @@
 // spec a run uses is the one the cluster's spec store accepted (workflows/cluster-spec.ts).
 // Pure, zod only: runs inside workflows.
 import { z } from 'zod';
+import { UNICAST_MAC } from './public-path/lb-nic';
 import { GRAMMAR } from './spec/grammar';
 import { grammatical } from './spec/schema';
 
@@ -16,6 +17,11 @@ const duration = z.string().regex(/^\d+(ms|s|m|h)$/, { error: 'must be a duratio
 const ifBusy = z.enum(['wait', 'fail']);
 const role = z.enum(['lb', 'controlPlane', 'worker']);
 const linkState = z.enum(['up', 'down'], { error: 'must be up or down' });
+/** The LB VM's public NIC as bootstrap decided it (core/public-path/nic-plan.ts): the virtual MAC (vmac) and whether its link starts up. */
+const lbPublicNic = z.strictObject({
+  mac: z.string().regex(UNICAST_MAC, { error: 'must be a unicast MAC such as 02:00:00:ab:cd:ef' }).optional(),
+  linkUp: z.boolean(),
+});
 /** When the trigger was made (ms since the epoch, the caller's clock): the latest request wins, whatever order they arrive in. */
 const requestedAt = z.number().refine((n) => Number.isSafeInteger(n) && n >= 0, { error: 'must be a time in milliseconds since the epoch' }).optional();
 /** One request for an LB VM's public link (the signal a running lbLink takes, and its start input's part). */
@@ -24,7 +30,7 @@ const lbLinkRequest = z.strictObject({ state: linkState, reason: reason.optional
 export const intents = {
   failoverIp: z.strictObject({ cluster: dnsLabel, ip, to: dnsLabel.optional(), avoid: dnsLabel.optional(), reason: reason.optional(), generation: generation.optional() }),
   bootstrapCluster: z.strictObject({ cluster: dnsLabel, ifBusy: ifBusy.optional(), generation: generation.optional() }),
-  provisionServer: z.strictObject({ cluster: dnsLabel, server: dnsLabel, generation }),
+  provisionServer: z.strictObject({ cluster: dnsLabel, server: dnsLabel, generation, lbPublicNic: lbPublicNic.optional() }),
   replaceNode: z.strictObject({ cluster: dnsLabel, server: dnsLabel, role, reason: reason.optional(), ifBusy: ifBusy.optional(), generation: generation.optional() }),
   /** A watch window: `window` long (default 1h), probing every `every` (default: the spec's health.interval). */
   healthCheck: z.strictObject({ cluster: dnsLabel, every: duration.optional(), window: duration.optional() }),

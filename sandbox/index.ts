@@ -20,6 +20,7 @@ import { TalosSimulator } from './talos/simulator';
 import type { TalosTiming } from './talos/talos-api';
 import type { ServerNetworkInit } from './ovh/vmac';
 import { PublicInternet } from './public-internet';
+import { PUBLIC_PATH_DEFAULTS } from '../core/public-path/modes';
 import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
 import { withholdTalosctlEnv } from './talosctl-env';
 import { startKeepalived } from './keepalived-hosts';
@@ -48,8 +49,8 @@ export interface SandboxOptions {
   images?: { isos?: SimIso[]; diskGuest?: SimDiskGuest; isoVolume?: string; talosImage?: Record<string, unknown> };
   /**
    * Point the spec's publicPath.probeUrl at the simulated internet, so failoverIp verifies that
-   * the failover IP serves traffic (default off: bootstrap does not yet give the LB VMs their
-   * public NIC, so nothing would be served).
+   * the failover IP serves traffic (default on: bootstrap builds the public path; off leaves
+   * serving unverified, for tests that run failovers without a bootstrapped path).
    */
   publicProbe?: boolean;
   /** The spec's publicPath section (mode, bridge, interface, block); default none (vmac on vmbr0). */
@@ -98,6 +99,17 @@ function writeSecret(dir: string, name: string, value: string): void {
   writeFileSync(join(dir, name), value + '\n', { mode: 0o600 });
 }
 
+/** The IP block a vrack-block publicPath names, for the OVH simulator to own. */
+function vrackBlockOf(publicPath: Record<string, unknown> | undefined): string[] {
+  return publicPath?.mode === 'vrack-block' && typeof publicPath.block === 'string' ? [publicPath.block] : [];
+}
+
+/** The LB VM's public interface (publicPath.interface, default eth1), none in vrack-block mode. */
+function lbPublicInterface(publicPath: Record<string, unknown> | undefined): string[] {
+  if (publicPath?.mode === 'vrack-block') return [];
+  return [typeof publicPath?.interface === 'string' ? publicPath.interface : PUBLIC_PATH_DEFAULTS.interface];
+}
+
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   withholdTalosctlEnv(); // the spec's talosctl (the stand-in) must be the one the worker runs
   const dir = resolve(options.dir);
@@ -129,8 +141,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       audit,
       faults,
       credentials: [credential],
-      // vrack-block: the account's block as well, routed to the first server until attached to the vRack.
-      failoverIps: [...failoverIps, ...(typeof options.publicPath?.block === 'string' ? [options.publicPath.block] : [])].map((ip) => ({ ip, routedTo: services[0] })),
+      // vrack-block: the block is an IP of the account too, routed to the first server until bootstrap moves it into the vRack.
+      failoverIps: [...failoverIps, ...vrackBlockOf(options.publicPath)].map((ip) => ({ ip, routedTo: services[0] })),
       dedicatedServers: services.map((serviceName, i) => ({ serviceName, datacenter: 'gra3', ...options.ovhServers?.[i] })),
       vracks: [{ serviceName: 'pn-100001', dedicatedServers: [] }],
       latency: options.latency?.ovh,
@@ -141,8 +153,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const sshKey = generateEd25519KeyPair();
     writeSecret(secretsDir, 'ssh-key', sshKey.private);
     const lbHosts = new Map<string, InProcessLbHost>();
+    // An LB VM with a public NIC (net1, vmac and routed) has its second interface, which keepalived -t checks.
+    const interfaces = ['lo', 'eth0', ...lbPublicInterface(options.publicPath)];
     for (const name of names) {
-      const host = await InProcessLbHost.start({ name, authorizedKey: sshKey.public, rootDir: join(dir, 'lb', name), audit, faults });
+      const host = await InProcessLbHost.start({ name, authorizedKey: sshKey.public, rootDir: join(dir, 'lb', name), audit, faults, interfaces });
       lbHosts.set(name, host);
       stops.push(() => host.stop());
     }
@@ -222,7 +236,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         health: options.health,
         isoVolume: options.images?.isoVolume,
         talosImage: options.images?.talosImage,
-        probeUrl: options.publicProbe ? internet.probeUrlTemplate : undefined,
+        probeUrl: options.publicProbe === false ? undefined : internet.probeUrlTemplate,
         publicPath: options.publicPath,
       }),
     );
@@ -230,6 +244,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const keepalived = startKeepalived({ spec, lbHosts, audit, advertIntMs: options.vrrpAdvertIntMs, running: options.keepalivedStarted });
     vrrp = keepalived;
     stops.push(() => keepalived.close());
+    // `systemctl stop|start keepalived` on an LB host (a push, a release before a replace) stops
+    // and starts that member, as the unit does on a real VM.
+    for (const [name, host] of lbHosts) {
+      host.onUnitActive((unit, active) => {
+        if (unit !== 'keepalived') return;
+        if (active) keepalived.start(name);
+        else keepalived.stop(name);
+      });
+    }
 
     const lbOf = (args: string[]) => {
       const endpoint = lbHosts.get(args[0] ?? '');

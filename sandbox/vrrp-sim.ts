@@ -12,10 +12,9 @@
 //   higher-priority advert steps down (RFC 3768 §6.4.3 — nopreempt concerns BACKUPs only).
 // - Stopping keepalived on the MASTER sends one advert with priority 0: the BACKUPs take over
 //   after their skew time instead of the full master-down interval (§6.4.3). notify_stop runs.
-// - The HAProxy check (a `vrrp_script` tracked by the instance, which puts it in FAULT while
+// - The HAProxy check (the rendered `vrrp_script` tracked by the instance, which puts it in FAULT while
 //   it fails `fall` times in a row and out of it after `rise` successes): a FAULT instance
 //   holds nothing and sends no adverts. Modelled with the values TRACK_SCRIPT below.
-//   (The renderer writes no tracked check yet: docs/design.md §10.4, "Gap".)
 // - A split brain (keepalived issues #100, #950): `isolate(server, ms)` stops an instance
 //   hearing adverts for a while (a vRack hiccup, a busy host); its master-down timer runs
 //   out, it becomes MASTER beside the real one, and when adverts reach it again it hears the
@@ -25,6 +24,7 @@
 // The MASTER holds the instance's addresses (`virtual_ipaddress`: the API VIP, and the
 // failover IPs on the public NIC); `holders()` says who holds them now, for the simulated
 // internet (sandbox/public-delivery.ts) and the hosts' `ip addr` (the health pass's look).
+import { KEEPALIVED_DEFAULTS } from '../core/render/keepalived';
 import type { AuditLog } from './audit';
 
 export type VrrpState = 'STOPPED' | 'BACKUP' | 'MASTER' | 'FAULT';
@@ -32,7 +32,11 @@ export type VrrpState = 'STOPPED' | 'BACKUP' | 'MASTER' | 'FAULT';
 export type VrrpEvent = 'master' | 'backup' | 'fault' | 'stop';
 
 /** The HAProxy check the simulated instances track: keepalived's vrrp_script interval, fall, rise. */
-export const TRACK_SCRIPT = { intervalMs: 1000, fall: 2, rise: 2 } as const;
+export const TRACK_SCRIPT = {
+  intervalMs: KEEPALIVED_DEFAULTS.advertIntSeconds * 1000,
+  fall: KEEPALIVED_DEFAULTS.haproxyCheckFall,
+  rise: KEEPALIVED_DEFAULTS.haproxyCheckRise,
+} as const;
 
 export interface VrrpMember {
   server: string;

@@ -1,5 +1,6 @@
 // bootstrapCluster: from a cluster spec to a running cluster (docs/design.md §2.1).
 //
+//   the public path's OVH side (vmac: the failover IP's virtual MAC) →
 //   servers (parallel children, each configured for Talos as soon as its VMs answer) →
 //   etcd bootstrapped on exactly one control plane → control planes in etcd → cluster
 //   healthy → kubeconfig; beside it, LB configs pushed → failover IPs routed.
@@ -19,6 +20,8 @@ import { withClusterLock } from './cluster-lock';
 import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { provisionServer, type ProvisionServerResult } from './provision-server';
+import { attachVrackBlock, lbPublicNicIntent, setUpPublicNics, type PublicNics } from './public-path-setup';
+import { publicPathOf } from '../core/public-path/modes';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
@@ -60,14 +63,19 @@ export async function bootstrapCluster(input: BootstrapClusterInput): Promise<Bo
   return withClusterLock(cluster, 'bootstrap', input.ifBusy ?? 'wait', () => bootstrapPipelined(spec, generation, log, serverPhase, startedAt));
 }
 
-/** Every server in parallel, a provisionServer child each (vRack, three VMs, booted): one promise per server, in spec order. */
-function provisionEach(spec: ClusterSpec, generation: string, serverPhase: Map<string, string>): Promise<ProvisionServerResult>[] {
+/**
+ * Every server in parallel, a provisionServer child each (vRack, three VMs, booted): one promise
+ * per server, in spec order. Each child starts once the public NICs are decided (the LB VM is
+ * created with its net1, whose MAC OVH makes first).
+ */
+function provisionEach(spec: ClusterSpec, generation: string, serverPhase: Map<string, string>, publicNics: Promise<PublicNics>): Promise<ProvisionServerResult>[] {
   const cluster = spec.metadata.name;
   return spec.servers.map(async (server) => {
+    const lbPublicNic = lbPublicNicIntent(await publicNics, server.name);
     serverPhase.set(server.name, 'provisioning');
     const result = await executeChild(provisionServer, {
       workflowId: workflowIds.provisionServer(cluster, server.name),
-      args: [{ cluster, generation, server: server.name }],
+      args: [{ cluster, generation, server: server.name, ...(lbPublicNic ? { lbPublicNic } : {}) }],
       typedSearchAttributes: [
         { key: CLUSTER, value: cluster },
         { key: OPERATION, value: 'provision-server' },
@@ -82,6 +90,10 @@ function provisionEach(spec: ClusterSpec, generation: string, serverPhase: Map<s
 async function routeFailoverIps(spec: ClusterSpec, generation: string, log: StepLog): Promise<FailoverIpResult[]> {
   const failover: FailoverIpResult[] = [];
   for (const ip of spec.failoverIps) {
+    if (publicPathOf(spec).mode === 'vrack-block') {
+      log.skip(`route ${ip}`, 'vrack-block: the block is routed into the vRack; keepalived holds the address, nothing moves at OVH');
+      continue;
+    }
     failover.push(
       await log.run(`route ${ip}`, () =>
         executeChild(failoverIp, {
@@ -108,6 +120,8 @@ interface BootstrapOutcome {
   pushes: { changed: unknown[] };
   failover: FailoverIpResult[];
   kubeconfig: string;
+  /** What the public path's steps made at OVH (a virtual MAC, the block in the vRack). */
+  publicPathMade: string[];
 }
 
 /** The run's result: what changed, in the order it happens. */
@@ -115,6 +129,9 @@ function bootstrapResult(spec: ClusterSpec, generation: string, log: StepLog, st
   const summary: string[] = [];
   const createdVms = o.servers.flatMap((s) => s.vms.filter((vm) => vm.created).map((vm) => `${s.server}/${vm.role}`));
   if (createdVms.length > 0) summary.push(`created ${createdVms.length} VMs`);
+  summary.push(...o.publicPathMade);
+  const reconciledVms = o.servers.flatMap((s) => s.vms.filter((vm) => !vm.created && vm.reconciled.length > 0).map((vm) => `${s.server}/${vm.role} (${vm.reconciled.join(', ')})`));
+  if (reconciledVms.length > 0) summary.push(`reconciled ${reconciledVms.join('; ')}`);
   if (o.secrets.created) summary.push('generated Talos secrets');
   if (o.etcd.bootstrapped) summary.push(`bootstrapped etcd on ${o.etcdNode}`);
   if (o.applied > 0) summary.push(`applied ${o.applied} machine configs`);
@@ -146,7 +163,10 @@ function bootstrapResult(spec: ClusterSpec, generation: string, log: StepLog, st
  *   talos:       first control plane configured → etcd-bootstrap → etcd-members (each
  *                control plane once configured) → every config applied → cluster-health
  *                → kubeconfig
- *   traffic:     every server provisioned → push-lb-configs → route <ip>
+ *   public path: routing <ip> → virtual-mac <ip> (vmac), before any child starts: the
+ *                LB VMs are created with their public NIC (docs/design.md §10.3)
+ *   traffic:     every server provisioned → vrack-ip-block (vrack-block) → push-lb-configs
+ *                → route <ip>
  *
  * Invariants: one bootstrapEtcd call, after the first control plane has its config; every
  * step an idempotent activity. configure-control-planes and configure-workers are steps of
@@ -163,17 +183,22 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
   // name, the metal image (which would leave every Talos VM without its address).
   // And the spec's public path works on every server as OVH describes it (virtual MACs, a
   // gateway, one move region group: docs/design.md §10.2). Both only read; they run together.
-  await Promise.all([
+  const [, publicFacts] = await Promise.all([
     log.run('boot-images', () => Promise.all(spec.servers.map((s) => call.checkBootImage(spec, s.name))), (r) => r.map((i) => i.isoVolume).filter((v, i, all) => all.indexOf(v) === i).join(', ')),
     log.run('public-path-facts', () => call.checkServerPublicFacts(spec), (r) => r.facts.map((f) => `${f.server} ${f.datacenter}${f.vmacSupported ? ' vmac' : ''}`).join(', ')),
   ]);
+  // keepalived.conf's public route goes through each server's own gateway, as OVH reports it.
+  const gateways = publicFacts.facts.map((f) => f.gateway);
+  // The public NICs (vmac: the virtual MAC, made on the server OVH routes the IP to) before
+  // any LB VM is created, beside the Talos secrets.
+  const publicNics = setUpPublicNics(spec, log);
 
   const secretsAndConfigs = (async () => {
     const made = await log.run('talos-secrets', () => bookkeeping.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
     await log.run('talos-configs', () => bookkeeping.renderMachineConfigs(spec));
     return made;
   })();
-  const children = provisionEach(spec, generation, serverPhase);
+  const children = provisionEach(spec, generation, serverPhase, publicNics);
   const provisioning = log.run('provision-servers', () => Promise.all(children));
   const provisioned = (server: string) => children[spec.servers.findIndex((s) => s.name === server)];
 
@@ -189,7 +214,7 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
   const workerApplied = configure(workers, 'worker', 'configure-workers');
   // Each of these is awaited where it is needed, some only late: mark them handled now, so a
   // failure before then is not an unhandled rejection (it still fails the run where awaited).
-  for (const p of [secretsAndConfigs, provisioning, ...cpApplied, ...workerApplied]) p.catch(() => undefined);
+  for (const p of [publicNics, secretsAndConfigs, provisioning, ...cpApplied, ...workerApplied]) p.catch(() => undefined);
 
   const talos = async () => {
     await cpApplied[0];
@@ -209,9 +234,12 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
   };
   const traffic = async () => {
     await provisioning;
-    const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
-    return { pushes, failover: await routeFailoverIps(spec, generation, log) };
+    const blockMade = await attachVrackBlock(spec, log);
+    const { plan, made } = await publicNics;
+    const active = plan.active;
+    const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec, { gateways, ...(active ? { activeServer: active } : {}) }), (r) => `${r.changed.length} files changed`);
+    return { pushes, failover: await routeFailoverIps(spec, generation, log), publicPathMade: [made, blockMade].filter((m): m is string => m !== undefined) };
   };
   const [servers, secrets, t, r] = await Promise.all([provisioning, secretsAndConfigs, talos(), traffic()]);
-  return bootstrapResult(spec, generation, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig });
+  return bootstrapResult(spec, generation, log, startedAt, { servers, secrets, etcdNode, etcd: t.etcd, applied: t.applied, pushes: r.pushes, failover: r.failover, kubeconfig: t.kubeconfig, publicPathMade: r.publicPathMade });
 }

@@ -1,7 +1,9 @@
 // provisionServer: one OVH server made ready for the cluster — in the vRack, its three
 // VMs created (once), started and answering on their vRack address. A child of
 // bootstrapCluster, one per server, all in parallel. Every step is an idempotent activity,
-// so re-running it on a provisioned server changes nothing.
+// so re-running it on a provisioned server changes nothing. The LB VM gets its public NIC
+// (net1) as bootstrap decided it (`lbPublicNic`: the virtual MAC, the link up only on the LB
+// OVH routes the failover IP to); a NIC that exists keeps its link, which keepalived owns.
 import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ProvisionIntent } from '../core/intents';
@@ -51,7 +53,8 @@ export async function provisionServer(input: ProvisionServerInput): Promise<Prov
   const ensureVms = () =>
     Promise.all(
       roles.map(async (role) => {
-        const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role), (r) =>
+        const nic = role === 'lb' && input.lbPublicNic ? { publicMac: input.lbPublicNic.mac, publicLinkUp: input.lbPublicNic.linkUp } : {};
+        const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role, nic), (r) =>
           r.created ? `created VM ${r.vmid}` : r.reconciled.length > 0 ? `reconciled ${r.reconciled.join(', ')}` : `VM ${r.vmid} exists`,
         );
         // Start and readiness wait in one activity: one look at the node instead of two, and

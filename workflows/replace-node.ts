@@ -22,6 +22,7 @@ import { failoverIp } from './failover-ip';
 import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { describeBoot } from './provision-server';
+import { raiseTakeoverLink, replacementLbNic } from './public-path-setup';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
 const wait = proxyActivities<Activities>(profiles.providerTaskWait);
@@ -78,21 +79,32 @@ async function replaceLocked(spec: ClusterSpec, generation: string, input: Repla
   }
   if (role === 'lb') {
     const lbServer = spec.servers.find((s) => s.name === server)!;
+    let releasedVrrp = false;
     for (const ip of spec.failoverIps) {
       const routing = await log.run(`routing ${ip}`, () => call.getIpRouting(spec.ovh, ip));
       if (routing.routedTo !== lbServer.ovhService) continue;
+      // keepalived on this LB is still MASTER and holds the failover IP: while it does, no other
+      // LB holds the address, so a move would end unserved. Stopped, it hands VRRP over at once.
+      if (!releasedVrrp) {
+        releasedVrrp = true;
+        await log.run('release-vrrp', () => call.releaseVrrp(spec, server), (r) => r.detail);
+      }
+      const to = await raiseTakeoverLink(spec, server, log);
       await log.run(`move ${ip} away`, () =>
         executeChild(failoverIp, {
           workflowId: `${workflowIds.failover(spec.metadata.name, ip)}/replace-${server}`,
-          args: [{ cluster: spec.metadata.name, generation, ip, avoid: server, reason: `replacing the LB of ${server}` }],
+          args: [{ cluster: spec.metadata.name, generation, ip, avoid: server, ...(to ? { to } : {}), reason: `replacing the LB of ${server}` }],
         }),
       );
       movedIps.push(ip);
     }
   }
 
+  // A new LB VM gets the public NIC its predecessor had, the virtual MAC as OVH has it now (the
+  // IP moved away above), link down: keepalived's notify_master brings it up if this LB wins.
+  const publicNic = role === 'lb' ? await replacementLbNic(spec, log) : {};
   await log.run('destroy-vm', () => call.destroyVm(spec, server, role), (r) => (r.destroyed ? `destroyed VM ${r.vmid}` : `VM ${r.vmid} was already gone`));
-  const vm = await log.run('create-vm', () => call.ensureVm(spec, server, role), (r) => `VM ${r.vmid}${r.created ? ' created' : ' exists'}`);
+  const vm = await log.run('create-vm', () => call.ensureVm(spec, server, role, publicNic), (r) => `VM ${r.vmid}${r.created ? ' created' : ' exists'}`);
   await log.run('boot-vm', () => wait.bootVm(spec, server, role), describeBoot);
 
   if (role === 'controlPlane' || role === 'worker') {
@@ -106,7 +118,10 @@ async function replaceLocked(spec: ClusterSpec, generation: string, input: Repla
     await log.run('wait-ready', () => wait.nodeReady(spec, server, role, { waitMs: 10 * 60_000 }), (r) => r.stage);
   }
   if (role === 'controlPlane' || role === 'lb') {
-    await log.run('push-lb-configs', () => call.pushLbConfigs(spec), (r) => `${r.changed.length} files changed`);
+    // keepalived.conf's public route goes through each server's gateway, as OVH reports it.
+    const facts = await log.run('public-path-facts', () => call.checkServerPublicFacts(spec), (r) => r.facts.map((f) => `${f.server} gateway ${f.gateway ?? 'none'}`).join(', '));
+    const gateways = facts.facts.map((f) => f.gateway);
+    await log.run('push-lb-configs', () => call.pushLbConfigs(spec, { gateways }), (r) => `${r.changed.length} files changed`);
   }
   log.phase = 'done';
   return {

@@ -8,7 +8,7 @@
 // the first still runs) take turns on a host instead of undoing each other's work.
 import { Context } from '@temporalio/activity';
 import type { HostLockOptions } from '../../core/push/host-lock';
-import { lbConfigFiles, type LbFilesOptions, type LbProgram, type RemoteConfigFile } from '../../core/render/lb-files';
+import { lbConfigFiles, type LbFilesOptions, type LbProgram, type LbServerFacts, type RemoteConfigFile } from '../../core/render/lb-files';
 import { planLbPush, type LbPushStep } from '../../core/render/push-plan';
 import type { ClusterSpec, ServerSpec } from '../../core/spec/schema';
 import type { SecretResolver } from '../secrets';
@@ -16,7 +16,7 @@ import { KnownHostKeys } from './known-hosts';
 import { pushConfigFiles, readRemoteFile, type PushDeps, type PushResult, type PushStage } from './push';
 import type { OpenOptions } from './session';
 import { sshTargetFor } from './target';
-import { holdsVrrpAddress } from './vrrp-look';
+import { holdsVrrpAddress, stopKeepalived } from './vrrp-look';
 
 export interface SshActivityDeps {
   secrets: SecretResolver;
@@ -67,14 +67,15 @@ export function createSshActivities(deps: SshActivityDeps) {
      * Renders and pushes haproxy.cfg, nginx.conf and keepalived.conf to every LB: standby LBs
      * first, `activeServer` (the LB carrying the traffic, if known) last. Stops at the first
      * failure, which has rolled its own file back, so a bad config never reaches the active LB.
-     * Safe to retry: files already in place are "unchanged" and not reloaded again.
+     * Safe to retry: files already in place are "unchanged" and not reloaded again. `gateways`:
+     * each server's IPv4 gateway as OVH reports it, in spec order (keepalived.conf's public route).
      */
-    async pushLbConfigs(spec: ClusterSpec, opts: { activeServer?: string } = {}): Promise<PushLbConfigsResult> {
+    async pushLbConfigs(spec: ClusterSpec, opts: LbServerFacts & { activeServer?: string }): Promise<PushLbConfigsResult> {
       const plan = planLbPush(spec, opts.activeServer);
       const result: PushLbConfigsResult = { changed: [], unchanged: [], order: plan.steps, why: plan.why, files: [] };
       for (const step of plan.steps) {
         const server = spec.servers.find((s) => s.name === step.server)!;
-        const files = lbConfigFiles(spec, server.name, deps.render);
+        const files = lbConfigFiles(spec, server.name, { gateways: opts.gateways }, deps.render);
         const pushed = await pushHost(server, files, spec);
         for (const [i, file] of files.entries()) {
           const key = `${server.name}:${file.path}`;
@@ -90,6 +91,16 @@ export function createSshActivities(deps: SshActivityDeps) {
       const server = spec.servers.find((s) => s.name === serverName);
       if (!server) throw new Error(`${serverName} is not a server of ${spec.metadata.name}`);
       return holdsVrrpAddress(sshTargetFor(server), spec.network.interface, spec.network.apiVip, { secrets: deps.secrets, ssh: sshFor(spec) });
+    },
+
+    /**
+     * Hands VRRP over before an LB VM goes away: stops its keepalived, so a BACKUP takes the
+     * addresses (and, through its notify_master, the public link and the IP) at once.
+     */
+    async releaseVrrp(spec: ClusterSpec, serverName: string): Promise<{ stopped: boolean; detail: string }> {
+      const server = spec.servers.find((s) => s.name === serverName);
+      if (!server) throw new Error(`${serverName} is not a server of ${spec.metadata.name}`);
+      return stopKeepalived(sshTargetFor(server), { secrets: deps.secrets, ssh: sshFor(spec) });
     },
 
     /** The file as it is on the LB VM (null when absent), e.g. to show a diff before a push. */

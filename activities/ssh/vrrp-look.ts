@@ -25,3 +25,26 @@ export async function holdsVrrpAddress(target: SshTarget, iface: string, address
     session.close();
   }
 }
+
+/**
+ * Stops keepalived on an LB VM (`systemctl stop keepalived`): a MASTER sends a priority-0 advert
+ * as it stops, so a BACKUP takes the VIP and the failover IPs within its skew time and its
+ * notify_master raises its public link and asks for the move. Idempotent (stopping a stopped
+ * unit succeeds). A VM that does not answer on SSH holds nothing anyone can reach: not an
+ * error, reported as such.
+ */
+export async function stopKeepalived(target: SshTarget, deps: { secrets: SecretResolver; ssh?: OpenOptions }): Promise<{ stopped: boolean; detail: string }> {
+  let session: SshSession;
+  try {
+    session = await SshSession.open(target, deps.secrets, deps.ssh);
+  } catch (err) {
+    return { stopped: false, detail: `no SSH answer (${(err as Error).message.split('\n')[0].slice(0, 200)}): it holds nothing reachable` };
+  }
+  try {
+    const result = await session.run(['systemctl', 'stop', 'keepalived'], { timeoutMs: 30_000 });
+    if (result.code !== 0) throw new Error(`systemctl stop keepalived on ${target.name ?? target.host} exited ${result.code}: ${result.stderr.trim().slice(0, 200)}`);
+    return { stopped: true, detail: 'keepalived stopped' };
+  } finally {
+    session.close();
+  }
+}

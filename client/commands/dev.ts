@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { startLocalStack } from '../dev/local-stack';
 import { untilSignal } from '../lifecycle';
@@ -14,7 +14,7 @@ export function devCommand(): Command {
     .option('--servers <n>', 'number of simulated OVH servers', '3')
     .addHelpText(
       'after',
-      '\nExamples:\n  autok8s dev\n  # in another terminal:\n  autok8s failover -f .autok8s/dev/sandbox/cluster.yaml --ip 203.0.113.10 --wait',
+      '\nExamples:\n  autok8s dev\n  # in another terminal:\n  autok8s bootstrap -f .autok8s/dev/sandbox/cluster.yaml --wait\n  autok8s sandbox hook keepalived-stop srv-a --dir .autok8s/dev/sandbox',
     );
   outputOption(command);
   return command.action(async (options: { dir: string; port: string; uiPort: string; servers: string; output: string }) => {
@@ -39,7 +39,8 @@ export function devCommand(): Command {
           `  payload keys: ${r.payloadKeys}   (export AUTOK8S_PAYLOAD_KEYS=${r.payloadKeys})`,
           `  cluster spec: ${r.specFile}`,
           ...stack.talosctl.map((line) => `  ${line}`),
-          `Try: autok8s failover -f ${r.specFile} --ip ${box.spec.failoverIps[0]} --to ${box.spec.servers[1].name} --wait`,
+          `Try: autok8s bootstrap -f ${r.specFile} --wait`,
+          `     autok8s sandbox hook keepalived-stop ${box.spec.servers[0].name} --dir ${dirname(r.specFile)}   # ${box.spec.servers[1].name} takes over; its notify_master moves ${box.spec.failoverIps[0]}`,
           'Ctrl-C stops everything.',
         ].join('\n'),
     );

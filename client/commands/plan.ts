@@ -26,6 +26,7 @@ export function planCommand(): Command {
         ...p.changes.map((c) => `  + ${c.target.padEnd(22)} ${c.change}`),
         ...p.conflicts.map((c) => out.paint.red(`  ! ${c}`)),
         ...p.unknown.map((u) => out.paint.yellow(`  ? ${u}`)),
+        ...p.checks.map((c) => out.paint.yellow(`  check on the host: ${c}`)),
       ].join('\n'),
     );
     if (plan.conflicts.length > 0) process.exitCode = 1;

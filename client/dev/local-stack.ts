@@ -43,13 +43,15 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const { startSandbox } = loadSource<typeof import('../../sandbox')>('sandbox');
   const { createWorker } = loadSource<typeof import('../../worker/worker')>('worker/worker');
   const { talosctlReport } = loadSource<typeof import('./talosctl-report')>('client/dev/talosctl-report');
+  const { wireKeepalivedNotify } = loadSource<typeof import('./keepalived-wiring')>('client/dev/keepalived-wiring');
 
   // What is up so far, in the order it is to be stopped.
   const up: StopStep[] = [[`the lock ${lock.file}`, lock.release]];
   try {
     const { server, codec, stop: stopTemporal } = await startLocalTemporal({ dir: o.dir, port: o.port, uiPort: o.uiPort, log: o.log });
     up.unshift(['the Temporal dev server and codec server', stopTemporal]);
-    const box = await startSandbox({ ...o.sandbox, dir: `${o.dir}/sandbox` });
+    // keepalived on the LB hosts starts when bootstrap pushes keepalived.conf (client/dev/keepalived-wiring.ts).
+    const box = await startSandbox({ keepalivedStarted: false, ...o.sandbox, dir: `${o.dir}/sandbox` });
     up.unshift(['the sandbox', () => box.stop()]);
     const { worker, close: closeWorker } = await createWorker({
       connection: localTemporalConnection(server.address),
@@ -61,6 +63,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     up.unshift(["the worker's connections", closeWorker]);
     const running = worker.run();
     up.unshift(['the worker', () => stopWorker(worker, running)]);
+    const closeNotify = await wireKeepalivedNotify(box, server.address, codec.dataConverter, o.log);
+    up.unshift(["keepalived's notify client", closeNotify]);
     const talosctl = talosctlReport(box.spec, { policy: box.workerPolicy });
     return { server, codec, box, worker, talosctl, running, stop: (first = []) => stopAll([...first, ...up]) };
   } catch (err) {

@@ -1,6 +1,7 @@
 // What a bootstrap would do to a cluster as it stands: `autok8s plan` prints it without
 // changing anything. Pure: the CLI observes (read-only calls), this decides.
 import type { ClusterSpec, VmRole } from '../spec/schema';
+import { hostPrerequisites } from '../public-path/host-prerequisites';
 
 export interface ObservedVm {
   server: string;
@@ -31,6 +32,8 @@ export interface BootstrapPlan {
   conflicts: string[];
   /** What could not be observed, so the plan may be incomplete. */
   unknown: string[];
+  /** Host prerequisites autok8s does not set up and cannot see (routed mode's forwarding): to check by hand. */
+  checks: string[];
 }
 
 export function planBootstrap(spec: ClusterSpec, observed: ObservedCluster): BootstrapPlan {
@@ -74,5 +77,5 @@ export function planBootstrap(spec: ClusterSpec, observed: ObservedCluster): Boo
     if (f.routedTo === null || !spec.servers.some((s) => s.name === f.routedTo)) add(f.ip, `route to the first healthy LB (now ${f.routedTo ?? 'parked'})`);
   }
   if (!observed.talos.kubeconfig) add('kubeconfig', 'write kubeconfig into the state store');
-  return { changes, conflicts, unknown };
+  return { changes, conflicts, unknown, checks: hostPrerequisites(spec) };
 }

@@ -103,6 +103,14 @@ export function publicPathIssues(
       message: `routed mode puts ${ROUTED_VM_ADDRESS}/${ROUTED_PREFIX} on the LB VM's public NIC (OVH's routed setup), which overlaps network.cidr ${context.vrackCidr}; number the vRack elsewhere, or choose publicPath.mode vmac`,
     });
   }
+  if (section.mode === 'vmac' && context.failoverIps.length > 1) {
+    // The LB VM has one public NIC with one MAC, and OVH refuses to move an IP whose virtual MAC
+    // carries other IPs too (issue 16's facts; docs/contracts.md §A.7).
+    issues.push({
+      path: ['failoverIps'],
+      message: `publicPath.mode vmac carries one failover IP (the LB VM's public NIC has one virtual MAC, and OVH does not move an IP whose MAC carries others); list one, or choose publicPath.mode routed or vrack-block for ${context.failoverIps.length}`,
+    });
+  }
   if (section.mode !== 'vrack-block') {
     if (section.block !== undefined) {
       issues.push({ path: at('block'), message: `is used only in mode vrack-block; remove it, or set publicPath.mode: vrack-block` });

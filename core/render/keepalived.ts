@@ -9,7 +9,7 @@ import { PUBLIC_PATH_MODES } from '../public-path/modes';
 import { GRAMMAR, requireGrammar, requireInt, UnsafeValueError } from '../spec/grammar';
 import { LIMITS } from '../spec/limits';
 import type { ClusterSpec } from '../spec/schema';
-import { lbAddress, lbServer, prefixLength, renderHeader, safeToken, vrrpPriority } from './lb-topology';
+import { LB_PORTS, lbAddress, lbServer, prefixLength, renderHeader, safeToken, vrrpPriority } from './lb-topology';
 import { sha256Hex } from './sha256';
 
 export interface KeepalivedRenderOptions {
@@ -35,7 +35,25 @@ export const KEEPALIVED_DEFAULTS = {
   garpMasterRepeat: 3,
   /** While MASTER, re-announce every this many seconds (keepalived's default: never), so caches that lost the entry learn it again. */
   garpMasterRefreshSeconds: 60,
+  /** The tracked HAProxy check's name (a vrrp_script). */
+  haproxyCheckName: 'autok8s_haproxy',
+  /** Checks in a row that put the instance in FAULT, and that bring it back. */
+  haproxyCheckFall: 2,
+  haproxyCheckRise: 2,
 } as const;
+
+/**
+ * The HAProxy check the VRRP instance tracks: HAProxy's health frontend (monitor-uri, bound on
+ * every address) accepts a connection on the LB VM's own loopback. Two failures in a row put
+ * the instance in FAULT, which releases the VIP (and the failover IPs) and runs notify_fault,
+ * so a BACKUP whose HAProxy runs takes over; without it keepalived would hold the addresses for
+ * a dead HAProxy and a failover to the next LB would find it BACKUP. A TCP connect through
+ * bash's /dev/tcp needs nothing beyond the stock Debian VM (no curl) and no quoting inside the
+ * script line; keepalived runs the words without a shell, grouping the single-quoted one.
+ */
+export function haproxyCheckScript(): string {
+  return `/bin/bash -c '</dev/tcp/127.0.0.1/${LB_PORTS.haproxyHealth}'`;
+}
 
 /**
  * VRRP PASS auth is at most 8 characters and travels in cleartext in every advert: it is
@@ -54,8 +72,7 @@ export function vrrpAuthPass(clusterName: string): string {
  */
 export function notifyMasterCommand(spec: ClusterSpec, serverName: string, opts: KeepalivedRenderOptions = {}): string {
   const command = safeToken(opts.notifyCommand ?? KEEPALIVED_DEFAULTS.notifyCommand, 'notifyCommand');
-  // The public NIC comes up first, so it already receives when OVH routes the IP here.
-  const linkUp = opts.publicNetwork?.togglesLink ? [lbLinkCommand(spec, serverName, 'up', opts)] : [];
+  const linkUp = opts.publicNetwork?.togglesLink ? lbLinkCommand(spec, serverName, 'up', opts) : undefined;
   const cluster = requireGrammar(GRAMMAR.dnsLabel, spec.metadata.name, 'metadata.name');
   // Every word below lands inside "…" and, with several IPs, inside sh -c '…': one quote in a
   // name or address would end the script and start whatever follows, run as root.
@@ -65,9 +82,15 @@ export function notifyMasterCommand(spec: ClusterSpec, serverName: string, opts:
     throw new UnsafeValueError('failoverIps', spec.failoverIps, `a list of 1 to ${LIMITS.failoverIps} IPv4 addresses`);
   }
   const ips = spec.failoverIps.map((ip, i) => requireGrammar(GRAMMAR.ipv4, ip, `failoverIps[${i}]`));
-  const calls = [...linkUp, ...ips.map((ip) => `${command} failover --cluster ${cluster} --ip ${ip} --to ${to} --reason keepalived`)];
+  const calls = ips.map((ip) => `${command} failover --cluster ${cluster} --ip ${ip} --to ${to} --reason keepalived`);
   // keepalived runs a script line without a shell, so several calls need one. Inside the
   // double-quoted script keepalived honours single quotes as one argument.
+  // The link request runs beside the moves, not before them: each call only starts a workflow,
+  // the link is set within a second or two while OVH's move takes about a minute, so the public
+  // NIC receives before OVH routes the IP here, and the move request does not wait behind a
+  // second CLI start-up (~1 s of node on the LB VM; bench/failover-detection.ts). If the link
+  // ever lags, failoverIp's serve check waits for it (docs/design.md §10.5).
+  if (linkUp !== undefined) return `/bin/sh -c '${linkUp} & ${calls.join('; ')}; wait'`;
   return calls.length === 1 ? calls[0] : `/bin/sh -c '${calls.join('; ')}'`;
 }
 
@@ -150,7 +173,7 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
   const pub = publicLines(spec, serverName, opts);
   const movesIp = opts.publicNetwork?.movesIp ?? true;
   const lines = [
-    renderHeader('keepalived.conf', spec, serverName),
+    renderHeader('keepalived.conf', spec, serverName, opts.publicNetwork?.routes.find((r) => r.to === '0.0.0.0/0')?.via),
     'global_defs {',
     `  router_id autok8s_${spec.metadata.name}_${serverName}`,
     '  # notify scripts run as root, and only from paths root alone can write.',
@@ -160,6 +183,15 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
     `  vrrp_garp_master_delay ${KEEPALIVED_DEFAULTS.garpMasterDelaySeconds}`,
     `  vrrp_garp_master_repeat ${KEEPALIVED_DEFAULTS.garpMasterRepeat}`,
     `  vrrp_garp_master_refresh ${KEEPALIVED_DEFAULTS.garpMasterRefreshSeconds}`,
+    '}',
+    '',
+    `vrrp_script ${KEEPALIVED_DEFAULTS.haproxyCheckName} {`,
+    "  # HAProxy's health frontend answers on this VM: two misses in a row put the instance in FAULT.",
+    `  script "${haproxyCheckScript()}"`,
+    `  interval ${KEEPALIVED_DEFAULTS.advertIntSeconds}`,
+    `  timeout ${KEEPALIVED_DEFAULTS.advertIntSeconds}`,
+    `  fall ${KEEPALIVED_DEFAULTS.haproxyCheckFall}`,
+    `  rise ${KEEPALIVED_DEFAULTS.haproxyCheckRise}`,
     '}',
     '',
     `vrrp_instance ${KEEPALIVED_DEFAULTS.instanceName} {`,
@@ -187,6 +219,9 @@ export function renderKeepalivedConf(spec: ClusterSpec, serverName: string, opts
     '    # one segment apart; derived from the cluster name so all LBs agree.',
     '    auth_type PASS',
     `    auth_pass ${vrrpAuthPass(spec.metadata.name)}`,
+    '  }',
+    '  track_script {',
+    `    ${KEEPALIVED_DEFAULTS.haproxyCheckName}`,
     '  }',
     '  virtual_ipaddress {',
     `    ${apiVip}/${prefixLength(spec)} dev ${iface}`,

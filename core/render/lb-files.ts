@@ -2,6 +2,7 @@
 // Pure data: a workflow builds this list and hands each file to the SSH push activity,
 // which never needs to know what kind of file it carries.
 import { healthUrlOutsideVrack, lbHealthUrl } from '../lb-endpoints';
+import { lbPublicNetwork } from '../public-path/lb-network';
 import { GRAMMAR, requireGrammar, UnsafeValueError } from '../spec/grammar';
 import type { ClusterSpec } from '../spec/schema';
 import { renderHaproxyCfg, type HaproxyRenderOptions } from './haproxy';
@@ -53,7 +54,17 @@ export type LbProgram = 'haproxy' | 'nginx' | 'keepalived';
 export interface LbFilesOptions {
   haproxy?: HaproxyRenderOptions;
   nginx?: NginxRenderOptions;
-  keepalived?: KeepalivedRenderOptions;
+  /** keepalived's options but its public network, which lbConfigFiles derives. */
+  keepalived?: Omit<KeepalivedRenderOptions, 'publicNetwork'>;
+}
+
+/**
+ * What OVH says about each server that the LB files need, in spec order: its IPv4 gateway
+ * (`GET /dedicated/server/{sn}/specifications/network` routing.ipv4.gateway, null when none).
+ * vmac mode needs it for every server; routed and vrack-block do not read it.
+ */
+export interface LbServerFacts {
+  gateways: readonly (string | null)[];
 }
 
 /** Where Debian's packages read their configuration. */
@@ -64,7 +75,8 @@ export const LB_CONFIG_PATHS: Record<LbProgram, string> = {
 };
 
 /**
- * The three files of one LB VM, in push order: Nginx first, HAProxy, keepalived (the VIP) last.
+ * The three files of one LB VM, keepalived.conf with the LB's public network (the failover IPs,
+ * their routes and rules, held while MASTER: core/public-path/lb-network.ts), in push order: Nginx first, HAProxy, keepalived (the VIP) last.
  * Nginx goes first because a stock Debian nginx serves its default site on :80, where
  * HAProxy's ingress frontend binds; the rendered nginx.conf (a complete file, no includes)
  * drops that site, and a HAProxy reload whose new listener cannot bind keeps its old
@@ -74,8 +86,10 @@ export const LB_CONFIG_PATHS: Record<LbProgram, string> = {
  * is not running on a fresh VM (ConditionFileNotEmpty on a config Debian does not ship), and
  * `reload` of an inactive unit fails.
  */
-export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFilesOptions = {}): (RemoteConfigFile & { program: LbProgram })[] {
+export function lbConfigFiles(spec: ClusterSpec, serverName: string, facts: LbServerFacts, opts: LbFilesOptions = {}): (RemoteConfigFile & { program: LbProgram })[] {
   const { server, index } = lbServer(spec, serverName);
+  const gateway = facts.gateways[index];
+  const publicNetwork = lbPublicNetwork(spec, index, gateway === undefined ? undefined : { gateway });
   // The push probes this URL from the worker: only plain http(s) to an address, nothing a URL could smuggle.
   const field = server.lbHealthUrl === undefined ? `servers[${index}].vms.lb.ip` : `servers[${index}].lbHealthUrl`;
   const healthUrl = requireGrammar(GRAMMAR.healthUrl, lbHealthUrl(server), field);
@@ -96,7 +110,7 @@ export function lbConfigFiles(spec: ClusterSpec, serverName: string, opts: LbFil
     {
       program: 'keepalived',
       path: LB_CONFIG_PATHS.keepalived,
-      content: renderKeepalivedConf(spec, serverName, opts.keepalived),
+      content: renderKeepalivedConf(spec, serverName, { ...opts.keepalived, publicNetwork }),
       validate: ['keepalived', '-t', '-f', FILE_PLACEHOLDER],
       reload: reload('keepalived'),
       deactivate: ['systemctl', 'stop', 'keepalived'],

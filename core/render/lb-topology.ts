@@ -102,13 +102,13 @@ export function safeToken(value: string, what: string): string {
 }
 
 /** The first lines of every rendered file: what it is, where it came from, and the spec hash. */
-export function renderHeader(file: string, spec: ClusterSpec, serverName: string): string {
+export function renderHeader(file: string, spec: ClusterSpec, serverName: string, publicGateway?: string): string {
   // Comment lines: a newline in either name would end the comment and start configuration.
   requireGrammar(GRAMMAR.dnsLabel, spec.metadata.name, 'metadata.name');
   requireGrammar(GRAMMAR.dnsLabel, serverName, 'server name');
   return [
     `# ${file} for LB ${serverName} of cluster ${spec.metadata.name}, rendered by autok8s.`,
-    `# spec-hash: ${specHash(spec)}`,
+    `# spec-hash: ${specHash(spec, publicGateway)}`,
     '# Local edits are replaced by the next push; change the cluster spec instead.',
     '',
   ].join('\n');

@@ -31,6 +31,8 @@ export interface HostFilesystem {
   interfaces: string[];
   /** Addresses keepalived added (virtual_ipaddress while MASTER), which `ip addr` lists. */
   addresses?: { dev: string; cidr: string }[];
+  /** Told when systemctl starts or stops a unit: the sandbox's keepalived model follows the unit. */
+  onUnitActive?: (unit: string, active: boolean) => void;
 }
 
 export interface CommandOutcome extends ProgramResult {

@@ -173,6 +173,11 @@ export class InProcessLbHost {
   }
 
   /** The addresses keepalived holds here now (its virtual_ipaddress while MASTER; none otherwise): what `ip addr` lists. */
+  /** What to tell when systemctl starts or stops a unit here (the sandbox's keepalived model). */
+  onUnitActive(listener: (unit: string, active: boolean) => void): void {
+    this.fs.onUnitActive = listener;
+  }
+
   holdAddresses(addresses: { dev: string; cidr: string }[]): void {
     this.fs.addresses = addresses.map((a) => ({ ...a }));
   }

@@ -27,6 +27,7 @@ export async function systemctl(args: string[], fs: HostFilesystem): Promise<Com
       return { code: unit.active ? 0 : 3, stdout: quiet ? '' : unit.active ? 'active\n' : 'inactive\n', stderr: '' };
     case 'stop':
       unit.active = false;
+      fs.onUnitActive?.(unitName, false);
       return { code: 0, stdout: '', stderr: '', audit };
     case 'reload':
       if (!unit.active) return fail(1, `${unitName}.service is not active, cannot reload.`, audit);
@@ -50,7 +51,9 @@ async function start(name: string, unit: UnitState, fs: HostFilesystem, audit: A
   // keepalived's ConditionFileNotEmpty: systemd skips the start, and the job still succeeds.
   if (name === 'keepalived' && (loaded.text === undefined || loaded.text === '')) return { code: 0, stdout: '', stderr: '', audit };
   if (!loaded.valid) return jobFailed(name, audit);
-  return took(name, unit, loaded.text, audit);
+  const outcome = took(name, unit, loaded.text, audit);
+  fs.onUnitActive?.(name, true);
+  return outcome;
 }
 
 async function reload(name: string, unit: UnitState, fs: HostFilesystem, audit: Audit): Promise<CommandOutcome> {

@@ -266,7 +266,9 @@ async function removeLab(record: LabRecord): Promise<void> {
   await killNamespaceProcesses(record.namespaces);
   for (const ns of record.namespaces) await ip('netns', 'del', ns).catch(() => undefined);
   await ip('link', 'del', record.bridge).catch(() => undefined);
-  await rm(join(LAB_ROOT, record.id), { recursive: true, force: true });
+  // A process that was ending as the kill loop looked (a notify run's tsx writing its cache) can
+  // still add a file while the tree is removed: rm retries ENOTEMPTY itself.
+  await rm(join(LAB_ROOT, record.id), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   await rm(join(LAB_ROOT, `subnet-${record.subnetOctet}`), { force: true });
 }
 

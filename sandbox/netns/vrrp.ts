@@ -7,6 +7,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LbPublicNetwork } from '../../core/public-path/lb-network';
 import { KEEPALIVED_DEFAULTS, renderKeepalivedConf, type KeepalivedRenderOptions } from '../../core/render/keepalived';
+import { LB_PORTS } from '../../core/render/lb-topology';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { startKeepalived } from './daemons';
 import { parseKeepalivedStats, type VrrpInstanceStats } from './keepalived-stats';
@@ -62,6 +63,10 @@ export class KeepalivedGroup {
       members.push({ server: server.name, host, configPath, process: undefined, starts: 0 });
     }
     const group = new KeepalivedGroup(lab, spec.network.apiVip, members, notifyLog);
+    // The instance tracks HAProxy's health frontend (the rendered vrrp_script): without one
+    // listening, every LB would sit in FAULT. Each LB namespace runs a real HAProxy with just
+    // that frontend (the lab's other HAProxy, if any, serves the public side).
+    for (const m of members) await group.startHaproxy(m.server);
     // Started in priority order (the spec's order), each once it is listening as BACKUP, as LB
     // VMs that boot a moment apart would. Launched all at once, a loaded machine can start the
     // highest priority last, and a lower one wins the first election before yielding to it:
@@ -169,6 +174,33 @@ export class KeepalivedGroup {
     if (!running) this.launch(member);
   }
 
+  /** Starts (or restarts) the HAProxy health frontend in a member's namespace: the check keepalived tracks. */
+  async startHaproxy(server: string): Promise<void> {
+    const member = this.memberOf(server);
+    const config = join(member.host.dir, 'haproxy-health.cfg');
+    await writeFile(config, healthFrontendConfig(), { mode: 0o644 });
+    const started = await this.lab.exec(member.host, ['haproxy', '-D', '-f', config, '-p', join(member.host.dir, 'haproxy-health.pid')]);
+    if (started.code !== 0) throw new Error(`haproxy did not start in ${member.host.ns}: ${started.stderr || started.stdout}`);
+  }
+
+  /** Kills a member's HAProxy health frontend: its keepalived's check fails from the next interval. */
+  async stopHaproxy(server: string): Promise<void> {
+    const member = this.memberOf(server);
+    const pid = Number((await readFile(join(member.host.dir, 'haproxy-health.pid'), 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
+  private memberOf(server: string): VrrpMember {
+    const member = this.members.find((m) => m.server === server);
+    if (!member) throw new Error(`${server} is not a member of this keepalived group`);
+    return member;
+  }
+
   /** Lines the notify script recorded, oldest first, without their timestamps. */
   async notifications(): Promise<string[]> {
     const text = await readFile(this.notifyLog, 'utf8').catch(() => '');
@@ -181,4 +213,22 @@ export class KeepalivedGroup {
   async stopAll(): Promise<void> {
     for (const m of this.members) await this.stop(m.server);
   }
+}
+
+/** HAProxy with only the health frontend of the rendered haproxy.cfg (monitor-uri on :8404). */
+export function healthFrontendConfig(): string {
+  return [
+    '# The health frontend of the rendered haproxy.cfg alone: what keepalived\'s vrrp_script dials.',
+    'global',
+    '  maxconn 64',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 5s',
+    '  timeout server 5s',
+    'frontend health',
+    `  bind *:${LB_PORTS.haproxyHealth}`,
+    '  monitor-uri /healthz',
+    '',
+  ].join('\n');
 }

@@ -16,6 +16,8 @@ export interface MachineConfigFacts {
   machineType: 'controlplane' | 'worker' | 'init';
   hostname?: string;
   caFingerprint: string;
+  /** machine.ca as in the config (base64 PEM): the node's apid certificate is issued from it. Workers carry no key. */
+  osCa: { crt: string; key?: string };
   k8sCaCrt: string;
   clusterName: string;
   endpoint: string;
@@ -85,6 +87,7 @@ export function readMachineConfig(text: string): MachineConfigFacts {
     machineType: type as MachineConfigFacts['machineType'],
     hostname: typeof network.hostname === 'string' ? network.hostname : undefined,
     caFingerprint: caFingerprint(ca.crt as string),
+    osCa: { crt: ca.crt as string, key: typeof ca.key === 'string' && ca.key !== '' ? ca.key : undefined },
     k8sCaCrt: typeof k8sCa.crt === 'string' ? k8sCa.crt : '',
     clusterName: cluster.clusterName as string,
     endpoint: endpoint as string,

@@ -25,8 +25,12 @@ import type { AuditLog } from '../audit';
 import type { FaultInjector } from '../faults';
 import type { TalosAnswer, TalosCall } from './protocol';
 import { TALOS_SIM_ENV } from './protocol';
+import { WIRE_ENV } from './standin/client';
 import { runStandIn } from './standin/main';
+import { REPO_ROOT, REPO_ROOT_ENV } from './grpc/descriptors';
 import { actionOf, isMutating, TalosApi, type NodeLookup, type TalosMemberView, type TalosNodeView, type TalosTiming } from './talos-api';
+import { faultedHandle, faultMessage, type FaultedHandle } from './grpc/faulted';
+import { requireLoopback, TalosGrpcNodes } from './grpc/nodes';
 
 export interface TalosSimulatorOptions {
   audit: AuditLog;
@@ -96,6 +100,7 @@ export class TalosSimulator {
   /** Forwarder runs still executing in this process, including those whose caller went away. */
   private readonly execRuns = new Set<Promise<unknown>>();
   private transport?: StandInTransport;
+  private grpc?: { nodes: TalosGrpcNodes; faulted: FaultedHandle; standIn: boolean };
 
   constructor(private readonly options: TalosSimulatorOptions) {
     this.api = new TalosApi({
@@ -128,7 +133,29 @@ export class TalosSimulator {
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${this.token}`;
   }
 
+  /**
+   * Serves these node addresses (loopback only) over the Talos API itself, for the real
+   * talosctl: the same nodes and faults as the stand-in's, on <ip>:50000 (sandbox/talos/grpc).
+   * With `standInOverGrpc`, the stand-in written afterwards reaches the nodes that way too,
+   * through the fallback client, instead of over the simulator's loopback HTTP.
+   */
+  async serveGrpc(ips: string[], options: { standInOverGrpc?: boolean } = {}): Promise<TalosGrpcNodes> {
+    ips.forEach(requireLoopback);
+    if (!this.grpc) {
+      const faulted = faultedHandle(this.api, this.options.faults, this.options.audit);
+      this.grpc = { faulted, nodes: new TalosGrpcNodes({ api: this.api, handle: (call) => faulted.handle(call) }), standIn: false };
+    }
+    if (options.standInOverGrpc) this.grpc.standIn = true;
+    await this.grpc.nodes.serve(ips);
+    return this.grpc.nodes;
+  }
+
   async stop(): Promise<void> {
+    if (this.grpc) {
+      this.grpc.faulted.releaseHeld();
+      await this.grpc.nodes.stop();
+      this.grpc = undefined;
+    }
     for (const res of this.held) res.socket?.destroy();
     this.held.clear();
     const server = this.server;
@@ -163,6 +190,8 @@ export class TalosSimulator {
       `${TALOS_SIM_ENV}=${quote(this.controlUrl)}`,
       `AUTOK8S_TALOSCTL_VERSION=${quote(this.api.talosVersion)}`,
       `export ${TALOS_SIM_ENV} AUTOK8S_TALOSCTL_VERSION`,
+      // Over the Talos API (serveGrpc with standInOverGrpc); a node bundle finds the API descriptors through the repository.
+      ...(this.grpc?.standIn ? [`${WIRE_ENV}=grpc`, `${REPO_ROOT_ENV}=${quote(REPO_ROOT)}`, `export ${WIRE_ENV} ${REPO_ROOT_ENV}`] : []),
       `exec ${command} "$@"`,
       '',
     ].join('\n');
@@ -264,6 +293,7 @@ export class TalosSimulator {
         HOME: env.HOME as string | undefined,
         [TALOS_SIM_ENV]: this.controlUrl,
         AUTOK8S_TALOSCTL_VERSION: this.api.talosVersion,
+        ...(this.grpc?.standIn ? { [WIRE_ENV]: 'grpc' } : {}),
       },
       cwd: request.cwd!,
       out: (text) => void (stdout += text),
@@ -307,9 +337,4 @@ export class TalosSimulator {
       }
     }
   }
-}
-
-function faultMessage(status: number, message?: string): string {
-  const code = status === 503 || status >= 500 ? 'Unavailable' : status === 429 ? 'ResourceExhausted' : 'FailedPrecondition';
-  return `rpc error: code = ${code} desc = ${message ?? `injected fault (${status})`}`;
 }

@@ -67,7 +67,15 @@ interface SimCluster {
   members: SimMember[];
   /** A second bootstrap on a node with an empty etcd started a separate etcd cluster. */
   splitBrain: boolean;
+  /** The OS CA key (base64 PEM) from a control-plane config: what trustd signs workers' certificates with. */
+  osCaKey?: string;
 }
+
+/** What a node's Talos API port presents now: nothing, the maintenance service, or apid with the cluster's OS CA. */
+export type TalosNodeWire =
+  | { serving: false }
+  | { serving: true; mode: 'maintenance' }
+  | { serving: true; mode: 'configured'; caFingerprint: string; hostname: string; osCa: { crt: string; key?: string } };
 
 export interface TalosNodeView {
   ip: string;
@@ -301,6 +309,7 @@ export class TalosApi {
       cluster = { key: config.caFingerprint, name: config.clusterName, endpoint: config.endpoint, bootstrapCount: 0, members: [], splitBrain: false };
       this.clusters.set(cluster.key, cluster);
     }
+    cluster.osCaKey ??= config.osCa.key;
     return cluster;
   }
 
@@ -548,6 +557,23 @@ export class TalosApi {
       };
     }
     throw new RpcError('NotFound', `resource ${JSON.stringify(resource)} is not registered`);
+  }
+
+  // ---- The wire ----------------------------------------------------------------------
+
+  /**
+   * What the node at `ip` presents on its API port now (the gRPC nodes ask on every
+   * connection). A configured worker's certificate comes from its cluster's CA key, learnt
+   * from a control-plane config, as trustd on a control plane would sign it.
+   */
+  wire(ip: string): TalosNodeWire {
+    this.tick();
+    const node = this.current(ip);
+    if (!node || node.lostAddress) return { serving: false };
+    if (node.phase === 'maintenance') return { serving: true, mode: 'maintenance' };
+    if (node.phase !== 'running' || !node.config) return { serving: false };
+    const key = node.config.osCa.key ?? this.clusters.get(node.config.caFingerprint)?.osCaKey;
+    return { serving: true, mode: 'configured', caFingerprint: node.config.caFingerprint, hostname: this.hostnameOf(node), osCa: { crt: node.config.osCa.crt, key } };
   }
 
   // ---- Views for tests and the demo -------------------------------------------------

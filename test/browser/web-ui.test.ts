@@ -60,7 +60,7 @@ const missingChromium = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missi
 
 describe.skipIf(requireInCi(missingChromium, 'the Web UI tier (headless Chromium)'))(`Temporal Web UI (needs ${CHROMIUM}: apt-get install chromium)`, () => {
   beforeAll(async () => {
-    box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-webui-')), latency: { ovh: { moveMs: 200 } } });
+    box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-webui-')), latency: { ovh: { moveMs: 200 } }, publicProbe: false });
     // Encrypted payloads, and the codec server the UI calls to decode them, behind its token
     // (startLocalCodec: as `autok8s dev` sets it up, the UI's codec endpoint carries the token).
     const uiPort = await freePort();

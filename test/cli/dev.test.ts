@@ -73,9 +73,14 @@ describe('autok8s dev', () => {
 
     // The README's second terminal.
     const env = { TEMPORAL_ADDRESS: up.temporalAddress, AUTOK8S_PAYLOAD_KEYS: up.payloadKeys };
-    const moved = await autok8s(['failover', '-f', up.specFile, '--ip', '203.0.113.10', '--to', 'srv-b', '--wait', '--output', 'json'], env);
-    expect(moved.code, moved.stderr).toBe(0);
-    expect(JSON.parse(moved.stdout)).toMatchObject({ ip: '203.0.113.10', to: 'srv-b', moved: true });
+    const booted = await autok8s(['bootstrap', '-f', up.specFile, '--wait', '--output', 'json'], env);
+    expect(booted.code, booted.stderr).toBe(0);
+    // srv-a's keepalived (the MASTER since bootstrap started it) stops: srv-b takes over, and its
+    // notify_master, run by dev's keepalived wiring, raises its public link and moves the IP.
+    const stopped = await autok8s(['sandbox', 'hook', 'keepalived-stop', 'srv-a', '--dir', join(dir, 'sandbox')], env);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const moved = await waitForFailover(up.temporalAddress, up.payloadKeys, (r) => r.to === 'srv-b' && r.moved);
+    expect(moved).toMatchObject({ ip: '203.0.113.10', to: 'srv-b', moved: true, reason: 'keepalived', serving: { served: true, by: 'srv-b' } });
 
     first.child.kill('SIGINT');
     expect(await first.stopped, first.stderr()).toBe(0);
@@ -91,7 +96,7 @@ describe('autok8s dev', () => {
       expect(readFileSync(again.payloadKeys, 'utf8')).toBe(keyring);
       const client = new Client({ connection: await Connection.connect({ address: again.temporalAddress }), dataConverter: payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: again.payloadKeys }) });
       try {
-        const result = (await client.workflow.getHandle('sandbox/failover/203.0.113.10').result()) as FailoverIpResult;
+        const result = (await client.workflow.getHandle('sandbox/failover/203.0.113.10', moved.runId).result()) as FailoverIpResult;
         expect(result).toMatchObject({ to: 'srv-b', moved: true });
       } finally {
         await client.connection.close();
@@ -118,3 +123,21 @@ describe('autok8s dev', () => {
     }
   }, 120_000);
 });
+
+/** Waits (bounded) for a failoverIp run of the sandbox's IP whose result satisfies `done`; returns it with its run ID. */
+async function waitForFailover(address: string, keys: string, done: (r: FailoverIpResult) => boolean): Promise<FailoverIpResult & { runId: string }> {
+  const client = new Client({ connection: await Connection.connect({ address }), dataConverter: payloadDataConverter({ AUTOK8S_PAYLOAD_KEYS: keys }) });
+  try {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      for await (const run of client.workflow.list({ query: `WorkflowId = 'sandbox/failover/203.0.113.10' AND ExecutionStatus = 'Completed'` })) {
+        const result = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as FailoverIpResult;
+        if (done(result)) return { ...result, runId: run.runId };
+      }
+      if (Date.now() > deadline) throw new Error('no failover run of 203.0.113.10 to srv-b completed within 90 s');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await client.connection.close();
+  }
+}

@@ -28,8 +28,10 @@ afterAll(async () => {
 /** The sandbox's spec with another publicPath section, written next to it. */
 function specWith(name: string, publicPath: Record<string, unknown> | undefined): string {
   const doc = parse(readFileSync(box.specFile, 'utf8')) as Record<string, unknown>;
+  const { failoverIps, ...section } = publicPath ?? {};
+  if (failoverIps !== undefined) doc.failoverIps = failoverIps;
   if (publicPath === undefined) delete doc.publicPath;
-  else doc.publicPath = publicPath;
+  else doc.publicPath = section;
   const file = join(box.dir, `${name}.yaml`);
   writeFileSync(file, stringify(doc));
   return file;
@@ -51,6 +53,12 @@ describe('autok8s plan against the servers’ network facts', () => {
       absent: [/virtual MACs/],
     },
     {
+      name: 'vmac with two failover IPs (one public NIC, one virtual MAC; refused by the spec itself)',
+      publicPath: { mode: 'vmac', failoverIps: ['203.0.113.10', '203.0.113.11'] },
+      expected: [/failoverIps: publicPath\.mode vmac carries one failover IP/],
+      absent: [/move region groups/],
+    },
+    {
       name: 'vrack-block with a /32 (refused by the spec itself, before OVH is asked)',
       publicPath: { mode: 'vrack-block', block: '203.0.113.10/32' },
       expected: [/publicPath\.block: a \/32 is too small/],
@@ -67,6 +75,17 @@ describe('autok8s plan against the servers’ network facts', () => {
       expect(mutations()).toBe(before);
     });
   }
+
+  it("plans a routed cluster on servers in one region group, listing the host's forwarding to check by hand", async () => {
+    const file = specWith('routed-one-group', { mode: 'routed' });
+    const doc = parse(readFileSync(file, 'utf8')) as { servers: unknown[] };
+    doc.servers = doc.servers.slice(0, 1); // srv-c is in Beauharnois, another region group; one server keeps an odd etcd
+    writeFileSync(file, stringify(doc));
+    const { code, stdout, stderr } = await runAutok8s(['plan', '-f', file], SANDBOXES_POLICY_ENV);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/check on the host: srv-a \(Proxmox node pve-a\), publicPath\.mode routed: net\.ipv4\.ip_forward=1 .*vmbr0 up with 192\.168\.0\.1\/24 .*a route 203\.0\.113\.10\/32 dev vmbr0/);
+  });
 
   it('plans a vrack-block cluster across the region groups: nothing moves, so nothing is refused', async () => {
     const { code, stdout, stderr } = await runAutok8s(['plan', '-f', specWith('block', { mode: 'vrack-block', block: '203.0.113.8/29' }), '--output', 'json'], SANDBOXES_POLICY_ENV);

@@ -67,6 +67,6 @@ describe('autok8s plan and status', () => {
     expect([...(status.talos.etcdMembers as string[])].sort()).toEqual(['srv-a', 'srv-b', 'srv-c']); // etcd lists members in no set order
     expect(status.lbFiles.every((f) => f.state === 'same')).toBe(true);
     const { json: plan } = await autok8s<BootstrapPlan>(['plan', '-f', box.specFile]);
-    expect(plan).toEqual({ changes: [], conflicts: [], unknown: [] });
+    expect(plan).toEqual({ changes: [], conflicts: [], unknown: [], checks: [] });
   });
 });

@@ -1,6 +1,7 @@
-// What bootstrap will do for the public path (phase 2), done by hand in tests: an LB VM with
-// net0 on the vRack and net1 on the public bridge, through the Proxmox API with the sandbox's
-// autok8s token, and what `autok8s lb link up|down` does to net1.
+// The public path's Proxmox side by hand, for tests of the simulators without a bootstrap: an
+// LB VM with net0 on the vRack and net1 on the public bridge, through the Proxmox API with the
+// sandbox's autok8s token, and what `autok8s lb link up|down` (keepalived's notify scripts) does
+// to net1.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProxmoxClient } from '../../activities/proxmox/client';

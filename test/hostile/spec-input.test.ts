@@ -44,7 +44,7 @@ const SINKS: Record<Sink, (spec: ClusterSpec) => void> = {
   probeUrl: (spec) => spec.failoverIps.forEach((ip) => publicProbeUrl({ ...spec, publicPath: { ...spec.publicPath!, probeUrl: spec.publicPath?.probeUrl ?? 'http://{ip}/' } }, ip)),
   haproxy: (spec) => spec.servers.forEach((s) => renderHaproxyCfg(spec, s.name)),
   nginx: (spec) => spec.servers.forEach((s) => renderNginxConf(spec, s.name, { upstream: 'workers' })),
-  lbFiles: (spec) => spec.servers.forEach((s) => lbConfigFiles(spec, s.name)),
+  lbFiles: (spec) => spec.servers.forEach((s) => lbConfigFiles(spec, s.name, { gateways: spec.servers.map(() => '198.51.100.254') })),
   proxmoxVm: (spec) => spec.servers.forEach((s) => VM_ROLES.forEach((role) => s.vms[role] && desiredVmConfig(spec, s, role))),
   proxmoxClient: (spec) =>
     spec.servers.forEach((s) => void new ProxmoxClient({ url: s.proxmox.url, node: s.proxmox.node, tokenId: s.proxmox.tokenId, tokenSecret: 'not-a-secret' }).close()),

@@ -28,7 +28,8 @@ const hosts: InProcessLbHost[] = [];
 async function freshHost(): Promise<{ host: InProcessLbHost; spec: ClusterSpec; target: SshTarget; onHost: (p: string) => string }> {
   const root = mkdtempSync(join(tmpdir(), 'ak8s-lbdebian-'));
   roots.push(root);
-  const host = await InProcessLbHost.start({ name: 'srv-a', authorizedKey: client.publicKey, rootDir: root, audit: new AuditLog() });
+  // An LB VM with its public NIC (eth1), which keepalived.conf's public network names.
+  const host = await InProcessLbHost.start({ name: 'srv-a', authorizedKey: client.publicKey, rootDir: root, audit: new AuditLog(), interfaces: ['lo', 'eth0', 'eth1'] });
   hosts.push(host);
   const spec: ClusterSpec = {
     ...fixture,
@@ -97,7 +98,7 @@ describe('the in-process LB host starts as a fresh Debian VM', () => {
 describe('the default files pushed to a fresh in-process Debian LB host', () => {
   it('are validated and installed, and every service runs them, keepalived started by the push', async () => {
     const { host, spec, target, onHost } = await freshHost();
-    const files = lbConfigFiles(spec, 'srv-a');
+    const files = lbConfigFiles(spec, 'srv-a', { gateways: spec.servers.map(() => '198.51.100.254') });
     const results = await pushConfigFiles(target, files, { secrets });
     expect(results.map((r) => [r.changed, r.reloaded])).toEqual([
       [true, true],
@@ -112,7 +113,7 @@ describe('the default files pushed to a fresh in-process Debian LB host', () => 
 
   it('stops keepalived again when the first keepalived.conf is rolled back (it did not run without one)', async () => {
     const { host, spec, target, onHost } = await freshHost();
-    const keepalived = lbConfigFiles(spec, 'srv-a').find((f) => f.program === 'keepalived')!;
+    const keepalived = lbConfigFiles(spec, 'srv-a', { gateways: spec.servers.map(() => '198.51.100.254') }).find((f) => f.program === 'keepalived')!;
     const failing = { ...keepalived, probe: { kind: 'command' as const, argv: ['false'], attempts: 1 } };
     const err = await pushConfigFiles(target, [failing], { secrets }).then(
       () => undefined,

@@ -52,10 +52,20 @@ describe.skipIf(requireInCi(unavailable, 'the push to a stock Debian LB host (na
     /** A new VM (its own namespaces) and a one-server spec pointing at it. */
     async function freshVm(name: string, n: number): Promise<{ vm: DebianLbHost; spec: ClusterSpec; target: SshTarget; files: (RemoteConfigFile & { program: string })[] }> {
       const host = await lab.addHost(name, lab.ip(n));
+      // The LB VM's public NIC (net1 → eth1), which keepalived.conf's public network names: one end
+      // of a veth pair whose both ends stay in this namespace.
+      for (const argv of [
+        ['ip', 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1-peer'],
+        ['ip', 'link', 'set', 'eth1-peer', 'up'],
+        ['ip', 'link', 'set', 'eth1', 'up'],
+      ]) {
+        const result = await lab.exec(host, argv);
+        if (result.code !== 0) throw new Error(`${argv.join(' ')}: ${result.stderr}`);
+      }
       const vm = await DebianLbHost.create(lab, host, [client.publicKey]);
       const base = labSpec(lab, { servers: 1, hostKeys: { 'srv-a': vm.hostKeyLine } });
       const spec: ClusterSpec = { ...base, servers: [{ ...base.servers[0], vms: { ...base.servers[0].vms, lb: { ...base.servers[0].vms.lb, ip: host.ip } } }] };
-      return { vm, spec, target: sshTargetFor(spec.servers[0]), files: lbConfigFiles(spec, 'srv-a') };
+      return { vm, spec, target: sshTargetFor(spec.servers[0]), files: lbConfigFiles(spec, 'srv-a', { gateways: spec.servers.map(() => '198.51.100.254') }) };
     }
 
     it('starts as Debian leaves a new VM: stock nginx on :80, stock HAProxy, keepalived skipped by its unit condition, no /var/cache/nginx', async () => {
@@ -117,9 +127,14 @@ describe.skipIf(requireInCi(unavailable, 'the push to a stock Debian LB host (na
       // keepalived: started by the push, it takes the VIP (the only LB, so it becomes MASTER).
       expect((await vm.exec(['systemctl', 'is-active', 'keepalived'])).code).toBe(0);
       await eventually('the API VIP on eth0', () => lab.addresses(vm.host), (ips) => ips.includes(spec.network.apiVip));
-      // Taking the VIP, it ran notify_master: the autok8s CLI asked to pull the failover IP here.
-      const calls = await eventually('the notify_master call', async () => (existsSync(vm.file(NOTIFY_LOG)) ? readFileSync(vm.file(NOTIFY_LOG), 'utf8') : ''), (t) => t !== '');
-      expect(calls).toBe(`failover --cluster lab --ip ${spec.failoverIps[0]} --to srv-a --reason keepalived\n`);
+      // Taking the VIP, it ran notify_master: the autok8s CLI asked to bring this LB's public link
+      // up and, beside it, to pull the failover IP here (after the BACKUP state it started in took it down).
+      const calls = await eventually('the notify_master calls', async () => (existsSync(vm.file(NOTIFY_LOG)) ? readFileSync(vm.file(NOTIFY_LOG), 'utf8') : ''), (t) => t.includes('failover') && t.includes('link up'));
+      const lines = calls.trimEnd().split('\n');
+      expect(new Set(lines.slice(-2))).toEqual(new Set(['lb link up --cluster lab --server srv-a', `failover --cluster lab --ip ${spec.failoverIps[0]} --to srv-a --reason keepalived`]));
+      expect(new Set(lines.slice(0, -2))).toEqual(new Set(lines.length > 2 ? ['lb link down --cluster lab --server srv-a'] : []));
+      // As MASTER it holds the failover IP on its public NIC (the namespace's eth1).
+      await eventually('the failover IP on eth1', async () => (await lab.exec(vm.host, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth1'])).stdout, (out) => out.includes(`inet ${spec.failoverIps[0]}/32`));
 
       // A second push of the same files changes nothing.
       const again = await pushConfigFiles(target, files, { secrets });

@@ -241,7 +241,7 @@ describe('pushLbConfigFile activity', () => {
   it('reaches the LB through the spec server entry, pushes, and heartbeats every stage', async () => {
     const base = spec.servers[0];
     const server = { ...base, ssh: { ...base.ssh, address: host.address, hostKey: host.hostKeyLine, privateKey: TEST_KEY_REF } };
-    const nginx = lbConfigFiles(spec, 'srv-a').find((f) => f.program === 'nginx')!;
+    const nginx = lbConfigFiles(spec, 'srv-a', { gateways: spec.servers.map(() => '198.51.100.254') }).find((f) => f.program === 'nginx')!;
     const env = new MockActivityEnvironment();
     const beats: { stage: string }[] = [];
     env.on('heartbeat', (d: { stage: string }) => beats.push(d));
@@ -255,6 +255,9 @@ describe('pushLbConfigFile activity', () => {
   });
 });
 
+/** An LB VM with its public NIC (eth1), which keepalived.conf's public network names. */
+const LB_VM_INTERFACES = ['lo', 'eth0', 'eth1'];
+
 describe('pushLbConfigs activity over three in-process LB hosts', () => {
   const hosts: InProcessLbHost[] = [];
   let roots: string[] = [];
@@ -265,7 +268,7 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
     clusterAudit = new AuditLog();
     roots = spec.servers.map(() => mkdtempSync(join(tmpdir(), 'ak8s-lbhosts-')));
     for (const [i, s] of spec.servers.entries()) {
-      hosts.push(await InProcessLbHost.start({ name: s.name, authorizedKey: client.publicKey, rootDir: roots[i], audit: clusterAudit }));
+      hosts.push(await InProcessLbHost.start({ name: s.name, authorizedKey: client.publicKey, rootDir: roots[i], audit: clusterAudit, interfaces: LB_VM_INTERFACES }));
     }
     cluster = {
       ...spec,
@@ -284,7 +287,7 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
 
   it('pushes every file to the standby LBs before the active one, then finds nothing to change', async () => {
     const activities = createSshActivities({ secrets });
-    const first = await activities.pushLbConfigs(cluster, { activeServer: 'srv-a' });
+    const first = await activities.pushLbConfigs(cluster, { activeServer: 'srv-a', gateways: cluster.servers.map(() => '198.51.100.254') });
     expect(first.order.map((s) => s.server)).toEqual(['srv-b', 'srv-c', 'srv-a']);
     expect(first.changed).toHaveLength(9);
     expect(first.changed.slice(-3).every((k) => k.startsWith('srv-a:'))).toBe(true);
@@ -294,7 +297,7 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
     expect(uploads.slice(firstActive).every((e) => e.service === 'ssh:srv-a')).toBe(true);
     for (const h of hosts) expect(h.unit('haproxy')!.reloads).toBe(1);
 
-    const again = await activities.pushLbConfigs(cluster, { activeServer: 'srv-a' });
+    const again = await activities.pushLbConfigs(cluster, { activeServer: 'srv-a', gateways: cluster.servers.map(() => '198.51.100.254') });
     expect(again.changed).toEqual([]);
     expect(again.unchanged).toHaveLength(9);
     for (const h of hosts) expect(h.unit('haproxy')!.reloads).toBe(1);
@@ -306,10 +309,10 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
     // srv-b's haproxy reload fails (rolled back there); srv-a, the active LB, must stay untouched.
     const faults = new FaultInjector();
     faults.add({ service: 'ssh:srv-b', method: 'exec', path: '^systemctl reload-or-restart haproxy$', effect: { kind: 'status', status: 1, message: 'Job for haproxy.service failed' } });
-    const faulty = await InProcessLbHost.start({ name: 'srv-b', authorizedKey: client.publicKey, rootDir: roots[1], audit: clusterAudit, faults });
+    const faulty = await InProcessLbHost.start({ name: 'srv-b', authorizedKey: client.publicKey, rootDir: roots[1], audit: clusterAudit, faults, interfaces: LB_VM_INTERFACES });
     try {
       const withFaulty = { ...cluster, servers: cluster.servers.map((s) => (s.name === 'srv-b' ? { ...s, ssh: { ...s.ssh, address: faulty.address, hostKey: faulty.hostKeyLine } } : s)) };
-      const err = await pushError(activities.pushLbConfigs(withFaulty, { activeServer: 'srv-a' }));
+      const err = await pushError(activities.pushLbConfigs(withFaulty, { activeServer: 'srv-a', gateways: withFaulty.servers.map(() => '198.51.100.254') }));
       expect(err.type).toBe('ReloadFailed');
       expect(hosts[0].unit('haproxy')!.reloads).toBe(reloadsOfActive);
     } finally {

@@ -10,6 +10,7 @@ import { renderHaproxyCfg } from '../../core/render/haproxy';
 import { lbPublicNetwork } from '../../core/public-path/lb-network';
 import { publicPathOf, type PublicPathMode } from '../../core/public-path/modes';
 import { renderKeepalivedConf } from '../../core/render/keepalived';
+import { lbConfigFiles } from '../../core/render/lb-files';
 import { renderNginxConf, type NginxPaths } from '../../core/render/nginx';
 import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
@@ -214,6 +215,13 @@ describe.skipIf(requireInCi(keepalivedUnavailable, 'keepalived -t in a namespace
     const cases = (['vmac', 'routed', 'vrack-block'] as const).flatMap((mode) => servers.map((name) => [mode, name] as const));
     it.each(cases)('accepts the %s config of %s: addresses, virtual_routes with dev eth1 and virtual_rules', async (mode, name) => {
       const result = await keepalivedTest(host, rendered(mode, name), `keepalived-${mode}-${name}.conf`);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    });
+
+    it.each(['vmac', 'routed', 'vrack-block'] as const)('accepts the %s keepalived.conf lbConfigFiles pushes, with the servers\' gateways', async (mode) => {
+      const file = lbConfigFiles(inMode(mode), 'srv-b', { gateways }).find((f) => f.program === 'keepalived')!;
+      const result = await keepalivedTest(host, file.content, `keepalived-pushed-${mode}.conf`);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
     });

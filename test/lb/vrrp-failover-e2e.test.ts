@@ -73,7 +73,7 @@ describe.skipIf(requireInCi(unavailable, 'VRRP failover end to end (real keepali
     }
 
     beforeAll(async () => {
-      box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-vrrp-e2e-')), clusterName: CLUSTER, servers: 3, latency: { ovh: { moveMs: 500 } } });
+      box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-vrrp-e2e-')), clusterName: CLUSTER, servers: 3, latency: { ovh: { moveMs: 500 } }, publicProbe: false });
       client = await connect();
       queue = uniqueQueue('vrrp-e2e');
       worker = await startInProcessWorker(queue);

@@ -66,4 +66,20 @@ describe.skipIf(requireInCi(unavailable, 'VRRP between real keepalived'))(unavai
     expect(await group.holders()).toEqual([after]);
     expect((await group.notifications()).length, 'no notify_master after the old MASTER came back').toBe(notified);
   });
+
+  it("moves the VIP when the MASTER's HAProxy stops answering (the tracked vrrp_script), and the new MASTER calls failover", async () => {
+    const before = await group.waitForSingleHolder(TAKEOVER_BUDGET_MS);
+    const notified = (await group.notifications()).length;
+    await group.stopHaproxy(before); // keepalived itself keeps running: only its check fails
+    const after = await group.waitForSingleHolder(TAKEOVER_BUDGET_MS, [before]);
+    await expect.poll(() => group.notifications(), { timeout: 5_000 }).toContainEqual(failoverLine(after));
+    expect((await group.notifications()).length - notified, 'one notify_master, from the new MASTER').toBe(1);
+
+    // HAProxy back: the old MASTER leaves FAULT as BACKUP (nopreempt) and the VIP stays.
+    await group.startHaproxy(before);
+    // Past the check's rise (2 intervals) and a master-down interval: time to preempt, were it allowed.
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(await group.holders()).toEqual([after]);
+    expect((await group.notifications()).length - notified, 'no notify_master after HAProxy came back').toBe(1);
+  });
 });

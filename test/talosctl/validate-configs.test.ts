@@ -21,7 +21,7 @@ import { findRealTalosctl } from '../helpers/real-talosctl';
 
 const real = findRealTalosctl();
 const missing = 'missing' in real ? real.missing : undefined;
-const talosctl = 'found' in real ? real.found.path : '';
+const talosctl = real.found?.path ?? '';
 const work = mkdtempSync(join(tmpdir(), 'autok8s-validate-'));
 
 function validate(config: string, mode: string): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -18,7 +18,7 @@ const bootstrapped: ObservedCluster = {
 
 describe('planBootstrap', () => {
   it('plans nothing for a bootstrapped cluster', () => {
-    expect(planBootstrap(spec, bootstrapped)).toEqual({ changes: [], conflicts: [], unknown: [] });
+    expect(planBootstrap(spec, bootstrapped)).toEqual({ changes: [], conflicts: [], unknown: [], checks: [] });
   });
 
   it('plans every step for an empty cluster, etcd bootstrapped once on the first control plane', () => {
@@ -48,5 +48,21 @@ describe('planBootstrap', () => {
     });
     expect(plan.changes).toEqual([{ target: 'srv-c/worker', change: 'start VM 303 (stopped)' }]);
     expect(plan.unknown).toEqual(['srv-a/lb: Proxmox unreachable']);
+  });
+
+  it.each([
+    ['vmac (the default) needs nothing on the host beyond vmbr0', {}, []],
+    ['vrack-block needs nothing beyond the vRack bridge', { mode: 'vrack-block', block: '203.0.113.8/29' }, []],
+  ] as const)('lists no host check for %s', (_, publicPath, checks) => {
+    expect(planBootstrap({ ...spec, publicPath: { ...spec.publicPath, bridge: 'vmbr0', interface: 'eth1', mode: 'vmac', ...publicPath } }, bootstrapped).checks).toEqual(checks);
+  });
+
+  it("lists routed mode's forwarding on each Proxmox host, which autok8s cannot see, to check by hand", () => {
+    const plan = planBootstrap({ ...spec, publicPath: { mode: 'routed', bridge: 'vmbr2', interface: 'eth1' } }, bootstrapped);
+    expect(plan.checks).toHaveLength(spec.servers.length);
+    expect(plan.checks[1]).toBe(
+      `srv-b (Proxmox node ${spec.servers[1].proxmox.node}), publicPath.mode routed: net.ipv4.ip_forward=1 (sysctl net.ipv4.ip_forward), vmbr2 up with 192.168.0.1/24 (ip -4 addr show vmbr2), a route 203.0.113.10/32 dev vmbr2 (ip route show dev vmbr2); autok8s cannot see the host's network`,
+    );
+    expect(plan.changes).toEqual([]);
   });
 });

@@ -33,7 +33,7 @@ describe('the identity a rendered haproxy.cfg answers on /autok8s/config', () =>
   });
 
   it("is what the push's probe of haproxy.cfg expects, on the health URL's host and port", () => {
-    const haproxy = lbConfigFiles(spec, 'srv-a').find((f) => f.program === 'haproxy')!;
+    const haproxy = lbConfigFiles(spec, 'srv-a', { gateways: spec.servers.map(() => '198.51.100.254') }).find((f) => f.program === 'haproxy')!;
     expect(haproxy.probe).toMatchObject({
       kind: 'http',
       url: expect.stringMatching(/^http:\/\/[^/]+\/autok8s\/config$/),

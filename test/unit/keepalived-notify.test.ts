@@ -2,7 +2,7 @@
 // (client/keepalived-notify.ts): which commands each transition runs, parsed by the CLI's own
 // definitions, and what is refused.
 import { describe, expect, it } from 'vitest';
-import { notifyCommands, notifyLines, parseNotifyCommand } from '../../client/keepalived-notify';
+import { notifyCommandGroups, notifyCommands, notifyLines, parseNotifyCommand } from '../../client/keepalived-notify';
 import { lbPublicNetwork } from '../../core/public-path/lb-network';
 import { publicPathOf, type PublicPathMode } from '../../core/public-path/modes';
 import { renderKeepalivedConf } from '../../core/render/keepalived';
@@ -15,12 +15,19 @@ const linesOf = (spec: ClusterSpec) => notifyLines(renderKeepalivedConf(spec, sp
 const words = (line: string | undefined) => (line === undefined ? [] : notifyCommands(line).map((argv) => argv.slice(1).join(' ')));
 
 describe('the notify lines of a rendered keepalived.conf', () => {
-  it('vmac: MASTER brings the public link up, then moves the IP here; BACKUP, FAULT and stop bring it down', () => {
+  it('vmac: MASTER brings the public link up and moves the IP here; BACKUP, FAULT and stop bring it down', () => {
     const spec = inMode('vmac');
     const [cluster, server] = [spec.metadata.name, spec.servers[1].name];
     const lines = linesOf(spec);
     expect(words(lines.master)).toEqual([`lb link up --cluster ${cluster} --server ${server}`, `failover --cluster ${cluster} --ip 203.0.113.10 --to ${server} --reason keepalived`]);
     for (const event of ['backup', 'fault', 'stop'] as const) expect(words(lines[event])).toEqual([`lb link down --cluster ${cluster} --server ${server}`]);
+  });
+
+  it('runs the link request beside the move (one group), as `a & b; wait` runs them', () => {
+    const groups = notifyCommandGroups(linesOf(inMode('vmac')).master!);
+    expect(groups.map((g) => g.map((argv) => argv[1]))).toEqual([['lb', 'failover']]);
+    expect(notifyCommandGroups("/bin/sh -c '/x failover --ip 1; /x failover --ip 2'").map((g) => g.length)).toEqual([1, 1]);
+    expect(notifyCommandGroups('/x lb link down --server s')).toEqual([[['/x', 'lb', 'link', 'down', '--server', 's']]]);
   });
 
   it('vrack-block: no notify line at all (the gratuitous ARPs move the address)', () => {

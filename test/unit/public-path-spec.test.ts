@@ -86,6 +86,7 @@ describe('a bad public path is refused with the field and what to do', () => {
     { name: "the block's network address as a failover IP", edits: block('203.0.113.8/29', ['203.0.113.8']), path: 'failoverIps[0]', message: /not a usable address/ },
     { name: "OVH's gateway of the block as a failover IP", edits: block('203.0.113.8/29', ['203.0.113.14']), path: 'failoverIps[0]', message: /203.0.113.14 is OVH's gateway/ },
     { name: "the block's broadcast address as a failover IP", edits: block('203.0.113.8/29', ['203.0.113.15']), path: 'failoverIps[0]', message: /not a usable address/ },
+    { name: 'two failover IPs in vmac mode (one NIC, one MAC)', edits: [[['failoverIps'], ['203.0.113.10', '203.0.113.11']]], path: 'failoverIps', message: /publicPath.mode vmac carries one failover IP.*choose publicPath.mode routed or vrack-block for 2/ },
     { name: 'a block in vmac mode', edits: [[['publicPath'], { mode: 'vmac', block: '203.0.113.8/29' }]], path: 'publicPath.block', message: /only in mode vrack-block; remove it/ },
     { name: 'the public NIC named like the vRack NIC', edits: [[['publicPath', 'interface'], 'eth0']], path: 'publicPath.interface', message: /eth0 is network.interface, the vRack NIC/ },
     { name: 'the public bridge set to the vRack bridge', edits: [[['publicPath', 'bridge'], 'vmbr1']], path: 'publicPath.bridge', message: /vmbr1 is servers\[0\].proxmox.bridge, the vRack bridge/ },

@@ -22,6 +22,12 @@ function blockLines(conf: string, block: string): string[] {
 const value = (conf: string, keyword: string) => new RegExp(`^\\s*${keyword} (.+)$`, 'm').exec(conf)?.[1];
 
 describe('renderKeepalivedConf', () => {
+  it("tracks HAProxy's health frontend on the VM's loopback: two misses put the instance in FAULT, releasing the VIP", () => {
+    const conf = renderKeepalivedConf(spec, 'srv-b');
+    expect(conf).toContain(`vrrp_script autok8s_haproxy {\n  # HAProxy's health frontend answers on this VM: two misses in a row put the instance in FAULT.\n  script "/bin/bash -c '</dev/tcp/127.0.0.1/8404'"\n  interval 1\n  timeout 1\n  fall 2\n  rise 2\n}`);
+    expect(conf).toMatch(/vrrp_instance autok8s_api \{[\s\S]*track_script \{\n {4}autok8s_haproxy\n {2}\}/);
+  });
+
   it.each(names)('matches the golden file for %s', (name) => {
     expectGolden(`keepalived-${name}.conf`, renderKeepalivedConf(spec, name));
   });

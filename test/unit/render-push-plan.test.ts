@@ -37,7 +37,7 @@ describe('planLbPush', () => {
 
 describe('lbConfigFiles', () => {
   it('validates each file with its own program on the uploaded copy, and reloads its service', () => {
-    const files = lbConfigFiles(spec, 'srv-b');
+    const files = lbConfigFiles(spec, 'srv-b', { gateways: spec.servers.map(() => '198.51.100.254') });
     for (const f of files) {
       expect(f.validate[0]).toBe(f.program);
       expect(f.validate).toContain(FILE_PLACEHOLDER);
@@ -46,21 +46,21 @@ describe('lbConfigFiles', () => {
   });
 
   it('starts a service that is not running instead of failing its reload (keepalived on a fresh Debian VM)', () => {
-    for (const f of lbConfigFiles(spec, 'srv-b')) expect(f.reload).toEqual(['systemctl', 'reload-or-restart', f.program]);
+    for (const f of lbConfigFiles(spec, 'srv-b', { gateways: spec.servers.map(() => '198.51.100.254') })) expect(f.reload).toEqual(['systemctl', 'reload-or-restart', f.program]);
   });
 
   it('stops keepalived again when a rollback removes the keepalived.conf it was started with', () => {
-    const files = lbConfigFiles(spec, 'srv-b');
+    const files = lbConfigFiles(spec, 'srv-b', { gateways: spec.servers.map(() => '198.51.100.254') });
     expect(files.find((f) => f.program === 'keepalived')?.deactivate).toEqual(['systemctl', 'stop', 'keepalived']);
     expect(files.filter((f) => f.deactivate !== undefined).map((f) => f.program)).toEqual(['keepalived']);
   });
 
   it("pushes nginx.conf before haproxy.cfg, so Debian's default site has left :80 when HAProxy binds it, and keepalived last", () => {
-    expect(lbConfigFiles(spec, 'srv-b').map((f) => f.program)).toEqual(['nginx', 'haproxy', 'keepalived']);
+    expect(lbConfigFiles(spec, 'srv-b', { gateways: spec.servers.map(() => '198.51.100.254') }).map((f) => f.program)).toEqual(['nginx', 'haproxy', 'keepalived']);
   });
 
   it('probes HAProxy on the host and port of the LB health URL the failover workflow uses, for the identity of the file pushed', () => {
-    const haproxy = lbConfigFiles(spec, 'srv-b').find((f) => f.program === 'haproxy')!;
+    const haproxy = lbConfigFiles(spec, 'srv-b', { gateways: spec.servers.map(() => '198.51.100.254') }).find((f) => f.program === 'haproxy')!;
     expect(haproxy.probe).toMatchObject({ kind: 'http', url: 'http://10.10.0.12:8404/autok8s/config', expectBody: expect.stringMatching(/^autok8s-config [0-9a-f]{16}$/) });
   });
 });

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { lbPublicNetwork } from '../../core/public-path/lb-network';
+import { publicPathOf } from '../../core/public-path/modes';
 import { renderHaproxyCfg } from '../../core/render/haproxy';
 import { renderKeepalivedConf } from '../../core/render/keepalived';
 import { headerSpecHash } from '../../core/render/lb-topology';
@@ -42,6 +44,8 @@ describe('specHash', () => {
     ['the cluster name', (s) => ({ ...s, metadata: { name: 'prod-rbx' } })],
     ['a worker address', (s) => ({ ...s, servers: s.servers.map((v, i) => (i === 1 ? { ...v, vms: { ...v.vms, worker: { ...v.vms.worker, ip: '10.10.0.99' } } } : v)) })],
     ['the server order', (s) => ({ ...s, servers: [...s.servers].reverse() })],
+    ['the public path mode', (s) => ({ ...s, publicPath: { ...publicPathOf(s), mode: 'routed' } })],
+    ['the public interface', (s) => ({ ...s, publicPath: { ...publicPathOf(s), interface: 'ens19' } })],
   ])('changes when %s changes', (_, edit) => {
     expect(change(edit)).not.toBe(base);
   });
@@ -50,6 +54,8 @@ describe('specHash', () => {
     ['the health interval', (s) => ({ ...s, health: { ...s.health, interval: '10s' } })],
     ['a VM size', (s) => ({ ...s, servers: s.servers.map((v) => ({ ...v, vms: { ...v.vms, worker: { ...v.vms.worker, cores: 16 } } })) })],
     ['the Talos version', (s) => ({ ...s, talos: { ...s.talos, version: 'v1.9.0' } })],
+    ['the public probe URL (how the worker looks, not an LB file)', (s) => ({ ...s, publicPath: { ...publicPathOf(s), probeUrl: 'http://{ip}/' } })],
+    ['publicPath written out with its defaults', (s) => ({ ...s, publicPath: publicPathOf(s) })],
   ])('stays the same when %s changes (it does not touch the LB configs)', (_, edit) => {
     expect(change(edit)).toBe(base);
   });
@@ -63,6 +69,17 @@ describe('specHash', () => {
       expect(after).toBe(specHash(moved));
       expect(after).not.toBe(before);
     }
+  });
+
+  it("changes keepalived.conf's header, and only its, when the server's public gateway at OVH changes", () => {
+    const at = (gateway: string) => ({ publicNetwork: lbPublicNetwork(spec, 0, { gateway }) });
+    const one = headerSpecHash(renderKeepalivedConf(spec, 'srv-a', at('198.51.100.254')));
+    const other = headerSpecHash(renderKeepalivedConf(spec, 'srv-a', at('198.51.100.126')));
+    expect(one).toBe(specHash(spec, '198.51.100.254'));
+    expect(other).toBe(specHash(spec, '198.51.100.126'));
+    expect(other).not.toBe(one);
+    // haproxy.cfg and nginx.conf do not carry the gateway: their header is the spec's alone.
+    expect(headerSpecHash(renderHaproxyCfg(spec, 'srv-a'))).toBe(base);
   });
 
   it('renders the same text twice (deterministic)', () => {

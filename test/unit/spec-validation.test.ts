@@ -30,7 +30,8 @@ function problemsOf(text: string) {
 
 describe('a valid spec', () => {
   it('accepts documentation-range failover IPs (RFC 5737: public-shaped, never routed) and a loopback health URL (a port forward)', () => {
-    const spec = parseSpec(edited([[['failoverIps'], ['192.0.2.10', '198.51.100.10', '203.0.113.10']], [['servers', 0, 'lbHealthUrl'], 'http://127.0.0.1:18404/healthz']]));
+    // routed mode: vmac carries one failover IP (public-path-spec.test.ts).
+    const spec = parseSpec(edited([[['failoverIps'], ['192.0.2.10', '198.51.100.10', '203.0.113.10']], [['publicPath'], { mode: 'routed' }], [['servers', 0, 'lbHealthUrl'], 'http://127.0.0.1:18404/healthz']]));
     expect(spec.failoverIps).toEqual(['192.0.2.10', '198.51.100.10', '203.0.113.10']);
     expect(spec.servers[0].lbHealthUrl).toBe('http://127.0.0.1:18404/healthz');
   });

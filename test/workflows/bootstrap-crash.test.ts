@@ -1,7 +1,7 @@
-// Crash tests of bootstrapCluster: the worker process is SIGKILLed at 10 points drawn from
-// the audit log's steps (at least one in each phase: vRack, VMs, Talos/etcd, LB pushes),
-// a new worker takes over, and every run must complete with no duplicate VM and exactly
-// one etcd bootstrap. Then the Temporal dev server itself is restarted mid-run on the same
+// Crash tests of bootstrapCluster: the worker process is SIGKILLed at 11 points drawn from
+// the audit log's steps (at least one in each phase: the public path's virtual MAC, vRack,
+// VMs, Talos/etcd, LB pushes), a new worker takes over, and every run must complete with no
+// duplicate VM, one virtual MAC and exactly one etcd bootstrap. Then the Temporal dev server itself is restarted mid-run on the same
 // SQLite file, and the run completes.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ interface KillPoint {
 }
 
 const KILL_POINTS: KillPoint[] = [
+  { phase: 'virtual-mac', servicePrefix: 'ovh', action: 'POST /dedicated/server/{serviceName}/virtualMac', nth: 1 },
   { phase: 'vrack', servicePrefix: 'ovh', action: 'POST /vrack/{serviceName}/dedicatedServerInterface', nth: 2 },
   { phase: 'vms', servicePrefix: 'proxmox:', action: 'qmcreate', nth: 1 },
   { phase: 'vms', servicePrefix: 'proxmox:', action: 'qmcreate', nth: 6 },
@@ -52,6 +53,9 @@ async function assertBuiltOnce(box: Sandbox): Promise<void> {
   expect([...box.proxmox.values()].flatMap((sim) => sim.vms())).toHaveLength(9);
   expect(box.audit.entries({ service: 'talos', action: 'bootstrap', outcome: 'ok' })).toHaveLength(1);
   expect(box.talos!.etcdMembers()).toHaveLength(3);
+  // The failover IP's virtual MAC, made once on srv-a where OVH routes it, whatever was killed.
+  expect(box.audit.entries({ service: 'ovh', action: 'POST /dedicated/server/{serviceName}/virtualMac', outcome: 'ok' })).toHaveLength(1);
+  expect(box.ovh.virtualMacsOf(box.spec.servers[0].ovhService)).toEqual([{ mac: expect.any(String), ips: box.spec.failoverIps }]);
 }
 
 describe('bootstrapCluster survives a SIGKILL of its worker', () => {

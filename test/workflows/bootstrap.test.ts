@@ -34,6 +34,11 @@ afterAll(async () => {
 });
 
 const creates = () => box.audit.entries({ action: 'qmcreate', outcome: 'ok' }).filter((e) => e.service.startsWith('proxmox:'));
+const IP = '203.0.113.10';
+const vmacPosts = () => box.audit.entries({ service: 'ovh', action: 'POST /dedicated/server/{serviceName}/virtualMac', outcome: 'ok' });
+/** Each LB VM's net1 as its Proxmox simulator holds it, by server. */
+const lbNics = () =>
+  Object.fromEntries(box.spec.servers.map((s) => [s.name, box.proxmox.get(s.name)!.vms().find((vm) => vm.vmid === s.vms.lb.vmid)?.config.net1]));
 const bootstraps = () => box.audit.entries({ service: 'talos', action: 'bootstrap', outcome: 'ok' });
 
 describe('bootstrapCluster', () => {
@@ -68,6 +73,21 @@ describe('bootstrapCluster', () => {
     expect(statSync(result.kubeconfig).mode & 0o777).toBe(0o600);
     expect(readFileSync(result.kubeconfig, 'utf8')).toContain(`https://${box.spec.network.apiVip}:6443`);
     expect(box.ovh.routing('203.0.113.10')).toBe(box.spec.servers[0].ovhService);
+    // The public path (vmac, the default): one virtual MAC, made on srv-a where OVH routes the
+    // IP, before any LB VM; every LB VM's net1 carries it on vmbr0, only srv-a's link up.
+    const macs = box.spec.servers.map((s) => box.ovh.virtualMacsOf(s.ovhService));
+    expect(macs[0]).toHaveLength(1);
+    expect(macs[0][0].ips).toEqual([IP]);
+    expect(macs.slice(1)).toEqual([[], []]);
+    const mac = macs[0][0].mac.toUpperCase();
+    expect(lbNics()).toEqual({ 'srv-a': `virtio=${mac},bridge=vmbr0,link_down=0`, 'srv-b': `virtio=${mac},bridge=vmbr0,link_down=1`, 'srv-c': `virtio=${mac},bridge=vmbr0,link_down=1` });
+    expect(vmacPosts()).toHaveLength(1);
+    expect(result.summary).toContain(`created the virtual MAC ${macs[0][0].mac} of ${IP} on srv-a`);
+    expect(vmacPosts()[0].seq, 'the MAC exists before the first VM is created').toBeLessThan(Math.min(...creates().map((e) => e.seq)));
+    expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-a' });
+    expect(result.failover[0]).toMatchObject({ ip: IP, to: 'srv-a', moved: false, serving: { served: true, by: 'srv-a' } });
+    // keepalived.conf holds the failover IP on eth1 with srv-a's gateway as OVH reports it.
+    expect(readFileSync(join(box.lbHosts.get('srv-a')!.rootDir, 'etc/keepalived/keepalived.conf'), 'utf8')).toMatch(/203\.0\.113\.10\/32 dev eth1[\s\S]*0\.0\.0\.0\/0 via 198\.51\.100\.254 dev eth1 onlink table 100/);
     expect(box.ovh.vrackMembers(box.spec.ovh.vrack).sort()).toEqual(box.spec.servers.map((s) => s.ovhService).sort());
     // Every LB host received its three config files.
     for (const [name, host] of box.lbHosts) {
@@ -81,6 +101,7 @@ describe('bootstrapCluster', () => {
     expect(talosChain.every((i) => i >= 0)).toBe(true);
     expect([...talosChain].sort((a, b) => a - b)).toEqual(talosChain);
     expect(steps.indexOf('route 203.0.113.10')).toBeGreaterThan(steps.indexOf('push-lb-configs'));
+    expect(result.steps.find((s) => s.name === `virtual-mac ${IP}`)?.detail).toMatch(new RegExp(`^${macs[0][0].mac} on srv-a \\(created, task \\d+\\)$`, 'i'));
     const step = (n: string) => result.steps.find((s) => s.name === n)!;
     const ended = (s: { startedAt: number; durationMs?: number }) => s.startedAt + s.durationMs!;
     // Overlaps, from the order of the run's history (one total order, no clocks).
@@ -130,6 +151,13 @@ describe('bootstrapCluster', () => {
     expect(result.etcdAlreadyBootstrapped).toBe(true);
     expect(creates()).toHaveLength(9);
     expect(bootstraps()).toHaveLength(1);
+    // The public path as it was: the same MAC found, not made again; no NIC rewritten.
+    const nics = lbNics();
+    expect(vmacPosts()).toHaveLength(1);
+    expect(result.steps.find((s) => s.name === `virtual-mac ${IP}`)?.detail).toMatch(/on srv-a \(already there\)$/);
+    expect(result.servers.flatMap((s) => s.vms.flatMap((vm) => vm.reconciled))).toEqual([]);
+    expect(lbNics()).toEqual(nics);
+    expect(await box.internet.serves(IP)).toEqual({ served: true, by: 'srv-a' });
     await maybeRecordHistory(handle, 'bootstrapCluster-rerun');
     // The cluster's lock served both runs: its history (still open, idling) is the lock's replay guard.
     await maybeRecordHistory(client.workflow.getHandle(workflowIds.lock(box.spec.metadata.name)), 'clusterLock-two-bootstraps');

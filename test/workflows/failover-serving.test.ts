@@ -1,20 +1,20 @@
 // failoverIp finishes only when the failover IP serves traffic (docs/design.md §10.5), on a vmac
-// sandbox whose public path the test builds by hand until bootstrap does (the virtual MAC at
-// OVH, each LB VM's net1 with it on the public bridge): the simulated internet
+// sandbox whose public path bootstrap built (the virtual MAC at OVH on srv-a, each LB VM's net1
+// with it on the public bridge, srv-a's link up): the simulated internet
 // (sandbox/public-internet.ts) serves the IP only through the LB whose NIC has the MAC and its
-// link up, and the worker probes it through publicPath.probeUrl.
+// link up, and the worker probes it through publicPath.probeUrl. The links are flipped by hand
+// where keepalived's notify scripts would flip them.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities';
 import { nicLinkUp } from '../../core/public-path/lb-nic';
 import { SERVED_BY_HEADER } from '../../core/public-path/probe-url';
-import { startFailover } from '../../client/start';
+import { startBootstrap, startFailover } from '../../client/start';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { lbVmid as vmidOf, lbVmWithPublicNic, setLink as setLinkOf } from '../helpers/public-path';
+import { lbVmid as vmidOf, setLink as setLinkOf } from '../helpers/public-path';
 import { connect, maybeRecordHistory, startInProcessWorker, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 
 const IP = '203.0.113.10';
@@ -39,19 +39,16 @@ beforeAll(async () => {
     clusterName: 'serving',
     dir: mkdtempSync(join(tmpdir(), 'ak8s-serving-')),
     servers: 2,
-    publicProbe: true,
     latency: { ovh: { moveMs: 600, vmacTaskMs: 100 }, proxmox: { createMs: 50, startMs: 50, bootMs: 50 } },
   });
-  // The IP's virtual MAC, created on srv-a where OVH routes the IP (the real activity, against the simulator).
-  const activities = createActivities({ policy: box.workerPolicy, pollIntervalMs: 50 });
-  mac = (await activities.ensureVirtualMac(box.spec.ovh, serviceOf('srv-a'), IP, 'lb-srv-a')).mac;
-  await lbVmWithPublicNic(box, 'srv-a', { mac, linkUp: true });
-  await lbVmWithPublicNic(box, 'srv-b', { mac, linkUp: false });
-  // keepalived in the LB VMs (sandbox/vrrp-sim.ts, no notify hook here: the test sets the links) elects srv-a.
-  await waitUntil("srv-a's keepalived is MASTER", () => box.vrrp.holders().join() === 'srv-a');
   client = await connect();
   queue = uniqueQueue('failover-serving');
   worker = await startInProcessWorker(queue);
+  await (await startBootstrap(client, queue, box.spec)).handle.result();
+  // The IP's virtual MAC, which bootstrap created on srv-a where OVH routes the IP.
+  [{ mac }] = box.ovh.virtualMacsOf(serviceOf('srv-a'));
+  // keepalived in the LB VMs (sandbox/vrrp-sim.ts, no notify hook here: the test sets the links) elects srv-a.
+  await waitUntil("srv-a's keepalived is MASTER", () => box.vrrp.holders().join() === 'srv-a');
 });
 
 afterAll(async () => {

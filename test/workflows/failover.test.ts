@@ -24,7 +24,8 @@ const appliedMoves = () => box.audit.entries({ service: 'ovh', action: 'task:gen
 const serviceOf = (name: string) => box.spec.servers.find((s) => s.name === name)!.ovhService;
 
 beforeAll(async () => {
-  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-failover-')), latency: { ovh: { moveMs: 600 } } });
+  // No bootstrap here, so no LB VM has a public NIC: serving is not verified (failover-serving.test.ts does).
+  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-failover-')), latency: { ovh: { moveMs: 600 } }, publicProbe: false });
   client = await connect();
   queue = uniqueQueue('failover');
   worker = await startInProcessWorker(queue);

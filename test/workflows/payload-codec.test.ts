@@ -61,7 +61,7 @@ function payloadsOf(node: unknown, path = '', out: { path: string; payload: Payl
 }
 
 beforeAll(async () => {
-  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-codec-e2e-')), clusterName: 'codec', latency: { ovh: { moveMs: 300 } } });
+  box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-codec-e2e-')), clusterName: 'codec', latency: { ovh: { moveMs: 300 } }, publicProbe: false });
   // The test-only keyring of test/fixtures, so the recorded history replays in the suite. Git
   // keeps no 0600 mode, and the codec refuses a keyring others can read: copy it first.
   keys = join(box.dir, 'payload-keys');

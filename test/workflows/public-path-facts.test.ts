@@ -59,4 +59,22 @@ describe('bootstrapCluster checks every server can carry the public path before 
     expect(message).toMatch(/region group/);
     expect(message).toMatch(/bhs5/);
   });
+
+  it('refuses vmac when OVH routes the failover IP to no server of the cluster (its virtual MAC could be made nowhere), before any VM', async () => {
+    const box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-elsewhere-')), clusterName: 'elsewhere', servers: 3 });
+    boxes.push(box);
+    // The IP stays routed to srv-a's server, which this cluster does not list.
+    const spec = { ...box.spec, servers: box.spec.servers.slice(1, 2) };
+    const { handle } = await startBootstrap(client, worker.worker.options.taskQueue, spec);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(rootCauseMessage(err)).toMatch(
+      new RegExp(`no VM was created: failoverIps\\[0\\] 203\\.0\\.113\\.10 is routed to ${box.spec.servers[0].ovhService.replace(/\./g, '\\.')}, not a server of this cluster; .*move it to one of srv-b`),
+    );
+    expect(box.audit.entries({ action: 'qmcreate' })).toHaveLength(0);
+    expect(box.audit.entries({ service: 'ovh' }).filter((e) => /^POST .*virtualMac/.test(e.action))).toEqual([]);
+  });
 });

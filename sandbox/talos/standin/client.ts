@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { caFingerprint } from '../machine-config';
 import { TALOS_SIM_ENV, type TalosAnswer, type TalosAuth, type TalosCall, type TalosFailureAnswer } from '../protocol';
 import * as say from '../wording';
+import { callTalosApi } from '../grpc/client';
 import { UsageError } from './flags';
 import { homeOf, inCwd, type Invocation, type StandInIo } from './io';
 
@@ -25,12 +26,16 @@ export interface Addressing {
   nodes: string[];
   auth: TalosAuth;
   insecure: boolean;
+  /** The talosconfig context's CA and client certificate (PEM), for calls over the Talos API itself. */
+  credentials?: { caPem: string; crtPem: string; keyPem: string };
 }
 
 interface TalosContext {
   endpoints?: string[];
   nodes?: string[];
   ca?: string;
+  crt?: string;
+  key?: string;
 }
 
 /** talosctl's lookup: --talosconfig, $TALOSCONFIG, ~/.talos/config. */
@@ -61,7 +66,9 @@ export function addressing(parsed: Invocation, insecure: boolean): Addressing {
   if (endpoints.length === 0) throw new CommandError(`error constructing client: ${say.NO_ENDPOINTS}`);
   if (!context.ca) throw new CommandError(`context ${JSON.stringify(name)} has no CA certificate`);
   const nodes = flagNodes.length > 0 ? flagNodes : (context.nodes ?? []);
-  return { io: parsed.io, endpoint: endpoints[0], nodes, auth: { insecure: false, caFingerprint: caFingerprint(context.ca) }, insecure: false };
+  const pem = (b64: string | undefined) => Buffer.from(b64 ?? '', 'base64').toString('utf8');
+  const credentials = { caPem: pem(context.ca), crtPem: pem(context.crt), keyPem: pem(context.key) };
+  return { io: parsed.io, endpoint: endpoints[0], nodes, auth: { insecure: false, caFingerprint: caFingerprint(context.ca) }, insecure: false, credentials };
 }
 
 export function requireSingleNode(a: Addressing, command: string): void {
@@ -76,8 +83,16 @@ export function targets(a: Addressing): string[] {
 /** A call without its addressing (distributes over the union of calls). */
 type CallBody = TalosCall extends infer C ? (C extends TalosCall ? Omit<C, 'endpoint' | 'node' | 'auth'> : never) : never;
 
-/** One call to the simulator for `node` through the addressing's endpoint. */
+/** Set to "grpc" to make the stand-in reach nodes over the Talos API itself (sandbox/talos/grpc/client.ts). */
+export const WIRE_ENV = 'AUTOK8S_TALOS_WIRE';
+
+/** One call for `node` through the addressing's endpoint: to the simulator's /call, or over the Talos API. */
 export function callNode(a: Addressing, node: string, body: CallBody): Promise<TalosAnswer> {
+  if (a.io.env[WIRE_ENV] === 'grpc') {
+    if (a.io.signal?.aborted) return Promise.reject(new CommandError(INTERRUPTED));
+    const endpoint = a.insecure ? node : a.endpoint;
+    return callTalosApi({ endpoint, node, credentials: a.insecure ? undefined : a.credentials }, body);
+  }
   const { env, signal } = a.io;
   const url = env[TALOS_SIM_ENV];
   if (!url) {

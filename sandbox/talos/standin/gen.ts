@@ -40,7 +40,31 @@ export interface SecretsBundle {
   };
 }
 
-export function newSecretsBundle(): SecretsBundle {
+/**
+ * The OS CA is real (Ed25519, as talosctl makes it): nodes serving the Talos API issue their
+ * certificates from it and verify talosconfigs against it. The other CAs are placeholders:
+ * nothing in the sandbox speaks TLS with them.
+ */
+/**
+ * The certificate module, loaded on first use (x509 and its reflection polyfill cost start-up
+ * the other stand-in commands need not pay). `require`, not `import()`: the stand-in also runs
+ * from the TypeScript sources under tsx's CommonJS hook, where a dynamic import of an
+ * extensionless path is not resolved.
+ */
+function loadCerts(): typeof import('../grpc/certs') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../grpc/certs') as typeof import('../grpc/certs');
+}
+
+async function osCa(): Promise<{ crt: string; key: string }> {
+  const { newCa } = loadCerts();
+  const ca = await newCa('talos');
+  const key = ca.keyPem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '-----$1 ED25519 PRIVATE KEY-----');
+  return { crt: Buffer.from(ca.crtPem).toString('base64'), key: Buffer.from(key).toString('base64') };
+}
+
+export async function newSecretsBundle(): Promise<SecretsBundle> {
+  const os = await osCa();
   return {
     cluster: { id: b64(32), secret: b64(32) },
     secrets: { bootstraptoken: token(), secretboxencryptionsecret: b64(32) },
@@ -50,7 +74,7 @@ export function newSecretsBundle(): SecretsBundle {
       k8s: { crt: pem('CERTIFICATE', 380), key: pem('EC PRIVATE KEY', 121) },
       k8saggregator: { crt: pem('CERTIFICATE', 360), key: pem('EC PRIVATE KEY', 121) },
       k8sserviceaccount: { key: pem('EC PRIVATE KEY', 121) },
-      os: { crt: pem('CERTIFICATE', 330), key: pem('ED25519 PRIVATE KEY', 48) },
+      os,
     },
   };
 }
@@ -62,10 +86,10 @@ function refuseOverwrite(path: string, force: boolean): void {
   if (!force && existsSync(path)) throw new CommandError(say.fileExists(path));
 }
 
-export function genSecrets(parsed: Invocation): void {
+export async function genSecrets(parsed: Invocation): Promise<void> {
   const output = pathIn(parsed.io, parsed.flags['output-file'] as string);
   refuseOverwrite(output, parsed.flags.force as boolean);
-  writeFileSync(output, toYaml(newSecretsBundle()), { mode: 0o600 });
+  writeFileSync(output, toYaml(await newSecretsBundle()), { mode: 0o600 });
 }
 
 function loadSecrets(io: StandInIo, path: string): SecretsBundle {
@@ -189,14 +213,19 @@ function baseConfig(type: 'controlplane' | 'worker', input: GenInput): Json {
   return { version: 'v1alpha1', debug: false, persist: true, machine, cluster };
 }
 
-function talosconfig(clusterName: string, secrets: SecretsBundle): Json {
+async function talosconfig(clusterName: string, secrets: SecretsBundle): Promise<Json> {
   // A fresh admin client certificate every time, as talosctl signs a new one per run.
-  return { context: clusterName, contexts: { [clusterName]: { endpoints: [], ca: secrets.certs.os.crt, crt: pem('CERTIFICATE', 300), key: pem('ED25519 PRIVATE KEY', 48) } } };
+  const { issueClientCert } = loadCerts();
+  const fromB64 = (b: string) => Buffer.from(b, 'base64').toString('utf8');
+  const client = await issueClientCert({ crtPem: fromB64(secrets.certs.os.crt), keyPem: fromB64(secrets.certs.os.key) }, ['os:admin']);
+  const key = client.keyPem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '-----$1 ED25519 PRIVATE KEY-----');
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  return { context: clusterName, contexts: { [clusterName]: { endpoints: [], ca: secrets.certs.os.crt, crt: b64(client.certPem), key: b64(key) } } };
 }
 
 const OUTPUT_TYPES = ['controlplane', 'worker', 'talosconfig'] as const;
 
-export function genConfig(parsed: Invocation, talosctlVersion: string): void {
+export async function genConfig(parsed: Invocation, talosctlVersion: string): Promise<void> {
   const [clusterName, endpoint] = parsed.args;
   const f = parsed.flags;
   const { io } = parsed;
@@ -221,7 +250,7 @@ export function genConfig(parsed: Invocation, talosctlVersion: string): void {
   if (f['with-secrets']) secrets = loadSecrets(io, f['with-secrets'] as string);
   else {
     io.err('generating PKI and tokens\n');
-    secrets = newSecretsBundle();
+    secrets = await newSecretsBundle();
   }
   const input: GenInput = {
     clusterName,
@@ -245,9 +274,10 @@ export function genConfig(parsed: Invocation, talosctlVersion: string): void {
     const dir = pathIn(io, output || '.');
     return join(dir, type === 'talosconfig' ? 'talosconfig' : `${type}.yaml`);
   };
+  const client = types.includes('talosconfig') ? await talosconfig(clusterName, secrets) : undefined;
   const writes = types.map((type) => {
     let data: string;
-    if (type === 'talosconfig') data = toYaml(talosconfig(clusterName, secrets));
+    if (type === 'talosconfig') data = toYaml(client);
     else {
       const t = type as 'controlplane' | 'worker';
       const merged = [...all, ...perType[t]].reduce<unknown>((cfg, patch) => strategicMerge(cfg, patch), baseConfig(t, input));

@@ -30,7 +30,7 @@ const COMMANDS: (CommandSpec & { run: (p: Invocation) => void | Promise<void> })
     ],
     run: (p) => {
       if (p.flags['from-controlplane-config'] || p.flags['from-kubernetes-pki']) throw new CommandError('talosctl (sandbox stand-in): gen secrets --from-* is not supported');
-      genSecrets(p);
+      return genSecrets(p);
     },
   },
   {
