@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { ClusterSpec, ServerSpec } from '../core/spec/schema';
 import { createHealthActivities } from './health/observe-cluster';
+import { createWatchActivity } from './health/watch-cluster';
 import { joinActivities } from './join';
 import { refusingUnsafeValues } from './unsafe-values';
 import { createOvhActivities } from './ovh/activities';
@@ -17,7 +18,7 @@ import { createSecretResolver, type SecretResolver } from './secrets';
 import { createSpecActivities } from './spec/load-spec';
 import { createSshActivities } from './ssh/activities';
 import { createTalosActivities } from './talos/activities';
-import { createTemporalActivities } from './temporal/activities';
+import { createTemporalActivities, schedulePaused, specStamp } from './temporal/activities';
 
 export interface ActivityDeps {
   /** What specs may reach on this worker (secrets, paths, endpoints); defaults to the environment's (policyFromEnv). */
@@ -62,8 +63,14 @@ export function createActivities(deps: ActivityDeps = {}) {
     vrrpMaster: ssh.lookVrrpMaster,
     acceptedSpec: specs.acceptedSpec,
   });
+  const watch = createWatchActivity({
+    acceptedSpec: specs.acceptedSpec,
+    observeCluster: health.observeCluster,
+    schedulePaused: (id) => schedulePaused(client(), id),
+    specStamp: (cluster) => specStamp(client(), cluster),
+  });
   const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), ssh), talos);
-  const checks = joinActivities(health, lbProbe);
+  const checks = joinActivities(joinActivities(health, watch), lbProbe);
   return refusingUnsafeValues(joinActivities(joinActivities(providers, checks), joinActivities(temporal, specs)));
 }
 

@@ -4,7 +4,8 @@
 // `status` query shows every node healthy, nothing in flight, from a pass after the repair).
 // Three trials, one worker VM each (srv-a, srv-b, srv-c, so no node is hit twice and the
 // policy's reboot-then-replace escalation never comes into play), with a real Temporal
-// Schedule running one healthCheck pass every interval.
+// Schedule running a healthCheck watch window (1 h) that probes every interval and reports
+// changes and due decisions to the watcher (a "pass" below is such a report).
 //
 // Expected, from the policy (core/policies/remediation.ts) and the schedule:
 //   remediation start ≤ interval (until a pass sees the VM down) + unhealthyAfter
@@ -114,6 +115,10 @@ export async function remediationTiming(temporalAddress: string): Promise<void> 
     }
   } finally {
     await client.schedule.getHandle(workflowIds.health(cluster)).delete().catch(() => undefined);
+    // A deleted schedule leaves its running window, whose leg would outlive the worker's client.
+    for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
+      await client.workflow.getHandle(w.workflowId, w.runId).terminate('benchmark over').catch(() => undefined);
+    }
     await client.workflow.getHandle(workflowIds.watcher(cluster)).terminate('benchmark over').catch(() => undefined);
     await stopWorker();
     await box.stop();

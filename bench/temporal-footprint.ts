@@ -2,25 +2,28 @@
 // `action` counter, by action type) and in history (events and serialized bytes of every
 // execution the runs started or grew), for one 3-server sandbox cluster:
 // - applying its spec (the spec store starts), one bootstrap, the health schedule with its
-//   first pass (the watcher starts and loads the spec);
-// - health monitoring at the default interval (30 s) over a window of whole passes, and that
-//   window extrapolated to a cluster-day:
-//     per day = measured in the window × 86 400 s ÷ (passes × interval)
-//   (time-driven costs such as heartbeats scale the same way; the watcher's continue-as-new
-//   every 500 passes falls outside a short window and is not in it);
+//   first watch window's first report (the watcher starts and loads the spec);
+// - health monitoring at the default interval (30 s): one whole watch window, from the start
+//   of one scheduled window to the start of the next, and a cluster-day from it:
+//     per day = one window × 24 (the default 1 h window)
+//   A window's cost does not depend on its length up to 1 h: its start, its first report,
+//   its last leg and the schedule's firing happen once a window, and its heartbeats number 15
+//   a window (the heartbeat timeout is a twelfth of the window, beaten at 80 %); so a shorter
+//   window measures the same per-window cost in less time (AUTOK8S_FOOTPRINT_WINDOW). The
+//   watcher's continue-as-new every 500 reports (months apart when healthy) is not in it;
 // - one failover (OVH move time realistic, ~1 min: the waits heartbeat, and heartbeats are
 //   billed), one worker replacement, one control-plane replacement.
 // Its own dev server (started with --metrics-port), so nothing else is counted. The detection
-// latency beside the monitoring rows is what the current design achieves: a failure is seen by
-// the next pass, so within one interval plus a pass.
+// latency beside the monitoring rows: a failure is seen by the next probe, within one interval
+// and a probe, and reported at once.
 //
-// Settings (environment): AUTOK8S_FOOTPRINT_PASSES (window, default 4 passes = 2 min);
+// Settings (environment): AUTOK8S_FOOTPRINT_WINDOW (the watch window measured, default 1h);
 // AUTOK8S_FOOTPRINT_MOVE_MS (the simulated OVH move of the failover, default 60000);
 // AUTOK8S_FOOTPRINT_DUMP=DIR writes the histories each operation added to, as JSON, under DIR.
 // The dev server's counter books a Schedule's firing as three commands of its scheduler
 // workflow (timer, local-activity markers, memo) plus the start; Temporal Cloud bills it as
-// two actions plus the start (docs.temporal.io/cloud/actions), so on Cloud a pass is one less.
-// Budget: about 8 minutes at the defaults (each operation that takes the cluster lock is read
+// two actions plus the start (docs.temporal.io/cloud/actions), so on Cloud a window is one less.
+// Budget: two windows and about 6 minutes (each operation that takes the cluster lock is read
 // only after the lock's holder check, up to a minute after the grant).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,26 +32,29 @@ import { upsertHealthSchedule } from '../client/health-schedule';
 import { applySpec, startBootstrap, startFailover, startReplace } from '../client/start';
 import { parseDuration } from '../core/spec/duration';
 import { workflowIds } from '../core/workflow-ids';
+import { DEFAULT_WINDOW } from '../workflows/health-check';
 import { startSandboxRetrying } from './bootstrap-scaling';
 import { dumpHistories, isClosed, pendingTimersMs } from './footprint/histories';
 import { Meter, type Footprint } from './footprint/meter';
-import { ACTIONS_GOAL, breakdownPerPass, describeRow, FAILOVER_GOAL, formatBytes, HISTORY_GOAL_BYTES, passDurations, perDay, scaled } from './footprint/summary';
+import { ACTIONS_GOAL, breakdownPerPass, describeRow, FAILOVER_GOAL, formatBytes, HISTORY_GOAL_BYTES, perDay } from './footprint/summary';
 import { printTable, report } from './report';
-import { summarize } from './stats';
 import { startBenchWorker } from './bench-worker';
 
 const NAME = 'temporal-footprint';
 const NAMESPACE = 'default';
 const INTERVAL = '30s'; // the spec's default health.interval
 const HEALTH = { interval: INTERVAL, unhealthyAfter: '5m', nodeStartupTimeout: '10m', maxUnhealthy: 1, autoRemediate: true }; // the sandbox's (and the spec's) defaults
-const PASSES = Number(process.env.AUTOK8S_FOOTPRINT_PASSES ?? 4);
+const WINDOW = process.env.AUTOK8S_FOOTPRINT_WINDOW ?? DEFAULT_WINDOW;
+/** The window a production schedule runs (client/health-schedule.ts): a day is this many windows. */
+const PRODUCTION_WINDOW_MS = parseDuration(DEFAULT_WINDOW);
 const MOVE_MS = Number(process.env.AUTOK8S_FOOTPRINT_MOVE_MS ?? 60_000);
 const POLL_INTERVAL_MS = 1000; // the worker's default
-const FIRST_PASS_BOUND_MS = 90_000;
+const FIRST_REPORT_BOUND_MS = 90_000;
 /** Temporal Cloud's list price per million actions, roughly (issue #18). */
 const CLOUD_USD_PER_MILLION_ACTIONS = 50;
 const LOCK_IDLE_EXIT_MS = 600_000; // workflows/cluster-lock.ts
 
+const DAY_WINDOWS = (windowMs: number) => 86_400_000 / windowMs;
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, Math.max(0, msec)));
 
 export interface MeasuredOperation {
@@ -59,7 +65,8 @@ export interface MeasuredOperation {
 }
 
 export async function temporalFootprint(): Promise<void> {
-  if (!(PASSES >= 1 && Number.isInteger(PASSES))) throw new Error(`AUTOK8S_FOOTPRINT_PASSES: must be a whole number of passes ≥ 1, got ${process.env.AUTOK8S_FOOTPRINT_PASSES}`);
+  const windowMs = parseDuration(WINDOW);
+  if (!(windowMs >= 60_000 && windowMs <= PRODUCTION_WINDOW_MS)) throw new Error(`AUTOK8S_FOOTPRINT_WINDOW: must be a duration from 1m to ${DEFAULT_WINDOW}, got ${WINDOW}`);
   if (!(MOVE_MS >= 0)) throw new Error(`AUTOK8S_FOOTPRINT_MOVE_MS: must be milliseconds ≥ 0, got ${process.env.AUTOK8S_FOOTPRINT_MOVE_MS}`);
   const metricsPort = await freePort();
   const server = await startDevServer({ uiPort: false, metricsPort });
@@ -96,31 +103,51 @@ export async function temporalFootprint(): Promise<void> {
     return result;
   };
   let window: Footprint | undefined;
+  /** A deleted schedule leaves its running window: ended here, so nothing outlives the worker's client. */
+  const endWindows = async () => {
+    for await (const w of client.workflow.list({ query: `WorkflowType = "healthCheck" AND TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
+      await client.workflow.getHandle(w.workflowId, w.runId).terminate('monitoring measured').catch(() => undefined);
+    }
+  };
   try {
     await timed('apply the spec (starts the spec store)', () => applySpec(client, taskQueue, box.spec));
     const boot = await timed('bootstrap, 3 servers', async () => (await startBootstrap(client, taskQueue, cluster)).handle.result());
     if (!boot) throw new Error('bootstrap returned nothing');
 
-    // The schedule and its first pass: the watcher starts and loads the spec once.
-    const passesDone = async () => (await client.workflow.count(`WorkflowType = "healthCheck" AND ExecutionStatus = "Completed"`)).count;
-    await timed('health schedule + first pass (apply, schedule, watcher start)', async () => {
-      await upsertHealthSchedule(client, taskQueue, box.spec, INTERVAL);
-      const deadline = Date.now() + FIRST_PASS_BOUND_MS;
-      while ((await passesDone()) < 1) {
-        if (Date.now() > deadline) throw new Error(`${NAME}: no health pass completed within ${FIRST_PASS_BOUND_MS / 1000} s of the schedule`);
+    // The schedule and its first window's first report: the watcher starts and loads the spec once.
+    const watcherUp = async () => (await client.workflow.count(`WorkflowType = "clusterWatcher" AND ExecutionStatus = "Running"`)).count > 0;
+    await timed('health schedule + first report (apply, schedule, window start, watcher start)', async () => {
+      await upsertHealthSchedule(client, taskQueue, box.spec, undefined, WINDOW);
+      const deadline = Date.now() + FIRST_REPORT_BOUND_MS;
+      while (!(await watcherUp())) {
+        if (Date.now() > deadline) throw new Error(`${NAME}: no report reached the watcher within ${FIRST_REPORT_BOUND_MS / 1000} s of the schedule`);
         await sleep(500);
       }
     });
 
-    // The window: readings at the same point of the interval, `PASSES` intervals apart, a few
-    // seconds after a pass (the readings themselves stay clear of the passes).
-    await meter.settle(lockSettled);
+    // One whole window: from the start of the window after the one running now (which carries
+    // the schedule's creation and first report) to the start of the one after it.
+    const schedule = client.schedule.getHandle(workflowIds.health(cluster));
+    const running = async () => (await schedule.describe()).info.runningActions[0]?.workflow.workflowId;
+    const nextWindow = async (after: string | undefined) => {
+      const deadline = Date.now() + windowMs + 120_000;
+      for (;;) {
+        const id = await running();
+        if (id !== undefined && id !== after) return id;
+        if (Date.now() > deadline) throw new Error(`${NAME}: no window after ${after} within ${(windowMs + 120_000) / 1000} s`);
+        await sleep(250);
+      }
+    };
+    const first = await nextWindow(await running());
     const before = await meter.read();
-    console.log(`${NAME}: monitoring window of ${PASSES} passes (${(PASSES * interval) / 1000} s) from ${new Date(before.at).toISOString()}`);
-    await sleep(before.at + PASSES * interval - Date.now());
+    console.log(`${NAME}: measuring the window ${first} (${WINDOW}) from ${new Date(before.at).toISOString()}`);
+    await nextWindow(first);
     window = await meter.since(before);
     console.log(`${NAME}: window: ${window.totalActions} actions, ${window.history.events} events, ${window.history.bytes} bytes`);
-    await client.schedule.getHandle(workflowIds.health(cluster)).delete();
+    // Monitoring ends here: the schedule, and the window it leaves running (which would otherwise
+    // watch, report and repair during the operations below and be counted in them).
+    await schedule.delete();
+    await endWindows();
 
     const ip = box.spec.failoverIps[0];
     const routed = box.ovh.routing(ip);
@@ -132,6 +159,7 @@ export async function temporalFootprint(): Promise<void> {
     await timed('replace srv-c control plane', async () => (await startReplace(client, taskQueue, cluster, { server: 'srv-c', role: 'controlPlane', reason: 'footprint bench' })).handle.result());
   } finally {
     await client.schedule.getHandle(workflowIds.health(cluster)).delete().catch(() => undefined); // already deleted after the window
+    await endWindows();
     await client.workflow.getHandle(workflowIds.watcher(cluster)).terminate('benchmark over').catch(() => undefined);
     await stopWorker();
     await box.stop();
@@ -145,46 +173,41 @@ export async function temporalFootprint(): Promise<void> {
     measured.forEach((m, i) => dumpHistories(join(dump, `${i + 1}-${m.operation.replace(/[^A-Za-z0-9]+/g, '-')}`), m.footprint.executions));
     console.log(`${NAME}: histories written under ${dump}`);
   }
-  const passes = window.executions.filter((x) => x.workflowType === 'healthCheck').length;
-  const windowMs = PASSES * interval;
-  const day = perDay(window, windowMs);
-  const durations = summarize(passDurations(window.executions));
+  const day = perDay(window, PRODUCTION_WINDOW_MS);
   const seconds = (msec: number) => `${(msec / 1000).toFixed(1)} s`;
-  const detection = `≤ ${seconds(interval + durations.p95)} (interval ${seconds(interval)} + p95 pass ${seconds(durations.p95)})`;
+  const detection = `≤ ${seconds(interval)} + one probe (the first probe that sees a change reports it)`;
   const remediation = `≤ ${seconds(2 * interval + parseDuration(HEALTH.unhealthyAfter))} (interval + unhealthyAfter + interval)`;
   const rows = [
     ...measured.slice(0, 3).map((m) => describeRow(m.operation, m.footprint, m.operationMs)),
-    describeRow(`monitoring: window of ${passes} passes`, window, windowMs, detection),
-    describeRow('monitoring: per pass', scaled(window, 1 / passes), windowMs / passes, detection),
-    describeRow(`monitoring: per cluster-day (× 86 400 s ÷ ${windowMs / 1000} s)`, day, 86_400_000, `${detection}; remediation start ${remediation}`),
+    describeRow(`monitoring: one watch window (${WINDOW})`, window, windowMs, detection),
+    describeRow(`monitoring: per cluster-day (one window × ${DAY_WINDOWS(PRODUCTION_WINDOW_MS)}, ${DEFAULT_WINDOW} windows)`, day, 86_400_000, `${detection}; remediation start ${remediation}`),
     ...measured.slice(3).map((m) => describeRow(m.operation, m.footprint, m.operationMs)),
   ];
   const failover = measured.find((m) => m.operation.startsWith('failover'))!;
   const met = { monitoringActions: day.totalActions <= ACTIONS_GOAL, monitoringHistory: day.history.bytes <= HISTORY_GOAL_BYTES, failoverActions: failover.footprint.totalActions <= FAILOVER_GOAL };
-  const perPass = breakdownPerPass(window, passes);
-  console.log(`\n### ${NAME}: one health pass, where it goes (the window ÷ ${passes})\n`);
-  console.log(printTable(['action type', 'actions / pass'], perPass.actions.map((a) => [a.type, a.perPass])));
+  const perWindow = breakdownPerPass(window, 1);
+  console.log(`\n### ${NAME}: one watch window, where it goes\n`);
+  console.log(printTable(['action type', 'actions / window'], perWindow.actions.map((a) => [a.type, a.perPass])));
   console.log('');
-  console.log(printTable(['workflow', 'events / pass', 'bytes / pass', 'payload bytes / pass'], perPass.byWorkflowType.map((r) => [r.workflowType, r.events, formatBytes(r.bytes), formatBytes(r.payloadBytes)])));
+  console.log(printTable(['workflow', 'events / window', 'bytes / window', 'payload bytes / window'], perWindow.byWorkflowType.map((r) => [r.workflowType, r.events, formatBytes(r.bytes), formatBytes(r.payloadBytes)])));
   console.log('');
-  console.log(printTable(['event', 'events / pass', 'bytes / pass', 'payload bytes / pass'], perPass.byEvent.map((r) => [r.what, r.events, formatBytes(r.bytes), formatBytes(r.payloadBytes)])));
+  console.log(printTable(['event', 'events / window', 'bytes / window', 'payload bytes / window'], perWindow.byEvent.map((r) => [r.what, r.events, formatBytes(r.bytes), formatBytes(r.payloadBytes)])));
   report({
     name: NAME,
     goal: `monitoring one 3-server cluster at ${INTERVAL}: ≤ ${ACTIONS_GOAL} actions (${day.totalActions}: ${met.monitoringActions ? 'met' : 'not met'}) and ≤ ${HISTORY_GOAL_BYTES / 1e6} MB history (${(day.history.bytes / 1e6).toFixed(1)} MB: ${met.monitoringHistory ? 'met' : 'not met'}) per cluster-day; failover ≤ ${FAILOVER_GOAL} actions (${failover.footprint.totalActions}: ${met.failoverActions ? 'met' : 'not met'})`,
     met: met.monitoringActions && met.monitoringHistory && met.failoverActions,
     settings: {
       health: HEALTH,
-      windowPasses: PASSES,
+      windowMeasured: WINDOW,
       windowMs,
-      passesInWindow: passes,
-      perDayFormula: `measured in the window × 86400 s ÷ ${windowMs / 1000} s`,
+      perDayFormula: `one window × ${DAY_WINDOWS(PRODUCTION_WINDOW_MS)} (${DEFAULT_WINDOW} windows; a window's cost does not depend on its length up to ${DEFAULT_WINDOW}: 15 heartbeats a window)`,
       ovhMoveMsOfTheFailover: MOVE_MS,
       otherLatencies: 'sandbox defaults (Proxmox, Talos and OVH tasks well under a second): waits shorter than real ones heartbeat less',
       pollIntervalMs: POLL_INTERVAL_MS,
       payloads: 'clear (no payload codec): encrypted payloads are a little larger',
       actionsFrom: `the dev server's \`action\` counter, namespace ${NAMESPACE}, by action_type`,
       historyBytes: 'each event serialized as in a History message (protobuf), summed over the events the runs added',
-      notInTheWindow: "the watcher's continue-as-new every 500 passes (≈ 6 a day at 30 s)",
+      notInTheWindow: "the watcher's continue-as-new every 500 reports (a healthy cluster reports about twice a window)",
       scheduleOnCloud: 'the counter books a Schedule firing as 3 scheduler commands + the start; Temporal Cloud bills 2 + the start',
     },
     columns: ['operation', 'actions', 'actions by type', 'history events', 'history bytes', 'of which payloads', 'wall', 'detection latency'],
@@ -192,9 +215,8 @@ export async function temporalFootprint(): Promise<void> {
     data: {
       met,
       temporalCloudUsdPerClusterMonth: Math.round(((day.totalActions * 30) / 1e6) * CLOUD_USD_PER_MILLION_ACTIONS * 10) / 10,
-      passDurationsMs: durations,
       operations: measured.map((m) => ({ operation: m.operation, operationMs: m.operationMs, ...strip(m.footprint) })),
-      monitoring: { window: strip(window), perDay: strip(day), perPass },
+      monitoring: { window: strip(window), perDay: strip(day), perWindow },
     },
   });
 }

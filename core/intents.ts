@@ -13,6 +13,7 @@ const generation = z.string().regex(/^g[0-9a-f]{12}$/, { error: 'must be a spec 
 const ip = grammatical(GRAMMAR.ipv4);
 // Free text that ends up in results and the Web UI: bounded, one line, no control characters.
 const reason = z.string().max(200, { error: 'must be at most 200 characters' }).regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'must be one line without control characters' });
+const duration = z.string().regex(/^\d+(ms|s|m|h)$/, { error: 'must be a duration such as 30s, 5m or 1h' });
 const ifBusy = z.enum(['wait', 'fail']);
 const role = z.enum(['lb', 'controlPlane', 'worker']);
 const linkState = z.enum(['up', 'down'], { error: 'must be up or down' });
@@ -31,7 +32,8 @@ export const intents = {
   bootstrapCluster: z.strictObject({ cluster: dnsLabel, ifBusy: ifBusy.optional(), generation: generation.optional() }),
   provisionServer: z.strictObject({ cluster: dnsLabel, server: dnsLabel, generation, lbPublicNic: lbPublicNic.optional() }),
   replaceNode: z.strictObject({ cluster: dnsLabel, server: dnsLabel, role, reason: reason.optional(), ifBusy: ifBusy.optional(), generation: generation.optional() }),
-  healthCheck: z.strictObject({ cluster: dnsLabel }),
+  /** A watch window: `window` long (default 1h), probing every `every` (default: the spec's health.interval). */
+  healthCheck: z.strictObject({ cluster: dnsLabel, every: duration.optional(), window: duration.optional() }),
   lbLink: lbLinkRequest.extend({ cluster: dnsLabel, server: dnsLabel }),
   lbLinkRequest,
   /** A health pass's report to the watcher: an observation and a generation, never a spec. */

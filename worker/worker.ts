@@ -78,7 +78,9 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
       workflowBundle: await workflowBundle(),
       dataConverter,
       activities: createActivities({ ...options.deps, temporal }),
-      maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
+      // Each watched cluster's watch window holds one slot for its whole window, asleep between
+      // probes (docs/design.md §9): 500 watched clusters and 100 slots for everything else.
+      maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 600,
       // On shutdown, in-flight activities are cancelled at once (they resume on another worker
       // from their heartbeats); one that does not stop within 25 s is abandoned rather than
       // holding the process: compose gives the container 30 s (stop_grace_period).

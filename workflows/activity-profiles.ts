@@ -49,6 +49,22 @@ export const healthPass: ActivityOptions = {
 };
 
 /**
+ * A watch window's heartbeat timeout: a twelfth of the window, between 5 s and 5 min. A
+ * heartbeat is a billable action, so it is sent at 80 % of this (heartbeatEveryMs), not per
+ * probe; a worker that dies mid-window is noticed after this long and the leg resumes on
+ * another from its heartbeat. 5 min at a 1 h window: 15 heartbeats an hour.
+ */
+export const watchHeartbeatMs = (windowMs: number) => Math.min(300_000, Math.max(5_000, Math.round(windowMs / 12)));
+export const heartbeatEveryMs = (windowMs: number) => Math.round(watchHeartbeatMs(windowMs) * 0.8);
+
+/** One leg of a watch window (watchCluster): lasts at most the window; retried from its heartbeat when a worker dies. */
+export const watchLeg = (windowMs: number): ActivityOptions => ({
+  startToCloseTimeout: windowMs + 120_000,
+  heartbeatTimeout: watchHeartbeatMs(windowMs),
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+});
+
+/**
  * Work on the worker itself, short and safe to repeat: the spec file, the Talos state store,
  * messages to the cluster's lock and watcher. (Ordinary activities, not Temporal local ones.)
  */

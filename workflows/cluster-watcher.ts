@@ -21,7 +21,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { WatcherReport, WatcherState } from '../core/health/watcher';
+import type { WatcherAnswer, WatcherReport, WatcherState } from '../core/health/watcher';
+import { nextDecisionAt } from '../core/health/watch-window';
 import { decideRemediations, nodeKey, recordHealth, type RemediationAction } from '../core/policies/remediation';
 import { decideReconcile } from '../core/policies/vrrp-reconcile';
 import { parseDuration } from '../core/spec/duration';
@@ -43,6 +44,13 @@ export interface ClusterWatcherInput {
 }
 
 export const reportUpdate = defineUpdate<RemediationAction[], [WatcherReport]>('report');
+/**
+ * A watch window's report (workflows/health-check.ts): the same decision, with when it could
+ * change on the same observation, so the window reports again only then or on a change.
+ * A second handler rather than a new answer for `report`: windows and passes of older
+ * pinned versions may still call `report`. Adds no command, so no patched().
+ */
+export const reportChangeUpdate = defineUpdate<WatcherAnswer, [WatcherReport]>('reportChange');
 export const watcherStatusQuery = defineQuery<WatcherState>('status');
 
 const RECENT_LIMIT = 50;
@@ -108,9 +116,8 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
       .then((r) => done(`replaced with VM ${r.newVmid}`), (err) => done(`replace failed: ${String(err)}`));
   };
 
-  setHandler(
-    reportUpdate,
-    async (report) => {
+  let policy: Parameters<typeof nextDecisionAt>[0]['policy'] = { unhealthyAfterMs: 0, nodeStartupTimeoutMs: 0 };
+  const decide = async (report: WatcherReport): Promise<RemediationAction[]> => {
       updates += 1;
       const { observation } = report;
       if (report.generation !== generation || spec === undefined) {
@@ -130,8 +137,7 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
         history: state.history,
         inFlight: [...inFlight],
         policy: {
-          unhealthyAfterMs: parseDuration(spec.health.unhealthyAfter),
-          nodeStartupTimeoutMs: parseDuration(spec.health.nodeStartupTimeout),
+          ...(policy = { unhealthyAfterMs: parseDuration(spec.health.unhealthyAfter), nodeStartupTimeoutMs: parseDuration(spec.health.nodeStartupTimeout) }),
           maxUnhealthy: spec.health.maxUnhealthy,
           autoRemediate: spec.health.autoRemediate,
         },
@@ -155,14 +161,21 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
       state.lastObservation = observation;
       state.lastActions = actions;
       return actions;
+  };
+  const validator = (report: WatcherReport) => {
+    const problem = intentProblem('watcherReport', report);
+    if (problem !== undefined) throw new Error(problem);
+    if (report.observation.cluster !== cluster) failValidation(report.observation.cluster, cluster);
+  };
+  setHandler(reportUpdate, decide, { validator });
+  setHandler(
+    reportChangeUpdate,
+    async (report) => {
+      const actions = await decide(report);
+      const recheckAt = nextDecisionAt({ now: Date.now(), nodes: report.observation.nodes, history: state.history, inFlight: [...inFlight], policy });
+      return recheckAt === undefined ? { actions } : { actions, recheckAt };
     },
-    {
-      validator: (report) => {
-        const problem = intentProblem('watcherReport', report);
-        if (problem !== undefined) throw new Error(problem);
-        if (report.observation.cluster !== cluster) failValidation(report.observation.cluster, cluster);
-      },
-    },
+    { validator },
   );
   setHandler(watcherStatusQuery, () => ({ ...state, inFlight: [...inFlight] }));
 

@@ -46,7 +46,7 @@ interface Chapter {
 const ETCD_EXIT = { leave: 'it left etcd itself', 'remove-member': 'its etcd member was removed', 'already-gone': 'it was no longer an etcd member' } as const;
 
 const DEMO_HEALTH = { interval: '5s', unhealthyAfter: '10s', nodeStartupTimeout: '60s', maxUnhealthy: 1, autoRemediate: true };
-/** Passes run more often than the spec's interval for the demo's sake, as `health schedule --every 2s` would. */
+/** Probes run more often than the spec's interval for the demo's sake, as `health schedule --every 2s` would. */
 const DEMO_PASS_EVERY = '2s';
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
@@ -74,7 +74,7 @@ const CHAPTERS: Chapter[] = [
       const watcher = client.workflow.getHandle(workflowIds.watcher(box.spec.metadata.name));
       await until('the first health pass', async () => (await watcher.query<WatcherState>('status').catch(() => undefined))?.lastObservation !== undefined, 60_000);
       const description = await watcher.describe();
-      out.info(`  schedule ${schedule.scheduleId} runs healthCheck every ${schedule.every}; watcher ${watcher.workflowId}`);
+      out.info(`  schedule ${schedule.scheduleId} runs a ${schedule.window} healthCheck watch window probing every ${schedule.every}; watcher ${watcher.workflowId}`);
       return { workflowId: watcher.workflowId, runId: description.runId, outcome: 'first pass: all healthy' };
     },
   },

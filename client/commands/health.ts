@@ -1,3 +1,4 @@
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { Command } from 'commander';
 import { parseDuration } from '../../core/spec/duration';
 import { workflowIds } from '../../core/workflow-ids';
@@ -19,21 +20,24 @@ async function withClient<T>(fn: (client: Awaited<ReturnType<typeof connectClien
 
 function scheduleCommand(): Command {
   const command = new Command('schedule')
-    .description('Create (or update) the Temporal Schedule <cluster>/health that runs a health-check pass every interval')
-    .option('--every <duration>', 'interval between passes (default: health.interval of the spec)')
-    .addHelpText('after', '\nExamples:\n  autok8s health schedule -f cluster.yaml\n  autok8s health schedule -f cluster.yaml --every 30s');
+    .description('Create (or update) the Temporal Schedule <cluster>/health: one watch window per --window, probing every interval')
+    .option('--every <duration>', 'interval between probes (default: health.interval of the spec, which a later apply can change)')
+    .option('--window <duration>', 'length of one watch window, one scheduled run', '1h')
+    .addHelpText('after', '\nExamples:\n  autok8s health schedule -f cluster.yaml\n  autok8s health schedule -f cluster.yaml --every 30s --window 1h');
   specOption(command);
   outputOption(command);
-  return command.action(async (o: { file: string; every?: string; output: string }) => {
+  return command.action(async (o: { file: string; every?: string; window: string; output: string }) => {
     const spec = loadSpec(o.file);
     const every = o.every ?? spec.health.interval;
-    try {
-      if (parseDuration(every) < 1000) throw new Error('too short');
-    } catch {
-      throw new UsageError(`--every ${every}: give a duration of at least 1s, such as 30s or 5m`);
+    for (const [flag, value, least] of [['--every', every, 1000], ['--window', o.window, 10_000]] as const) {
+      try {
+        if (parseDuration(value) < least) throw new Error('too short');
+      } catch {
+        throw new UsageError(`${flag} ${value}: give a duration of at least ${least / 1000}s, such as 30s or 1h`);
+      }
     }
-    const result = await withClient((client, queue) => upsertHealthSchedule(client, queue, spec, every));
-    outputFor(o).result(result, (r) => `${r.created ? 'created' : 'updated'} schedule ${r.scheduleId}: a health-check pass every ${r.every}`);
+    const result = await withClient((client, queue) => upsertHealthSchedule(client, queue, spec, o.every, o.window));
+    outputFor(o).result(result, (r) => `${r.created ? 'created' : 'updated'} schedule ${r.scheduleId}: a ${r.window} watch window, probing every ${r.every}`);
   });
 }
 
@@ -46,7 +50,12 @@ function stateCommand(name: 'pause' | 'resume' | 'delete', description: string):
     await withClient(async (client) => {
       const handle = client.schedule.getHandle(id);
       if (name === 'pause') await handle.pause('paused with autok8s health pause');
-      if (name === 'resume') await handle.unpause('resumed with autok8s health resume');
+      if (name === 'resume') {
+        await handle.unpause('resumed with autok8s health resume');
+        // A window still running resumes probing within an interval; if the window ended while
+        // paused, this starts the next one now rather than at the next window time.
+        await handle.trigger(ScheduleOverlapPolicy.SKIP);
+      }
       if (name === 'delete') await handle.delete();
     });
     process.stdout.write(`${id}: ${name === 'delete' ? 'deleted' : `${name}d`}\n`);
@@ -73,7 +82,7 @@ function statusCommand(): Command {
       };
     });
     outputFor(o).result(status, (s: typeof status) => {
-      const lines = [s.schedule ? `schedule ${s.schedule.id}: ${s.schedule.paused ? 'PAUSED' : 'active'}, ${s.schedule.recentActions} recent passes` : 'no health schedule (autok8s health schedule -f ...)'];
+      const lines = [s.schedule ? `schedule ${s.schedule.id}: ${s.schedule.paused ? 'PAUSED' : 'active'}, ${s.schedule.recentActions} recent windows` : 'no health schedule (autok8s health schedule -f ...)'];
       const last = s.watcher?.lastObservation;
       if (last) {
         const bad = last.nodes.filter((n) => !n.healthy);

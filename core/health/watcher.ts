@@ -24,3 +24,9 @@ export interface WatcherReport {
   observation: ClusterObservation;
   generation: string;
 }
+
+/** The watcher's answer to a watch window's report: what it decided, and when that decision could change with nothing new to see (core/health/watch-window.ts). */
+export interface WatcherAnswer {
+  actions: RemediationAction[];
+  recheckAt?: number;
+}

@@ -2,7 +2,7 @@
 // on the in-process sandbox (vmac): a BACKUP that hears no advert for a while becomes MASTER,
 // its notify_master moves the failover IP, and when it hears the real MASTER again it steps
 // down; the real MASTER never transitions, so nothing moves the IP back and the IP serves
-// nothing. The health pass sees who holds the VRRP addresses (ip addr over SSH) and where OVH
+// nothing. The health watch sees who holds the VRRP addresses (ip addr over SSH) and where OVH
 // routes the IP, and the watcher moves it back to the MASTER once (reason "reconcile").
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,13 +38,19 @@ afterAll(async () => {
   await k?.box.stop();
 });
 
-/** One health pass, as the schedule starts it. */
-const pass = () =>
-  client.workflow.execute<(input: { cluster: string }) => Promise<HealthCheckResult>>('healthCheck', {
+/**
+ * One health look: a watch window as short as one probe (its first look always goes to the
+ * watcher), then what the watcher received and decided from it.
+ */
+const pass = async () => {
+  await client.workflow.execute<(input: { cluster: string; window: string }) => Promise<HealthCheckResult>>('healthCheck', {
     taskQueue: queue,
-    workflowId: `${workflowIds.health(CLUSTER)}/pass-${++passes}`,
-    args: [{ cluster: CLUSTER }],
+    workflowId: `${workflowIds.health(CLUSTER)}/window-${++passes}`,
+    args: [{ cluster: CLUSTER, window: '1s' }],
   });
+  const { lastObservation, lastActions } = await watcherStatus();
+  return { vrrp: lastObservation?.vrrp, failover: lastObservation?.failover, actions: lastActions };
+};
 const watcherStatus = () => client.workflow.getHandle(workflowIds.watcher(CLUSTER)).query<WatcherState>('status');
 const failoverRun = () => client.workflow.getHandle<() => Promise<FailoverIpResult>>(workflowIds.failover(CLUSTER, k.ip));
 
