@@ -34,7 +34,9 @@ afterAll(async () => {
   await box?.stop();
 });
 
-const mutations = () => box.audit.entries().filter((e) => !e.action.startsWith('auth') && e.service !== 'ssh:auth').length;
+// What plan and status might change: calls to the providers and the LB hosts. The LB hosts' own
+// keepalived elections (sandbox/vrrp-sim.ts) happen on their own clock and are not a command's doing.
+const mutations = () => box.audit.entries().filter((e) => !e.action.startsWith('auth') && e.service !== 'ssh:auth' && !e.service.startsWith('keepalived:')).length;
 
 describe('autok8s plan and status', () => {
   it('on an empty cluster: plans every change, and changes nothing', async () => {
