@@ -3,13 +3,13 @@
 // Those latencies are set explicitly and are large against one provider call (a few ms of
 // HTTPS on loopback) so that, if autok8s really runs servers and VMs in parallel, the wall
 // time stays near the critical path whatever the size. They are NOT large against one run of
-// the sandbox's talosctl stand-in (a process per call, like talosctl: the Go forwarder, a few
-// ms, or the Node bundle, ~60 ms, when Go was missing at npm install): that cost is shown in
-// its own columns. Each size gets a fresh sandbox, a
+// the sandbox's talosctl (a process per call: the real talosctl, or the fallback client through
+// the Go forwarder or a Node bundle, AUTOK8S_SANDBOX_TALOSCTL=real|fallback): that cost is
+// shown in its own columns. Each size gets a fresh sandbox, a
 // fresh task queue and one in-process worker (createWorker, 500 concurrent activities).
 //
 // What else costs time here is measured, not hidden: every talosctl call of the sandbox is a
-// fresh process (the stand-in), counted through a wrapper and timed as the CPU of this
+// fresh process, counted through a wrapper and timed as the CPU of this
 // process's reaped children; this process's own CPU (worker + simulators) and the Temporal
 // dev server's; the machine's busy share (2 cores shared with other work). Per phase, the
 // workflow's own step timings are set beside the critical path of that phase. After each
@@ -40,6 +40,7 @@ import type { BootstrapClusterResult } from '../workflows/bootstrap-cluster';
 import { criticalPathMs, criticalPathPhases, type BootstrapShape, type PhaseBound, type SimulatedLatencies } from './critical-path';
 import { ms, printTable, report } from './report';
 import { startBenchWorker } from './bench-worker';
+import { resultName, talosctlLabel } from './talosctl-variant';
 
 const NAME = 'bootstrap-scaling';
 const SIZES = [3, 6, 12, 24];
@@ -182,7 +183,9 @@ interface SizeResult {
   /** Slowest server's provisionServer sub-steps (vrack-join, vrack-wait, <role>: ensure-vm, ...). */
   provisionSlowest: Record<string, number>;
   talosctlCalls: number;
-  standInTransport: string;
+  /** Which talosctl ran (bench/talosctl-variant.ts). */
+  talosctl: string;
+  talosctlKind: 'real' | 'fallback';
   talosctlByCommand: Record<string, number>;
   cpu: CpuUse;
   loadavgAfter: number[];
@@ -284,7 +287,8 @@ async function bootstrapOnce(temporalAddress: string, servers: number, latency: 
       steps: (result?.steps ?? []).map((s) => ({ name: s.name, durationMs: s.durationMs })),
       provisionSlowest,
       talosctlCalls: calls.length,
-      standInTransport: box.talos.standInTransport,
+      talosctl: talosctlLabel(box),
+      talosctlKind: box.talosctl.kind,
       talosctlByCommand: byCommand,
       cpu,
       loadavgAfter: loadavg().map((l) => Math.round(l * 100) / 100),
@@ -378,12 +382,12 @@ export async function bootstrapScaling(temporalAddress: string, sizes: readonly 
   const within10 = largest.ok && largest.wallMs <= 1.1 * largest.criticalMs;
   const flat = base !== undefined && largest.ok && largest.wallMs / base.wallMs <= 1.25;
   report({
-    name: NAME,
+    name: resultName(NAME, { talosctl: { kind: results[0]?.talosctlKind ?? 'real', path: '' } }),
     goal:
       `wall within 10% of the critical path at ${largest.servers} servers (${(largest.wallMs / largest.criticalMs).toFixed(2)}×: ${within10 ? 'met' : 'NOT met'}), and wall(${largest.servers})/wall(${sizes[0]}) ≤ 1.25 (${base ? (largest.wallMs / base.wallMs).toFixed(2) : '—'}: ${flat ? 'met' : 'NOT met'}). ` +
       `Scale check, not the goal: with every latency ×${SCALE_CHECK}, ${largest.servers} servers take ${slower.ok ? `${(slower.wallMs / slower.criticalMs).toFixed(2)}× the critical path (excess ${ms(slower.wallMs - slower.criticalMs)}, against ${ms(largest.wallMs - largest.criticalMs)} at ×1)` : 'FAILED'}`,
     met: within10 && flat && results.every((r) => r.ok),
-    settings: { sizes, latencyMs: LATENCY, scaleCheck: SCALE_CHECK, pollIntervalMs: POLL_INTERVAL_MS, maxConcurrentActivityTaskExecutions: MAX_ACTIVITIES, boundPerBootstrapMs: BOOTSTRAP_BOUND_MS, cores: CORES, talosctlStandIn: results[0]?.standInTransport },
+    settings: { sizes, latencyMs: LATENCY, scaleCheck: SCALE_CHECK, pollIntervalMs: POLL_INTERVAL_MS, maxConcurrentActivityTaskExecutions: MAX_ACTIVITIES, boundPerBootstrapMs: BOOTSTRAP_BOUND_MS, cores: CORES, talosctl: results[0]?.talosctl },
     columns: ['servers', 'CPs', 'critical path', 'wall', 'wall/critical', 'wall/wall(3)', 'wall with no latency', 'wall − critical', 'VM creates sent (first – last)', 'talosctl runs', 'talosctl CPU', 'CPU per run', 'worker+sims CPU', 'temporal CPU', 'CPU ours / machine busy'],
     rows,
     data: { results, scaleCheck: { factor: SCALE_CHECK, servers: slower.servers, criticalMs: slower.criticalMs, wallMs: slower.wallMs, ok: slower.ok, steps: slower.steps, cpu: slower.cpu }, noLatency: unhurried.map((z) => ({ servers: z.servers, wallMs: z.wallMs, ok: z.ok, steps: z.steps, cpu: z.cpu })), phaseTable: phases },

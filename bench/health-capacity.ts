@@ -17,9 +17,9 @@
 //   probe of each copy lists srv-a's VMs once). A worker that cannot keep up probes late, and
 //   the count falls short; a probe whose checks time out under load sees a node unhealthy and
 //   reports it, so the watchers' last observations say whether probes stayed healthy.
-// - The talosctl is the sandbox's stand-in, a short-lived process per call like talosctl (the
-//   Go forwarder when Go was there at `npm install`, else the Node bundle: see the settings),
-//   so process start-up is in the cost; the real talosctl is not used by the sandbox yet.
+// - The talosctl is the one the sandbox's spec names: the real talosctl when it is built, else
+//   the fallback client (AUTOK8S_SANDBOX_TALOSCTL chooses; see the settings); either is a process
+//   per call, so process start-up is in the cost.
 // - N rises 10, 25, 50, 100, 200, 300 (AUTOK8S_CAPACITY_LADDER=200 runs one step); new schedules
 //   are created spread over one interval; the ladder stops at the first N that misses, or when the
 //   time budget is used.
@@ -34,6 +34,7 @@ import type { ClusterSpec } from '../core/spec/schema';
 import { workflowIds } from '../core/workflow-ids';
 import { countingTalosctl, cpuBetween, cpuS, cpuSnapshot, pct, startSandboxRetrying, type CpuUse } from './bootstrap-scaling';
 import { report } from './report';
+import { resultName, talosctlLabel } from './talosctl-variant';
 import { startBenchWorker } from './bench-worker';
 
 const NAME = 'health-capacity';
@@ -87,7 +88,6 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
   // The production worker's defaults; polling only shortens the bootstrap's waits.
   const { client, stop: stopWorker } = await startBenchWorker({ address: temporalAddress, taskQueue, pollIntervalMs: 200 });
   const counter = countingTalosctl(box.spec.talos.talosctl!, box.dir);
-  const standInTransport = box.talos.standInTransport;
   const base: ClusterSpec = { ...box.spec, talos: { ...box.spec.talos, talosctl: counter.path } };
   const clusterName = (i: number) => `cap-${String(i).padStart(3, '0')}`;
   const specOf = (name: string): ClusterSpec => ({ ...base, metadata: { ...base.metadata, name } });
@@ -179,7 +179,7 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
   // The largest N below which every measured N met it too.
   const lastMeeting = results.filter((_, i) => results.slice(0, i + 1).every((x) => x.meets)).at(-1)?.n;
   report({
-    name: NAME,
+    name: resultName(NAME, box),
     goal: `largest N of 3-server clusters one worker watches at ${INTERVAL} with every due probe run and every watcher seeing a healthy cluster: ${lastMeeting !== undefined ? `N = ${lastMeeting}` : `none of N = ${results.map((r) => r.n).join(', ')}`} (target 200)`,
     met: lastMeeting !== undefined && lastMeeting >= 200,
     settings: {
@@ -187,7 +187,7 @@ export async function healthCapacity(temporalAddress: string, ladder: readonly n
       stretchMs: STRETCH_MS,
       ladder,
       worker: 'one in-process worker, createWorker defaults',
-      talosctl: `the sandbox's stand-in (${standInTransport}), not the real talosctl`,
+      talosctl: talosctlLabel(box),
       stopReason,
     },
     columns: ['N', 'probes run/due (60 s)', 'watchers unhealthy', 'first looks within', 'talosctl runs', 'CPU (ours)', 'ours / machine busy', 'meets goal'],

@@ -5,7 +5,7 @@
 import type { WorkerPolicy } from '../core/spec/worker-policy';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadSpecFile } from '../core/spec/load';
 import type { ClusterSpec } from '../core/spec/schema';
 import { AuditLog } from './audit';
@@ -21,8 +21,11 @@ import type { TalosTiming } from './talos/talos-api';
 import type { ServerNetworkInit } from './ovh/vmac';
 import { PublicInternet } from './public-internet';
 import { PUBLIC_PATH_DEFAULTS } from '../core/public-path/modes';
-import { renderSandboxSpec, type SandboxServerEndpoints } from './spec';
-import { withholdTalosctlEnv } from './talosctl-env';
+import { renderSandboxSpec, talosNodeAddresses, type SandboxServerEndpoints } from './spec';
+import { leaseNodeNetwork } from './node-network';
+import { PINNED_TALOS_VERSION } from '../core/talos/talosctl-pin';
+import { requireLocalTalosNodes } from './talos/grpc/local-guard';
+import { findPinnedTalosctl } from './talos/real-talosctl';
 import { startKeepalived } from './keepalived-hosts';
 import type { VrrpSimulation } from './vrrp-sim';
 import { loadOrCreateSandboxCa, type SandboxCa } from './tls';
@@ -59,6 +62,22 @@ export interface SandboxOptions {
   vrrpAdvertIntMs?: number;
   /** Whether keepalived runs in the LB VMs from the start (default true); false: a test starts it (`vrrp.start`) once its notify hook is set. */
   keepalivedStarted?: boolean;
+  /**
+   * Which talosctl the spec names (talos.talosctl): `real`, the pinned build (an error when
+   * there is none), `fallback`, the stand-in speaking the same Talos API, or `auto` (the
+   * default, or $AUTOK8S_SANDBOX_TALOSCTL): the real one when it is built.
+   */
+  talosctl?: SandboxTalosctlChoice;
+}
+
+export type SandboxTalosctlChoice = 'real' | 'fallback' | 'auto';
+
+/** Which talosctl a sandbox's spec names, and why. */
+export interface SandboxTalosctl {
+  kind: 'real' | 'fallback';
+  path: string;
+  /** For `fallback` under `auto`: why the real one is not used, with the command that builds it. */
+  why?: string;
 }
 
 export interface Sandbox {
@@ -73,8 +92,10 @@ export interface Sandbox {
   lbHosts: Map<string, InProcessLbHost>;
   /** One Proxmox VE simulator per server, by server name. */
   proxmox: Map<string, ProxmoxSimulator>;
-  /** Talos nodes of the running VMs, played for the talosctl stand-in (spec.talos.talosctl). */
+  /** Talos nodes of the running VMs, each serving the Talos API on <its address>:50000 on loopback. */
   talos: TalosSimulator;
+  /** The talosctl the spec names: the real one, or the fallback client. */
+  talosctl: SandboxTalosctl;
   /** Loopback control API (faults, audit, hooks); its URL is also in <dir>/control.json. */
   control: ControlServer;
   /** The public side: delivers a request for a failover IP only along a working public path (sandbox/public-internet.ts). */
@@ -111,7 +132,7 @@ function lbPublicInterface(publicPath: Record<string, unknown> | undefined): str
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
-  withholdTalosctlEnv(); // the spec's talosctl (the stand-in) must be the one the worker runs
+  const choice = talosctlChoice(options.talosctl);
   const dir = resolve(options.dir);
   const secretsDir = join(dir, 'secrets');
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
@@ -127,6 +148,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const stops: (() => Promise<void>)[] = [];
 
   try {
+    const nodeNetwork = await leaseNodeNetwork(clusterName);
+    stops.push(() => nodeNetwork.release());
+
     const credential = {
       applicationKey: randomBytes(8).toString('hex'),
       applicationSecret: randomBytes(16).toString('hex'),
@@ -216,21 +240,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         return undefined;
       },
       timing: options.latency?.talos,
+      talosVersion: PINNED_TALOS_VERSION,
     });
     await talos.start();
     stops.push(() => talos.stop());
-    const talosctl = talos.writeStandIn(join(dir, 'bin'));
+    // Every node answers over the Talos API on its own loopback address; the fallback client reaches them the same way.
+    await talos.serveGrpc(talosNodeAddresses(nodeNetwork.prefix, serverCount), { standInOverGrpc: true });
+    const talosctl = pickTalosctl(choice, () => talos.writeStandIn(join(dir, 'bin')));
 
     const specFile = join(dir, 'cluster.yaml');
     writeFileSync(
       specFile,
       renderSandboxSpec({
         clusterName,
+        nodeNetwork: nodeNetwork.prefix,
+        talosVersion: PINNED_TALOS_VERSION,
         ovhEndpoint: ovh.endpoint,
         caFile: ca.certFile,
         secretsDir,
         stateDir: join(dir, 'state'),
-        talosctl,
+        talosctl: talosctl.path,
         failoverIps,
         servers: endpoints,
         health: options.health,
@@ -241,6 +270,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }),
     );
     spec = loadSpecFile(specFile);
+    requireLocalTalosNodes(spec); // what the real talosctl will dial: this machine only
     const keepalived = startKeepalived({ spec, lbHosts, audit, advertIntMs: options.vrrpAdvertIntMs, running: options.keepalivedStarted });
     vrrp = keepalived;
     stops.push(() => keepalived.close());
@@ -302,10 +332,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       lbHosts,
       proxmox,
       talos,
+      talosctl,
       control,
       internet,
       vrrp: keepalived,
-      workerPolicy: { secretEnvPrefixes: [], pathRoots: [dir], ovhEndpoints: [ovh.endpoint] },
+      // The real talosctl lies outside the sandbox directory, in the machine's cache; the node network is on loopback only.
+      workerPolicy: { secretEnvPrefixes: [], pathRoots: [dir, ...(talosctl.kind === 'real' ? [dirname(talosctl.path)] : [])], ovhEndpoints: [ovh.endpoint], nodeNetwork: 'loopback' },
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },
@@ -314,4 +346,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     throw err;
   }
+}
+
+const TALOSCTL_CHOICES: readonly SandboxTalosctlChoice[] = ['real', 'fallback', 'auto'];
+
+/** The option, else $AUTOK8S_SANDBOX_TALOSCTL, else auto; a wrong value is refused before anything starts. */
+function talosctlChoice(option: SandboxTalosctlChoice | undefined): SandboxTalosctlChoice {
+  const value = option ?? (process.env.AUTOK8S_SANDBOX_TALOSCTL?.trim() || 'auto');
+  if (!(TALOSCTL_CHOICES as readonly string[]).includes(value)) {
+    throw new Error(`AUTOK8S_SANDBOX_TALOSCTL=${JSON.stringify(value)}: must be ${TALOSCTL_CHOICES.join(', ')}`);
+  }
+  return value as SandboxTalosctlChoice;
+}
+
+function pickTalosctl(choice: SandboxTalosctlChoice, writeStandIn: () => string): SandboxTalosctl {
+  if (choice === 'fallback') return { kind: 'fallback', path: writeStandIn() };
+  const real = findPinnedTalosctl();
+  if ('path' in real) return { kind: 'real', path: real.path };
+  if (choice === 'real') throw new Error(`the sandbox was asked for the real talosctl: ${real.missing}`);
+  return { kind: 'fallback', path: writeStandIn(), why: real.missing };
 }

@@ -15,6 +15,10 @@ export interface SandboxServerEndpoints {
 
 export interface SandboxSpecInput {
   clusterName: string;
+  /** The node network's first three octets, a loopback /24 (sandbox/node-network.ts), e.g. "127.77.140". */
+  nodeNetwork: string;
+  /** talos.version: the version the simulated nodes run and the pinned talosctl speaks. */
+  talosVersion: string;
   ovhEndpoint: string;
   caFile: string;
   secretsDir: string;
@@ -33,10 +37,10 @@ export interface SandboxSpecInput {
   publicPath?: Record<string, unknown>;
 }
 
-/** Addresses on the simulated vRack 10.10.0.0/24: LBs from .11, control planes from .61, workers from .111 (room for 40 servers). */
-export function vmAddress(role: 'lb' | 'controlPlane' | 'worker', index: number): string {
+/** Addresses on the node network `<prefix>.0/24`: LBs from .11, control planes from .61, workers from .111 (room for 40 servers). */
+export function vmAddress(prefix: string, role: 'lb' | 'controlPlane' | 'worker', index: number): string {
   const base = { lb: 10, controlPlane: 60, worker: 110 }[role];
-  return `10.10.0.${base + index + 1}`;
+  return `${prefix}.${base + index + 1}`;
 }
 
 export function vmId(role: 'lb' | 'controlPlane' | 'worker', index: number): number {
@@ -46,6 +50,13 @@ export function vmId(role: 'lb' | 'controlPlane' | 'worker', index: number): num
 /** Odd count of control planes: one per server, dropping the last when the count would be even. */
 export function serversWithControlPlane(count: number): number {
   return count % 2 === 1 ? count : Math.min(count - 1, 5);
+}
+
+/** The Talos node addresses (control planes, then workers) renderSandboxSpec gives `count` servers. */
+export function talosNodeAddresses(prefix: string, count: number): string[] {
+  const cps = serversWithControlPlane(count);
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  return [...indexes.filter((i) => i < cps).map((i) => vmAddress(prefix, 'controlPlane', i)), ...indexes.map((i) => vmAddress(prefix, 'worker', i))];
 }
 
 export function renderSandboxSpec(input: SandboxSpecInput): string {
@@ -65,8 +76,8 @@ export function renderSandboxSpec(input: SandboxSpecInput): string {
     },
     failoverIps: input.failoverIps,
     ...(input.probeUrl || input.publicPath ? { publicPath: { ...input.publicPath, ...(input.probeUrl ? { probeUrl: input.probeUrl } : {}) } } : {}),
-    network: { cidr: '10.10.0.0/24', gateway: '10.10.0.1', apiVip: '10.10.0.5' },
-    talos: { version: 'v1.8.3', kubernetesVersion: 'v1.31.2', installDisk: '/dev/sda', ...(input.talosctl ? { talosctl: input.talosctl } : {}), image: input.talosImage ?? { platform: 'nocloud' } },
+    network: { cidr: `${input.nodeNetwork}.0/24`, gateway: `${input.nodeNetwork}.1`, apiVip: `${input.nodeNetwork}.5` },
+    talos: { version: input.talosVersion, kubernetesVersion: 'v1.31.2', installDisk: '/dev/sda', ...(input.talosctl ? { talosctl: input.talosctl } : {}), image: input.talosImage ?? { platform: 'nocloud' } },
     servers: input.servers.map((s, i) => ({
       name: s.name,
       ovhService: s.ovhService,
@@ -79,9 +90,9 @@ export function renderSandboxSpec(input: SandboxSpecInput): string {
         ...(input.isoVolume ? { isoVolume: input.isoVolume } : {}),
       },
       vms: {
-        lb: { vmid: vmId('lb', i), ip: vmAddress('lb', i), cores: 2, memoryMiB: 2048, diskGiB: 16 },
-        ...(i < cps ? { controlPlane: { vmid: vmId('controlPlane', i), ip: vmAddress('controlPlane', i), cores: 4, memoryMiB: 8192, diskGiB: 64 } } : {}),
-        worker: { vmid: vmId('worker', i), ip: vmAddress('worker', i), cores: 8, memoryMiB: 16384, diskGiB: 100 },
+        lb: { vmid: vmId('lb', i), ip: vmAddress(input.nodeNetwork, 'lb', i), cores: 2, memoryMiB: 2048, diskGiB: 16 },
+        ...(i < cps ? { controlPlane: { vmid: vmId('controlPlane', i), ip: vmAddress(input.nodeNetwork, 'controlPlane', i), cores: 4, memoryMiB: 8192, diskGiB: 64 } } : {}),
+        worker: { vmid: vmId('worker', i), ip: vmAddress(input.nodeNetwork, 'worker', i), cores: 8, memoryMiB: 16384, diskGiB: 100 },
       },
       ssh: {
         user: 'root',

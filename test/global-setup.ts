@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevServer, type DevServer } from '../client/dev/dev-server';
 import { describeSchemaTallies, readSchemaTallies } from '../sandbox/conformance/tally';
+import { inCi } from './helpers/prerequisites';
 import { findGo, installTalosctl } from '../client/dev/install-talosctl';
 import { cachedTalosctl } from '../activities/talos/talosctl-cache';
 import { PINNED_TALOS_VERSION } from '../core/talos/talosctl-pin';
@@ -17,6 +18,10 @@ export async function setup(project: TestProject): Promise<void> {
   // schema checks are summed at the end of the run (sandbox/conformance/tally.ts).
   process.env.AUTOK8S_SCHEMA_TALLY_DIR ??= mkdtempSync(join(tmpdir(), 'autok8s-schema-tally-'));
   await ensureRealTalosctl((l) => console.log(`[talosctl] ${l}`));
+  // Every sandbox runs the real talosctl when it is built; in CI it must be (.ci/run builds it),
+  // so there a sandbox without it fails instead of quietly taking the fallback client.
+  if (inCi() && !process.env.AUTOK8S_SANDBOX_TALOSCTL) process.env.AUTOK8S_SANDBOX_TALOSCTL = 'real';
+  console.log(`[talosctl] sandboxes run ${process.env.AUTOK8S_SANDBOX_TALOSCTL ?? 'auto (the real talosctl when built, else the fallback client)'}`);
   server = await startDevServer({
     uiPort: false,
     // Every test file's workers are one Worker Deployment Version (worker/deployment.ts),
@@ -30,8 +35,7 @@ export async function setup(project: TestProject): Promise<void> {
 /**
  * The pinned real talosctl for the tiers that run it (test/helpers/real-talosctl.ts): kept when
  * the machine's cache has it (one `talosctl version --client`), built when Go is there (minutes,
- * once per machine), else the reason those tiers skip. Never $TALOSCTL: the sandbox's workers
- * must keep running the stand-in its spec names (sandbox/talosctl-env.ts).
+ * once per machine), else the reason those tiers skip.
  */
 async function ensureRealTalosctl(log: (line: string) => void): Promise<void> {
   const cached = cachedTalosctl(PINNED_TALOS_VERSION);

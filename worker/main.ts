@@ -4,7 +4,8 @@
 // AUTOK8S_TASK_QUEUE, AUTOK8S_PAYLOAD_KEYS (the payload codec's keyring; without it payloads are
 // stored in clear) and AUTOK8S_ACCEPT_PLAINTEXT_INPUTS (codec/data-converter.ts),
 // AUTOK8S_DEPLOYMENT_NAME and AUTOK8S_BUILD_ID (its Worker Deployment Version, worker/deployment.ts),
-// and its policy for specs: AUTOK8S_SECRET_ENV_PREFIXES, AUTOK8S_SPEC_PATH_ROOTS, AUTOK8S_OVH_ENDPOINTS
+// and its policy for specs: AUTOK8S_SECRET_ENV_PREFIXES, AUTOK8S_SPEC_PATH_ROOTS, AUTOK8S_OVH_ENDPOINTS,
+// AUTOK8S_NODE_NETWORK
 // (core/spec/worker-policy.ts).
 import { TASK_QUEUE } from '../core/workflow-ids';
 import { createSecretResolver } from '../activities/secrets';

@@ -13,7 +13,7 @@ export function workerCommand(): Command {
         'TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY, or a TEMPORAL_PROFILE of temporal.toml;',
         'AUTOK8S_PAYLOAD_KEYS (encrypt payloads; plaintext inputs are then refused unless AUTOK8S_ACCEPT_PLAINTEXT_INPUTS=1),',
         'AUTOK8S_DEPLOYMENT_NAME (autok8s), AUTOK8S_BUILD_ID (<package version>+<git commit>),',
-        'what specs may reach: AUTOK8S_SECRET_ENV_PREFIXES, AUTOK8S_SPEC_PATH_ROOTS, AUTOK8S_OVH_ENDPOINTS,',
+        'what specs may reach: AUTOK8S_SECRET_ENV_PREFIXES, AUTOK8S_SPEC_PATH_ROOTS, AUTOK8S_OVH_ENDPOINTS, AUTOK8S_NODE_NETWORK,',
         'and the secrets the specs reference (env:NAME).',
         '',
         'The worker is one version of a Temporal Worker Deployment. It makes itself the current version when the',

@@ -65,7 +65,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     up.unshift(['the worker', () => stopWorker(worker, running)]);
     const closeNotify = await wireKeepalivedNotify(box, server.address, codec.dataConverter, o.log);
     up.unshift(["keepalived's notify client", closeNotify]);
-    const talosctl = talosctlReport(box.spec, { policy: box.workerPolicy });
+    const talosctl = talosctlReport(box.spec, { policy: box.workerPolicy }, box.talosctl.kind);
     return { server, codec, box, worker, talosctl, running, stop: (first = []) => stopAll([...first, ...up]) };
   } catch (err) {
     // The failure to start is the error to report; one to stop what was up is only added to it.

@@ -5,19 +5,27 @@ import { cachedTalosctl } from '../../activities/talos/talosctl-cache';
 import { findTalosctl, TalosctlNotFound, type FindTalosctlDeps } from '../../activities/talos/find-talosctl';
 import { PINNED_TALOS_VERSION } from '../../core/talos/talosctl-pin';
 
-export function talosctlReport(spec: Parameters<typeof findTalosctl>[0], deps: FindTalosctlDeps = {}): string[] {
+/**
+ * @param named what the sandbox's spec names in talos.talosctl: the real talosctl, or the
+ * fallback client (the stand-in, speaking the same Talos API to the same nodes)
+ */
+export function talosctlReport(spec: Parameters<typeof findTalosctl>[0], deps: FindTalosctlDeps = {}, named?: 'real' | 'fallback'): string[] {
   const lines: string[] = [];
-  let source: string | undefined;
+  let real = false;
   try {
     const found = findTalosctl(spec, deps);
-    source = found.source;
-    const from = { TALOSCTL: '$TALOSCTL', spec: "the sandbox's stand-in, named by the spec's talos.talosctl", PATH: 'on PATH', cache: `the real talosctl ${PINNED_TALOS_VERSION}, from the cache` }[found.source];
+    real = found.source === 'cache' || (found.source === 'spec' && named === 'real');
+    const bySpec =
+      named === 'real'
+        ? `the real talosctl ${PINNED_TALOS_VERSION}, named by the sandbox's spec`
+        : "the sandbox's fallback client, which speaks the Talos API over gRPC like talosctl; named by the spec's talos.talosctl";
+    const from = { TALOSCTL: '$TALOSCTL', spec: bySpec, PATH: 'on PATH', cache: `the real talosctl ${PINNED_TALOS_VERSION}, from the cache` }[found.source];
     lines.push(`talosctl: ${found.path} (${from})`);
   } catch (err) {
     if (!(err instanceof TalosctlNotFound)) throw err;
     lines.push(`talosctl: none found (${err.misses.join('; ')})`);
   }
-  if (source !== 'cache') {
+  if (!real) {
     const real = cachedTalosctl(PINNED_TALOS_VERSION, deps);
     lines.push(
       real

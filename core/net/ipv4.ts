@@ -77,6 +77,12 @@ export function notPublicBecause(ip: string): string | undefined {
 }
 
 /** True when the whole of `cidr` lies inside one RFC 1918 block. */
+/** A network inside 127.0.0.0/8: every address of it is this machine's own (the sandbox's node networks). */
+export function isLoopbackCidr(cidr: Ipv4Cidr): boolean {
+  const size = 2 ** (32 - LOOPBACK_BLOCK.prefix);
+  return cidr.prefix >= LOOPBACK_BLOCK.prefix && Math.floor(cidr.network / size) * size === LOOPBACK_BLOCK.network;
+}
+
 export function isPrivateCidr(cidr: Ipv4Cidr): boolean {
   return PRIVATE_BLOCKS.some((b) => {
     const size = 2 ** (32 - b.prefix);

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { talosImageSchema } from '../images/talos-image';
 import { healthUrlOutsideVrack } from '../lb-endpoints';
 import { PUBLIC_PATH_DEFAULTS, PUBLIC_PATH_MODES, publicPathIssues, publicPathOf } from '../public-path/modes';
-import { cidrContains, isHostInCidr, isPrivateCidr, notPublicBecause, parseCidr } from '../net/ipv4';
+import { cidrContains, isHostInCidr, isLoopbackCidr, isPrivateCidr, notPublicBecause, parseCidr } from '../net/ipv4';
 import { parseDuration } from './duration';
 import { GRAMMAR, type Grammar } from './grammar';
 import { LIMITS } from './limits';
@@ -144,8 +144,9 @@ const clusterObject = z.strictObject({
     cidr: z.string().refine(
       (v) => {
         const cidr = parseCidr(v);
-        return cidr !== undefined && cidr.prefix >= LIMITS.cidrPrefix.min && cidr.prefix <= LIMITS.cidrPrefix.max && isPrivateCidr(cidr);
+        return cidr !== undefined && cidr.prefix >= LIMITS.cidrPrefix.min && cidr.prefix <= LIMITS.cidrPrefix.max && (isPrivateCidr(cidr) || isLoopbackCidr(cidr));
       },
+      // A loopback network passes here and is refused by every worker whose policy does not allow it (core/spec/worker-policy.ts).
       { error: `must be a private (RFC 1918) IPv4 CIDR from /${LIMITS.cidrPrefix.min} to /${LIMITS.cidrPrefix.max}, such as 10.10.0.0/24` },
     ),
     gateway: ipv4,

@@ -5,11 +5,13 @@
 //   - which environment variables a secret reference may name (by prefix),
 //   - under which directories a path the spec names may lie (secrets, CA files, the state
 //     directory, talosctl),
-//   - which OVH API URLs besides OVH's own named regions are allowed (the sandbox's, for one).
+//   - which OVH API URLs besides OVH's own named regions are allowed (the sandbox's, for one),
+//   - whether the node network is private (a vRack) or on loopback (simulated nodes only).
 // `{cluster}` in a prefix or a root stands for the cluster's name (upper-cased with "_" for
 // "-" in an environment prefix), so one cluster's spec cannot name another's secrets.
 // Pure: the caller passes the home directory and the policy; the resolver and the spec
 // store apply the same check.
+import { isLoopbackCidr, parseCidr } from '../net/ipv4';
 import { OVH_ENDPOINT_NAMES, type ClusterSpec } from './schema';
 
 export interface WorkerPolicy {
@@ -19,7 +21,18 @@ export interface WorkerPolicy {
   pathRoots: string[];
   /** OVH API URLs allowed besides OVH's named regions; `https://host:*` allows any port and path on that host. */
   ovhEndpoints: string[];
+  /**
+   * Where network.cidr (and so every VM address, which lies inside it) may be: `private`, an
+   * RFC 1918 range as on a real vRack (the default), or `loopback`, 127.0.0.0/8 only, for a
+   * worker that drives simulated nodes listening on this machine (the sandbox's). Either
+   * excludes the other: talosctl and SSH dial the spec's addresses as given, so a real worker
+   * must not dial its own machine's services, and a sandbox worker must dial nothing else.
+   */
+  nodeNetwork?: NodeNetworkPolicy;
 }
+
+export type NodeNetworkPolicy = 'private' | 'loopback';
+export const NODE_NETWORK_POLICIES: readonly NodeNetworkPolicy[] = ['private', 'loopback'];
 
 export interface PolicyProblem {
   /** The spec field, e.g. servers[1].proxmox.tokenSecret. */
@@ -46,6 +59,7 @@ export function concretePolicy(policy: WorkerPolicy, cluster: string, home: stri
     secretEnvPrefixes: policy.secretEnvPrefixes.map(fill),
     pathRoots: policy.pathRoots.map((r) => normalizeAbsolute(expandTilde(fill(r), home))).filter((r): r is string => r !== undefined),
     ovhEndpoints: policy.ovhEndpoints,
+    nodeNetwork: policy.nodeNetwork ?? 'private',
   };
 }
 
@@ -104,6 +118,18 @@ export function policyProblems(spec: ClusterSpec, policy: WorkerPolicy, home: st
     problems.push({
       path: 'ovh.endpoint',
       message: `${endpoint} is not one of OVH's API regions (${OVH_ENDPOINT_NAMES.join(', ')}), and this worker allows no other URL for it (worker setting AUTOK8S_OVH_ENDPOINTS)`,
+    });
+  }
+  const cidr = parseCidr(spec.network.cidr);
+  if (cidr && isLoopbackCidr(cidr) && p.nodeNetwork !== 'loopback') {
+    problems.push({
+      path: 'network.cidr',
+      message: `${spec.network.cidr} is a loopback network: its addresses are this worker's own, so talosctl and SSH would reach this machine instead of your VMs. Number the vRack from a private range (RFC 1918), such as 10.10.0.0/24 (only a worker driving simulated nodes allows loopback: worker setting AUTOK8S_NODE_NETWORK=loopback)`,
+    });
+  } else if (cidr && !isLoopbackCidr(cidr) && p.nodeNetwork === 'loopback') {
+    problems.push({
+      path: 'network.cidr',
+      message: `${spec.network.cidr} is not on loopback, and this worker drives only simulated nodes on this machine (worker setting AUTOK8S_NODE_NETWORK=loopback): its talosctl would dial addresses that are not here. Give the nodes addresses in 127.0.0.0/8, or run this spec on a worker for real servers`,
     });
   }
   file('ovh.caFile', spec.ovh.caFile, 'CA file');
@@ -175,5 +201,14 @@ export function policyFromEnv(env: Record<string, string | undefined>): WorkerPo
     secretEnvPrefixes: env.AUTOK8S_SECRET_ENV_PREFIXES !== undefined ? list(env.AUTOK8S_SECRET_ENV_PREFIXES) : DEFAULT_POLICY.secretEnvPrefixes,
     pathRoots: env.AUTOK8S_SPEC_PATH_ROOTS !== undefined ? list(env.AUTOK8S_SPEC_PATH_ROOTS) : DEFAULT_POLICY.pathRoots,
     ovhEndpoints: list(env.AUTOK8S_OVH_ENDPOINTS),
+    nodeNetwork: nodeNetworkFromEnv(env.AUTOK8S_NODE_NETWORK),
   };
+}
+
+/** AUTOK8S_NODE_NETWORK: unset or "private", or "loopback"; anything else stops the worker with the setting named. */
+function nodeNetworkFromEnv(value: string | undefined): NodeNetworkPolicy {
+  if (value === undefined || value.trim() === '') return 'private';
+  const v = value.trim() as NodeNetworkPolicy;
+  if (!NODE_NETWORK_POLICIES.includes(v)) throw new Error(`AUTOK8S_NODE_NETWORK=${JSON.stringify(value)}: must be ${NODE_NETWORK_POLICIES.join(' or ')}`);
+  return v;
 }

@@ -14,6 +14,7 @@ import { loadSpecFile } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { talosNodes } from '../../core/talos/nodes';
 import { PINNED_TALOS_VERSION } from '../../core/talos/talosctl-pin';
+import { loopbackNetworkPrefix } from '../../sandbox/node-network';
 import { renderSandboxSpec } from '../../sandbox/spec';
 import { ROOT } from '../helpers/paths';
 import { requireInCi } from '../helpers/prerequisites';
@@ -41,6 +42,8 @@ function specs(): { name: string; spec: ClusterSpec }[] {
   writeFileSync(
     sandboxFile,
     renderSandboxSpec({
+      nodeNetwork: loopbackNetworkPrefix(0), // as the sandbox numbers its nodes
+      talosVersion: PINNED_TALOS_VERSION,
       clusterName: 'sandbox',
       ovhEndpoint: 'https://127.0.0.1:8443/1.0',
       caFile: join(work, 'ca.pem'),

@@ -61,6 +61,8 @@ describe('a valid public path', () => {
 
   it('accepts the spec the sandbox writes for itself', () => {
     const text = renderSandboxSpec({
+      nodeNetwork: '127.64.0',
+      talosVersion: 'v1.10.0',
       clusterName: 'sandbox',
       ovhEndpoint: 'https://127.0.0.1:8443/1.0',
       caFile: '/tmp/ca.pem',
@@ -134,7 +136,7 @@ describe('publicPath.probeUrl', () => {
   });
 
   it('is written by the sandbox when asked', () => {
-    const text = renderSandboxSpec({ clusterName: 'c', ovhEndpoint: 'https://localhost:1/1.0', caFile: '/ca.pem', secretsDir: '/s', stateDir: '/st', failoverIps: ['203.0.113.10'], servers: [], probeUrl: 'http://127.0.0.1:9/{ip}/healthz' });
+    const text = renderSandboxSpec({ nodeNetwork: '127.64.0', talosVersion: 'v1.10.0', clusterName: 'c', ovhEndpoint: 'https://localhost:1/1.0', caFile: '/ca.pem', secretsDir: '/s', stateDir: '/st', failoverIps: ['203.0.113.10'], servers: [], probeUrl: 'http://127.0.0.1:9/{ip}/healthz' });
     expect(parseDocument(text).getIn(['publicPath', 'probeUrl'])).toBe('http://127.0.0.1:9/{ip}/healthz');
   });
 });

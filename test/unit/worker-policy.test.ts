@@ -98,11 +98,46 @@ describe('secret references', () => {
 
 describe('policyFromEnv', () => {
   it('takes each setting from the worker’s environment, the defaults for the rest', () => {
-    expect(policyFromEnv({})).toEqual({ ...DEFAULT_POLICY, ovhEndpoints: [] });
-    expect(policyFromEnv({ AUTOK8S_SPEC_PATH_ROOTS: '/a, /b', AUTOK8S_SECRET_ENV_PREFIXES: '', AUTOK8S_OVH_ENDPOINTS: 'https://127.0.0.1:*' })).toEqual({
+    expect(policyFromEnv({})).toEqual({ ...DEFAULT_POLICY, ovhEndpoints: [], nodeNetwork: 'private' });
+    expect(policyFromEnv({ AUTOK8S_SPEC_PATH_ROOTS: '/a, /b', AUTOK8S_SECRET_ENV_PREFIXES: '', AUTOK8S_OVH_ENDPOINTS: 'https://127.0.0.1:*', AUTOK8S_NODE_NETWORK: 'loopback' })).toEqual({
       secretEnvPrefixes: [],
       pathRoots: ['/a', '/b'],
       ovhEndpoints: ['https://127.0.0.1:*'],
+      nodeNetwork: 'loopback',
     });
+  });
+
+  it.each(['LOOPBACK', 'any', 'private,loopback', '1'])('refuses AUTOK8S_NODE_NETWORK=%s, naming the setting and its values', (value) => {
+    expect(() => policyFromEnv({ AUTOK8S_NODE_NETWORK: value })).toThrow(/AUTOK8S_NODE_NETWORK=.*must be private or loopback/);
+  });
+});
+
+describe('the node network a worker drives', () => {
+  const root = '/etc/autok8s/clusters/prod-gra';
+  /** The fixture renumbered from 10.10.0.0/24 onto `prefix`.0/24, every VM address with it. */
+  const renumbered = (prefix: string) => {
+    const text = readFileSync(join(__dirname, '..', 'fixtures', 'cluster.yaml'), 'utf8').replaceAll('10.10.0.', `${prefix}.`);
+    const s = parseSpec(text);
+    return specWithin(root, (t) => Object.assign(t, { network: s.network, servers: t.servers.map((server, i) => ({ ...server, vms: s.servers[i].vms })) }));
+  };
+  const privateSpec = renumbered('10.10.0');
+  const loopbackSpec = renumbered('127.64.3');
+  const loopbackPolicy: WorkerPolicy = { ...DEFAULT_POLICY, nodeNetwork: 'loopback' };
+
+  it.each([
+    { name: 'a worker for real servers runs a vRack numbered from a private range', spec: privateSpec, policy: DEFAULT_POLICY, refused: undefined },
+    { name: 'a worker for real servers refuses a loopback network: its talosctl would dial its own machine', spec: loopbackSpec, policy: DEFAULT_POLICY, refused: /127\.64\.3\.0\/24 is a loopback network.*RFC 1918.*AUTOK8S_NODE_NETWORK=loopback/ },
+    { name: "a sandbox's worker runs nodes on loopback", spec: loopbackSpec, policy: loopbackPolicy, refused: undefined },
+    { name: "a sandbox's worker refuses a private network: its talosctl would dial addresses off this machine", spec: privateSpec, policy: loopbackPolicy, refused: /10\.10\.0\.0\/24 is not on loopback.*127\.0\.0\.0\/8/ },
+  ])('$name', ({ spec, policy, refused }) => {
+    const problems = policyProblems(spec, policy, HOME);
+    if (!refused) return expect(problems).toEqual([]);
+    expect(problems.map((p) => p.path)).toEqual(['network.cidr']);
+    expect(problems[0].message).toMatch(refused);
+  });
+
+  it('the schema takes a loopback network, so the policy is what decides', () => {
+    expect(loopbackSpec.network.cidr).toBe('127.64.3.0/24');
+    expect(loopbackSpec.servers[0].vms.controlPlane?.ip).toBe('127.64.3.21');
   });
 });

@@ -33,23 +33,53 @@ export function machineEvent(type: 'SequenceEvent' | 'TaskEvent', payload: Recor
 /** The empty event every stream starts with. */
 export const helloEvent = (actorId = ''): Record<string, unknown> => ({ id: eventId(), actor_id: actorId });
 
-/** What a reset emits once it runs (internal/app/machined/pkg/runtime/v1alpha1 sequencer: Reset, then stopAllServices). */
-export function resetEvents(actorId: string): MachineEvent[] {
-  return [machineEvent('SequenceEvent', { sequence: 'reset', action: 1 }, actorId), machineEvent('TaskEvent', { task: 'stopAllServices', action: 0 }, actorId)];
-}
+/** The reset sequence starting (internal/app/machined/pkg/runtime/v1alpha1 sequencer: Reset). */
+export const resetStartedEvent = (actorId: string) => machineEvent('SequenceEvent', { sequence: 'reset', action: 1 }, actorId);
+
+/** The reset's phase that stops every service, apid last: what `talosctl reset --wait` waits for. */
+export const stopAllServicesEvent = (actorId: string) => machineEvent('TaskEvent', { task: 'stopAllServices', action: 0 }, actorId);
 
 export const newActorId = () => randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 
-/** Events per node address, for the streams open on it. */
+/** machined's event buffer holds the last 1000 events (internal/app/machined/pkg/runtime/v1alpha2 events: NewEvents(1000, …)). */
+export const EVENT_BACKLOG = 1000;
+
+/** What a stream asks to be replayed (machine.EventsRequest): `tailEvents` -1 for all kept, n for the last n, 0 for none. */
+export interface EventsTail {
+  tailEvents?: number;
+  withActorId?: string;
+}
+
+/**
+ * Events per node address: a backlog each new stream may ask to have replayed (talosctl's
+ * tracker does, with tail -1, when it reconnects mid-action), then the events as they happen.
+ */
 export class NodeEvents {
   private readonly bus = new EventEmitter().setMaxListeners(0);
+  private readonly backlog = new Map<string, MachineEvent[]>();
 
   publish(ip: string, events: MachineEvent[]): void {
+    const kept = this.backlog.get(ip) ?? [];
+    kept.push(...events);
+    if (kept.length > EVENT_BACKLOG) kept.splice(0, kept.length - EVENT_BACKLOG);
+    this.backlog.set(ip, kept);
     for (const e of events) this.bus.emit(ip, e);
   }
 
-  subscribe(ip: string, listener: (e: MachineEvent) => void): () => void {
-    this.bus.on(ip, listener);
-    return () => this.bus.off(ip, listener);
+  /** A new machine (a recreated VM) starts with no events. */
+  forget(ip: string): void {
+    this.backlog.delete(ip);
+  }
+
+  subscribe(ip: string, listener: (e: MachineEvent) => void, tail: EventsTail = {}): () => void {
+    const wanted = (e: MachineEvent) => !tail.withActorId || e.actor_id === tail.withActorId;
+    const kept = (this.backlog.get(ip) ?? []).filter(wanted);
+    const n = tail.tailEvents ?? 0;
+    for (const e of n < 0 ? kept : n > 0 ? kept.slice(-n) : []) listener(e);
+    const live = (e: MachineEvent) => {
+      if (wanted(e)) listener(e);
+    };
+    this.bus.on(ip, live);
+    return () => this.bus.off(ip, live);
   }
 }

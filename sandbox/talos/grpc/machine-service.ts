@@ -9,7 +9,7 @@ import type { TalosAnswer, TalosCall, TalosResults } from '../protocol';
 import * as say from '../wording';
 import { issueClientCert, newCa } from './certs';
 import { etcdSnapshotTemplatePath } from './descriptors';
-import { helloEvent, newActorId, resetEvents, type NodeEvents } from './events';
+import { helloEvent, newActorId, resetStartedEvent, stopAllServicesEvent, type NodeEvents } from './events';
 import * as msg from './messages';
 import { authorize, maintenanceRefusal, routeOf, rpcError, RpcError, toServiceError, type Caller, type Route, type SurfaceCall } from './routing';
 
@@ -22,7 +22,17 @@ export interface ServiceContext {
   handle(call: TalosCall): Promise<TalosAnswer>;
   platform: string;
   events: NodeEvents;
+  /** Keeps a node's API port open for `ms` although the node no longer answers (its services are still stopping). */
+  holdOpen(ip: string, ms: number): void;
 }
+
+/**
+ * A graceful reset cordons and drains the node and leaves etcd before it stops its services:
+ * seconds on a real node. talosctl opens its event stream beside the Reset call, not before
+ * it, so the stream is set up during that time; the port stays open a little past it, as apid
+ * is the last service stopped.
+ */
+export const RESET_TIMING = { startedMs: 50, stopAllServicesMs: 1_000, portClosesAfterMs: 500 };
 
 type Json = Record<string, unknown>;
 
@@ -135,7 +145,9 @@ export function machineService(ctx: ServiceContext): grpc.UntypedServiceImplemen
       (_r, _req, _caller, target) => {
         // The reset runs after the answer, as machined's sequencer does: its events follow it.
         const actorId = newActorId();
-        setTimeout(() => ctx.events.publish(target, resetEvents(actorId)), 100).unref();
+        ctx.holdOpen(target, RESET_TIMING.stopAllServicesMs + RESET_TIMING.portClosesAfterMs);
+        setTimeout(() => ctx.events.publish(target, [resetStartedEvent(actorId)]), RESET_TIMING.startedMs).unref();
+        setTimeout(() => ctx.events.publish(target, [stopAllServicesEvent(actorId)]), RESET_TIMING.stopAllServicesMs).unref();
         return { actor_id: actorId };
       },
     ),
@@ -156,7 +168,7 @@ export function machineService(ctx: ServiceContext): grpc.UntypedServiceImplemen
  * until the client goes away or the node does (its port drops the connection). A node the
  * endpoint cannot reach fails the call as a dial would.
  */
-function events(ctx: ServiceContext): grpc.handleServerStreamingCall<unknown, Json> {
+function events(ctx: ServiceContext): grpc.handleServerStreamingCall<{ tail_events?: number; with_actor_id?: string }, Json> {
   return (call) => {
     const unsubscribe: (() => void)[] = [];
     call.on('cancelled', () => unsubscribe.forEach((u) => u()));
@@ -170,7 +182,8 @@ function events(ctx: ServiceContext): grpc.handleServerStreamingCall<unknown, Js
       for (const target of targets) {
         const tag = (e: Json): Json => (many ? { ...e, metadata: msg.nodeMetadata(target) } : e);
         call.write(tag(helloEvent()));
-        unsubscribe.push(ctx.events.subscribe(target, (e) => call.write(tag({ ...e }))));
+        const tail = { tailEvents: call.request?.tail_events ?? 0, withActorId: call.request?.with_actor_id || undefined };
+        unsubscribe.push(ctx.events.subscribe(target, (e) => call.write(tag({ ...e })), tail));
       }
     })().catch((err: unknown) => call.emit('error', err instanceof RpcError ? toServiceError(err) : { code: 13, details: (err as Error).message }));
   };

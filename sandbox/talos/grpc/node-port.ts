@@ -19,13 +19,32 @@ export class NodePort {
   private readonly making = new Map<string, Promise<ConnectionInjector>>();
   /** Injectors ready to use: a connection is handed over at once, before the socket reads anything. */
   private readonly ready = new Map<string, ConnectionInjector>();
+  /** Until when (ms since epoch) the port stays open although the node no longer serves; see holdOpen. */
+  private heldUntil = 0;
+  /** The TLS set-up of the node's last serving moment, for connections made while the port is held open. */
+  private lastServing?: string;
 
   constructor(
     readonly ip: string,
     readonly port: number,
     private readonly wire: () => TalosNodeWire,
     private readonly grpcServer: grpc.Server,
+    /** Called each time the port opens after being closed: the node has (re)booted. */
+    private readonly onBoot: () => void = () => undefined,
   ) {}
+
+  /**
+   * Keeps the port open for `ms` whatever the node's state: a node that is resetting still
+   * runs apid until its services stop. Calls made meanwhile reach the node's state machine,
+   * which answers as a resetting node does.
+   */
+  holdOpen(ms: number): void {
+    this.heldUntil = Math.max(this.heldUntil, Date.now() + ms);
+  }
+
+  private get held(): boolean {
+    return Date.now() < this.heldUntil && this.lastServing !== undefined;
+  }
 
   get listening(): boolean {
     return this.server !== undefined;
@@ -35,9 +54,14 @@ export class NodePort {
   async reconcile(): Promise<void> {
     const w = this.wire();
     const serving = w.serving && !(w.mode === 'configured' && !w.osCa.key);
-    if (serving) await this.injectorFor(w).catch(() => undefined);
-    if (serving && !this.server) await this.open(w);
-    else if (!serving && this.server) await this.close();
+    if (serving) {
+      await this.injectorFor(w).catch(() => undefined);
+      this.lastServing = injectorKey(w);
+    }
+    if (serving && !this.server) {
+      await this.open(w);
+      this.onBoot();
+    } else if (!serving && this.server && !this.held) await this.close();
   }
 
   private open(w: TalosNodeWire): Promise<void> {
@@ -78,12 +102,13 @@ export class NodePort {
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
     const w = this.wire();
-    if (!w.serving || (w.mode === 'configured' && !w.osCa.key)) {
+    const serving = w.serving && !(w.mode === 'configured' && !w.osCa.key);
+    if (!serving && !this.held) {
       socket.destroy();
       void this.reconcile();
       return;
     }
-    const injector = this.ready.get(injectorKey(w));
+    const injector = this.ready.get(serving ? injectorKey(w) : this.lastServing!);
     if (!injector) {
       // Its certificate is still being made (the node changed a moment ago): as if not up yet.
       socket.destroy();

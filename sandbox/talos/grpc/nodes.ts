@@ -79,11 +79,14 @@ export class TalosGrpcNodes {
         handle: this.handle,
         platform: this.options.platform ?? 'metal',
         events: this.events,
+        holdOpen: (target, ms) => this.ports.get(target)?.port.holdOpen(ms),
       };
       server.addService(serviceOf(root, 'machine.MachineService'), machineService(ctx));
       server.addService(serviceOf(root, 'cluster.ClusterService'), clusterService(ctx));
       server.addService(serviceOf(root, 'cosi.resource.State'), cosiStateService(ctx));
-      this.ports.set(ip, { port: new NodePort(ip, this.options.port ?? TALOS_API_PORT, () => this.options.api.wire(ip), server), server });
+      // A node whose port opens again has booted: machined's event buffer lives in memory.
+      const port = new NodePort(ip, this.options.port ?? TALOS_API_PORT, () => this.options.api.wire(ip), server, () => this.events.forget(ip));
+      this.ports.set(ip, { port, server });
     }
     this.timer ??= setInterval(() => void this.sync().catch(() => undefined), this.options.reconcileMs ?? 50).unref();
     await this.sync();
