@@ -16,7 +16,7 @@ import { KnownHostKeys } from './known-hosts';
 import { pushConfigFiles, readRemoteFile, type PushDeps, type PushResult, type PushStage } from './push';
 import type { OpenOptions } from './session';
 import { sshTargetFor } from './target';
-import { holdsVrrpAddress, stopKeepalived } from './vrrp-look';
+import { holdsVrrpAddress, keepalivedRunning, stopKeepalived } from './vrrp-look';
 
 export interface SshActivityDeps {
   secrets: SecretResolver;
@@ -65,13 +65,16 @@ export function createSshActivities(deps: SshActivityDeps) {
 
     /**
      * Renders and pushes haproxy.cfg, nginx.conf and keepalived.conf to every LB: standby LBs
-     * first, `activeServer` (the LB carrying the traffic, if known) last. Stops at the first
+     * first, `activeServer` (the LB carrying the traffic, if known) last; but that one first
+     * while its keepalived does not run yet, so it wins the first election (core/render/push-plan.ts). Stops at the first
      * failure, which has rolled its own file back, so a bad config never reaches the active LB.
      * Safe to retry: files already in place are "unchanged" and not reloaded again. `gateways`:
      * each server's IPv4 gateway as OVH reports it, in spec order (keepalived.conf's public route).
      */
     async pushLbConfigs(spec: ClusterSpec, opts: LbServerFacts & { activeServer?: string }): Promise<PushLbConfigsResult> {
-      const plan = planLbPush(spec, opts.activeServer);
+      const activeLb = opts.activeServer === undefined ? undefined : spec.servers.find((s) => s.name === opts.activeServer);
+      const firstElection = activeLb !== undefined && !(await keepalivedRunning(sshTargetFor(activeLb), { secrets: deps.secrets, ssh: sshFor(spec) }));
+      const plan = planLbPush(spec, opts.activeServer, firstElection);
       const result: PushLbConfigsResult = { changed: [], unchanged: [], order: plan.steps, why: plan.why, files: [] };
       for (const step of plan.steps) {
         const server = spec.servers.find((s) => s.name === step.server)!;

@@ -48,3 +48,13 @@ export async function stopKeepalived(target: SshTarget, deps: { secrets: SecretR
     session.close();
   }
 }
+
+/** Whether keepalived runs on an LB VM (`systemctl is-active keepalived`): false before its first push. */
+export async function keepalivedRunning(target: SshTarget, deps: { secrets: SecretResolver; ssh?: OpenOptions }): Promise<boolean> {
+  const session = await SshSession.open(target, deps.secrets, deps.ssh);
+  try {
+    return (await session.run(['systemctl', 'is-active', '--quiet', 'keepalived'], { timeoutMs: 10_000 })).code === 0;
+  } finally {
+    session.close();
+  }
+}

@@ -2,6 +2,11 @@
 // holding the VIP / the failover IPs) last. A config that breaks something then breaks
 // it on a standby, where the push's probe catches it and the rollout stops before the
 // LB that carries the traffic is touched. Pure; the caller finds out which LB is active.
+//
+// Except at the first election: where keepalived does not run yet on the LB meant to be
+// active (a bootstrap), the LB started first wins (nopreempt keeps a MASTER that came up
+// before a higher priority), so the active LB is pushed first and the standbys join it as
+// BACKUPs. There is no traffic yet for a bad config to break.
 import type { ClusterSpec } from '../spec/schema';
 
 export interface LbPushStep {
@@ -14,16 +19,20 @@ export interface LbPushPlan {
   why: string;
 }
 
-/** @param activeServer name of the server whose LB is active now, if known. */
-export function planLbPush(spec: Pick<ClusterSpec, 'servers'>, activeServer?: string): LbPushPlan {
+/**
+ * @param activeServer name of the server whose LB is active now, if known.
+ * @param firstElection keepalived does not run yet on that LB: it must start first to win.
+ */
+export function planLbPush(spec: Pick<ClusterSpec, 'servers'>, activeServer?: string, firstElection = false): LbPushPlan {
   const names = spec.servers.map((s) => s.name);
   const active = activeServer !== undefined && names.includes(activeServer) ? activeServer : undefined;
-  const steps: LbPushStep[] = [
-    ...names.filter((n) => n !== active).map((server) => ({ server, role: 'standby' as const })),
-    ...(active ? [{ server: active, role: 'active' as const }] : []),
-  ];
+  const standbys = names.filter((n) => n !== active).map((server) => ({ server, role: 'standby' as const }));
+  const activeStep = active ? [{ server: active, role: 'active' as const }] : [];
+  const steps: LbPushStep[] = firstElection && active ? [...activeStep, ...standbys] : [...standbys, ...activeStep];
   const why =
-    active !== undefined
+    active !== undefined && firstElection
+      ? `the active LB ${active} first: its keepalived does not run yet, and the first to start wins the first election; then the standby LBs (${standbys.map((s) => s.server).join(', ') || 'none'})`
+      : active !== undefined
       ? `standby LBs first (${names.filter((n) => n !== active).join(', ') || 'none'}), the active LB ${active} last`
       : activeServer !== undefined
         ? `active LB ${activeServer} is not a server of the spec; pushing in spec order`

@@ -12,6 +12,13 @@ const roots = [tmpdir(), ...('path' in realTalosctl ? [dirname(realTalosctl.path
 
 export const SANDBOXES_POLICY: WorkerPolicy = { secretEnvPrefixes: [], pathRoots: roots, ovhEndpoints: ['https://localhost:*', 'https://127.0.0.1:*'], nodeNetwork: 'loopback' };
 
+/**
+ * The namespace tier's workers: their specs number the nodes from a private range that exists
+ * only inside the network namespaces the test creates (test/helpers/keepalived-sandbox.ts,
+ * sandbox/netns), so a worker there takes a private network, as a worker for real servers does.
+ */
+export const NAMESPACE_LAB_POLICY: WorkerPolicy = { ...SANDBOXES_POLICY, nodeNetwork: 'private' };
+
 /** The same policy as worker environment settings, for a worker in a child process. */
 export const SANDBOXES_POLICY_ENV = { AUTOK8S_SECRET_ENV_PREFIXES: '', AUTOK8S_SPEC_PATH_ROOTS: roots.join(','), AUTOK8S_OVH_ENDPOINTS: 'https://localhost:*,https://127.0.0.1:*', AUTOK8S_NODE_NETWORK: 'loopback' };
 

@@ -11,6 +11,7 @@ import { findTemporalCli } from '../../client/dev/find-temporal-cli';
 import { stopWorker } from '../../client/lifecycle';
 import { localTemporalConnection } from '../../client/temporal-connection';
 import { ROOT } from './paths';
+import type { WorkerPolicy } from '../../core/spec/worker-policy';
 import { SANDBOXES_POLICY, SANDBOXES_POLICY_ENV } from './policy';
 import { HISTORIES_DIR, refuseExistingHistory, saveRecordedHistory } from './recorded-history';
 
@@ -35,11 +36,11 @@ export interface RunningWorker extends Pick<CreatedWorker, 'worker' | 'deploymen
 }
 
 /** A worker of the checkout's deployment version (worker/deployment.ts), or of `deployment`. */
-export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 100, deployment?: WorkerDeploymentVersion): Promise<RunningWorker> {
+export async function startInProcessWorker(taskQueue: string, pollIntervalMs = 100, deployment?: WorkerDeploymentVersion, policy: WorkerPolicy = SANDBOXES_POLICY): Promise<RunningWorker> {
   const { worker, deployment: version, current, close: closeWorker } = await createWorker({
     connection: localTemporalConnection(temporalAddress()),
     taskQueue,
-    deps: { policy: SANDBOXES_POLICY, pollIntervalMs },
+    deps: { policy, pollIntervalMs },
     deployment,
   });
   const running = worker.run();

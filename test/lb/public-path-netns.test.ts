@@ -21,6 +21,7 @@ import type { KeepalivedGroup } from '../../sandbox/netns/vrrp';
 import type { FailoverIpResult } from '../../workflows/failover-ip';
 import { lbVmid, lbVmWithPublicNic, setLink, setNet1 } from '../helpers/public-path';
 import { requireInCi } from '../helpers/prerequisites';
+import { NAMESPACE_LAB_POLICY } from '../helpers/policy';
 import { connect, startInProcessWorker, temporalAddress, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 
 const unavailable = netnsUnavailableReason(['ip', 'keepalived', 'haproxy', 'nsenter']);
@@ -79,7 +80,7 @@ describe.skipIf(requireInCi(unavailable, 'public path with real packets (namespa
       });
       client = await connect();
       queue = uniqueQueue('pub-netns');
-      worker = await startInProcessWorker(queue);
+      worker = await startInProcessWorker(queue, undefined, undefined, NAMESPACE_LAB_POLICY);
       // What bootstrap will do (engineer A's part), by hand as failover-serving.test.ts does: the IP's
       // virtual MAC on srv-a, where OVH routes the IP, and each LB VM's net1 with it, links down
       // (keepalived's notify scripts set them). OVH's gateway of each server through the real adapter.

@@ -15,6 +15,7 @@ import { netnsUnavailableReason } from '../../sandbox/netns/lab';
 import { argOf, installCliNotifyWrapper, readNotifyRuns, startedWorkflowOf, type NotifyRun } from '../../sandbox/netns/notify-scripts';
 import type { KeepalivedGroup } from '../../sandbox/netns/vrrp';
 import type { FailoverIpResult } from '../../workflows/failover-ip';
+import { NAMESPACE_LAB_POLICY } from '../helpers/policy';
 import { connect, startInProcessWorker, temporalAddress, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
 import { requireInCi } from '../helpers/prerequisites';
 
@@ -76,7 +77,7 @@ describe.skipIf(requireInCi(unavailable, 'VRRP failover end to end (real keepali
       box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), 'ak8s-vrrp-e2e-')), clusterName: CLUSTER, servers: 3, latency: { ovh: { moveMs: 500 } }, publicProbe: false });
       client = await connect();
       queue = uniqueQueue('vrrp-e2e');
-      worker = await startInProcessWorker(queue);
+      worker = await startInProcessWorker(queue, undefined, undefined, NAMESPACE_LAB_POLICY);
       fl = await FailoverLab.create(box.specFile);
       logDir = join(fl.lab.dir, 'notify');
       // notify_master runs in the LB's namespace; the wrapper re-enters this process's network namespace

@@ -16,6 +16,20 @@ describe('planLbPush', () => {
     expect(plan.why).toMatch(/srv-a last/);
   });
 
+  it("pushes the active LB first when its keepalived does not run yet: the first to start wins the first election", () => {
+    const plan = planLbPush(spec, 'srv-b', true);
+    expect(plan.steps).toEqual([
+      { server: 'srv-b', role: 'active' },
+      { server: 'srv-a', role: 'standby' },
+      { server: 'srv-c', role: 'standby' },
+    ]);
+    expect(plan.why).toMatch(/active LB srv-b first: its keepalived does not run yet/);
+  });
+
+  it('a first election with no active LB known keeps spec order', () => {
+    expect(planLbPush(spec, undefined, true).steps.map((s) => s.server)).toEqual(['srv-a', 'srv-b', 'srv-c']);
+  });
+
   it('keeps spec order when no LB is known to be active', () => {
     expect(planLbPush(spec).steps.map((s) => s.server)).toEqual(['srv-a', 'srv-b', 'srv-c']);
     expect(planLbPush(spec).steps.every((s) => s.role === 'standby')).toBe(true);

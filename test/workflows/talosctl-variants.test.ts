@@ -45,7 +45,7 @@ afterAll(async () => {
 async function run(kind: 'real' | 'fallback'): Promise<Outcome> {
   let box: Sandbox | undefined;
   try {
-    box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), `ak8s-variant-${kind}-`)), clusterName: `variant-${kind}`, talosctl: kind });
+    box = await startSandbox({ dir: mkdtempSync(join(tmpdir(), `ak8s-variant-${kind}-`)), clusterName: kind === 'real' ? 'variant-real' : 'variant-fallback', talosctl: kind });
     const boot = await (await startBootstrap(client, queue, box.spec)).handle.result();
     const replaced = await (await startReplace(client, queue, box.spec, { server: 'srv-b', role: 'worker', reason: `test: the ${kind} talosctl` })).handle.result();
     // As a set: the workflows run branches side by side, so the order of their steps is not part of the outcome.
