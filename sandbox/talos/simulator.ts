@@ -1,7 +1,11 @@
-// The Talos side of the sandbox: node state for every simulated Talos VM, served to the
-// talosctl stand-in over a loopback HTTP control endpoint. The real talosctl adapter runs
-// the stand-in exactly as it would run talosctl; the stand-in does the local file work
-// (secrets, configs, kubeconfig) and asks this simulator for everything a node would answer.
+// The Talos side of the sandbox: node state for every simulated Talos VM. startSandbox serves
+// every node over the Talos API itself (serveGrpc: <ip>:50000 on loopback, sandbox/talos/grpc),
+// which the real talosctl dials; where it is not built, the spec names the stand-in written
+// here (the fallback client), which does the local file work (secrets, configs, kubeconfig)
+// and reaches the same nodes over the same gRPC API (standInOverGrpc).
+//
+// Without serveGrpc (the stand-in's own tests), the stand-in asks this simulator over a
+// loopback HTTP control endpoint instead:
 //
 // Two routes under an unguessable path: `/call`, one Talos API call (what a node answers,
 // with fault injection), and `/exec`, a whole talosctl command line run by the stand-in
