@@ -10,7 +10,7 @@ import { createWatchActivity } from './health/watch-cluster';
 import { joinActivities } from './join';
 import { refusingUnsafeValues } from './unsafe-values';
 import { createOvhActivities } from './ovh/activities';
-import { probeLbHealth } from './probe/lb-probe';
+import { probeLbHealth, probeLbsHealth } from './probe/lb-probe';
 import { probePublicIp, type PublicProbeOptions } from './probe/public-probe';
 import { createProxmoxActivities } from './proxmox/activities';
 import { policyFromEnv, type WorkerPolicy } from '../core/spec/worker-policy';
@@ -40,6 +40,10 @@ export function createActivities(deps: ActivityDeps = {}) {
   const lbProbe = {
     async probeLb(server: ServerSpec) {
       return probeLbHealth(server);
+    },
+    /** All the servers' LBs in one activity (a failover's probe-lbs step): the results in the servers' order. */
+    async probeLbs(servers: ServerSpec[]) {
+      return probeLbsHealth(servers);
     },
     /** GETs publicPath.probeUrl for the IP until it answers or the bound runs out; "not served" is an answer. */
     async probePublicIp(spec: ClusterSpec, ip: string, options?: PublicProbeOptions) {

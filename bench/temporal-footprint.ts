@@ -25,7 +25,7 @@
 // two actions plus the start (docs.temporal.io/cloud/actions), so on Cloud a window is one less.
 // Budget: two windows and about 6 minutes (each operation that takes the cluster lock is read
 // only after the lock's holder check, up to a minute after the grant).
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevServer, freePort } from '../client/dev/dev-server';
 import { upsertHealthSchedule } from '../client/health-schedule';
@@ -39,6 +39,9 @@ import { Meter, type Footprint } from './footprint/meter';
 import { ACTIONS_GOAL, breakdownPerPass, describeRow, FAILOVER_GOAL, formatBytes, HISTORY_GOAL_BYTES, perDay } from './footprint/summary';
 import { printTable, report } from './report';
 import { startBenchWorker } from './bench-worker';
+import { ProxmoxClient } from '../activities/proxmox/client';
+import { withLink } from '../core/public-path/lb-nic';
+import type { Sandbox } from '../sandbox';
 
 const NAME = 'temporal-footprint';
 const NAMESPACE = 'default';
@@ -53,6 +56,7 @@ const FIRST_REPORT_BOUND_MS = 90_000;
 /** Temporal Cloud's list price per million actions, roughly (issue #18). */
 const CLOUD_USD_PER_MILLION_ACTIONS = 50;
 const LOCK_IDLE_EXIT_MS = 600_000; // workflows/cluster-lock.ts
+const TAKEOVER_BOUND_MS = 30_000;
 
 const DAY_WINDOWS = (windowMs: number) => 86_400_000 / windowMs;
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, Math.max(0, msec)));
@@ -149,9 +153,16 @@ export async function temporalFootprint(): Promise<void> {
     await schedule.delete();
     await endWindows();
 
+    // The failover keepalived starts: the routed LB's keepalived stops, another LB becomes
+    // MASTER, and its notify scripts raise its public link (the old MASTER's goes down) and ask
+    // for the IP. The links are set by hand here, as those scripts would (`autok8s lb link` is a
+    // run of its own, not the failover's cost), so the run verifies a path that serves.
     const ip = box.spec.failoverIps[0];
-    const routed = box.ovh.routing(ip);
-    const to = box.spec.servers.find((s) => s.ovhService !== routed)!.name;
+    const from = box.spec.servers.find((s) => s.ovhService === box.ovh.routing(ip))!.name;
+    box.vrrp.stop(from);
+    const to = await takeoverBy(box, from);
+    await setLink(box, from, false);
+    await setLink(box, to, true);
     box.ovh.setLatency({ moveMs: MOVE_MS });
     const moved = await timed(`failover of ${ip} to ${to} (OVH move ${MOVE_MS / 1000} s)`, async () => (await startFailover(client, taskQueue, cluster, { ip, to, reason: 'footprint bench' })).handle.result());
     if (!moved.moved) throw new Error(`${NAME}: the failover did not move the IP: ${moved.why}`);
@@ -219,6 +230,29 @@ export async function temporalFootprint(): Promise<void> {
       monitoring: { window: strip(window), perDay: strip(day), perWindow },
     },
   });
+}
+
+/** The LB whose keepalived is MASTER once `from`'s stopped (a BACKUP takes over within its skew time). */
+async function takeoverBy(box: Sandbox, from: string): Promise<string> {
+  const deadline = Date.now() + TAKEOVER_BOUND_MS;
+  for (;;) {
+    const holders = box.vrrp.holders();
+    if (holders.length === 1 && holders[0] !== from) return holders[0];
+    if (Date.now() > deadline) throw new Error(`${NAME}: no LB took over from ${from} within ${TAKEOVER_BOUND_MS / 1000} s (holders: ${holders.join(', ') || 'none'})`);
+    await sleep(100);
+  }
+}
+
+/** What `autok8s lb link up|down` does to the LB VM's public NIC (net1's link_down), through the server's Proxmox API. */
+async function setLink(box: Sandbox, server: string, up: boolean): Promise<void> {
+  const s = box.spec.servers.find((x) => x.name === server)!;
+  const tokenSecret = readFileSync(join(box.dir, 'secrets', `pve-${server}.token`), 'utf8').trim();
+  const api = new ProxmoxClient({ url: s.proxmox.url, node: s.proxmox.node, tokenId: s.proxmox.tokenId, tokenSecret, fingerprint: s.proxmox.fingerprint });
+  try {
+    await api.updateVmConfig(s.vms.lb.vmid, { net1: withLink((await api.vmConfig(s.vms.lb.vmid)).net1, up) });
+  } finally {
+    await api.close();
+  }
 }
 
 /** The footprint without the histories it was computed from. */

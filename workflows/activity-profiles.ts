@@ -23,6 +23,25 @@ export const providerTaskWait: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 };
 
+/**
+ * Waiting on an OVH IP move (waitForIpTask: ~1 min, up to 5). The wait's heartbeat does two
+ * things only: it tells the server the worker is alive, and its response carries a cancellation
+ * to the activity. Every heartbeat that reaches the server is a billable action, and the SDK
+ * sends one at most every 80 % of the heartbeat timeout (the polls' heartbeats in between are
+ * folded into the next), so a one-minute move costs 3 heartbeats at 30 s (at 0, 24 and 48 s)
+ * where it cost 8 at 10 s. The bounds this buys:
+ * - a worker that dies mid-wait is noticed at most 30 s after its last heartbeat and the wait
+ *   resumes on another worker a second later (it polls the same task: idempotent). The move
+ *   goes on at OVH meanwhile, so only the verify steps after it start later, by at most 31 s;
+ * - a cancellation reaches the activity within 24 s (the next heartbeat's response). The
+ *   workflow does not wait for it (activities are cancelled TRY_CANCEL: the workflow sees the
+ *   cancellation at once), and the wait changes nothing at OVH: a late stop only holds a slot.
+ */
+export const ipMoveWait: ActivityOptions = {
+  ...providerTaskWait,
+  heartbeatTimeout: '30s',
+};
+
 /** A health probe: its failure is an answer, not something to retry for long. */
 export const probe: ActivityOptions = {
   startToCloseTimeout: '15s',

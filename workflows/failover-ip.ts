@@ -15,7 +15,7 @@ import { checkIntent, loadAcceptedSpec } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
-const wait = proxyActivities<Activities>(profiles.providerTaskWait);
+const wait = proxyActivities<Activities>(profiles.ipMoveWait);
 const probe = proxyActivities<Activities>(profiles.probe);
 const publicSide = proxyActivities<Activities>(profiles.publicProbe);
 
@@ -72,12 +72,8 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
   const nameOf = (service: string | null) => (service === null ? null : (spec.servers.find((s) => s.ovhService === service)?.name ?? service));
 
   const readRouting = () => log.run('read-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
-  const probeLbs = () =>
-    log.run(
-      'probe-lbs',
-      () => Promise.all(spec.servers.map((server) => probe.probeLb(server))),
-      (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '),
-    );
+  // Every LB in one activity (one billable action, not one per LB): one answer per LB, in spec order.
+  const probeLbs = () => log.run('probe-lbs', () => probe.probeLbs(spec.servers), (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '));
   const waitPendingMove = async (pending: { taskId: number; destination: string | null }) => {
     // A move is already under way (an earlier run, or someone in the OVH panel): let it land,
     // then decide from where the IP really is. Moving again now would be refused (409) anyway.

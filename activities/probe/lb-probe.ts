@@ -1,6 +1,7 @@
 // Probing an LB VM's health endpoint (HAProxy's monitor-uri) before routing traffic to it.
 // A failed probe is an answer ("unhealthy"), not an activity failure, so the decision
-// function sees every LB's state in one pass.
+// function sees every LB's state in one pass, and all of a cluster's LBs can be probed in one
+// activity (each activity scheduled is a billable Temporal action).
 import { lbHealthUrl } from '../../core/lb-endpoints';
 import type { LbProbe } from '../../core/policies/failover-target';
 import type { ServerSpec } from '../../core/spec/schema';
@@ -19,4 +20,9 @@ export async function probeLbHealth(server: ServerSpec, timeoutMs = 2000): Promi
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
     return { server: server.name, healthy: false, detail: `${url} unreachable (${cause})` };
   }
+}
+
+/** Every server's LB probed at once, in the servers' order: one answer each, never a failure. */
+export function probeLbsHealth(servers: readonly ServerSpec[], timeoutMs = 2000): Promise<LbProbe[]> {
+  return Promise.all(servers.map((server) => probeLbHealth(server, timeoutMs)));
 }

@@ -67,6 +67,10 @@ describe('failoverIp', () => {
     expect(result.generation).toMatch(/^g[0-9a-f]{12}$/);
     const progress = await handle.query<{ phase: string }>('progress');
     expect(progress.phase).toBe('done');
+    // Each activity scheduled is a billable action: one per step, every LB probed by a single
+    // activity whose answer names each of them.
+    expect(activityRuns(await handle.fetchHistory()).map((r) => r.type)).toEqual(['acceptedSpec', 'getIpRouting', 'probeLbs', 'checkIpMovable', 'startIpMove', 'waitForIpTask', 'getIpRouting']);
+    expect(result.steps.find((s) => s.name === 'probe-lbs')!.detail).toMatch(/^srv-a: healthy; srv-b: healthy; srv-c: healthy$/);
     await maybeRecordHistory(handle, 'failoverIp-move');
   });
 
