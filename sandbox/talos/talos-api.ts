@@ -222,8 +222,17 @@ export class TalosApi {
   // ---- Reachability and trust -------------------------------------------------------
 
   /** The node at `ip` as it is now: undefined when no running VM has that address. */
+  /** The VM lookups of one `wires` pass, so each address is looked up once in it. */
+  private lookups?: Map<string, ReturnType<NodeLookup>>;
+
+  private lookupNode(ip: string): ReturnType<NodeLookup> {
+    if (!this.lookups) return this.options.lookupNode(ip);
+    if (!this.lookups.has(ip)) this.lookups.set(ip, this.options.lookupNode(ip));
+    return this.lookups.get(ip);
+  }
+
   private current(ip: string): SimNode | undefined {
-    const vm = this.options.lookupNode(ip);
+    const vm = this.lookupNode(ip);
     if (!vm || !vm.running) return undefined;
     let node = this.nodeState.get(ip);
     if (!node || node.machineKey !== vm.machineKey) {
@@ -568,6 +577,25 @@ export class TalosApi {
    */
   wire(ip: string): TalosNodeWire {
     this.tick();
+    return this.wireNow(ip);
+  }
+
+  /**
+   * What each of `ips` presents, from one look at the VMs: the gRPC nodes reconcile their
+   * ports many times a second, and a look per address (each asking every Proxmox simulator
+   * about every node) grew with the square of the cluster.
+   */
+  wires(ips: string[]): Map<string, TalosNodeWire> {
+    this.lookups = new Map();
+    try {
+      this.tick();
+      return new Map(ips.map((ip) => [ip, this.wireNow(ip)]));
+    } finally {
+      this.lookups = undefined;
+    }
+  }
+
+  private wireNow(ip: string): TalosNodeWire {
     const node = this.current(ip);
     if (!node || node.lostAddress) return { serving: false };
     if (node.phase === 'maintenance') return { serving: true, mode: 'maintenance' };

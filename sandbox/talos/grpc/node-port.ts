@@ -50,9 +50,9 @@ export class NodePort {
     return this.server !== undefined;
   }
 
-  /** Opens or closes the port to match what the node presents now. */
-  async reconcile(): Promise<void> {
-    const w = this.wire();
+  /** Opens or closes the port to match what the node presents now (`now`: already looked up). */
+  async reconcile(now?: TalosNodeWire): Promise<void> {
+    const w = now ?? this.wire();
     const serving = w.serving && !(w.mode === 'configured' && !w.osCa.key);
     if (serving) {
       await this.injectorFor(w).catch(() => undefined);

@@ -94,7 +94,8 @@ export class TalosGrpcNodes {
 
   /** Opens and closes ports to match the nodes now (the timer does it too; tests call it to not wait). */
   async sync(): Promise<void> {
-    await Promise.all([...this.ports.values()].map(({ port }) => port.reconcile()));
+    const wires = this.options.api.wires([...this.ports.keys()]);
+    await Promise.all([...this.ports.values()].map(({ port }) => port.reconcile(wires.get(port.ip))));
   }
 
   /** Which served addresses accept connections now. */
