@@ -149,7 +149,7 @@ export class ProxmoxSimulator {
   }
 
   vmByIp(ip: string): SimVm | undefined {
-    return this.state.simVms().find((vm) => vm.status === 'running' && vm.bootedAt !== undefined && vm.ip === ip);
+    return this.state.simVmByIp(ip);
   }
 
   /**

@@ -115,6 +115,22 @@ export class ProxmoxState {
     return r && this.view(r);
   }
 
+  /**
+   * The running, booted VM that took `ip` from its cloud-init drive, seen as simVms() sees it,
+   * without building a view of every VM: the simulated Talos nodes ask this for each address
+   * several times a second.
+   */
+  simVmByIp(ip: string): SimVm | undefined {
+    let found: SimVm | undefined;
+    for (const r of this.vmsById.values()) {
+      if (r.status !== 'running' || this.bootedAt(r) === undefined || guestAddress(r.config)?.ip !== ip) continue;
+      if (found && found.vmid < r.vmid) continue; // as simVms() in VMID order: the lowest VMID
+      const view = this.view(r);
+      if (view.ip === ip) found = view;
+    }
+    return found;
+  }
+
   private bootedAt(r: VmRecord): number | undefined {
     if (r.status !== 'running' || r.runningSince === undefined) return undefined;
     const at = r.runningSince + this.o.latency.bootMs;
