@@ -11,7 +11,7 @@ import { publicPathOf } from '../core/public-path/modes';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
 import type { FailoverIntent } from '../core/intents';
 import * as profiles from './activity-profiles';
-import { checkIntent, loadAcceptedSpec } from './accepted-spec';
+import { checkIntent, loadAcceptedSpec, refTo } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
@@ -59,6 +59,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
 
   checkIntent('failoverIp', input);
   const { spec, generation } = await loadAcceptedSpec(log, input.cluster, input.generation);
+  const ref = refTo(spec, generation);
   if (!spec.failoverIps.includes(input.ip)) {
     throw ApplicationFailure.nonRetryable(`${input.ip} is not one of the cluster's failoverIps (${spec.failoverIps.join(', ')})`, 'BadInput');
   }
@@ -118,7 +119,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
     // (the health pass and keepalived own a path that is broken without a move).
     let serving: FailoverIpResult['serving'] = { served: false, detail: notVerified };
     if (probeUrl === undefined) log.skip('verify-serving', notVerified);
-    else serving = servingOf(await log.run('verify-serving', () => publicSide.probePublicIp(spec, input.ip), (p) => p.detail));
+    else serving = servingOf(await log.run('verify-serving', () => publicSide.probePublicIp(ref, input.ip), (p) => p.detail));
     log.phase = 'done';
     return result(false, decision.to, decision.why, serving);
   }
@@ -164,7 +165,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
         );
       }
     }
-    const probed = await log.run('verify-serving', () => publicSide.probePublicIp(spec, input.ip, { untilServedMs: SERVING_BOUND_MS }), (p) => p.detail);
+    const probed = await log.run('verify-serving', () => publicSide.probePublicIp(ref, input.ip, { untilServedMs: SERVING_BOUND_MS }), (p) => p.detail);
     if (!probed.served) {
       throw ApplicationFailure.nonRetryable(
         `${input.ip} is routed to ${to} but does not serve traffic: ${probed.detail}. Check ${to}'s LB public link (net1 link_down) and HAProxy`,

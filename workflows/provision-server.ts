@@ -9,7 +9,7 @@ import type { Activities } from '../activities';
 import type { ProvisionIntent } from '../core/intents';
 import type { VmRole } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
-import { checkIntent, loadAcceptedSpec } from './accepted-spec';
+import { checkIntent, loadAcceptedSpec, refTo } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
@@ -34,7 +34,8 @@ export async function provisionServer(input: ProvisionServerInput): Promise<Prov
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
   const { server } = checkIntent('provisionServer', input);
-  const { spec } = await loadAcceptedSpec(log, input.cluster, input.generation);
+  const { spec, generation } = await loadAcceptedSpec(log, input.cluster, input.generation);
+  const ref = refTo(spec, generation);
   const serverSpec = spec.servers.find((s) => s.name === server);
   if (!serverSpec) throw ApplicationFailure.nonRetryable(`server ${server} is not in the spec of ${input.cluster} (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
 
@@ -54,12 +55,12 @@ export async function provisionServer(input: ProvisionServerInput): Promise<Prov
     Promise.all(
       roles.map(async (role) => {
         const nic = role === 'lb' && input.lbPublicNic ? { publicMac: input.lbPublicNic.mac, publicLinkUp: input.lbPublicNic.linkUp } : {};
-        const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role, nic), (r) =>
+        const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(ref, server, role, nic), (r) =>
           r.created ? `created VM ${r.vmid}` : r.reconciled.length > 0 ? `reconciled ${r.reconciled.join(', ')}` : `VM ${r.vmid} exists`,
         );
         // Start and readiness wait in one activity: one look at the node instead of two, and
         // no workflow round trip between the start task's end and the first agent poll.
-        const { ip } = await log.run(`${role}: boot-vm`, () => wait.bootVm(spec, server, role), describeBoot);
+        const { ip } = await log.run(`${role}: boot-vm`, () => wait.bootVm(ref, server, role), describeBoot);
         return { role, vmid: vm.vmid, ip, created: vm.created, reconciled: vm.reconciled };
       }),
     );

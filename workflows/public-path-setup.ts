@@ -8,6 +8,7 @@ import type { ProvisionIntent } from '../core/intents';
 import { publicPathOf } from '../core/public-path/modes';
 import { lbNicOptions, planPublicNics, type PublicNicPlan } from '../core/public-path/nic-plan';
 import { decideFailoverTarget } from '../core/policies/failover-target';
+import type { SpecRef } from '../core/spec/generations';
 import type { ClusterSpec } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
 import type { StepLog } from './progress';
@@ -82,14 +83,14 @@ export async function attachVrackBlock(spec: ClusterSpec, log: StepLog): Promise
  * failoverIp chooses it (core/policies/failover-target.ts), or undefined when there is no
  * link to set (vrack-block) or no healthy LB to take it (failoverIp then refuses, saying why).
  */
-export async function raiseTakeoverLink(spec: ClusterSpec, leaving: string, log: StepLog): Promise<string | undefined> {
+export async function raiseTakeoverLink(spec: ClusterSpec, ref: SpecRef, leaving: string, log: StepLog): Promise<string | undefined> {
   if (publicPathOf(spec).mode === 'vrack-block') return undefined;
   const leavingService = spec.servers.find((s) => s.name === leaving)!.ovhService;
   const probes = await log.run('probe-lbs', () => Promise.all(spec.servers.map((s) => probe.probeLb(s))), (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '));
   const decision = decideFailoverTarget({ servers: spec.servers, routedToService: leavingService, probes, avoid: leaving });
   if (decision.kind !== 'move') return undefined;
   const to = decision.to;
-  await log.run(`link-up ${to}`, () => call.setLbPublicLink(spec, to, true), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
+  await log.run(`link-up ${to}`, () => call.setLbPublicLink(ref, to, true), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
   return to;
 }
 

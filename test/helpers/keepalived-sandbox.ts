@@ -15,6 +15,7 @@ import type { PublicPathMode } from '../../core/public-path/modes';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { lbVmid } from './public-path';
 import { waitUntil } from './temporal';
+import { knownSpecs, refOf } from './known-specs';
 
 export const BLOCK = '203.0.113.16/29';
 
@@ -45,13 +46,13 @@ export async function keepalivedSandbox(o: { clusterName: string; mode: PublicPa
     latency: { ovh: { moveMs: 600, vmacTaskMs: 100, vrackTaskMs: 100 }, proxmox: { createMs: 50, startMs: 50, bootMs: 50 } },
   });
   const serviceOf = (server: string) => box.spec.servers.find((s) => s.name === server)!.ovhService;
-  const activities = createActivities({ policy: box.workerPolicy, pollIntervalMs: 50 });
+  const activities = createActivities({ policy: box.workerPolicy, pollIntervalMs: 50, specs: knownSpecs(box.spec) });
   let mac: string | undefined;
   if (o.mode === 'vmac') mac = (await activities.ensureVirtualMac(box.spec.ovh, serviceOf('srv-a'), ip, 'lb-srv-a')).mac;
   // The LB VMs as bootstrap makes them (ensureVm: net1 per the mode, link down; none in vrack-block).
   for (const server of ['srv-a', 'srv-b']) {
-    await activities.ensureVm(box.spec, server, 'lb', { publicMac: mac, publicLinkUp: false });
-    await activities.bootVm(box.spec, server, 'lb', { timeoutMs: 30_000 });
+    await activities.ensureVm(refOf(box.spec), server, 'lb', { publicMac: mac, publicLinkUp: false });
+    await activities.bootVm(refOf(box.spec), server, 'lb', { timeoutMs: 30_000 });
   }
   if (block) await activities.ensureVrackIpBlock(box.spec.ovh, BLOCK);
 
