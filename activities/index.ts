@@ -16,7 +16,7 @@ import { createProxmoxActivities } from './proxmox/activities';
 import { policyFromEnv, type WorkerPolicy } from '../core/spec/worker-policy';
 import { createSecretResolver, type SecretResolver } from './secrets';
 import { createSpecActivities, createSpecResolver, type SpecResolver } from './spec/load-spec';
-import { withSpecRefs, type SpecTakingNames } from './spec/spec-ref';
+import { ovhPart, withPartRefs, withSpecRefs, type PartTakingNames, type SpecTakingNames } from './spec/spec-ref';
 import { createSshActivities } from './ssh/activities';
 import { createTalosActivities } from './talos/activities';
 import { createTemporalActivities, schedulePaused, specStamp } from './temporal/activities';
@@ -75,7 +75,14 @@ export function createActivities(deps: ActivityDeps = {}) {
   // As registered, every activity that works on the spec takes a SpecRef (activities/spec/spec-ref.ts).
   const providers = joinActivities(
     joinActivities(
-      withSpecRefs(resolver, ovh, ['checkServerPublicFacts']),
+      withSpecRefs(
+        resolver,
+        withPartRefs(resolver, ovhPart, ovh, [
+          'getIpRouting', 'checkIpMovable', 'startIpMove', 'waitForIpTask', 'getDedicatedServer', 'rebootDedicatedServer', 'waitForServerTask',
+          'readServerNetworkFacts', 'listVirtualMacs', 'ensureVirtualMac', 'ensureVrackIpBlock', 'ensureVrackMembership', 'waitForVrackTask', 'listVrackMembers',
+        ]),
+        ['checkServerPublicFacts'],
+      ),
       withSpecRefs(resolver, proxmox, ['ensureVm', 'stopVm', 'rebootVm', 'destroyVm', 'vmStatus', 'vmStatuses', 'bootVm', 'checkBootImage', 'listClusterVms', 'setLbPublicLink']),
     ),
     joinActivities(
@@ -94,5 +101,5 @@ export function createActivities(deps: ActivityDeps = {}) {
 /** What the workflows proxy: every activity a worker registers. */
 export type Activities = ReturnType<typeof createActivities>;
 
-/** The activities that still take the whole spec: only the spec store's own policy check, of the spec being applied. */
-export type SpecTakingActivities = SpecTakingNames<Activities>;
+/** The activities that still take the whole spec or its OVH part: only the spec store's own policy check, of the spec being applied. */
+export type SpecTakingActivities = SpecTakingNames<Activities> | PartTakingNames<Activities, ClusterSpec['ovh']>;

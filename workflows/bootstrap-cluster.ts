@@ -192,7 +192,7 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
   const gateways = publicFacts.facts.map((f) => f.gateway);
   // The public NICs (vmac: the virtual MAC, made on the server OVH routes the IP to) before
   // any LB VM is created, beside the Talos secrets.
-  const publicNics = setUpPublicNics(spec, log);
+  const publicNics = setUpPublicNics(spec, ref, log);
 
   const secretsAndConfigs = (async () => {
     const made = await log.run('talos-secrets', () => bookkeeping.ensureTalosSecrets(ref), (s) => (s.created ? 'generated' : 'already in the state store'));
@@ -235,7 +235,7 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
   };
   const traffic = async () => {
     await provisioning;
-    const blockMade = await attachVrackBlock(spec, log);
+    const blockMade = await attachVrackBlock(spec, ref, log);
     const { plan, made } = await publicNics;
     const active = plan.active;
     const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(ref, { gateways, ...(active ? { activeServer: active } : {}) }), (r) => `${r.changed.length} files changed`);

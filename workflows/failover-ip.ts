@@ -72,7 +72,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
 
   const nameOf = (service: string | null) => (service === null ? null : (spec.servers.find((s) => s.ovhService === service)?.name ?? service));
 
-  const readRouting = () => log.run('read-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
+  const readRouting = () => log.run('read-routing', () => call.getIpRouting(ref, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
   const probeLbs = () =>
     log.run(
       'probe-lbs',
@@ -82,7 +82,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
   const waitPendingMove = async (pending: { taskId: number; destination: string | null }) => {
     // A move is already under way (an earlier run, or someone in the OVH panel): let it land,
     // then decide from where the IP really is. Moving again now would be refused (409) anyway.
-    await log.run('wait-pending-move', () => wait.waitForIpTask(spec.ovh, input.ip, pending.taskId), () => `task ${pending.taskId} to ${nameOf(pending.destination)}`);
+    await log.run('wait-pending-move', () => wait.waitForIpTask(ref, input.ip, pending.taskId), () => `task ${pending.taskId} to ${nameOf(pending.destination)}`);
   };
 
   // Reading the routing and probing the LBs are independent: both at once shortens the path
@@ -126,20 +126,20 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
   const to = decision.to;
   const toService = spec.servers.find((s) => s.name === to)!.ovhService;
 
-  const movable = await log.run('check-movable', () => call.checkIpMovable(spec.ovh, input.ip, toService));
+  const movable = await log.run('check-movable', () => call.checkIpMovable(ref, input.ip, toService));
   if (!movable.movable) {
     throw ApplicationFailure.nonRetryable(`OVH refuses to move ${input.ip} to ${to} (${toService}): ${movable.reason ?? 'no reason given'}`, 'FailoverRefused');
   }
   const started = await log.run(
     'start-move',
-    () => call.startIpMove(spec.ovh, input.ip, toService),
+    () => call.startIpMove(ref, input.ip, toService),
     (s) => (s.alreadyRouted ? 'already routed' : s.adoptedPendingTask ? `adopted pending task ${s.taskId}` : `task ${s.taskId}`),
   );
   if (started.taskId !== null) {
     const taskId = started.taskId;
-    await log.run('wait-move-task', () => wait.waitForIpTask(spec.ovh, input.ip, taskId), (w) => `task ${w.taskId} ${w.status}`);
+    await log.run('wait-move-task', () => wait.waitForIpTask(ref, input.ip, taskId), (w) => `task ${w.taskId} ${w.status}`);
   }
-  const after = await log.run('verify-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo)}`);
+  const after = await log.run('verify-routing', () => call.getIpRouting(ref, input.ip), (r) => `routed to ${nameOf(r.routedTo)}`);
   if (after.routedTo !== toService) {
     throw ApplicationFailure.nonRetryable(
       `the move task finished but ${input.ip} is routed to ${nameOf(after.routedTo) ?? 'nowhere'}, not ${to}; check the OVH control panel`,
@@ -155,7 +155,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
     if (publicPathOf(spec).mode === 'vmac') {
       const macs = await log.run(
         'verify-virtual-mac',
-        () => call.listVirtualMacs(spec.ovh, toService),
+        () => call.listVirtualMacs(ref, toService),
         (all) => all.find((m) => m.ips.includes(input.ip))?.mac ?? `no virtual MAC of ${input.ip} on ${to}`,
       );
       if (!macs.some((m) => m.ips.includes(input.ip))) {

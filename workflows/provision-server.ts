@@ -40,12 +40,12 @@ export async function provisionServer(input: ProvisionServerInput): Promise<Prov
   if (!serverSpec) throw ApplicationFailure.nonRetryable(`server ${server} is not in the spec of ${input.cluster} (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
 
   const joinVrack = async () => {
-    const membership = await log.run('vrack-join', () => call.ensureVrackMembership(spec.ovh, serverSpec.ovhService), (m) =>
+    const membership = await log.run('vrack-join', () => call.ensureVrackMembership(ref, serverSpec.ovhService), (m) =>
       m.alreadyMember ? 'already in the vRack' : `task ${m.taskId}`,
     );
     if (membership.taskId !== undefined) {
       const taskId = membership.taskId;
-      await log.run('vrack-wait', () => wait.waitForVrackTask(spec.ovh, taskId, serverSpec.ovhService));
+      await log.run('vrack-wait', () => wait.waitForVrackTask(ref, taskId, serverSpec.ovhService));
     }
     return membership;
   };

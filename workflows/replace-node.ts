@@ -83,7 +83,7 @@ async function replaceLocked(spec: ClusterSpec, generation: string, input: Repla
     const lbServer = spec.servers.find((s) => s.name === server)!;
     let releasedVrrp = false;
     for (const ip of spec.failoverIps) {
-      const routing = await log.run(`routing ${ip}`, () => call.getIpRouting(spec.ovh, ip));
+      const routing = await log.run(`routing ${ip}`, () => call.getIpRouting(ref, ip));
       if (routing.routedTo !== lbServer.ovhService) continue;
       // keepalived on this LB is still MASTER and holds the failover IP: while it does, no other
       // LB holds the address, so a move would end unserved. Stopped, it hands VRRP over at once.
@@ -104,7 +104,7 @@ async function replaceLocked(spec: ClusterSpec, generation: string, input: Repla
 
   // A new LB VM gets the public NIC its predecessor had, the virtual MAC as OVH has it now (the
   // IP moved away above), link down: keepalived's notify_master brings it up if this LB wins.
-  const publicNic = role === 'lb' ? await replacementLbNic(spec, log) : {};
+  const publicNic = role === 'lb' ? await replacementLbNic(spec, ref, log) : {};
   await log.run('destroy-vm', () => call.destroyVm(ref, server, role), (r) => (r.destroyed ? `destroyed VM ${r.vmid}` : `VM ${r.vmid} was already gone`));
   const vm = await log.run('create-vm', () => call.ensureVm(ref, server, role, publicNic), (r) => `VM ${r.vmid}${r.created ? ' created' : ' exists'}`);
   await log.run('boot-vm', () => wait.bootVm(ref, server, role), describeBoot);

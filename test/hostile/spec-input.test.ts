@@ -32,7 +32,7 @@ import { renderNodePatch } from '../../core/talos/patch';
 import { createActivities } from '../../activities';
 import { runAutok8s } from '../helpers/cli';
 import { FIXTURE, HOSTILE_SPECS, type Edit, type HostileSpec, type Sink } from './spec-cases';
-import { knownSpecs, refOf } from '../helpers/known-specs';
+import { knownSpecs, refOf } from '../../activities/spec/known-specs';
 
 const VALID = parseSpec(FIXTURE, 'cluster.yaml');
 

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createActivities, type SpecTakingActivities } from '../../activities';
 import { createSpecResolver } from '../../activities/spec/load-spec';
-import { withSpecRefs } from '../../activities/spec/spec-ref';
+import { ovhPart, withPartRefs, withSpecRefs } from '../../activities/spec/spec-ref';
 import type { AcceptedSpec } from '../../core/spec/generations';
 import { parseSpec } from '../../core/spec/load';
 import type { ClusterSpec } from '../../core/spec/schema';
@@ -112,9 +112,17 @@ describe('activities by spec reference', () => {
     expect([seen, queries]).toEqual([[], []]);
   });
 
-  it('the worker’s own activities refuse a spec in their input', async () => {
+  it('the worker’s own activities refuse a spec, or its OVH part with an endpoint of the caller’s choosing, in their input', async () => {
     const activities = createActivities({ policy: OPEN, temporal: () => stores({ [cluster]: [spec] }).client });
     await expect((activities.vmStatuses as (ref: unknown, server: string) => Promise<unknown>)(spec, 'srv-a')).rejects.toMatchObject({ type: 'BadInput', nonRetryable: true, message: expect.stringMatching(/^vmStatuses takes a spec reference/) });
+    const ovh = { ...spec.ovh, endpoint: 'https://collector.example/1.0' };
+    await expect((activities.getIpRouting as (ref: unknown, ip: string) => Promise<unknown>)(ovh, '203.0.113.10')).rejects.toMatchObject({ type: 'BadInput', nonRetryable: true, message: expect.stringMatching(/^getIpRouting takes a spec reference/) });
+  });
+
+  it('an activity that takes a part of the spec gets that part of the accepted spec', async () => {
+    const store = stores({ [cluster]: [spec] });
+    const set = withPartRefs(createSpecResolver({ policy: OPEN, temporal: () => store.client }), ovhPart, { async endpointOf(ovh: ClusterSpec['ovh']) { return ovh.endpoint; } }, ['endpointOf']);
+    expect(await set.endpointOf({ cluster, generation })).toBe(spec.ovh.endpoint);
   });
 });
 

@@ -14,7 +14,7 @@ import type { ClusterSpec } from '../../core/spec/schema';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { runAutok8s } from '../helpers/cli';
 import { connect, maybeRecordHistory, startInProcessWorker, temporalAddress, uniqueQueue, type RunningWorker } from '../helpers/temporal';
-import { knownSpecs, refOf } from '../helpers/known-specs';
+import { knownSpecs, refOf } from '../../activities/spec/known-specs';
 
 const CLUSTER = 'lblink'; // a cluster name of its own: its spec store is this file's
 const VMAC = '02:00:00:5e:10:01';

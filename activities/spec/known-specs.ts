@@ -1,7 +1,8 @@
-// For tests that call activities directly, outside a worker and without a spec store: a
+// For code that calls activities in-process, outside a worker and without a spec store (tests,
+// the dev command's wiring, benchmarks' set-up): a
 // resolver that knows the given specs (and no others), and the refs that name them.
 import { ApplicationFailure } from '@temporalio/common';
-import type { SpecResolver } from '../../activities/spec/load-spec';
+import type { SpecResolver } from './load-spec';
 import type { SpecRef } from '../../core/spec/generations';
 import type { ClusterSpec } from '../../core/spec/schema';
 import { specGeneration } from '../../core/spec/validate';
