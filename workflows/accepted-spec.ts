@@ -22,6 +22,11 @@ export function loadAcceptedSpec(log: StepLog, cluster: string, generation?: str
   return log.run('spec', () => bookkeeping.acceptedSpec(cluster, generation), (r) => `generation ${r.generation}`);
 }
 
+/** One server's facts from the accepted spec of `generation` (its OVH service, its VMs), as the step `spec`. */
+export function loadAcceptedServer(log: StepLog, cluster: string, generation: string, server: string) {
+  return log.run('spec', () => bookkeeping.acceptedServer(cluster, generation, server), (r) => `generation ${r.generation}: ${r.roles.join(', ')} on ${r.ovhService}`);
+}
+
 /** What activities take instead of the spec: the worker resolves it from its generation cache (activities/spec/spec-ref.ts). */
 export function refTo(spec: ClusterSpec, generation: string): SpecRef {
   return { cluster: spec.metadata.name, generation };

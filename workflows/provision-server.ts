@@ -4,12 +4,12 @@
 // so re-running it on a provisioned server changes nothing. The LB VM gets its public NIC
 // (net1) as bootstrap decided it (`lbPublicNic`: the virtual MAC, the link up only on the LB
 // OVH routes the failover IP to); a NIC that exists keeps its link, which keepalived owns.
-import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ProvisionIntent } from '../core/intents';
 import type { VmRole } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
-import { checkIntent, loadAcceptedSpec, refTo } from './accepted-spec';
+import { checkIntent, loadAcceptedServer } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
@@ -34,23 +34,21 @@ export async function provisionServer(input: ProvisionServerInput): Promise<Prov
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
   const { server } = checkIntent('provisionServer', input);
-  const { spec, generation } = await loadAcceptedSpec(log, input.cluster, input.generation);
-  const ref = refTo(spec, generation);
-  const serverSpec = spec.servers.find((s) => s.name === server);
-  if (!serverSpec) throw ApplicationFailure.nonRetryable(`server ${server} is not in the spec of ${input.cluster} (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
+  // Its server's facts, not the whole spec: the activities resolve the spec by reference.
+  const { ovhService, roles } = await loadAcceptedServer(log, input.cluster, input.generation, server);
+  const ref = { cluster: input.cluster, generation: input.generation };
 
   const joinVrack = async () => {
-    const membership = await log.run('vrack-join', () => call.ensureVrackMembership(ref, serverSpec.ovhService), (m) =>
+    const membership = await log.run('vrack-join', () => call.ensureVrackMembership(ref, ovhService), (m) =>
       m.alreadyMember ? 'already in the vRack' : `task ${m.taskId}`,
     );
     if (membership.taskId !== undefined) {
       const taskId = membership.taskId;
-      await log.run('vrack-wait', () => wait.waitForVrackTask(ref, taskId, serverSpec.ovhService));
+      await log.run('vrack-wait', () => wait.waitForVrackTask(ref, taskId, ovhService));
     }
     return membership;
   };
 
-  const roles: VmRole[] = (['lb', 'controlPlane', 'worker'] as const).filter((role) => serverSpec.vms[role] !== undefined);
   const ensureVms = () =>
     Promise.all(
       roles.map(async (role) => {

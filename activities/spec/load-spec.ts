@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { AcceptedSpec } from '../../core/spec/generations';
-import type { ClusterSpec } from '../../core/spec/schema';
+import type { ClusterSpec, VmRole } from '../../core/spec/schema';
 import { SpecError } from '../../core/spec/spec-error';
 import { specGeneration, validateSpecData } from '../../core/spec/validate';
 import { policyProblems, type WorkerPolicy } from '../../core/spec/worker-policy';
@@ -132,6 +132,18 @@ export function createSpecActivities(deps: SpecActivityDeps, resolver: SpecResol
     /** The cluster's accepted spec (of `generation`, or the current one), checked again under this worker's policy. */
     async acceptedSpec(cluster: string, generation?: string): Promise<{ generation: string; spec: ClusterSpec }> {
       return resolver.accepted(cluster, generation);
+    },
+
+    /**
+     * One server's part of the accepted spec of `generation`: what a provisionServer run decides
+     * with (the server's OVH service and the VMs it has). Each of a bootstrap's children kept a
+     * copy of the whole spec in its history for those two facts.
+     */
+    async acceptedServer(cluster: string, generation: string, server: string): Promise<{ generation: string; ovhService: string; roles: VmRole[] }> {
+      const { spec } = await resolver.accepted(cluster, generation);
+      const found = spec.servers.find((s) => s.name === server);
+      if (!found) throw ApplicationFailure.nonRetryable(`server ${server} is not in the spec ${generation} of ${cluster} (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
+      return { generation, ovhService: found.ovhService, roles: (['lb', 'controlPlane', 'worker'] as const).filter((role) => found.vms[role] !== undefined) };
     },
   };
 }
