@@ -15,7 +15,8 @@ import { probePublicIp, type PublicProbeOptions } from './probe/public-probe';
 import { createProxmoxActivities } from './proxmox/activities';
 import { policyFromEnv, type WorkerPolicy } from '../core/spec/worker-policy';
 import { createSecretResolver, type SecretResolver } from './secrets';
-import { createSpecActivities } from './spec/load-spec';
+import { createSpecActivities, createSpecResolver, type SpecResolver } from './spec/load-spec';
+import { ovhPart, withPartRefs, withSpecRefs, type PartTakingNames, type SpecTakingNames } from './spec/spec-ref';
 import { createSshActivities } from './ssh/activities';
 import { createTalosActivities } from './talos/activities';
 import { createTemporalActivities, schedulePaused, specStamp } from './temporal/activities';
@@ -29,6 +30,8 @@ export interface ActivityDeps {
   pollIntervalMs?: number;
   /** A Temporal client, for activities that signal other workflows (the cluster lock). */
   temporal?: () => Client;
+  /** Where the activities' SpecRefs resolve; defaults to the spec stores (through `temporal`), kept by generation on this worker. */
+  specs?: SpecResolver;
 }
 
 export function createActivities(deps: ActivityDeps = {}) {
@@ -41,9 +44,9 @@ export function createActivities(deps: ActivityDeps = {}) {
     async probeLb(server: ServerSpec) {
       return probeLbHealth(server);
     },
-    /** All the servers' LBs in one activity (a failover's probe-lbs step): the results in the servers' order. */
-    async probeLbs(servers: ServerSpec[]) {
-      return probeLbsHealth(servers);
+    /** All the spec's LBs in one activity (a failover's probe-lbs step): the results in the servers' order. */
+    async probeLbs(spec: ClusterSpec) {
+      return probeLbsHealth(spec.servers);
     },
     /** GETs publicPath.probeUrl for the IP until it answers or the bound runs out; "not served" is an answer. */
     async probePublicIp(spec: ClusterSpec, ip: string, options?: PublicProbeOptions) {
@@ -56,8 +59,9 @@ export function createActivities(deps: ActivityDeps = {}) {
   };
   const temporal = createTemporalActivities({ client });
   const ssh = createSshActivities({ secrets });
-  const specs = createSpecActivities({ policy, temporal: client });
-  // A health pass's checks in one activity, over the provider activities (called as functions).
+  const resolver = deps.specs ?? createSpecResolver({ policy, temporal: client });
+  const specs = createSpecActivities({ policy, temporal: client }, resolver);
+  // A health pass's checks in one activity, over the provider activities (called as functions, with the spec).
   const health = createHealthActivities({
     probeLb: lbProbe.probeLb,
     vmStatuses: proxmox.vmStatuses,
@@ -65,18 +69,41 @@ export function createActivities(deps: ActivityDeps = {}) {
     etcdMembers: talos.etcdMembers,
     getIpRouting: ovh.getIpRouting,
     vrrpMaster: ssh.lookVrrpMaster,
-    acceptedSpec: specs.acceptedSpec,
   });
   const watch = createWatchActivity({
-    acceptedSpec: specs.acceptedSpec,
+    currentSpec: resolver.current,
     observeCluster: health.observeCluster,
     schedulePaused: (id) => schedulePaused(client(), id),
     specStamp: (cluster) => specStamp(client(), cluster),
   });
-  const providers = joinActivities(joinActivities(joinActivities(ovh, proxmox), ssh), talos);
-  const checks = joinActivities(joinActivities(health, watch), lbProbe);
+  // As registered, every activity that works on the spec takes a SpecRef (activities/spec/spec-ref.ts).
+  const providers = joinActivities(
+    joinActivities(
+      withSpecRefs(
+        resolver,
+        withPartRefs(resolver, ovhPart, ovh, [
+          'getIpRouting', 'checkIpMovable', 'startIpMove', 'waitForIpTask', 'getDedicatedServer', 'rebootDedicatedServer', 'waitForServerTask',
+          'readServerNetworkFacts', 'listVirtualMacs', 'ensureVirtualMac', 'ensureVrackIpBlock', 'ensureVrackMembership', 'waitForVrackTask', 'listVrackMembers',
+        ]),
+        ['checkServerPublicFacts'],
+      ),
+      withSpecRefs(resolver, proxmox, ['ensureVm', 'stopVm', 'rebootVm', 'destroyVm', 'vmStatus', 'vmStatuses', 'bootVm', 'checkBootImage', 'listClusterVms', 'setLbPublicLink']),
+    ),
+    joinActivities(
+      withSpecRefs(resolver, ssh, ['pushLbConfigs', 'lookVrrpMaster', 'releaseVrrp']),
+      withSpecRefs(resolver, talos, [
+        'ensureTalosSecrets', 'renderMachineConfigs', 'applyMachineConfig', 'writeKubeconfig',
+        'bootstrapEtcd', 'waitForEtcdMember', 'etcdMembers', 'removeEtcdMember', 'leaveEtcd',
+        'drainNode', 'clusterHealth', 'nodeReady', 'nodesReady', 'clusterMembers', 'talosctlVersion',
+      ]),
+    ),
+  );
+  const checks = joinActivities(joinActivities(withSpecRefs(resolver, health, ['observeCluster']), watch), withSpecRefs(resolver, lbProbe, ['probePublicIp', 'probeLbs']));
   return refusingUnsafeValues(joinActivities(joinActivities(providers, checks), joinActivities(temporal, specs)));
 }
 
 /** What the workflows proxy: every activity a worker registers. */
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The activities that still take the whole spec or its OVH part: only the spec store's own policy check, of the spec being applied. */
+export type SpecTakingActivities = SpecTakingNames<Activities> | PartTakingNames<Activities, ClusterSpec['ovh']>;

@@ -31,6 +31,7 @@ import { startBenchWorker } from './bench-worker';
 import { createLbVmsWithPublicNic } from './public-nics';
 import { ms, report } from './report';
 import { summarize } from './stats';
+import { knownSpecs, refOf } from '../activities/spec/known-specs';
 
 const NAME = 'failover-detection';
 const MOVE_MS = 500;
@@ -94,13 +95,13 @@ export async function failoverDetection(temporalAddress: string, trials = 10): P
   let lab: PublicPathLab | undefined;
   try {
     // What bootstrap does for vmac: the IP's virtual MAC where OVH routes it, each LB VM's net1 with it.
-    const activities = createActivities({ policy: box.workerPolicy, pollIntervalMs: 50 });
+    const activities = createActivities({ specs: knownSpecs(box.spec), policy: box.workerPolicy, pollIntervalMs: 50 });
     const ip = box.spec.failoverIps[0];
     const first = box.spec.servers[0];
-    const { mac } = await activities.ensureVirtualMac(box.spec.ovh, first.ovhService, ip, `lb-${first.name}`);
+    const { mac } = await activities.ensureVirtualMac(refOf(box.spec), first.ovhService, ip, `lb-${first.name}`);
     await createLbVmsWithPublicNic(box, mac);
     const gateways: Record<string, string> = {};
-    for (const s of box.spec.servers) gateways[s.name] = (await activities.readServerNetworkFacts(box.spec.ovh, s.ovhService)).gateway!;
+    for (const s of box.spec.servers) gateways[s.name] = (await activities.readServerNetworkFacts(refOf(box.spec), s.ovhService)).gateway!;
     lab = await PublicPathLab.create(box, gateways);
     await applySpec(client, taskQueue, lab.spec);
     const logDir = join(lab.failover.lab.dir, 'notify');

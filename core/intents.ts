@@ -48,6 +48,8 @@ export const intents = {
       vrrp: z.array(z.strictObject({ server: dnsLabel, master: z.boolean().nullable() })).max(200).optional(),
     }),
   }),
+  /** Which accepted spec an activity works with: what activity inputs carry instead of the spec (activities/spec/spec-ref.ts). */
+  specRef: z.strictObject({ cluster: dnsLabel, generation }),
   /** What `apply` takes besides the spec. */
   applyNote: reason.optional(),
 };

@@ -1,10 +1,10 @@
 // Building a worker: one task queue, the workflow bundle and the activity set, as one
 // version of the autok8s Worker Deployment (worker/deployment.ts).
-import { Client, Connection } from '@temporalio/client';
 import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { UsageError } from '../client/errors';
 import type { TemporalConnection } from '../client/temporal-connection';
+import { activityClient } from './activity-client';
 import { cannotReachTemporal } from '../client/tls-probe';
 import { payloadDataConverter } from '../codec/data-converter';
 import { TASK_QUEUE } from '../core/workflow-ids';
@@ -65,8 +65,8 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
     throw await cannotReachTemporal(options.connection, err, 'check TEMPORAL_ADDRESS and the TEMPORAL_TLS_* / TEMPORAL_API_KEY settings');
   }
   // Activities that signal other workflows (the cluster lock, the spec store) use a client of their own, made on first use.
-  let client: Client | undefined;
-  const temporal = () => (client ??= new Client({ connection: Connection.lazy(connectionOptions), namespace, dataConverter }));
+  const activitiesClient = activityClient(connectionOptions, namespace, dataConverter);
+  const temporal = activitiesClient.client;
   try {
     // Before the Worker is built: the server keeps new runs for this version until it polls,
     // and a built Worker cannot be let go without running it, so this failure must come first.
@@ -97,7 +97,7 @@ export async function createWorker(options: WorkerOptions): Promise<CreatedWorke
       deployment,
       current,
       async close() {
-        await client?.connection.close();
+        await activitiesClient.close();
         await connection.close();
       },
     };

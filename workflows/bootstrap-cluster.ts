@@ -17,7 +17,7 @@ import * as profiles from './activity-profiles';
 import { failoverIp, type FailoverIpResult } from './failover-ip';
 import type { BootstrapIntent } from '../core/intents';
 import { withClusterLock } from './cluster-lock';
-import { checkIntent, loadAcceptedSpec } from './accepted-spec';
+import { checkIntent, loadAcceptedSpec, refTo } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 import { provisionServer, type ProvisionServerResult } from './provision-server';
 import { attachVrackBlock, lbPublicNicIntent, setUpPublicNics, type PublicNics } from './public-path-setup';
@@ -175,6 +175,7 @@ function bootstrapResult(spec: ClusterSpec, generation: string, log: StepLog, st
  * traffic; HAProxy's checks keep unready backends out.
  */
 async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: StepLog, serverPhase: Map<string, string>, startedAt: number): Promise<BootstrapClusterResult> {
+  const ref = refTo(spec, generation);
   const controlPlanes = spec.servers.filter((s) => s.vms.controlPlane).map((s) => s.name);
   const workers = spec.servers.filter((s) => s.vms.worker).map((s) => s.name);
   const etcdNode = controlPlanes[0];
@@ -184,18 +185,18 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
   // And the spec's public path works on every server as OVH describes it (virtual MACs, a
   // gateway, one move region group: docs/design.md §10.2). Both only read; they run together.
   const [, publicFacts] = await Promise.all([
-    log.run('boot-images', () => Promise.all(spec.servers.map((s) => call.checkBootImage(spec, s.name))), (r) => r.map((i) => i.isoVolume).filter((v, i, all) => all.indexOf(v) === i).join(', ')),
-    log.run('public-path-facts', () => call.checkServerPublicFacts(spec), (r) => r.facts.map((f) => `${f.server} ${f.datacenter}${f.vmacSupported ? ' vmac' : ''}`).join(', ')),
+    log.run('boot-images', () => Promise.all(spec.servers.map((s) => call.checkBootImage(ref, s.name))), (r) => r.map((i) => i.isoVolume).filter((v, i, all) => all.indexOf(v) === i).join(', ')),
+    log.run('public-path-facts', () => call.checkServerPublicFacts(ref), (r) => r.facts.map((f) => `${f.server} ${f.datacenter}${f.vmacSupported ? ' vmac' : ''}`).join(', ')),
   ]);
   // keepalived.conf's public route goes through each server's own gateway, as OVH reports it.
   const gateways = publicFacts.facts.map((f) => f.gateway);
   // The public NICs (vmac: the virtual MAC, made on the server OVH routes the IP to) before
   // any LB VM is created, beside the Talos secrets.
-  const publicNics = setUpPublicNics(spec, log);
+  const publicNics = setUpPublicNics(spec, ref, log);
 
   const secretsAndConfigs = (async () => {
-    const made = await log.run('talos-secrets', () => bookkeeping.ensureTalosSecrets(spec), (s) => (s.created ? 'generated' : 'already in the state store'));
-    await log.run('talos-configs', () => bookkeeping.renderMachineConfigs(spec));
+    const made = await log.run('talos-secrets', () => bookkeeping.ensureTalosSecrets(ref), (s) => (s.created ? 'generated' : 'already in the state store'));
+    await log.run('talos-configs', () => bookkeeping.renderMachineConfigs(ref));
     return made;
   })();
   const children = provisionEach(spec, generation, serverPhase, publicNics);
@@ -207,7 +208,7 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
     const part = log.parts(stepName, servers.length);
     return servers.map(async (server) => {
       await Promise.all([provisioned(server), secretsAndConfigs]);
-      return part(() => call.applyMachineConfig(spec, server, role));
+      return part(() => call.applyMachineConfig(ref, server, role));
     });
   };
   const cpApplied = configure(controlPlanes, 'controlPlane', 'configure-control-planes');
@@ -218,26 +219,26 @@ async function bootstrapPipelined(spec: ClusterSpec, generation: string, log: St
 
   const talos = async () => {
     await cpApplied[0];
-    const etcd = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(spec, etcdNode), (r) => (r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`));
+    const etcd = await log.run('etcd-bootstrap', () => call.bootstrapEtcd(ref, etcdNode), (r) => (r.alreadyBootstrapped ? `already bootstrapped` : `bootstrapped on ${etcdNode}`));
     await log.run('etcd-members', () =>
       Promise.all(
         controlPlanes.map(async (server, i) => {
           await cpApplied[i];
-          return wait.waitForEtcdMember(spec, server);
+          return wait.waitForEtcdMember(ref, server);
         }),
       ),
     );
     const applied = await Promise.all([...cpApplied, ...workerApplied]);
-    await log.run('cluster-health', () => wait.clusterHealth(spec));
-    const kubeconfig = await log.run('kubeconfig', () => bookkeeping.writeKubeconfig(spec), (k) => k.path);
+    await log.run('cluster-health', () => wait.clusterHealth(ref));
+    const kubeconfig = await log.run('kubeconfig', () => bookkeeping.writeKubeconfig(ref), (k) => k.path);
     return { etcd, applied: applied.filter((a) => a.applied).length, kubeconfig: kubeconfig.path };
   };
   const traffic = async () => {
     await provisioning;
-    const blockMade = await attachVrackBlock(spec, log);
+    const blockMade = await attachVrackBlock(spec, ref, log);
     const { plan, made } = await publicNics;
     const active = plan.active;
-    const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(spec, { gateways, ...(active ? { activeServer: active } : {}) }), (r) => `${r.changed.length} files changed`);
+    const pushes = await log.run('push-lb-configs', () => call.pushLbConfigs(ref, { gateways, ...(active ? { activeServer: active } : {}) }), (r) => `${r.changed.length} files changed`);
     return { pushes, failover: await routeFailoverIps(spec, generation, log), publicPathMade: [made, blockMade].filter((m): m is string => m !== undefined) };
   };
   const [servers, secrets, t, r] = await Promise.all([provisioning, secretsAndConfigs, talos(), traffic()]);

@@ -97,7 +97,7 @@ export async function clusterWatcher(input: ClusterWatcherInput): Promise<void> 
     };
     if (action.kind === 'reboot') {
       h.rebootedAt = Date.now();
-      call.rebootVm(spec!, action.server, action.role).then((r) => done(`VM ${r.vmid} ${r.action}`), (err) => done(`reboot failed: ${String(err)}`));
+      call.rebootVm({ cluster, generation: generation! }, action.server, action.role).then((r) => done(`VM ${r.vmid} ${r.action}`), (err) => done(`reboot failed: ${String(err)}`));
       return;
     }
     h.replacedAt = Date.now();

@@ -11,7 +11,7 @@ import { publicPathOf } from '../core/public-path/modes';
 import { CLUSTER, OPERATION } from '../core/search-attributes';
 import type { FailoverIntent } from '../core/intents';
 import * as profiles from './activity-profiles';
-import { checkIntent, loadAcceptedSpec } from './accepted-spec';
+import { checkIntent, loadAcceptedSpec, refTo } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
@@ -59,6 +59,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
 
   checkIntent('failoverIp', input);
   const { spec, generation } = await loadAcceptedSpec(log, input.cluster, input.generation);
+  const ref = refTo(spec, generation);
   if (!spec.failoverIps.includes(input.ip)) {
     throw ApplicationFailure.nonRetryable(`${input.ip} is not one of the cluster's failoverIps (${spec.failoverIps.join(', ')})`, 'BadInput');
   }
@@ -71,13 +72,13 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
 
   const nameOf = (service: string | null) => (service === null ? null : (spec.servers.find((s) => s.ovhService === service)?.name ?? service));
 
-  const readRouting = () => log.run('read-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
+  const readRouting = () => log.run('read-routing', () => call.getIpRouting(ref, input.ip), (r) => `routed to ${nameOf(r.routedTo) ?? 'nowhere'}`);
   // Every LB in one activity (one billable action, not one per LB): one answer per LB, in spec order.
-  const probeLbs = () => log.run('probe-lbs', () => probe.probeLbs(spec.servers), (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '));
+  const probeLbs = () => log.run('probe-lbs', () => probe.probeLbs(ref), (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '));
   const waitPendingMove = async (pending: { taskId: number; destination: string | null }) => {
     // A move is already under way (an earlier run, or someone in the OVH panel): let it land,
     // then decide from where the IP really is. Moving again now would be refused (409) anyway.
-    await log.run('wait-pending-move', () => wait.waitForIpTask(spec.ovh, input.ip, pending.taskId), () => `task ${pending.taskId} to ${nameOf(pending.destination)}`);
+    await log.run('wait-pending-move', () => wait.waitForIpTask(ref, input.ip, pending.taskId), () => `task ${pending.taskId} to ${nameOf(pending.destination)}`);
   };
 
   // Reading the routing and probing the LBs are independent: both at once shortens the path
@@ -114,27 +115,27 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
     // (the health pass and keepalived own a path that is broken without a move).
     let serving: FailoverIpResult['serving'] = { served: false, detail: notVerified };
     if (probeUrl === undefined) log.skip('verify-serving', notVerified);
-    else serving = servingOf(await log.run('verify-serving', () => publicSide.probePublicIp(spec, input.ip), (p) => p.detail));
+    else serving = servingOf(await log.run('verify-serving', () => publicSide.probePublicIp(ref, input.ip), (p) => p.detail));
     log.phase = 'done';
     return result(false, decision.to, decision.why, serving);
   }
   const to = decision.to;
   const toService = spec.servers.find((s) => s.name === to)!.ovhService;
 
-  const movable = await log.run('check-movable', () => call.checkIpMovable(spec.ovh, input.ip, toService));
+  const movable = await log.run('check-movable', () => call.checkIpMovable(ref, input.ip, toService));
   if (!movable.movable) {
     throw ApplicationFailure.nonRetryable(`OVH refuses to move ${input.ip} to ${to} (${toService}): ${movable.reason ?? 'no reason given'}`, 'FailoverRefused');
   }
   const started = await log.run(
     'start-move',
-    () => call.startIpMove(spec.ovh, input.ip, toService),
+    () => call.startIpMove(ref, input.ip, toService),
     (s) => (s.alreadyRouted ? 'already routed' : s.adoptedPendingTask ? `adopted pending task ${s.taskId}` : `task ${s.taskId}`),
   );
   if (started.taskId !== null) {
     const taskId = started.taskId;
-    await log.run('wait-move-task', () => wait.waitForIpTask(spec.ovh, input.ip, taskId), (w) => `task ${w.taskId} ${w.status}`);
+    await log.run('wait-move-task', () => wait.waitForIpTask(ref, input.ip, taskId), (w) => `task ${w.taskId} ${w.status}`);
   }
-  const after = await log.run('verify-routing', () => call.getIpRouting(spec.ovh, input.ip), (r) => `routed to ${nameOf(r.routedTo)}`);
+  const after = await log.run('verify-routing', () => call.getIpRouting(ref, input.ip), (r) => `routed to ${nameOf(r.routedTo)}`);
   if (after.routedTo !== toService) {
     throw ApplicationFailure.nonRetryable(
       `the move task finished but ${input.ip} is routed to ${nameOf(after.routedTo) ?? 'nowhere'}, not ${to}; check the OVH control panel`,
@@ -150,7 +151,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
     if (publicPathOf(spec).mode === 'vmac') {
       const macs = await log.run(
         'verify-virtual-mac',
-        () => call.listVirtualMacs(spec.ovh, toService),
+        () => call.listVirtualMacs(ref, toService),
         (all) => all.find((m) => m.ips.includes(input.ip))?.mac ?? `no virtual MAC of ${input.ip} on ${to}`,
       );
       if (!macs.some((m) => m.ips.includes(input.ip))) {
@@ -160,7 +161,7 @@ export async function failoverIp(input: FailoverIpInput): Promise<FailoverIpResu
         );
       }
     }
-    const probed = await log.run('verify-serving', () => publicSide.probePublicIp(spec, input.ip, { untilServedMs: SERVING_BOUND_MS }), (p) => p.detail);
+    const probed = await log.run('verify-serving', () => publicSide.probePublicIp(ref, input.ip, { untilServedMs: SERVING_BOUND_MS }), (p) => p.detail);
     if (!probed.served) {
       throw ApplicationFailure.nonRetryable(
         `${input.ip} is routed to ${to} but does not serve traffic: ${probed.detail}. Check ${to}'s LB public link (net1 link_down) and HAProxy`,

@@ -20,7 +20,7 @@ import { standingLinkRequest } from '../core/public-path/link-request';
 import { publicPathOf } from '../core/public-path/modes';
 import { CLUSTER, OPERATION, SERVER } from '../core/search-attributes';
 import * as profiles from './activity-profiles';
-import { checkIntent, loadAcceptedSpec } from './accepted-spec';
+import { checkIntent, loadAcceptedSpec, refTo } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
@@ -72,6 +72,7 @@ export async function lbLink(input: LbLinkInput): Promise<LbLinkResult> {
   });
 
   const { spec, generation } = await loadAcceptedSpec(log, input.cluster);
+  const ref = refTo(spec, generation);
   if (!workflowInfo().typedSearchAttributes.get(CLUSTER)) {
     upsertSearchAttributes([
       { key: CLUSTER, value: spec.metadata.name },
@@ -99,7 +100,7 @@ export async function lbLink(input: LbLinkInput): Promise<LbLinkResult> {
   for (;;) {
     while (current !== standing.state) {
       const want = standing.state;
-      const set = await log.run(`link-${want}`, () => call.setLbPublicLink(spec, input.server, want === 'up'), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
+      const set = await log.run(`link-${want}`, () => call.setLbPublicLink(ref, input.server, want === 'up'), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
       if (set.changed) changes.push(set.state);
       current = set.state;
     }

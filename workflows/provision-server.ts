@@ -4,12 +4,12 @@
 // so re-running it on a provisioned server changes nothing. The LB VM gets its public NIC
 // (net1) as bootstrap decided it (`lbPublicNic`: the virtual MAC, the link up only on the LB
 // OVH routes the failover IP to); a NIC that exists keeps its link, which keepalived owns.
-import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ProvisionIntent } from '../core/intents';
 import type { VmRole } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
-import { checkIntent, loadAcceptedSpec } from './accepted-spec';
+import { checkIntent, loadAcceptedServer } from './accepted-spec';
 import { progressQuery, StepLog, type StepRecord } from './progress';
 
 const call = proxyActivities<Activities>(profiles.providerCall);
@@ -34,32 +34,31 @@ export async function provisionServer(input: ProvisionServerInput): Promise<Prov
   const log = new StepLog();
   setHandler(progressQuery, () => log.snapshot());
   const { server } = checkIntent('provisionServer', input);
-  const { spec } = await loadAcceptedSpec(log, input.cluster, input.generation);
-  const serverSpec = spec.servers.find((s) => s.name === server);
-  if (!serverSpec) throw ApplicationFailure.nonRetryable(`server ${server} is not in the spec of ${input.cluster} (${spec.servers.map((s) => s.name).join(', ')})`, 'BadInput');
+  // Its server's facts, not the whole spec: the activities resolve the spec by reference.
+  const { ovhService, roles } = await loadAcceptedServer(log, input.cluster, input.generation, server);
+  const ref = { cluster: input.cluster, generation: input.generation };
 
   const joinVrack = async () => {
-    const membership = await log.run('vrack-join', () => call.ensureVrackMembership(spec.ovh, serverSpec.ovhService), (m) =>
+    const membership = await log.run('vrack-join', () => call.ensureVrackMembership(ref, ovhService), (m) =>
       m.alreadyMember ? 'already in the vRack' : `task ${m.taskId}`,
     );
     if (membership.taskId !== undefined) {
       const taskId = membership.taskId;
-      await log.run('vrack-wait', () => wait.waitForVrackTask(spec.ovh, taskId, serverSpec.ovhService));
+      await log.run('vrack-wait', () => wait.waitForVrackTask(ref, taskId, ovhService));
     }
     return membership;
   };
 
-  const roles: VmRole[] = (['lb', 'controlPlane', 'worker'] as const).filter((role) => serverSpec.vms[role] !== undefined);
   const ensureVms = () =>
     Promise.all(
       roles.map(async (role) => {
         const nic = role === 'lb' && input.lbPublicNic ? { publicMac: input.lbPublicNic.mac, publicLinkUp: input.lbPublicNic.linkUp } : {};
-        const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(spec, server, role, nic), (r) =>
+        const vm = await log.run(`${role}: ensure-vm`, () => call.ensureVm(ref, server, role, nic), (r) =>
           r.created ? `created VM ${r.vmid}` : r.reconciled.length > 0 ? `reconciled ${r.reconciled.join(', ')}` : `VM ${r.vmid} exists`,
         );
         // Start and readiness wait in one activity: one look at the node instead of two, and
         // no workflow round trip between the start task's end and the first agent poll.
-        const { ip } = await log.run(`${role}: boot-vm`, () => wait.bootVm(spec, server, role), describeBoot);
+        const { ip } = await log.run(`${role}: boot-vm`, () => wait.bootVm(ref, server, role), describeBoot);
         return { role, vmid: vm.vmid, ip, created: vm.created, reconciled: vm.reconciled };
       }),
     );

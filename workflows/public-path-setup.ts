@@ -8,6 +8,7 @@ import type { ProvisionIntent } from '../core/intents';
 import { publicPathOf } from '../core/public-path/modes';
 import { lbNicOptions, planPublicNics, type PublicNicPlan } from '../core/public-path/nic-plan';
 import { decideFailoverTarget } from '../core/policies/failover-target';
+import type { SpecRef } from '../core/spec/generations';
 import type { ClusterSpec } from '../core/spec/schema';
 import * as profiles from './activity-profiles';
 import type { StepLog } from './progress';
@@ -25,12 +26,12 @@ export interface PublicNics {
 }
 
 /** Where OVH routes `ip` once any move already under way has landed. */
-async function settledRouting(spec: ClusterSpec, ip: string, log: StepLog, nameOf: (service: string | null) => string) {
-  const read = () => log.run(`routing ${ip}`, () => call.getIpRouting(spec.ovh, ip), (r) => `routed to ${nameOf(r.routedTo)}`);
+async function settledRouting(spec: ClusterSpec, ref: SpecRef, ip: string, log: StepLog, nameOf: (service: string | null) => string) {
+  const read = () => log.run(`routing ${ip}`, () => call.getIpRouting(ref, ip), (r) => `routed to ${nameOf(r.routedTo)}`);
   let routing = await read();
   if (routing.pendingMove) {
     const { taskId } = routing.pendingMove;
-    await log.run(`wait-pending-move ${ip}`, () => wait.waitForIpTask(spec.ovh, ip, taskId), () => `task ${taskId}`);
+    await log.run(`wait-pending-move ${ip}`, () => wait.waitForIpTask(ref, ip, taskId), () => `task ${taskId}`);
     routing = await read();
   }
   return routing;
@@ -44,17 +45,17 @@ const serviceName = (spec: ClusterSpec) => (service: string | null) => (service 
  * existing MAC as is and adopts a task already under way; its task waited on the wait profile).
  * Nothing to do in vrack-block mode (attachVrackBlock).
  */
-export async function setUpPublicNics(spec: ClusterSpec, log: StepLog): Promise<PublicNics> {
+export async function setUpPublicNics(spec: ClusterSpec, ref: SpecRef, log: StepLog): Promise<PublicNics> {
   if (publicPathOf(spec).mode === 'vrack-block') return { plan: { why: 'vrack-block: no public NIC' } };
   const ip = spec.failoverIps[0];
-  const routing = await settledRouting(spec, ip, log, serviceName(spec));
+  const routing = await settledRouting(spec, ref, ip, log, serviceName(spec));
   const plan = planPublicNics(spec, routing.routedTo);
   if ('refuse' in plan) throw ApplicationFailure.nonRetryable(`the public path cannot be set up, so no VM was created: ${plan.refuse}`, 'PublicPathUnsupported');
   if (!plan.virtualMac) return { plan };
   const { server, ovhService, virtualMachineName } = plan.virtualMac;
   const made = await log.run(
     `virtual-mac ${ip}`,
-    () => wait.ensureVirtualMac(spec.ovh, ovhService, ip, virtualMachineName),
+    () => wait.ensureVirtualMac(ref, ovhService, ip, virtualMachineName),
     (r) => `${r.mac} on ${server}${r.created ? ` (created, task ${r.taskId})` : ' (already there)'}`,
   );
   return { plan, mac: made.mac, ...(made.created ? { made: `created the virtual MAC ${made.mac} of ${ip} on ${server}` } : {}) };
@@ -68,10 +69,10 @@ export function lbPublicNicIntent(nics: PublicNics, server: string): ProvisionIn
 }
 
 /** vrack-block: the spec's IP block routed into the cluster's vRack (looked at first, its task waited); what this run made, if anything. */
-export async function attachVrackBlock(spec: ClusterSpec, log: StepLog): Promise<string | undefined> {
+export async function attachVrackBlock(spec: ClusterSpec, ref: SpecRef, log: StepLog): Promise<string | undefined> {
   const { mode, block } = publicPathOf(spec);
   if (mode !== 'vrack-block' || block === undefined) return undefined;
-  const r = await log.run(`vrack-ip-block ${block}`, () => wait.ensureVrackIpBlock(spec.ovh, block), (a) => (a.alreadyAttached ? `already in ${spec.ovh.vrack}` : `added to ${spec.ovh.vrack}, task ${a.taskId}`));
+  const r = await log.run(`vrack-ip-block ${block}`, () => wait.ensureVrackIpBlock(ref, block), (a) => (a.alreadyAttached ? `already in ${spec.ovh.vrack}` : `added to ${spec.ovh.vrack}, task ${a.taskId}`));
   return r.alreadyAttached ? undefined : `routed ${block} into the vRack ${spec.ovh.vrack}`;
 }
 
@@ -82,14 +83,14 @@ export async function attachVrackBlock(spec: ClusterSpec, log: StepLog): Promise
  * failoverIp chooses it (core/policies/failover-target.ts), or undefined when there is no
  * link to set (vrack-block) or no healthy LB to take it (failoverIp then refuses, saying why).
  */
-export async function raiseTakeoverLink(spec: ClusterSpec, leaving: string, log: StepLog): Promise<string | undefined> {
+export async function raiseTakeoverLink(spec: ClusterSpec, ref: SpecRef, leaving: string, log: StepLog): Promise<string | undefined> {
   if (publicPathOf(spec).mode === 'vrack-block') return undefined;
   const leavingService = spec.servers.find((s) => s.name === leaving)!.ovhService;
   const probes = await log.run('probe-lbs', () => Promise.all(spec.servers.map((s) => probe.probeLb(s))), (all) => all.map((p) => `${p.server}: ${p.healthy ? 'healthy' : p.detail}`).join('; '));
   const decision = decideFailoverTarget({ servers: spec.servers, routedToService: leavingService, probes, avoid: leaving });
   if (decision.kind !== 'move') return undefined;
   const to = decision.to;
-  await log.run(`link-up ${to}`, () => call.setLbPublicLink(spec, to, true), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
+  await log.run(`link-up ${to}`, () => call.setLbPublicLink(ref, to, true), (r) => (r.changed ? `VM ${r.vmid} net1 link ${r.state}` : `VM ${r.vmid} net1 already ${r.state}`));
   return to;
 }
 
@@ -97,16 +98,16 @@ export async function raiseTakeoverLink(spec: ClusterSpec, leaving: string, log:
  * A recreated LB VM's public NIC: the virtual MAC the failover IP carries now, wherever OVH
  * routes it (vmac), link down. keepalived's notify_master brings it up if this LB wins.
  */
-export async function replacementLbNic(spec: ClusterSpec, log: StepLog): Promise<{ publicMac?: string; publicLinkUp: false }> {
+export async function replacementLbNic(spec: ClusterSpec, ref: SpecRef, log: StepLog): Promise<{ publicMac?: string; publicLinkUp: false }> {
   if (publicPathOf(spec).mode !== 'vmac') return { publicLinkUp: false };
   const ip = spec.failoverIps[0];
   const nameOf = serviceName(spec);
-  const routing = await settledRouting(spec, ip, log, nameOf);
+  const routing = await settledRouting(spec, ref, ip, log, nameOf);
   if (routing.routedTo === null) {
     throw ApplicationFailure.nonRetryable(`${ip} is routed nowhere, so it has no virtual MAC for the new LB VM's public NIC; route it to a server of the cluster (autok8s failover) and replace again`, 'PublicPathUnsupported');
   }
   const routedTo = routing.routedTo;
-  const macs = await log.run(`virtual-mac ${ip}`, () => call.listVirtualMacs(spec.ovh, routedTo), (all) => all.find((m) => m.ips.includes(ip))?.mac ?? `none on ${nameOf(routedTo)}`);
+  const macs = await log.run(`virtual-mac ${ip}`, () => call.listVirtualMacs(ref, routedTo), (all) => all.find((m) => m.ips.includes(ip))?.mac ?? `none on ${nameOf(routedTo)}`);
   const mac = macs.find((m) => m.ips.includes(ip))?.mac;
   if (mac === undefined) {
     throw ApplicationFailure.nonRetryable(

@@ -36,8 +36,6 @@ export interface HealthCheckDeps {
   getIpRouting(ovh: ClusterSpec['ovh'], ip: string): Promise<{ routedTo: string | null }>;
   /** Whether the server's LB holds the VRRP addresses (keepalived MASTER); for the split-brain reconcile. */
   vrrpMaster?(spec: ClusterSpec, serverName: string): Promise<boolean>;
-  /** The cluster's accepted spec (the acceptedSpec activity, called as a function). */
-  acceptedSpec?(cluster: string): Promise<{ generation: string; spec: ClusterSpec }>;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
@@ -62,17 +60,6 @@ export function createHealthActivities(deps: HealthCheckDeps, options: { checkDe
   const deadlineMs = options.checkDeadlineMs ?? CHECK_DEADLINE_MS;
   const withDeadline = <T>(what: string, work: Promise<T>) => raceDeadline(what, work, deadlineMs);
   const activities = {
-    /**
-     * A health pass's look, with the cluster's accepted spec loaded in the same activity: a
-     * pass is then two activities (this and the watcher's report), not three, which at a few
-     * hundred clusters per worker is the difference (bench/health-capacity.ts).
-     */
-    async observeAcceptedCluster(cluster: string): Promise<{ generation: string; spec: ClusterSpec; seen: TimedObservation }> {
-      if (!deps.acceptedSpec) throw new Error('observeAcceptedCluster needs HealthCheckDeps.acceptedSpec');
-      const { generation, spec } = await deps.acceptedSpec(cluster);
-      return { generation, spec, seen: await activities.observeCluster(spec) };
-    },
-
     async observeCluster(spec: ClusterSpec): Promise<TimedObservation> {
       const checks: CheckTiming[] = [];
       async function timed<T>(name: string, run: () => Promise<T>, summary: (result: T) => string): Promise<T> {

@@ -49,7 +49,8 @@ interface LegProgress {
 }
 
 export interface WatchDeps {
-  acceptedSpec(cluster: string): Promise<{ generation: string; spec: ClusterSpec }>;
+  /** The current accepted spec from the worker's generation cache, the store asked only when the stamp moved (SpecResolver.current). */
+  currentSpec(cluster: string, stamp: string | undefined): Promise<{ generation: string; spec: ClusterSpec }>;
   observeCluster(spec: ClusterSpec): Promise<TimedObservation>;
   /** Whether the schedule is paused (a describe, not a billable action). */
   schedulePaused(scheduleId: string): Promise<boolean>;
@@ -72,7 +73,7 @@ export function createWatchActivity(deps: WatchDeps) {
       beat(true);
 
       let stamp = await deps.specStamp(leg.cluster);
-      let { generation, spec } = await deps.acceptedSpec(leg.cluster);
+      let { generation, spec } = await deps.currentSpec(leg.cluster, stamp);
       const specChanged = () => leg.generation !== undefined && generation !== leg.generation;
       let last: ClusterObservation | undefined = leg.baseline;
       const every = () => leg.everyMs ?? parseDuration(spec.health.interval);
@@ -103,7 +104,7 @@ export function createWatchActivity(deps: WatchDeps) {
         const newStamp = await deps.specStamp(leg.cluster);
         if (newStamp !== stamp) {
           stamp = newStamp;
-          ({ generation, spec } = await deps.acceptedSpec(leg.cluster));
+          ({ generation, spec } = await deps.currentSpec(leg.cluster, stamp));
         }
         const { checks: _checks, ...seen } = await deps.observeCluster(spec);
         progress.probes += 1;

@@ -11,15 +11,16 @@ import type { Sandbox } from '../../sandbox';
 import { keepalivedNotifyHook } from '../keepalived-notify';
 import { openConnection } from '../connection';
 import { localTemporalConnection } from '../temporal-connection';
+import { knownSpecs, refOf } from '../../activities/spec/known-specs';
 
 /** Wires the sandbox's keepalived notify lines to the stack's Temporal; returns what closes the client. */
 export async function wireKeepalivedNotify(box: Sandbox, address: string, dataConverter: DataConverter, log: (line: string) => void): Promise<() => Promise<void>> {
   const connection = await openConnection(localTemporalConnection(address), 5_000);
   const client = new Client({ connection, dataConverter });
   // Each LB's public route goes through its server's gateway, as bootstrap reads it from OVH.
-  const activities = createActivities({ policy: box.workerPolicy });
+  const activities = createActivities({ specs: knownSpecs(box.spec), policy: box.workerPolicy });
   const gateways: Record<string, string | null> = {};
-  for (const s of box.spec.servers) gateways[s.name] = (await activities.readServerNetworkFacts(box.spec.ovh, s.ovhService)).gateway;
+  for (const s of box.spec.servers) gateways[s.name] = (await activities.readServerNetworkFacts(refOf(box.spec), s.ovhService)).gateway;
   const hook = keepalivedNotifyHook({ spec: box.spec, client, taskQueue: TASK_QUEUE, gateways });
   box.vrrp.onNotify(async (server, event) => {
     try {

@@ -15,6 +15,7 @@ import type { PublicPathMode } from '../../core/public-path/modes';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { lbVmid } from './public-path';
 import { waitUntil } from './temporal';
+import { knownSpecs, refOf } from '../../activities/spec/known-specs';
 
 export const BLOCK = '203.0.113.16/29';
 
@@ -45,20 +46,20 @@ export async function keepalivedSandbox(o: { clusterName: string; mode: PublicPa
     latency: { ovh: { moveMs: 600, vmacTaskMs: 100, vrackTaskMs: 100 }, proxmox: { createMs: 50, startMs: 50, bootMs: 50 } },
   });
   const serviceOf = (server: string) => box.spec.servers.find((s) => s.name === server)!.ovhService;
-  const activities = createActivities({ policy: box.workerPolicy, pollIntervalMs: 50 });
+  const activities = createActivities({ specs: knownSpecs(box.spec), policy: box.workerPolicy, pollIntervalMs: 50 });
   let mac: string | undefined;
-  if (o.mode === 'vmac') mac = (await activities.ensureVirtualMac(box.spec.ovh, serviceOf('srv-a'), ip, 'lb-srv-a')).mac;
+  if (o.mode === 'vmac') mac = (await activities.ensureVirtualMac(refOf(box.spec), serviceOf('srv-a'), ip, 'lb-srv-a')).mac;
   // The LB VMs as bootstrap makes them (ensureVm: net1 per the mode, link down; none in vrack-block).
   for (const server of ['srv-a', 'srv-b']) {
-    await activities.ensureVm(box.spec, server, 'lb', { publicMac: mac, publicLinkUp: false });
-    await activities.bootVm(box.spec, server, 'lb', { timeoutMs: 30_000 });
+    await activities.ensureVm(refOf(box.spec), server, 'lb', { publicMac: mac, publicLinkUp: false });
+    await activities.bootVm(refOf(box.spec), server, 'lb', { timeoutMs: 30_000 });
   }
-  if (block) await activities.ensureVrackIpBlock(box.spec.ovh, BLOCK);
+  if (block) await activities.ensureVrackIpBlock(refOf(box.spec), BLOCK);
 
   // keepalived's notify lines start runs of the cluster named by --cluster: its spec store must hold the spec.
   await applySpec(o.client, o.queue, box.spec);
   const gateways: Record<string, string | null> = {};
-  for (const s of box.spec.servers) gateways[s.name] = (await activities.readServerNetworkFacts(box.spec.ovh, s.ovhService)).gateway;
+  for (const s of box.spec.servers) gateways[s.name] = (await activities.readServerNetworkFacts(refOf(box.spec), s.ovhService)).gateway;
   box.vrrp.onNotify(keepalivedNotifyHook({ spec: box.spec, client: o.client, taskQueue: o.queue, gateways }));
   for (const s of box.spec.servers) box.vrrp.start(s.name);
 

@@ -32,6 +32,7 @@ import { renderNodePatch } from '../../core/talos/patch';
 import { createActivities } from '../../activities';
 import { runAutok8s } from '../helpers/cli';
 import { FIXTURE, HOSTILE_SPECS, type Edit, type HostileSpec, type Sink } from './spec-cases';
+import { knownSpecs, refOf } from '../../activities/spec/known-specs';
 
 const VALID = parseSpec(FIXTURE, 'cluster.yaml');
 
@@ -170,9 +171,9 @@ describe('talosctl arguments refuse a flag or a host name where an address or a 
 describe('a worker activity handed an unsafe value', () => {
   it('fails for good (non-retryable UnsafeValue) naming the field, before any request', async () => {
     // A token secret of the right shape, so the activity gets as far as building its Proxmox client.
-    const activities = createActivities({ secrets: async () => randomUUID() });
     const spec = bypassing([[['servers', 0, 'proxmox', 'node'], 'pve-a/../../access']]);
-    const failure = await new MockActivityEnvironment().run(activities.vmStatuses, spec, 'srv-a').then(
+    const activities = createActivities({ secrets: async () => randomUUID(), specs: knownSpecs(spec) });
+    const failure = await new MockActivityEnvironment().run(activities.vmStatuses, refOf(spec), 'srv-a').then(
       () => undefined,
       (err: unknown) => err,
     );

@@ -23,6 +23,7 @@ import { lbVmid, lbVmWithPublicNic, setLink, setNet1 } from '../helpers/public-p
 import { requireInCi } from '../helpers/prerequisites';
 import { NAMESPACE_LAB_POLICY } from '../helpers/policy';
 import { connect, startInProcessWorker, temporalAddress, uniqueQueue, waitUntil, type RunningWorker } from '../helpers/temporal';
+import { knownSpecs, refOf } from '../../activities/spec/known-specs';
 
 const unavailable = netnsUnavailableReason(['ip', 'keepalived', 'haproxy', 'nsenter']);
 const CLUSTER = 'pub-netns';
@@ -84,12 +85,12 @@ describe.skipIf(requireInCi(unavailable, 'public path with real packets (namespa
       // What bootstrap will do (engineer A's part), by hand as failover-serving.test.ts does: the IP's
       // virtual MAC on srv-a, where OVH routes the IP, and each LB VM's net1 with it, links down
       // (keepalived's notify scripts set them). OVH's gateway of each server through the real adapter.
-      const activities = createActivities({ policy: box.workerPolicy, pollIntervalMs: 50 });
-      mac = (await activities.ensureVirtualMac(box.spec.ovh, serviceOf('srv-a'), IP, 'lb-srv-a')).mac;
+      const activities = createActivities({ specs: knownSpecs(box.spec), policy: box.workerPolicy, pollIntervalMs: 50 });
+      mac = (await activities.ensureVirtualMac(refOf(box.spec), serviceOf('srv-a'), IP, 'lb-srv-a')).mac;
       const gateways: Record<string, string> = {};
       for (const s of box.spec.servers) {
         await lbVmWithPublicNic(box, s.name, { mac, linkUp: false });
-        gateways[s.name] = (await activities.readServerNetworkFacts(box.spec.ovh, s.ovhService)).gateway!;
+        gateways[s.name] = (await activities.readServerNetworkFacts(refOf(box.spec), s.ovhService)).gateway!;
       }
       lab = await PublicPathLab.create(box, gateways);
       // notify scripts name the cluster only: the runs use the lab's spec (probeUrl through the uplink) once the store has it.

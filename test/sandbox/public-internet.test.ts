@@ -11,6 +11,7 @@ import { SERVED_BY_HEADER } from '../../core/public-path/probe-url';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { lbVmid, lbVmWithPublicNic, setLink } from '../helpers/public-path';
 import { waitUntil } from '../helpers/temporal';
+import { knownSpecs, refOf } from '../../activities/spec/known-specs';
 
 const IP = '203.0.113.10';
 const serviceOf = (box: Sandbox, name: string) => box.spec.servers.find((s) => s.name === name)!.ovhService;
@@ -24,7 +25,7 @@ describe('the simulated internet, vmac mode', () => {
   let mac: string;
   beforeAll(async () => {
     box = await startSandbox({ clusterName: 'internet', dir: sandboxDir(), servers: 2, latency: LATENCY });
-    mac = (await createActivities({ policy: box.workerPolicy, pollIntervalMs: 20 }).ensureVirtualMac(box.spec.ovh, serviceOf(box, 'srv-a'), IP, 'lb-srv-a')).mac;
+    mac = (await createActivities({ specs: knownSpecs(box.spec), policy: box.workerPolicy, pollIntervalMs: 20 }).ensureVirtualMac(refOf(box.spec), serviceOf(box, 'srv-a'), IP, 'lb-srv-a')).mac;
     await srvAIsMaster(box);
   });
   afterAll(() => box?.stop());
@@ -58,10 +59,10 @@ describe('the simulated internet, vmac mode', () => {
   });
 
   it('drops the IP while its virtual MAC is suspended by a move, and after it on a server whose LB has no such VM', async () => {
-    const ovh = createActivities({ policy: box.workerPolicy, pollIntervalMs: 20 });
-    const started = await ovh.startIpMove(box.spec.ovh, IP, serviceOf(box, 'srv-b'));
+    const ovh = createActivities({ specs: knownSpecs(box.spec), policy: box.workerPolicy, pollIntervalMs: 20 });
+    const started = await ovh.startIpMove(refOf(box.spec), IP, serviceOf(box, 'srv-b'));
     expect((await box.internet.serves(IP)).why).toMatch(/suspended while its move is in progress/);
-    await ovh.waitForIpTask(box.spec.ovh, IP, started.taskId!);
+    await ovh.waitForIpTask(refOf(box.spec), IP, started.taskId!);
     await waitUntil('the MAC is on srv-b', () => box.ovh.macFor(IP)?.server === serviceOf(box, 'srv-b'));
     expect(await box.internet.serves(IP)).toEqual({ served: false, why: `srv-b's LB VM ${lbVmid(box, 'srv-b')} does not exist` });
   });

@@ -60,4 +60,12 @@ describe('acceptedSpec', () => {
     for (let i = 0; i < 2; i++) await expect(act.acceptedSpec(spec.metadata.name, forged.generation)).rejects.toMatchObject({ type: 'BadSpec', nonRetryable: true, message: expect.stringMatching(/not its accepted generation/) });
     expect(queries).toHaveLength(2);
   });
+
+  it('gives a provisionServer run its server’s facts, not the spec, and refuses a server the spec does not have', async () => {
+    const { client } = storeClient({ generation, spec, acceptedAt: 0 });
+    const act = createSpecActivities({ policy: OPEN, temporal: () => client });
+    const first = spec.servers[0];
+    expect(await act.acceptedServer(spec.metadata.name, generation, first.name)).toEqual({ generation, ovhService: first.ovhService, roles: (['lb', 'controlPlane', 'worker'] as const).filter((r) => first.vms[r] !== undefined) });
+    await expect(act.acceptedServer(spec.metadata.name, generation, 'srv-z')).rejects.toMatchObject({ type: 'BadInput', nonRetryable: true, message: expect.stringMatching(new RegExp(`srv-z is not in the spec ${generation}.*${spec.servers.map((x) => x.name).join(', ')}`)) });
+  });
 });

@@ -14,6 +14,7 @@ import type { ClusterSpec } from '../../core/spec/schema';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { runAutok8s } from '../helpers/cli';
 import { connect, maybeRecordHistory, startInProcessWorker, temporalAddress, uniqueQueue, type RunningWorker } from '../helpers/temporal';
+import { knownSpecs, refOf } from '../../activities/spec/known-specs';
 
 const CLUSTER = 'lblink'; // a cluster name of its own: its spec store is this file's
 const VMAC = '02:00:00:5e:10:01';
@@ -34,9 +35,9 @@ beforeAll(async () => {
   worker = await startInProcessWorker(queue);
   await applySpec(client, queue, box.spec);
   // The LB VM as bootstrap leaves it: net1 with the virtual MAC on vmbr0, plug pulled, running.
-  const act = createActivities({ policy: box.workerPolicy });
-  await act.ensureVm(box.spec, 'srv-a', 'lb', { publicMac: VMAC });
-  await act.bootVm(box.spec, 'srv-a', 'lb', { timeoutMs: 30_000 });
+  const act = createActivities({ policy: box.workerPolicy, specs: knownSpecs(box.spec) });
+  await act.ensureVm(refOf(box.spec), 'srv-a', 'lb', { publicMac: VMAC });
+  await act.bootVm(refOf(box.spec), 'srv-a', 'lb', { timeoutMs: 30_000 });
   lbVmid = box.spec.servers[0].vms.lb!.vmid;
 }, 120_000);
 
@@ -106,8 +107,8 @@ describe('autok8s lb link', () => {
   });
 
   it('refuses an LB VM without a public NIC, saying how it gets one', async () => {
-    const act = createActivities({ policy: box.workerPolicy });
-    await act.ensureVm(box.spec, 'srv-b', 'lb'); // no virtual MAC given: no net1
+    const act = createActivities({ policy: box.workerPolicy, specs: knownSpecs(box.spec) });
+    await act.ensureVm(refOf(box.spec), 'srv-b', 'lb'); // no virtual MAC given: no net1
     const { handle } = await startLbLink(client, queue, CLUSTER, { server: 'srv-b', state: 'up' });
     const err = await handle.result().catch((e: unknown) => e);
     expect(rootCauseMessage(err)).toMatch(/has no public NIC \(net1\): bootstrap with publicPath mode vmac\/routed creates it/);
