@@ -5,7 +5,7 @@
 import type { WorkerPolicy } from '../core/spec/worker-policy';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadSpecFile } from '../core/spec/load';
 import type { ClusterSpec } from '../core/spec/schema';
 import { AuditLog } from './audit';
@@ -337,7 +337,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       internet,
       vrrp: keepalived,
       // The real talosctl lies outside the sandbox directory, in the machine's cache; the node network is on loopback only.
-      workerPolicy: { secretEnvPrefixes: [], pathRoots: [dir, ...(talosctl.kind === 'real' ? [dirname(talosctl.path)] : [])], ovhEndpoints: [ovh.endpoint], nodeNetwork: 'loopback' },
+      workerPolicy: { secretEnvPrefixes: [], pathRoots: [dir, ...(talosctl.kind === 'real' ? [talosctl.path] : [])], ovhEndpoints: [ovh.endpoint], nodeNetwork: 'loopback' },
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },
@@ -359,9 +359,19 @@ function talosctlChoice(option: SandboxTalosctlChoice | undefined): SandboxTalos
   return value as SandboxTalosctlChoice;
 }
 
+/**
+ * The talosctl the spec names. $TALOSCTL is one place to find the real one, then it is taken
+ * out of this process's environment: the worker ranks $TALOSCTL above the spec
+ * (activities/talos/find-talosctl.ts), and the sandbox's workers must run what its spec names.
+ */
 function pickTalosctl(choice: SandboxTalosctlChoice, writeStandIn: () => string): SandboxTalosctl {
+  const env = { ...process.env };
+  if (process.env.TALOSCTL) {
+    console.warn(`sandbox: $TALOSCTL=${process.env.TALOSCTL} is not used by this process's workers: they run the talosctl the sandbox's spec names (the real one when $TALOSCTL or the cache holds the pinned version)`);
+    delete process.env.TALOSCTL;
+  }
   if (choice === 'fallback') return { kind: 'fallback', path: writeStandIn() };
-  const real = findPinnedTalosctl();
+  const real = findPinnedTalosctl(env);
   if ('path' in real) return { kind: 'real', path: real.path };
   if (choice === 'real') throw new Error(`the sandbox was asked for the real talosctl: ${real.missing}`);
   return { kind: 'fallback', path: writeStandIn(), why: real.missing };

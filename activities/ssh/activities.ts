@@ -9,7 +9,7 @@
 import { Context } from '@temporalio/activity';
 import type { HostLockOptions } from '../../core/push/host-lock';
 import { lbConfigFiles, type LbFilesOptions, type LbProgram, type LbServerFacts, type RemoteConfigFile } from '../../core/render/lb-files';
-import { planLbPush, type LbPushStep } from '../../core/render/push-plan';
+import { isFirstElection, planLbPush, type KeepalivedLook, type LbPushStep } from '../../core/render/push-plan';
 import type { ClusterSpec, ServerSpec } from '../../core/spec/schema';
 import type { SecretResolver } from '../secrets';
 import { KnownHostKeys } from './known-hosts';
@@ -72,9 +72,19 @@ export function createSshActivities(deps: SshActivityDeps) {
      * each server's IPv4 gateway as OVH reports it, in spec order (keepalived.conf's public route).
      */
     async pushLbConfigs(spec: ClusterSpec, opts: LbServerFacts & { activeServer?: string }): Promise<PushLbConfigsResult> {
-      const activeLb = opts.activeServer === undefined ? undefined : spec.servers.find((s) => s.name === opts.activeServer);
-      const firstElection = activeLb !== undefined && !(await keepalivedRunning(sshTargetFor(activeLb), { secrets: deps.secrets, ssh: sshFor(spec) }));
-      const plan = planLbPush(spec, opts.activeServer, firstElection);
+      // Only a bootstrap names the active LB; then every LB is asked whether keepalived runs (isFirstElection).
+      const looks: KeepalivedLook[] =
+        opts.activeServer === undefined
+          ? []
+          : await Promise.all(
+              spec.servers.map((s) =>
+                keepalivedRunning(sshTargetFor(s), { secrets: deps.secrets, ssh: sshFor(spec) }).then(
+                  (running): KeepalivedLook => (running ? 'running' : 'stopped'),
+                  (): KeepalivedLook => 'unknown',
+                ),
+              ),
+            );
+      const plan = planLbPush(spec, opts.activeServer, isFirstElection(looks));
       const result: PushLbConfigsResult = { changed: [], unchanged: [], order: plan.steps, why: plan.why, files: [] };
       for (const step of plan.steps) {
         const server = spec.servers.find((s) => s.name === step.server)!;

@@ -48,6 +48,17 @@ const block = (text: string): Ipv4Cidr => parseCidr(text)!;
 /** RFC 1918: what a private network such as an OVH vRack is numbered from. */
 export const PRIVATE_BLOCKS: readonly Ipv4Cidr[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map(block);
 export const LOOPBACK_BLOCK: Ipv4Cidr = block('127.0.0.0/8');
+/**
+ * Where sandboxes number their simulated nodes (sandbox/node-network.ts): 127.64.0.0/10, clear
+ * of 127.0.0.0/16, where this machine's own services listen (sshd on 127.0.0.1:22 among them).
+ */
+export const SANDBOX_NODE_BLOCK: Ipv4Cidr = block('127.64.0.0/10');
+
+/** Whether `cidr` lies wholly inside `outer`. */
+export function cidrWithin(cidr: Ipv4Cidr, outer: Ipv4Cidr): boolean {
+  const size = 2 ** (32 - outer.prefix);
+  return cidr.prefix >= outer.prefix && Math.floor(cidr.network / size) * size === outer.network;
+}
 
 /**
  * Addresses that are never a publicly routed unicast address (RFC 6890): "this network",
@@ -76,13 +87,12 @@ export function notPublicBecause(ip: string): string | undefined {
   return NOT_PUBLIC.find((b) => cidrContains(b.cidr, ip))?.what;
 }
 
-/** True when the whole of `cidr` lies inside one RFC 1918 block. */
 /** A network inside 127.0.0.0/8: every address of it is this machine's own (the sandbox's node networks). */
 export function isLoopbackCidr(cidr: Ipv4Cidr): boolean {
-  const size = 2 ** (32 - LOOPBACK_BLOCK.prefix);
-  return cidr.prefix >= LOOPBACK_BLOCK.prefix && Math.floor(cidr.network / size) * size === LOOPBACK_BLOCK.network;
+  return cidrWithin(cidr, LOOPBACK_BLOCK);
 }
 
+/** True when the whole of `cidr` lies inside one RFC 1918 block. */
 export function isPrivateCidr(cidr: Ipv4Cidr): boolean {
   return PRIVATE_BLOCKS.some((b) => {
     const size = 2 ** (32 - b.prefix);

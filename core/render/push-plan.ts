@@ -39,3 +39,15 @@ export function planLbPush(spec: Pick<ClusterSpec, 'servers'>, activeServer?: st
         : 'no active LB known; pushing in spec order';
   return { steps, why };
 }
+
+/** What a look at an LB VM said about its keepalived: running, not running, or no answer. */
+export type KeepalivedLook = 'running' | 'stopped' | 'unknown';
+
+/**
+ * Whether a push is the first election: no LB runs keepalived, and every LB answered so.
+ * One LB running it (a cluster in service, even with a failed unit elsewhere) or one that
+ * could not be asked keeps the canary order: standbys first.
+ */
+export function isFirstElection(looks: readonly KeepalivedLook[]): boolean {
+  return looks.length > 0 && looks.every((l) => l === 'stopped');
+}

@@ -11,7 +11,7 @@
 // "-" in an environment prefix), so one cluster's spec cannot name another's secrets.
 // Pure: the caller passes the home directory and the policy; the resolver and the spec
 // store apply the same check.
-import { isLoopbackCidr, parseCidr } from '../net/ipv4';
+import { cidrContains, cidrWithin, isIpv4, isLoopbackCidr, LOOPBACK_BLOCK, parseCidr, SANDBOX_NODE_BLOCK } from '../net/ipv4';
 import { OVH_ENDPOINT_NAMES, type ClusterSpec } from './schema';
 
 export interface WorkerPolicy {
@@ -121,15 +121,12 @@ export function policyProblems(spec: ClusterSpec, policy: WorkerPolicy, home: st
     });
   }
   const cidr = parseCidr(spec.network.cidr);
-  if (cidr && isLoopbackCidr(cidr) && p.nodeNetwork !== 'loopback') {
+  if (p.nodeNetwork === 'loopback') {
+    problems.push(...loopbackWorkerProblems(spec));
+  } else if (cidr && isLoopbackCidr(cidr)) {
     problems.push({
       path: 'network.cidr',
       message: `${spec.network.cidr} is a loopback network: its addresses are this worker's own, so talosctl and SSH would reach this machine instead of your VMs. Number the vRack from a private range (RFC 1918), such as 10.10.0.0/24 (only a worker driving simulated nodes allows loopback: worker setting AUTOK8S_NODE_NETWORK=loopback)`,
-    });
-  } else if (cidr && !isLoopbackCidr(cidr) && p.nodeNetwork === 'loopback') {
-    problems.push({
-      path: 'network.cidr',
-      message: `${spec.network.cidr} is not on loopback, and this worker drives only simulated nodes on this machine (worker setting AUTOK8S_NODE_NETWORK=loopback): its talosctl would dial addresses that are not here. Give the nodes addresses in 127.0.0.0/8, or run this spec on a worker for real servers`,
     });
   }
   file('ovh.caFile', spec.ovh.caFile, 'CA file');
@@ -211,4 +208,46 @@ function nodeNetworkFromEnv(value: string | undefined): NodeNetworkPolicy {
   const v = value.trim() as NodeNetworkPolicy;
   if (!NODE_NETWORK_POLICIES.includes(v)) throw new Error(`AUTOK8S_NODE_NETWORK=${JSON.stringify(value)}: must be ${NODE_NETWORK_POLICIES.join(' or ')}`);
   return v;
+}
+
+const LOOPBACK_WORKER = 'this worker drives only simulated nodes on this machine (worker setting AUTOK8S_NODE_NETWORK=loopback)';
+
+/** The host of `host:port`, `[v6]:port` or an http(s) URL (a `{ip}` template too); undefined when it cannot be read. */
+function hostOf(value: string): string | undefined {
+  if (/^https?:\/\//.test(value)) {
+    try {
+      return new URL(value.replace(/\{ip\}/g, 'ip-placeholder.invalid')).hostname;
+    } catch {
+      return undefined;
+    }
+  }
+  const m = /^(.*):\d+$/.exec(value);
+  return (m ? m[1] : value).replace(/^\[(.*)\]$/, '$1');
+}
+
+/** A loopback IPv4 address, ::1, or localhost (the name the sandbox's certificates carry). */
+const isLoopbackHost = (host: string | undefined) => host !== undefined && ((isIpv4(host) && cidrContains(LOOPBACK_BLOCK, host)) || host === 'localhost' || host === '::1' || host === '[::1]');
+
+/**
+ * What a `loopback` worker refuses: a node network outside the sandboxes' block (127.64.0.0/10:
+ * not 127.0.0.1, where this machine's own sshd and services listen), and any other address the
+ * worker would dial (SSH, the Proxmox API, LB health and public probes) that is not a loopback
+ * IPv4 address. The OVH endpoint is held by ovhEndpoints already.
+ */
+function loopbackWorkerProblems(spec: ClusterSpec): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const cidr = parseCidr(spec.network.cidr);
+  if (!cidr || !cidrWithin(cidr, SANDBOX_NODE_BLOCK)) {
+    problems.push({ path: 'network.cidr', message: `${spec.network.cidr} is not inside 127.64.0.0/10, where sandboxes number their nodes, and ${LOOPBACK_WORKER}: its talosctl and SSH would dial addresses that are not simulated nodes. Run this spec on a worker for real servers` });
+  }
+  const dialed = (path: string, value: string | undefined) => {
+    if (value !== undefined && !isLoopbackHost(hostOf(value))) problems.push({ path, message: `${value} is not on loopback (127.0.0.0/8, ::1 or localhost), and ${LOOPBACK_WORKER}` });
+  };
+  spec.servers.forEach((s, i) => {
+    dialed(`servers[${i}].ssh.address`, s.ssh.address);
+    dialed(`servers[${i}].proxmox.url`, s.proxmox.url);
+    dialed(`servers[${i}].lbHealthUrl`, s.lbHealthUrl);
+  });
+  dialed('publicPath.probeUrl', spec.publicPath?.probeUrl);
+  return problems;
 }

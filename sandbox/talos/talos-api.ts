@@ -25,6 +25,17 @@ export interface TalosTiming {
 
 export const DEFAULT_TALOS_TIMING: TalosTiming = { installMs: 300, rebootMs: 300, etcdJoinMs: 200, kubeletReadyMs: 200 };
 
+/**
+ * A reset's own course, before the reboot: a graceful reset cordons and drains the node and
+ * leaves etcd before it stops its services (seconds on a real node), and apid stops last.
+ * talosctl opens its event stream beside the Reset call, not before it, so the stream is set
+ * up during that time (sandbox/talos/grpc/machine-service.ts emits the events on this course).
+ */
+export const RESET_COURSE = { startedMs: 50, stopAllServicesMs: 1_000, apiStopsMs: 1_500 };
+
+/** How long a reset keeps a node from maintenance mode: its course, then the reboot. */
+export const resetDurationMs = (timing: TalosTiming) => Math.max(timing.rebootMs, RESET_COURSE.apiStopsMs);
+
 export type NodeLookup = (ip: string) => { running: boolean; machineKey: string } | undefined;
 
 export type AuditSink = (entry: { action: string; target: string; outcome: AuditOutcome; detail?: Record<string, unknown> }) => void;
@@ -221,7 +232,6 @@ export class TalosApi {
 
   // ---- Reachability and trust -------------------------------------------------------
 
-  /** The node at `ip` as it is now: undefined when no running VM has that address. */
   /** The VM lookups of one `wires` pass, so each address is looked up once in it. */
   private lookups?: Map<string, ReturnType<NodeLookup>>;
 
@@ -231,6 +241,7 @@ export class TalosApi {
     return this.lookups.get(ip);
   }
 
+  /** The node at `ip` as it is now: undefined when no running VM has that address. */
   private current(ip: string): SimNode | undefined {
     const vm = this.lookupNode(ip);
     if (!vm || !vm.running) return undefined;
@@ -268,8 +279,8 @@ export class TalosApi {
         // The config's static address is where the node lives after its reboot.
         const addresses = node.config?.addresses ?? [];
         if (addresses.length > 0 && !addresses.includes(node.ip)) node.lostAddress = true;
-      } else if (node.phase === 'resetting' && now - node.phaseSince >= this.timing.rebootMs) {
-        Object.assign(node, { phase: 'maintenance', phaseSince: node.phaseSince + this.timing.rebootMs, runningSince: undefined, config: undefined, etcd: 'none' });
+      } else if (node.phase === 'resetting' && now - node.phaseSince >= resetDurationMs(this.timing)) {
+        Object.assign(node, { phase: 'maintenance', phaseSince: node.phaseSince + resetDurationMs(this.timing), runningSince: undefined, config: undefined, etcd: 'none' });
       }
     }
     for (const cluster of this.clusters.values()) this.advanceEtcd(cluster, now);
@@ -292,7 +303,7 @@ export class TalosApi {
   }
 
   private isAlive(node: SimNode): boolean {
-    const vm = this.options.lookupNode(node.ip);
+    const vm = this.lookupNode(node.ip);
     return vm !== undefined && vm.running && vm.machineKey === node.machineKey;
   }
 
@@ -474,7 +485,7 @@ export class TalosApi {
     const drained = graceful && node.phase === 'running' && node.config !== undefined;
     Object.assign(node, { phase: 'resetting', phaseSince: this.now() });
     this.options.audit({ action: 'reset', target: node.ip, outcome: 'ok', detail: { graceful, cordonedAndDrained: drained, machineType: node.config?.machineType ?? 'none' } });
-    return { readyInMs: this.timing.rebootMs };
+    return { readyInMs: resetDurationMs(this.timing) };
   }
 
   // ---- Health and resources ---------------------------------------------------------

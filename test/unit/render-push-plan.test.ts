@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FILE_PLACEHOLDER, lbConfigFiles } from '../../core/render/lb-files';
-import { planLbPush } from '../../core/render/push-plan';
+import { isFirstElection, planLbPush, type KeepalivedLook } from '../../core/render/push-plan';
 import { loadSpecFile } from '../../core/spec/load';
 
 const spec = loadSpecFile(`${__dirname}/../fixtures/cluster.yaml`);
@@ -24,6 +24,15 @@ describe('planLbPush', () => {
       { server: 'srv-c', role: 'standby' },
     ]);
     expect(plan.why).toMatch(/active LB srv-b first: its keepalived does not run yet/);
+  });
+
+  it.each<{ name: string; looks: KeepalivedLook[]; first: boolean }>([
+    { name: 'no LB runs keepalived yet: a first election', looks: ['stopped', 'stopped', 'stopped'], first: true },
+    { name: 'one LB runs it: a cluster in service, even if the active one’s unit failed', looks: ['stopped', 'running', 'stopped'], first: false },
+    { name: 'an LB that could not be asked: not known to be first, canary order', looks: ['stopped', 'unknown', 'stopped'], first: false },
+    { name: 'no LB looked at', looks: [], first: false },
+  ])('isFirstElection: $name', ({ looks, first }) => {
+    expect(isFirstElection(looks)).toBe(first);
   });
 
   it('a first election with no active LB known keeps spec order', () => {

@@ -29,10 +29,12 @@ describe("a node's machine events", () => {
     expect(seen.map((e) => e.data.type_url)).toEqual(['talos/runtime/machine.SequenceEvent', 'talos/runtime/machine.TaskEvent']);
   });
 
-  it('tail n replays the last n; with_actor_id keeps one action’s events, replayed and live', () => {
+  it('tail n replays the last n, then keeps the asked actor’s among them; with_actor_id filters the live ones too', () => {
     const events = new NodeEvents();
     events.publish(IP, [resetStartedEvent('a'), resetStartedEvent('b'), stopAllServicesEvent('a')]);
     expect(collect(events, { tailEvents: 1 }).seen.map((e) => e.actor_id)).toEqual(['a']);
+    expect(collect(events, { tailEvents: 2, withActorId: 'b' }).seen.map((e) => e.actor_id)).toEqual(['b']);
+    expect(collect(events, { tailEvents: 1, withActorId: 'b' }).seen).toEqual([]);
     const only = collect(events, { tailEvents: -1, withActorId: 'b' });
     events.publish(IP, [stopAllServicesEvent('a'), stopAllServicesEvent('b')]);
     expect(only.seen.map((e) => e.actor_id)).toEqual(['b', 'b']);

@@ -121,23 +121,41 @@ describe('the node network a worker drives', () => {
     return specWithin(root, (t) => Object.assign(t, { network: s.network, servers: t.servers.map((server, i) => ({ ...server, vms: s.servers[i].vms })) }));
   };
   const privateSpec = renumbered('10.10.0');
-  const loopbackSpec = renumbered('127.64.3');
+  const renumberedNetwork = (prefix: string) => ({ network: renumbered(prefix).network, servers: renumbered(prefix).servers.map((server, i) => ({ ...loopbackSpec.servers[i], vms: server.vms })) });
+  /** On loopback, with every other address the worker dials on loopback too, as a sandbox writes it. */
+  const loopbackSpec = specWithin(root, (t) => {
+    const s = renumbered('127.64.3');
+    Object.assign(t, { network: s.network, servers: s.servers.map((server, i) => ({ ...server, ssh: { ...server.ssh, address: `127.0.0.1:${2200 + i}` }, proxmox: { ...server.proxmox, url: `https://127.0.0.1:${8006 + i}` }, lbHealthUrl: undefined })) });
+  });
   const loopbackPolicy: WorkerPolicy = { ...DEFAULT_POLICY, nodeNetwork: 'loopback' };
+  const edited = (edit: (s: ClusterSpec) => void) => {
+    const s = structuredClone(loopbackSpec);
+    edit(s);
+    return s;
+  };
 
   it.each([
     { name: 'a worker for real servers runs a vRack numbered from a private range', spec: privateSpec, policy: DEFAULT_POLICY, refused: undefined },
-    { name: 'a worker for real servers refuses a loopback network: its talosctl would dial its own machine', spec: loopbackSpec, policy: DEFAULT_POLICY, refused: /127\.64\.3\.0\/24 is a loopback network.*RFC 1918.*AUTOK8S_NODE_NETWORK=loopback/ },
+    { name: 'a worker for real servers refuses a loopback network: its talosctl would dial its own machine', spec: renumbered('127.64.3'), policy: DEFAULT_POLICY, refused: /127\.64\.3\.0\/24 is a loopback network.*RFC 1918.*AUTOK8S_NODE_NETWORK=loopback/, path: 'network.cidr' },
     { name: "a sandbox's worker runs nodes on loopback", spec: loopbackSpec, policy: loopbackPolicy, refused: undefined },
-    { name: "a sandbox's worker refuses a private network: its talosctl would dial addresses off this machine", spec: privateSpec, policy: loopbackPolicy, refused: /10\.10\.0\.0\/24 is not on loopback.*127\.0\.0\.0\/8/ },
-  ])('$name', ({ spec, policy, refused }) => {
+    { name: "a sandbox's worker refuses a private network: its talosctl would dial addresses off this machine", spec: edited((s) => Object.assign(s, renumberedNetwork('10.10.0'))), policy: loopbackPolicy, refused: /10\.10\.0\.0\/24 is not inside 127\.64\.0\.0\/10/, path: 'network.cidr' },
+    { name: "a sandbox's worker refuses nodes on 127.0.0.x, where this machine's own sshd listens", spec: edited((s) => Object.assign(s, renumberedNetwork('127.0.0'))), policy: loopbackPolicy, refused: /127\.0\.0\.0\/24 is not inside 127\.64\.0\.0\/10/, path: 'network.cidr' },
+    { name: "a sandbox's worker refuses all of 127.0.0.0/8 as one network", spec: edited((s) => (s.network = { ...s.network, cidr: '127.0.0.0/8' })), policy: loopbackPolicy, refused: /127\.0\.0\.0\/8 is not inside 127\.64\.0\.0\/10/, path: 'network.cidr' },
+    { name: "a sandbox's worker takes localhost for its simulators (their certificates name it)", spec: edited((s) => (s.servers[0].proxmox.url = 'https://localhost:8006')), policy: loopbackPolicy, refused: undefined, path: undefined },
+    { name: "a sandbox's worker refuses an SSH address off this machine", spec: edited((s) => (s.servers[1].ssh.address = '192.0.2.10:22')), policy: loopbackPolicy, refused: /192\.0\.2\.10:22 is not on loopback/, path: 'servers[1].ssh.address' },
+    { name: "a sandbox's worker refuses an SSH address by another host name", spec: edited((s) => (s.servers[0].ssh.address = 'evil.example:22')), policy: loopbackPolicy, refused: /evil\.example:22 is not on loopback/, path: 'servers[0].ssh.address' },
+    { name: "a sandbox's worker refuses a Proxmox API off this machine", spec: edited((s) => (s.servers[2].proxmox.url = 'https://pve.example:8006')), policy: loopbackPolicy, refused: /pve\.example:8006 is not on loopback/, path: 'servers[2].proxmox.url' },
+    { name: "a sandbox's worker refuses a public probe sent to the failover IP itself", spec: edited((s) => (s.publicPath = { ...s.publicPath, mode: 'vmac', bridge: 'vmbr0', interface: 'eth1', probeUrl: 'http://{ip}/healthz' } as ClusterSpec['publicPath'])), policy: loopbackPolicy, refused: /\{ip\}\/healthz is not on loopback/, path: 'publicPath.probeUrl' },
+  ])('$name', ({ spec, policy, refused, path }) => {
     const problems = policyProblems(spec, policy, HOME);
     if (!refused) return expect(problems).toEqual([]);
-    expect(problems.map((p) => p.path)).toEqual(['network.cidr']);
+    expect(problems.map((p) => p.path)).toEqual([path ?? 'network.cidr']);
     expect(problems[0].message).toMatch(refused);
   });
 
-  it('the schema takes a loopback network, so the policy is what decides', () => {
-    expect(loopbackSpec.network.cidr).toBe('127.64.3.0/24');
-    expect(loopbackSpec.servers[0].vms.controlPlane?.ip).toBe('127.64.3.21');
+  it('the schema takes a loopback network (the policy is what decides), and still refuses a public one', () => {
+    const text = readFileSync(join(__dirname, '..', 'fixtures', 'cluster.yaml'), 'utf8');
+    expect(parseSpec(text.replaceAll('10.10.0.', '127.64.3.')).network.cidr).toBe('127.64.3.0/24');
+    expect(() => parseSpec(text.replaceAll('10.10.0.', '198.51.100.'))).toThrow(/network\.cidr.*must be a private \(RFC 1918\) IPv4 CIDR/s);
   });
 });

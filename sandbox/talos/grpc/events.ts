@@ -41,8 +41,12 @@ export const stopAllServicesEvent = (actorId: string) => machineEvent('TaskEvent
 
 export const newActorId = () => randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 
-/** machined's event buffer holds the last 1000 events (internal/app/machined/pkg/runtime/v1alpha2 events: NewEvents(1000, …)). */
-export const EVENT_BACKLOG = 1000;
+/**
+ * What machined's event buffer gives back: NewEvents(1000, 10) keeps 1000 and leaves 10 of
+ * them as a gap for writers, so 990 can be replayed
+ * (internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_events.go).
+ */
+export const EVENT_BACKLOG = 990;
 
 /** What a stream asks to be replayed (machine.EventsRequest): `tailEvents` -1 for all kept, n for the last n, 0 for none. */
 export interface EventsTail {
@@ -73,9 +77,10 @@ export class NodeEvents {
 
   subscribe(ip: string, listener: (e: MachineEvent) => void, tail: EventsTail = {}): () => void {
     const wanted = (e: MachineEvent) => !tail.withActorId || e.actor_id === tail.withActorId;
-    const kept = (this.backlog.get(ip) ?? []).filter(wanted);
+    // As machined's Watch: the tail is taken from all kept events, then filtered by actor.
+    const kept = this.backlog.get(ip) ?? [];
     const n = tail.tailEvents ?? 0;
-    for (const e of n < 0 ? kept : n > 0 ? kept.slice(-n) : []) listener(e);
+    for (const e of (n < 0 ? kept : n > 0 ? kept.slice(-n) : []).filter(wanted)) listener(e);
     const live = (e: MachineEvent) => {
       if (wanted(e)) listener(e);
     };

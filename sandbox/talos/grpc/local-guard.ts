@@ -2,6 +2,7 @@
 // hand it a spec only when every Talos node address is on this machine's loopback
 // (127.0.0.0/8), where the simulated nodes listen: never a 10.x or any address that could
 // reach another machine.
+import { cidrContains, isIpv4, LOOPBACK_BLOCK } from '../../../core/net/ipv4';
 import type { ClusterSpec } from '../../../core/spec/schema';
 
 export interface NonLocalAddress {
@@ -10,8 +11,8 @@ export interface NonLocalAddress {
   ip: string;
 }
 
-/** An IPv4 address in 127.0.0.0/8, each part 0..255. */
-export const LOOPBACK = /^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/;
+/** An IPv4 address in 127.0.0.0/8, in the one spelling Go and Node read alike (no leading zeros). */
+export const LOOPBACK = { test: (ip: string): boolean => isIpv4(ip) && cidrContains(LOOPBACK_BLOCK, ip) };
 
 /** The Talos node addresses (control planes and workers) of `spec` that are not loopback addresses. */
 export function nonLocalTalosAddresses(spec: { servers: Pick<ClusterSpec['servers'][number], 'vms'>[] }): NonLocalAddress[] {

@@ -9,6 +9,7 @@ import type { TalosAnswer, TalosCall, TalosResults } from '../protocol';
 import * as say from '../wording';
 import { issueClientCert, newCa } from './certs';
 import { etcdSnapshotTemplatePath } from './descriptors';
+import { RESET_COURSE } from '../talos-api';
 import { helloEvent, newActorId, resetStartedEvent, stopAllServicesEvent, type NodeEvents } from './events';
 import * as msg from './messages';
 import { authorize, maintenanceRefusal, routeOf, rpcError, RpcError, toServiceError, type Caller, type Route, type SurfaceCall } from './routing';
@@ -26,13 +27,7 @@ export interface ServiceContext {
   holdOpen(ip: string, ms: number): void;
 }
 
-/**
- * A graceful reset cordons and drains the node and leaves etcd before it stops its services:
- * seconds on a real node. talosctl opens its event stream beside the Reset call, not before
- * it, so the stream is set up during that time; the port stays open a little past it, as apid
- * is the last service stopped.
- */
-export const RESET_TIMING = { startedMs: 50, stopAllServicesMs: 1_000, portClosesAfterMs: 500 };
+
 
 type Json = Record<string, unknown>;
 
@@ -145,9 +140,10 @@ export function machineService(ctx: ServiceContext): grpc.UntypedServiceImplemen
       (_r, _req, _caller, target) => {
         // The reset runs after the answer, as machined's sequencer does: its events follow it.
         const actorId = newActorId();
-        ctx.holdOpen(target, RESET_TIMING.stopAllServicesMs + RESET_TIMING.portClosesAfterMs);
-        setTimeout(() => ctx.events.publish(target, [resetStartedEvent(actorId)]), RESET_TIMING.startedMs).unref();
-        setTimeout(() => ctx.events.publish(target, [stopAllServicesEvent(actorId)]), RESET_TIMING.stopAllServicesMs).unref();
+        // Its course (RESET_COURSE): the node's state machine keeps it from maintenance mode at least as long.
+        ctx.holdOpen(target, RESET_COURSE.apiStopsMs);
+        setTimeout(() => ctx.events.publish(target, [resetStartedEvent(actorId)]), RESET_COURSE.startedMs).unref();
+        setTimeout(() => ctx.events.publish(target, [stopAllServicesEvent(actorId)]), RESET_COURSE.stopAllServicesMs).unref();
         return { actor_id: actorId };
       },
     ),
@@ -181,7 +177,7 @@ function events(ctx: ServiceContext): grpc.handleServerStreamingCall<{ tail_even
       for (const target of targets) if (target !== caller.endpoint) await answerFrom(ctx, caller, target, { op: 'version' });
       for (const target of targets) {
         const tag = (e: Json): Json => (many ? { ...e, metadata: msg.nodeMetadata(target) } : e);
-        call.write(tag(helloEvent()));
+        call.write(tag(helloEvent(call.request?.with_actor_id ?? ''))); // sendEmptyEvent(req) carries the asked actor
         const tail = { tailEvents: call.request?.tail_events ?? 0, withActorId: call.request?.with_actor_id || undefined };
         unsubscribe.push(ctx.events.subscribe(target, (e) => call.write(tag({ ...e })), tail));
       }

@@ -56,6 +56,10 @@ export class NodePort {
     const serving = w.serving && !(w.mode === 'configured' && !w.osCa.key);
     if (serving) {
       await this.injectorFor(w).catch(() => undefined);
+      // Configured before, in maintenance mode now: the node rebooted while its port looked
+      // open (held, or between two looks). A reboot drops every connection.
+      const rebooted = this.server !== undefined && this.lastServing !== undefined && this.lastServing !== 'maintenance' && injectorKey(w) === 'maintenance';
+      if (rebooted) await this.close(0);
       this.lastServing = injectorKey(w);
     }
     if (serving && !this.server) {
@@ -90,6 +94,7 @@ export class NodePort {
     await this.opening?.catch(() => undefined);
     const server = this.server;
     this.server = undefined;
+    this.heldUntil = 0;
     const open = [...this.sockets];
     this.sockets.clear();
     if (graceMs > 0) setTimeout(() => open.forEach((s) => s.destroy()), graceMs).unref();
