@@ -42,7 +42,7 @@ export interface TalosSimulatorOptions {
   lookupNode: NodeLookup;
   /** Faults for service "talos", method = talosctl's words ("bootstrap", "etcd members"), path = node IP. */
   faults?: FaultInjector;
-  /** Talos version the nodes and the stand-in report (default v1.8.3). */
+  /** Talos version the nodes and the stand-in report (default v1.8.3; startSandbox gives the pinned version). */
   talosVersion?: string;
   timing?: Partial<TalosTiming>;
 }

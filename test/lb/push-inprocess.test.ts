@@ -285,16 +285,17 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
     for (const r of roots) rmSync(r, { recursive: true, force: true });
   });
 
-  it('pushes every file to the standby LBs before the active one, then finds nothing to change', async () => {
+  it('on fresh LBs pushes the active one first, so its keepalived wins the first election; then finds nothing to change', async () => {
     const activities = createSshActivities({ secrets });
     const first = await activities.pushLbConfigs(cluster, { activeServer: 'srv-a', gateways: cluster.servers.map(() => '198.51.100.254') });
-    expect(first.order.map((s) => s.server)).toEqual(['srv-b', 'srv-c', 'srv-a']);
+    expect(first.order.map((s) => s.server)).toEqual(['srv-a', 'srv-b', 'srv-c']);
+    expect(first.why).toMatch(/active LB srv-a first: its keepalived does not run yet/);
     expect(first.changed).toHaveLength(9);
-    expect(first.changed.slice(-3).every((k) => k.startsWith('srv-a:'))).toBe(true);
-    // The active LB received its first upload only after every standby was done.
+    expect(first.changed.slice(0, 3).every((k) => k.startsWith('srv-a:'))).toBe(true);
+    // Every standby received its first upload only after the active LB was done.
     const uploads = clusterAudit.entries({ action: 'upload' });
-    const firstActive = uploads.findIndex((e) => e.service === 'ssh:srv-a');
-    expect(uploads.slice(firstActive).every((e) => e.service === 'ssh:srv-a')).toBe(true);
+    const firstStandby = uploads.findIndex((e) => e.service !== 'ssh:srv-a');
+    expect(uploads.slice(firstStandby).every((e) => e.service !== 'ssh:srv-a')).toBe(true);
     for (const h of hosts) expect(h.unit('haproxy')!.reloads).toBe(1);
 
     const again = await activities.pushLbConfigs(cluster, { activeServer: 'srv-a', gateways: cluster.servers.map(() => '198.51.100.254') });
@@ -303,7 +304,7 @@ describe('pushLbConfigs activity over three in-process LB hosts', () => {
     for (const h of hosts) expect(h.unit('haproxy')!.reloads).toBe(1);
   });
 
-  it('stops before the active LB when a standby refuses its config', async () => {
+  it('once keepalived runs, pushes the standbys first and stops before the active LB when a standby refuses its config', async () => {
     const activities = createSshActivities({ secrets, render: { haproxy: { ingressBackendPorts: { http: 30080, https: 30443 } } } });
     const reloadsOfActive = hosts[0].unit('haproxy')!.reloads;
     // srv-b's haproxy reload fails (rolled back there); srv-a, the active LB, must stay untouched.
